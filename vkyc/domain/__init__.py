@@ -1,0 +1,1 @@
+"""Pure domain: state enums, transition tables and policies. Imports nothing else of vkyc."""

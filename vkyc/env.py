@@ -1,0 +1,40 @@
+"""Where vkyc's AWS resources are: read once from the environment.
+
+Production (Lambda): nothing is set but the region; boto3 and PynamoDB talk to real AWS.
+Local: ``AWS_ENDPOINT_URL`` (or ``LOCALSTACK_HOST``) points every client at the moto server that
+``local/`` starts on LocalStack's port, or at a real LocalStack.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_REGION = "ap-southeast-1"
+LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def endpoint_url() -> str | None:
+    """The AWS endpoint override, or None for real AWS.
+
+    ``AWS_ENDPOINT_URL`` wins; else ``LOCALSTACK_HOST`` (``host[:port]``, LocalStack's own variable).
+    """
+    url = os.environ.get("AWS_ENDPOINT_URL")
+    if url:
+        return url.rstrip("/")
+    host = os.environ.get("LOCALSTACK_HOST")
+    if host:
+        return host if "://" in host else f"http://{host}"
+    return None
+
+
+def table_prefix() -> str:
+    """Prefix of every table name, so several stacks (or test runs) can share one endpoint."""
+    return os.environ.get("VKYC_TABLE_PREFIX", "vkyc-")
+
+
+def bucket_name() -> str:
+    return os.environ.get("VKYC_BUCKET", "vkyc-media")
