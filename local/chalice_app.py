@@ -72,6 +72,8 @@ def point_websocket_api_at(app: Chalice, management_url: str, aws_endpoint: str 
 
     assert app.websocket_api is not None
     base = app.websocket_api.session or boto3.Session()
+    if isinstance(base, LocalManagementSession):  # re-pointed before (a new emulator for the same app)
+        base = base._session
     app.websocket_api.session = LocalManagementSession(base, management_url, aws_endpoint)
     # Chalice caches the client built from the first event; drop it so ours is used.
     app.websocket_api._client = None

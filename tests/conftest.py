@@ -11,6 +11,9 @@ import pytest
 
 from local.moto_server import MotoServer, ensure_fake_credentials
 
+# Tests never reach real AWS: fake credentials and a region before anything makes a client.
+ensure_fake_credentials()
+
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
