@@ -33,6 +33,7 @@ def _ws(args: argparse.Namespace) -> int:
         region=args.region,
         limits=limits,
         aws_endpoint=os.environ.get("AWS_ENDPOINT_URL"),
+        route_responses=args.route_responses,
     )
 
     async def serve() -> None:
@@ -72,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ws.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "ap-southeast-1"))
     ws.add_argument("--idle-timeout", type=float, default=600.0, help="seconds (API Gateway: 600)")
     ws.add_argument("--max-connection-time", type=float, default=7200.0, help="seconds (API Gateway: 7200)")
+    ws.add_argument(
+        "--route-responses",
+        action="store_true",
+        help="send a handler's returned body back to the client (two-way routes)",
+    )
     ws.set_defaults(func=_ws)
 
     up = sub.add_parser("up", help="start the whole local stack with demo data")

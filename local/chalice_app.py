@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
 from chalice import Chalice
+
+MANAGEMENT_POOL_SIZE = 64
 
 
 class ChaliceAppError(Exception):
@@ -61,6 +64,8 @@ class LocalManagementSession:
         if service_name == "apigatewaymanagementapi":
             stage = str(kwargs.get("endpoint_url", "")).rstrip("/").rsplit("/", 1)[-1]
             kwargs["endpoint_url"] = f"{self._management_url}/{stage}"
+            # One process stands in for many Lambda containers: size the pool for the handler threads.
+            kwargs.setdefault("config", Config(max_pool_connections=MANAGEMENT_POOL_SIZE))
         elif self._aws_endpoint and "endpoint_url" not in kwargs:
             kwargs["endpoint_url"] = self._aws_endpoint
         return self._session.client(service_name, **kwargs)

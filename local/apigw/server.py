@@ -83,8 +83,12 @@ class WebSocketEmulator:
         region: str = "ap-southeast-1",
         limits: Limits | None = None,
         aws_endpoint: str | None = None,
+        route_responses: bool = False,
     ) -> None:
         self.app = app
+        # API Gateway sends a handler's returned body back only on routes with a route response
+        # (two-way routes). Chalice configures none, hence off by default.
+        self.route_responses = route_responses
         self.host = host
         self.port = port
         self.stage = stage
@@ -374,7 +378,11 @@ class WebSocketEmulator:
                 await self._send_error(connection, "Forbidden", context["requestId"])
                 continue
             try:
-                await self._invoke(route_key, event)
+                result = await self._invoke(route_key, event)
+                if self.route_responses and route_key != "$disconnect" and isinstance(result, dict):
+                    body = result.get("body")
+                    if body is not None and not connection.closing:
+                        await self._send(connection, body.encode() if isinstance(body, str) else body)
             except Exception:
                 log.exception("%s handler raised on connection %s", route_key, connection.id)
                 if route_key != "$disconnect":

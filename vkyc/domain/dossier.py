@@ -6,12 +6,12 @@ A call may be placed only while the dossier is eligible (see ``eligibility``).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from vkyc.domain.machine import StateMachine
 
 
-class DossierState(str, Enum):
+class DossierState(StrEnum):
     NEW = "N"
     WAITING = "W"
     APPROVED = "A"
@@ -20,7 +20,7 @@ class DossierState(str, Enum):
     UNREACHABLE = "D"
 
 
-class DossierEvent(str, Enum):
+class DossierEvent(StrEnum):
     SUBMIT = "submit"  # N → W: the dealer sent the dossier for video verification
     APPROVE = "approve"  # agent decision A
     REJECT = "reject"  # agent decision R

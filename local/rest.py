@@ -1,0 +1,147 @@
+"""REST routes of several Chalice apps and the static web client on one port (default 8000).
+
+Each request goes to the first app that has a route for its path (through Chalice's own
+``LocalGateway``, so routing, CORS, authorizers and error responses behave as under
+``chalice local``); anything else is a file under ``web/``; else a JSON 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
+
+log = logging.getLogger("local.rest")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload limit
+
+
+class _Mounted:
+    def __init__(self, app: Chalice) -> None:
+        self.app = app
+        self.matcher = RouteMatcher(list(app.routes))
+        config = Config.create(
+            chalice_stage="local", app_name=app.app_name, lambda_timeout=60, lambda_memory_size=512
+        )
+        self.gateway = LocalGateway(app, config)
+
+    def matches(self, path: str) -> bool:
+        try:
+            self.matcher.match_route(path)
+        except ValueError:
+            return False
+        return True
+
+
+class RestServer:
+    """``ThreadingHTTPServer`` in a daemon thread. Port 0 picks a free port."""
+
+    def __init__(
+        self, apps: list[Chalice], static_dir: Path | None, host: str = "127.0.0.1", port: int = 8000
+    ) -> None:
+        self.mounted = [_Mounted(app) for app in apps]
+        self.static_dir = static_dir.resolve() if static_dir else None
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self.host, self.port = host, int(self._httpd.server_address[1])
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="rest", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> RestServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def static_file(self, path: str) -> Path | None:
+        if self.static_dir is None:
+            return None
+        relative = path.split("?", 1)[0].lstrip("/") or "index.html"
+        candidate = (self.static_dir / relative).resolve()
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        # No escaping the web root with '..' or symlinks.
+        if self.static_dir not in candidate.parents or not candidate.is_file():
+            return None
+        return candidate
+
+
+def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s %s", self.address_string(), format % args)
+
+        def _dispatch(self) -> None:
+            length_text = self.headers.get("Content-Length", "0")
+            if not length_text.isdigit() or int(length_text) > MAX_BODY_BYTES:
+                self._send_json(413 if length_text.isdigit() else 400, {"message": "bad request body size"})
+                return
+            body = self.rfile.read(int(length_text)) if int(length_text) else None
+            path = self.path.split("?", 1)[0]
+            for mounted in server.mounted:
+                if mounted.matches(path):
+                    self._from_gateway(mounted, body)
+                    return
+            if self.command in ("GET", "HEAD"):
+                file = server.static_file(self.path)
+                if file is not None:
+                    self._send_file(file)
+                    return
+            self._send_json(404, {"message": "Not Found", "path": path})
+
+        def _from_gateway(self, mounted: _Mounted, body: bytes | None) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                response = mounted.gateway.handle_request(self.command, self.path, headers, body)
+            except LocalGatewayException as exc:
+                self._send(exc.CODE, dict(exc.headers), exc.body or b"")
+                return
+            status = int(response["statusCode"])
+            out_headers = dict(response.get("headers") or {})
+            payload = response.get("body") or b""
+            if isinstance(payload, str):
+                payload = payload.encode("utf-8")
+            self._send(status, out_headers, payload, response.get("multiValueHeaders") or {})
+
+        def _send_file(self, file: Path) -> None:
+            content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            data = file.read_bytes()
+            self._send(200, {"Content-Type": content_type, "Cache-Control": "no-cache"}, data)
+
+        def _send_json(self, status: int, payload: object) -> None:
+            self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
+
+        def _send(
+            self, status: int, headers: dict[str, str], body: bytes, multi: dict[str, list[str]] | None = None
+        ) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            for name, values in (multi or {}).items():
+                if name not in headers:
+                    for value in values:
+                        self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    return Handler
