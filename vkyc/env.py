@@ -38,3 +38,13 @@ def table_prefix() -> str:
 
 def bucket_name() -> str:
     return os.environ.get("VKYC_BUCKET", "vkyc-media")
+
+
+def timer_queue_name() -> str:
+    """The SQS queue of delayed timers (ring timeout, reconnect grace, queue timeout...)."""
+    return os.environ.get("VKYC_TIMER_QUEUE", "vkyc-timers")
+
+
+def stream_arn_variable(table: str) -> str:
+    """The environment variable that carries a table's stream ARN to its ``on_dynamodb_record`` handlers."""
+    return f"VKYC_STREAM_ARN_{table.upper()}"

@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make up` (the whole local stack, demo data) and `make test`.
+# Both create .venv and install what is missing first; a changed pyproject.toml reinstalls.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: up test lint typecheck unit bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vkyc needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python dependencies into $(VENV) (first run takes a few minutes)"
+	@$(PY) -m pip install -q --upgrade 'pip<26.3'
+	@$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+up: install
+	@$(PY) -m local up
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(VENV)/bin/pytest
+
+unit: install
+	$(VENV)/bin/pytest -q tests/unit
+
+bench: install
+	$(PY) bench/ws_roundtrip.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,74 @@
+"""Create vkyc's AWS resources on an endpoint: tables (from the one definition in
+``vkyc.repositories.tables``), the timer queue with its dead-letter queue, and the media bucket.
+Idempotent: what exists is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import boto3
+
+from vkyc import env
+from vkyc.repositories import tables
+
+TIMER_MAX_RECEIVES = 5  # a timer handler failing this often is parked in the DLQ for a human
+
+
+@dataclass
+class Resources:
+    endpoint_url: str
+    tables: list[str] = field(default_factory=list)
+    stream_arns: dict[str, str] = field(default_factory=dict)  # table base name -> stream ARN
+    queues: dict[str, str] = field(default_factory=dict)  # name -> URL
+    bucket: str = ""
+
+    def export_stream_arns(self) -> None:
+        """Put each stream ARN where the apps' ``on_dynamodb_record`` decorators read it."""
+        for table, arn in self.stream_arns.items():
+            os.environ[env.stream_arn_variable(table)] = arn
+
+
+def _client(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
+    # localstack-client honours LOCALSTACK_HOST; an explicit endpoint (moto or LocalStack) wins.
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=env.region())
+
+
+def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
+    prefix = env.table_prefix() if prefix is None else prefix
+    tables.bind(endpoint_url, env.region(), prefix)
+    tables.create_all(wait=True)
+    resources = Resources(endpoint_url=endpoint_url)
+    dynamodb = _client("dynamodb", endpoint_url)
+    for model in tables.ALL_MODELS:
+        name = model.Meta.table_name
+        resources.tables.append(name)
+        arn = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+        if arn:
+            resources.stream_arns[model.TABLE] = arn
+
+    sqs = _client("sqs", endpoint_url)
+    timer = env.timer_queue_name()
+    dlq_url = sqs.create_queue(QueueName=f"{timer}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(TIMER_MAX_RECEIVES)})
+    timer_url = sqs.create_queue(
+        QueueName=timer, Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
+    )["QueueUrl"]
+    resources.queues = {timer: timer_url, f"{timer}-dlq": dlq_url}
+
+    s3 = _client("s3", endpoint_url)
+    bucket = env.bucket_name()
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        region = env.region()
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    resources.bucket = bucket
+    return resources

@@ -1,0 +1,218 @@
+"""``python -m local up`` (``make up``): the whole vkyc stack on one machine, with demo data.
+
+Steps, each announced on one line: moto server → tables, queues, bucket → demo data → Chalice apps
+→ WebSocket API → event runners → REST API and web client. Ctrl-C (or SIGTERM) stops everything in
+reverse order. Addresses come from the environment (defaults in the table below) so two stacks
+can run side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from chalice import Chalice
+
+from vkyc import env
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ("signaling", "routing", "reports")
+
+
+@dataclass(frozen=True)
+class Addresses:
+    host: str
+    aws_port: int
+    ws_port: int
+    http_port: int
+
+    @classmethod
+    def from_environment(cls) -> Addresses:
+        return cls(
+            host=os.environ.get("VKYC_HOST", "127.0.0.1"),
+            aws_port=int(os.environ.get("VKYC_AWS_PORT", "4566")),
+            ws_port=int(os.environ.get("VKYC_WS_PORT", "3001")),
+            http_port=int(os.environ.get("VKYC_HTTP_PORT", "8000")),
+        )
+
+
+class StackError(Exception):
+    pass
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Stack:
+    """Starts the parts in order and remembers how to stop each one."""
+
+    def __init__(self, addresses: Addresses, out: Callable[[str], None] = print) -> None:
+        self.addresses = addresses
+        self.out = out
+        self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._step = 0
+        self.aws_endpoint = ""
+        self.ws_url = ""
+        self.http_url = ""
+
+    def step(self, text: str) -> None:
+        self._step += 1
+        self.out(f"[{self._step}/7] {text}")
+
+    def start(self, demo_file: Path | None) -> str:
+        """Start everything; returns the demo summary text ('' without demo data)."""
+        a = self.addresses
+        for name, port in (("WebSocket API", a.ws_port), ("REST API", a.http_port)):
+            if not _port_free(a.host, port):
+                raise StackError(
+                    f"port {port} ({name}) is in use: is another `make up` running? "
+                    f"Stop it, or choose other ports with VKYC_WS_PORT / VKYC_HTTP_PORT."
+                )
+        from local.moto_server import MotoServer, ensure_fake_credentials
+
+        ensure_fake_credentials()
+        external = env.endpoint_url()
+        if external:
+            self.step(f"AWS endpoint: using {external} (AWS_ENDPOINT_URL / LOCALSTACK_HOST is set)")
+            self.aws_endpoint = external
+        else:
+            self.step(f"moto server (DynamoDB + Streams, SQS, S3) on {a.host}:{a.aws_port}")
+            if not _port_free(a.host, a.aws_port):
+                raise StackError(
+                    f"port {a.aws_port} (AWS endpoint) is in use: is another `make up` or a "
+                    f"LocalStack running? To use it, set AWS_ENDPOINT_URL=http://{a.host}:{a.aws_port}; "
+                    f"else choose another port with VKYC_AWS_PORT."
+                )
+            moto = MotoServer(a.host, a.aws_port)
+            moto.start()
+            self._stops.append(("moto server", moto.stop))
+            self.aws_endpoint = moto.url
+            os.environ["AWS_ENDPOINT_URL"] = moto.url
+
+        from local.bootstrap import create_resources
+
+        self.step("tables, timer queue + dead-letter queue, media bucket")
+        resources = create_resources(self.aws_endpoint)
+        resources.export_stream_arns()
+        self.out(
+            f"      {len(resources.tables)} tables (prefix {env.table_prefix()!r}), "
+            f"queues {', '.join(resources.queues)}, bucket {resources.bucket}"
+        )
+
+        summary = ""
+        if demo_file is None:
+            self.step("demo data: skipped (--no-demo)")
+        else:
+            from local.demo.load import summary_text, write_demo_data
+            from local.demo.schema import load_demo_file
+
+            shown = demo_file.relative_to(ROOT) if demo_file.is_relative_to(ROOT) else demo_file
+            self.step(f"demo data from {shown}")
+            result = write_demo_data(load_demo_file(demo_file))
+            summary = summary_text(result)
+
+        from local.chalice_app import load_app
+
+        self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
+        apps = {name: load_app(ROOT / "functions" / name) for name in FUNCTIONS}
+
+        self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
+        self._start_websocket(apps["signaling"])
+
+        self.step("event runners: SQS timers, schedules, DynamoDB streams")
+        self._start_runners(list(apps.values()))
+
+        self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
+        from local.rest import RestServer
+
+        rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port).start()
+        self._stops.append(("REST server", rest.stop))
+        self.http_url = rest.url
+        return summary
+
+    def _start_websocket(self, app: Chalice) -> None:
+        from local.apigw.server import EmulatorThread, WebSocketEmulator
+
+        a = self.addresses
+        emulator = WebSocketEmulator(
+            app, a.host, a.ws_port, region=env.region(), aws_endpoint=self.aws_endpoint
+        )
+        thread = EmulatorThread(emulator)
+        thread.start()
+        self._stops.append(("WebSocket API", thread.stop))
+        self.ws_url = emulator.url
+
+    def _start_runners(self, apps: list[Chalice]) -> None:
+        from local.runners import EventRunners
+
+        for app in apps:
+            runners = EventRunners(app, self.aws_endpoint, env.region()).start()
+            self._stops.append((f"runners of {app.app_name}", runners.stop))
+
+    def stop(self) -> None:
+        for name, stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception as exc:  # keep stopping the rest
+                self.out(f"      stopping {name} failed: {exc}")
+        self._stops.clear()
+
+    def banner(self) -> str:
+        return "\n".join(
+            [
+                "",
+                "vkyc is up.",
+                f"  WebSocket API        {self.ws_url}   (@connections: {self.ws_url.replace('ws://', 'http://')}/@connections)",
+                f"  REST API + web       {self.http_url}",
+                f"  AWS endpoint (moto)  {self.aws_endpoint}   (AWS_ENDPOINT_URL={self.aws_endpoint})",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    demo_file: Path | None = None
+    if not args.no_demo:
+        demo_file = Path(args.demo).resolve() if args.demo else ROOT / "local" / "demo" / "demo.toml"
+    stack = Stack(Addresses.from_environment(), out=lambda line: print(line, flush=True))
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print("Starting the vkyc local stack...", flush=True)
+    started = time.monotonic()
+    try:
+        summary = stack.start(demo_file)
+    except Exception as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        stack.stop()
+        return 1
+    if summary:
+        print(summary, flush=True)
+    print(stack.banner(), flush=True)
+    print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
+    while not stopping.wait(0.5):
+        pass
+    print("\nstopping...", flush=True)
+    stack.stop()
+    print("stopped.", flush=True)
+    return 0
