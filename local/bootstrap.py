@@ -9,8 +9,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
-import boto3
-
+from local.aws import client as _client
 from vkyc import env
 from vkyc.repositories import tables
 
@@ -29,11 +28,6 @@ class Resources:
         """Put each stream ARN where the apps' ``on_dynamodb_record`` decorators read it."""
         for table, arn in self.stream_arns.items():
             os.environ[env.stream_arn_variable(table)] = arn
-
-
-def _client(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
-    # localstack-client honours LOCALSTACK_HOST; an explicit endpoint (moto or LocalStack) wins.
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=env.region())
 
 
 def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:

@@ -65,7 +65,7 @@ class Stack:
     def __init__(self, addresses: Addresses, out: Callable[[str], None] = print) -> None:
         self.addresses = addresses
         self.out = out
-        self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._stops: list[tuple[str, Callable[[], object]]] = []
         self._step = 0
         self.aws_endpoint = ""
         self.ws_url = ""

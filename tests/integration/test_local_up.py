@@ -1,0 +1,127 @@
+"""``python -m local up`` (what ``make up`` runs) as a real process on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from websockets.sync.client import connect
+
+from local.moto_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "VKYC_AWS_PORT": str(ports["aws"]),
+        "VKYC_WS_PORT": str(ports["ws"]),
+        "VKYC_HTTP_PORT": str(ports["http"]),
+    }
+    env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
+    return subprocess.Popen(
+        [sys.executable, "-m", "local", "up", *extra_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if marker in line:
+            return lines
+    raise AssertionError(f"{marker!r} not printed; got:\n" + "\n".join(lines))
+
+
+@pytest.fixture()
+def ports() -> dict[str, int]:
+    return {"aws": free_port(), "ws": free_port(), "http": free_port()}
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
+    proc = start_up([], ports)
+    try:
+        lines = read_until(proc, "ready in")
+        text = "\n".join(lines)
+        for step in range(1, 8):
+            assert f"[{step}/7]" in text
+        assert f"ws://127.0.0.1:{ports['ws']}" in text
+        assert f"http://127.0.0.1:{ports['http']}" in text
+        assert f"http://127.0.0.1:{ports['aws']}" in text
+        assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
+
+        http = f"http://127.0.0.1:{ports['http']}"
+        assert get_json(f"{http}/health") == {"status": "ok"}
+        served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
+        assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
+        with urllib.request.urlopen(f"{http}/", timeout=5) as response:
+            assert b"<h1>vkyc</h1>" in response.read()
+
+        with connect(f"ws://127.0.0.1:{ports['ws']}") as ws:
+            ws.send(json.dumps({"action": "ping", "request_id": "r-1"}))
+            pong = json.loads(ws.recv(timeout=5))
+            assert pong["action"] == "pong" and pong["request_id"] == "r-1"
+
+        aws = f"http://127.0.0.1:{ports['aws']}"
+        dynamodb = boto3.client("dynamodb", endpoint_url=aws, region_name="ap-southeast-1")
+        names = dynamodb.list_tables()["TableNames"]
+        assert "vkyc-dossiers" in names and "vkyc-agents" in names
+        assert dynamodb.scan(TableName="vkyc-dossiers", Select="COUNT")["Count"] > 0
+        sqs = boto3.client("sqs", endpoint_url=aws, region_name="ap-southeast-1")
+        assert sqs.get_queue_url(QueueName="vkyc-timers")["QueueUrl"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0
+    assert "stopped." in output
+    for port in ports.values():  # released: a restarted stack can bind again (TIME_WAIT aside)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+
+
+def test_up_refuses_a_broken_demo_file_naming_the_field(ports, tmp_path):
+    good = (ROOT / "local/demo/demo.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "demo.toml"
+    bad.write_text(good.replace("ring_timeout_s = 60", "ring_timeout_s = -5", 1), encoding="utf-8")
+    assert bad.read_text(encoding="utf-8") != good, "the demo file must set ring_timeout_s for this test"
+    proc = start_up(["--demo", str(bad)], ports)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 1
+    assert "ring_timeout_s" in output and "error:" in output
+
+
+def test_up_explains_a_port_in_use(ports):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", ports["ws"]))
+        blocker.listen()
+        proc = start_up(["--no-demo"], ports)
+        output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 1
+    assert f"port {ports['ws']}" in output and "in use" in output
