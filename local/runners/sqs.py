@@ -1,0 +1,233 @@
+"""``@app.on_sqs_message`` locally: poll a queue and invoke the handler with Lambda's SQS event.
+
+Contract (what Lambda's SQS event source mapping does, and what this runner does):
+
+* One batch is at most ``batch_size`` messages. A ``ReceiveMessage`` returns at most 10, so larger
+  batches are gathered over several calls while messages keep coming or while
+  ``maximum_batching_window_in_seconds`` lasts.
+* Handler returns → the whole batch is deleted. Handler raises → nothing is deleted: the messages
+  reappear after the queue's visibility timeout (the runner does not change it), and once a
+  message has been received ``maxReceiveCount`` times the queue's RedrivePolicy moves it to the
+  dead-letter queue. moto 5.2 does that move by itself, on the next receive once the count is
+  reached, just as SQS does, so the runner has no DLQ code of its own.
+* ``DelaySeconds`` (queue attribute and per message) is enforced by the queue (moto honours both):
+  a delayed message is simply not returned by ``ReceiveMessage`` before its time.
+* Long polling with ``WaitTimeSeconds`` of 1 s: about one request per second per idle queue (moto
+  serves ~200 requests/s in all), and ``stop()`` returns within about a second. A new message ends
+  the poll at once, but moto does not wake a poll when a delay or a visibility timeout runs out,
+  so such a message arrives up to ~1 s late (a 2 s delay is delivered after 2-3 s).
+
+Not emulated: several concurrent pollers per queue (one thread per handler, so at most one
+invocation at a time; ``maximum_concurrency`` is ignored), partial batch responses
+(Chalice cannot configure ``ReportBatchItemFailures``), Lambda's timeout and payload limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Chalice
+from chalice.app import SQSEventConfig
+
+from local.runners.base import DEFAULT_STAGE, LOG, Runner, boto_config, deployed_function_name, invoke
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
+
+MAX_RECEIVE = 10  # SQS's cap per ReceiveMessage
+
+
+def _lambda_message_attribute(value: MessageAttributeValueOutputTypeDef) -> dict[str, Any]:
+    """SQS's ``MessageAttributeValue`` as Lambda spells it (camelCase, binary in base64)."""
+    attribute: dict[str, Any] = {
+        "stringListValues": list(value.get("StringListValues", [])),
+        "binaryListValues": [base64.b64encode(item).decode() for item in value.get("BinaryListValues", [])],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
+
+
+def sqs_record(message: MessageTypeDef, *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One ``Records[]`` entry of Lambda's SQS event, from a ``ReceiveMessage`` message received
+    with ``AttributeNames=["All"]`` and ``MessageAttributeNames=["All"]``."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        # ApproximateReceiveCount, SentTimestamp, SenderId, ApproximateFirstReceiveTimestamp
+        # (+ SequenceNumber, MessageGroupId, MessageDeduplicationId on FIFO queues), all strings.
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_message_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def sqs_event(messages: list[MessageTypeDef], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """Lambda's SQS event for one batch."""
+    return {"Records": [sqs_record(message, queue_arn=queue_arn, region=region) for message in messages]}
+
+
+class SQSRunner(Runner):
+    """Delivers one queue to one ``on_sqs_message`` handler (see the module docstring).
+
+    The queue is looked up by name (or by ``queue_arn``) when the thread starts and again every
+    ``resolve_interval_s`` until it exists, so the runner may start before the queue is created.
+    ``ready`` is set once the queue is found.
+    """
+
+    resolve_interval_s = 2.0
+    error_pause_s = 1.0
+
+    def __init__(
+        self,
+        app: Chalice,
+        config: SQSEventConfig,
+        *,
+        endpoint_url: str | None,
+        region: str,
+        stage: str = DEFAULT_STAGE,
+        wait_seconds: int = 1,
+    ) -> None:
+        super().__init__(f"{app.app_name}:sqs:{config.name}")
+        self.config = config
+        self.region = region
+        self.wait_seconds = wait_seconds
+        self.function_name = deployed_function_name(app.app_name, stage, config.name)
+        self._handler = app.handler_map[config.name]
+        # Clients are thread-safe once built; build them here, in the caller's thread, because
+        # boto3's session machinery is not.
+        session = boto3.session.Session(region_name=region)
+        self._sqs: SQSClient = session.client("sqs", endpoint_url=endpoint_url, config=boto_config())
+        self.queue_url: str | None = None
+        self.queue_arn: str | None = None
+
+    @property
+    def queue_name(self) -> str:
+        if self.config.queue:
+            return self.config.queue
+        assert self.config.queue_arn is not None  # Chalice requires one of the two
+        return self.config.queue_arn.rsplit(":", 1)[-1]
+
+    def _resolve(self) -> bool:
+        try:
+            if self.config.queue_arn and not self.config.queue:
+                account = self.config.queue_arn.split(":")[4]
+                url = self._sqs.get_queue_url(QueueName=self.queue_name, QueueOwnerAWSAccountId=account)
+            else:
+                url = self._sqs.get_queue_url(QueueName=self.queue_name)
+            queue_url = url["QueueUrl"]
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["QueueArn", "RedrivePolicy", "VisibilityTimeout"]
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            LOG.debug("%s: queue %s not available yet: %s", self.name, self.queue_name, exc)
+            return False
+        self.queue_url, self.queue_arn = queue_url, attributes["QueueArn"]
+        LOG.info(
+            "%s: polling %s (batch %d, visibility %s s, redrive %s)",
+            self.name,
+            self.queue_arn,
+            self.config.batch_size,
+            attributes.get("VisibilityTimeout"),
+            attributes.get("RedrivePolicy", "none"),
+        )
+        return True
+
+    def _receive(self, count: int, wait_seconds: int) -> list[MessageTypeDef]:
+        assert self.queue_url is not None
+        response = self._sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(MAX_RECEIVE, count),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+    def _receive_batch(self) -> list[MessageTypeDef]:
+        """Up to ``batch_size`` messages: one long poll, then more while they keep coming (a full
+        page of 10) or while the batching window lasts."""
+        batch_size = max(1, self.config.batch_size)
+        batch = self._receive(batch_size, self.wait_seconds)
+        if not batch:
+            return batch
+        window_end = time.monotonic() + self.config.maximum_batching_window_in_seconds
+        last_page = len(batch)
+        while len(batch) < batch_size and not self._stopping.is_set():
+            remaining = window_end - time.monotonic()
+            if remaining <= 0 and last_page < MAX_RECEIVE:
+                break
+            wait = min(self.wait_seconds, max(0, int(remaining + 0.999)))
+            page = self._receive(batch_size - len(batch), wait)
+            if not page and remaining <= 0:
+                break
+            batch.extend(page)
+            last_page = len(page)
+        return batch
+
+    def _delete(self, messages: list[MessageTypeDef]) -> None:
+        assert self.queue_url is not None
+        for start in range(0, len(messages), MAX_RECEIVE):
+            chunk = messages[start : start + MAX_RECEIVE]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+            for failure in response.get("Failed", []):
+                # E.g. the handler outlived the visibility timeout: SQS redelivers, as in AWS.
+                LOG.warning("%s: could not delete a message: %s", self.name, failure.get("Message"))
+
+    def _loop(self) -> None:
+        while self.queue_url is None:
+            if self._resolve():
+                break
+            if self._stopping.wait(self.resolve_interval_s):
+                return
+        self._ready.set()
+        failing = False
+        while not self._stopping.is_set():
+            try:
+                messages = self._receive_batch()
+            except (ClientError, BotoCoreError) as exc:
+                if not failing:  # one line per outage, not one per second
+                    LOG.warning(
+                        "%s: receive failed (%s); retrying every %.0f s", self.name, exc, self.error_pause_s
+                    )
+                failing = True
+                self._stopping.wait(self.error_pause_s)
+                continue
+            failing = False
+            if not messages:
+                continue
+            assert self.queue_arn is not None
+            event = sqs_event(messages, queue_arn=self.queue_arn, region=self.region)
+            try:
+                invoke(
+                    self._handler,
+                    function_name=self.function_name,
+                    source=f"sqs:{self.queue_name}",
+                    event=event,
+                    count=len(messages),
+                )
+            except Exception:
+                # Leave the batch: it comes back after the visibility timeout, then goes to the DLQ.
+                continue
+            try:
+                self._delete(messages)
+            except (ClientError, BotoCoreError) as exc:
+                LOG.warning("%s: delete failed (%s); the batch will be delivered again", self.name, exc)
