@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 from moto.server import ThreadedMotoServer
 
+from local import moto_patches
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 
@@ -49,6 +51,7 @@ class MotoServer:
         ensure_fake_credentials()
         # werkzeug logs every request at INFO: thousands of lines per test run.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto_patches.apply()
         self._server.start()
         deadline = time.monotonic() + timeout
         while True:

@@ -1,0 +1,1 @@
+"""Deployment descriptions derived from the code (CloudFormation fragments)."""

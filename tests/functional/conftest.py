@@ -1,0 +1,46 @@
+"""Functional fixtures: vkyc's tables on the session's moto server, under a prefix unique to the module.
+
+The moto server isolates DynamoDB transactions as DynamoDB does (``local/moto_patches.py``): without
+that, concurrent conditional transactions on one item can both lose or both pass.
+
+``tables`` binds every PynamoDB model to the moto server (never port 4566) with a fresh prefix and
+creates all tables; they are deleted when the module ends. ``dynamodb_calls`` records the name of every
+DynamoDB operation PynamoDB sends, to count the requests a use case costs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from pynamodb.connection.base import Connection
+
+from local.moto_server import MotoServer
+from vkyc import env
+from vkyc.repositories import tables as tables_module
+
+
+@pytest.fixture(scope="module")
+def tables(moto_server: MotoServer) -> Iterator[ModuleType]:
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    tables_module.bind(moto_server.url, env.region(), prefix)
+    tables_module.create_all()
+    yield tables_module
+    tables_module.bind(moto_server.url, env.region(), prefix)  # another module may have re-bound
+    tables_module.delete_all()
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = Connection._make_api_call
+
+    def counting(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        calls.append(operation_name)
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    return calls

@@ -1,0 +1,146 @@
+"""The moto server's DynamoDB transactions behave like DynamoDB's (``local/moto_patches.py``)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture()
+def ddb(moto_server):
+    client = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name="ap-southeast-1")
+    name = f"patch-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    yield client, name
+    client.delete_table(TableName=name)
+
+
+def stream_records(moto_server, client, table: str) -> list[dict]:
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_server.url, region_name="ap-southeast-1")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+
+
+def test_failed_condition_cancels_the_whole_transaction_with_reasons(ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "state": {"S": "W"}})
+    with pytest.raises(ClientError) as info:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "b"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "a"}},
+                        "UpdateExpression": "SET #s = :n",
+                        "ConditionExpression": "#s = :p",
+                        "ExpressionAttributeNames": {"#s": "state"},
+                        "ExpressionAttributeValues": {":n": {"S": "A"}, ":p": {"S": "N"}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ]
+        )
+    reasons = info.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "ConditionalCheckFailed"]
+    assert reasons[1]["Item"]["state"] == {"S": "W"}
+    assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "b"}})
+
+
+def test_a_write_failing_after_others_applied_is_undone_with_its_stream_records(moto_server, ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "kept"}, "n": {"N": "1"}})
+    client.put_item(TableName=table, Item={"pk": {"S": "text"}, "n": {"S": "not a number"}})
+    before = len(stream_records(moto_server, client, table))
+    with pytest.raises(ClientError):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "new"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "kept"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                # Adding to a string only fails while writing: the two writes above must be undone.
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "text"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        )
+    assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "new"}})
+    assert client.get_item(TableName=table, Key={"pk": {"S": "kept"}})["Item"]["n"] == {"N": "1"}
+    assert len(stream_records(moto_server, client, table)) == before
+
+
+def test_concurrent_conditional_transactions_on_one_item_exactly_one_wins(ddb):
+    client, table = ddb
+    rounds, wins, losses = 40, [], []
+    for r in range(rounds):
+        key = f"item-{r}"
+        client.put_item(TableName=table, Item={"pk": {"S": key}, "state": {"S": "W"}, "v": {"N": "1"}})
+        barrier = threading.Barrier(2)
+
+        def move(target: str, key: str = key, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": table,
+                                "Key": {"pk": {"S": key}},
+                                "UpdateExpression": "SET #s = :t, v = v + :one",
+                                "ConditionExpression": "#s = :w AND v = :v",
+                                "ExpressionAttributeNames": {"#s": "state"},
+                                "ExpressionAttributeValues": {
+                                    ":t": {"S": target},
+                                    ":w": {"S": "W"},
+                                    ":v": {"N": "1"},
+                                    ":one": {"N": "1"},
+                                },
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": table,
+                                "Item": {"pk": {"S": f"{key}#log#2"}, "to": {"S": target}},
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+                wins.append((key, target))
+            except ClientError:
+                losses.append((key, target))
+
+        threads = [threading.Thread(target=move, args=(t,)) for t in ("A", "R")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        item = client.get_item(TableName=table, Key={"pk": {"S": key}})["Item"]
+        log = client.get_item(TableName=table, Key={"pk": {"S": f"{key}#log#2"}})["Item"]
+        winner = [target for k, target in wins if k == key]
+        assert len(winner) == 1, f"round {r}: winners {winner}"
+        assert item["state"] == {"S": winner[0]} and item["v"] == {"N": "2"} and log["to"] == {"S": winner[0]}
+    assert len(wins) == len(losses) == rounds

@@ -1,0 +1,84 @@
+"""Every table is created from its model with the keys, GSIs, streams, TTL and billing promised,
+and matches the CloudFormation template built from the same models."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from infra.tables import table_properties
+from vkyc.repositories.tables import (
+    ALL_MODELS,
+    NEW_AND_OLD_IMAGES,
+    Agent,
+    Call,
+    Dossier,
+    MediaNode,
+    Offer,
+    WsConnection,
+)
+
+STREAMED = {Dossier, Call, Agent, Offer}
+WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at"}
+EXPECTED_GSIS = {
+    Agent: {"by_unit"},
+    Call: {"by_dossier", "by_unit_created"},
+    WsConnection: {"by_principal"},
+    Offer: {"by_call"},
+}
+
+
+@pytest.fixture(scope="module")
+def client(tables, moto_server):
+    return boto3.client("dynamodb", endpoint_url=moto_server.url, region_name=tables.Dossier.Meta.region)
+
+
+def test_every_model_has_its_table_under_the_bound_prefix(tables, client):
+    names = set(client.list_tables()["TableNames"])
+    for model in ALL_MODELS:
+        assert model.Meta.table_name == tables.prefix() + model.TABLE
+        assert model.Meta.table_name in names
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.TABLE)
+def test_table_matches_the_template_built_from_the_same_model(tables, client, model):
+    described = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    expected = table_properties(model)
+    assert described["KeySchema"] == expected["KeySchema"]
+    assert (
+        sorted(described["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+        == expected["AttributeDefinitions"]
+    )
+    assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    gsis = {g["IndexName"]: g for g in described.get("GlobalSecondaryIndexes", [])}
+    assert set(gsis) == EXPECTED_GSIS.get(model, set())
+    for index in expected.get("GlobalSecondaryIndexes", []):
+        assert gsis[index["IndexName"]]["KeySchema"] == index["KeySchema"]
+        assert gsis[index["IndexName"]]["Projection"] == index["Projection"]
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.TABLE)
+def test_streams_are_enabled_with_both_images_exactly_where_promised(tables, client, model):
+    spec = client.describe_table(TableName=model.Meta.table_name)["Table"].get("StreamSpecification")
+    if model in STREAMED:
+        assert spec == {"StreamEnabled": True, "StreamViewType": NEW_AND_OLD_IMAGES}
+    else:
+        assert not spec or not spec.get("StreamEnabled")
+
+
+@pytest.mark.parametrize("model", list(WITH_TTL), ids=lambda m: m.TABLE)
+def test_ttl_is_enabled_on_expiring_tables(tables, client, model):
+    ttl = client.describe_time_to_live(TableName=model.Meta.table_name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": WITH_TTL[model]}
+
+
+def test_gsi_projections_are_not_full_copies(tables, client):
+    for model in EXPECTED_GSIS:
+        described = client.describe_table(TableName=model.Meta.table_name)["Table"]
+        for index in described["GlobalSecondaryIndexes"]:
+            assert index["Projection"]["ProjectionType"] in {"KEYS_ONLY", "INCLUDE"}
+
+
+def test_create_all_is_idempotent(tables):
+    tables.create_all()
+    assert all(model.exists() for model in ALL_MODELS)

@@ -1,0 +1,24 @@
+"""Agents and their status log (``agent_log``: every status change). The machine (``vkyc.domain.agent``)
+is passed by the caller."""
+
+from __future__ import annotations
+
+from vkyc.repositories.stateful import StatefulRepository
+from vkyc.repositories.tables import Agent
+
+
+class AgentRepository(StatefulRepository[Agent]):
+    """``StatefulRepository`` for agents, plus the per-unit listing."""
+
+    def __init__(self) -> None:
+        super().__init__(Agent)
+
+    def of_unit(self, unit_id: str, state: str | None = None) -> list[Agent]:
+        """The unit's agents (only in ``state`` if given), from GSI ``by_unit``: keys, ``state``, ``name``,
+        ``group_ids``, ``version``, ``updated_at``; eventually consistent. One Query.
+
+        ``version`` is there so a router may plan a transition from this partial item directly: a stale
+        entry just loses the conditional write with ``TransitionConflict``.
+        """
+        condition = Agent.state == state if state is not None else None
+        return list(Agent.by_unit.query(unit_id, range_key_condition=condition))

@@ -1,0 +1,100 @@
+"""Dossiers (hồ sơ) and their transition log. The machine is ``vkyc.domain.dossier.DOSSIER``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from vkyc.domain.dossier import DOSSIER, DossierEvent
+from vkyc.repositories.stateful import StatefulRepository
+from vkyc.repositories.tables import Dossier, DossierLog
+from vkyc.repositories.transitions import Change, already_applied, commit
+
+
+class DossierRepository:
+    """Get, create and transition dossiers; read their log. Every write is one TransactWriteItems."""
+
+    def __init__(self) -> None:
+        self._items = StatefulRepository(Dossier)
+
+    def find(self, dossier_id: str) -> Dossier | None:
+        return self._items.find(dossier_id)
+
+    def get(self, dossier_id: str) -> Dossier:
+        """Raises ``NotFound``."""
+        return self._items.get(dossier_id)
+
+    def create(
+        self,
+        dossier_id: str,
+        *,
+        unit_id: str,
+        request_id: str,
+        actor: str,
+        subscriber: str | None = None,
+        sub_type: str | None = None,
+        customer_type: str | None = None,
+        kyc_at_counter: bool = False,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> Dossier:
+        """Store a new dossier in state N. Raises ``AlreadyExists`` if the id is taken by another request;
+        a retry with the same ``request_id`` returns the dossier."""
+        dossier = Dossier(
+            dossier_id,
+            unit_id=unit_id,
+            subscriber=subscriber,
+            sub_type=sub_type,
+            customer_type=customer_type,
+            kyc_at_counter=kyc_at_counter,
+        )
+        return self._items.create(dossier, DOSSIER, request_id=request_id, actor=actor, reason=reason, at=at)
+
+    def plan(
+        self,
+        dossier: Dossier,
+        event: DossierEvent,
+        *,
+        actor: str,
+        reason: str | None = None,
+        decided_by: str | None = None,
+        snapshot_key: str | None = None,
+    ) -> Change:
+        """Plan ``event`` for a transaction with other items (``transitions.commit``)."""
+        attrs = {
+            name: value
+            for name, value in (("decided_by", decided_by), ("snapshot_key", snapshot_key))
+            if value is not None
+        }
+        return self._items.plan(dossier, DOSSIER, event, actor=actor, reason=reason, attrs=attrs)
+
+    def transition(
+        self,
+        dossier: Dossier,
+        event: DossierEvent,
+        *,
+        request_id: str,
+        actor: str,
+        reason: str | None = None,
+        decided_by: str | None = None,
+        snapshot_key: str | None = None,
+        at: datetime | None = None,
+    ) -> Dossier:
+        """Apply ``event`` to the dossier as read; record who (``actor``) and why (``reason``).
+
+        Raises ``IllegalTransition`` (nothing written) or ``TransitionConflict``. A retry of a committed
+        request (the dossier carries its ``request_id``) returns the dossier without writing.
+        """
+        if already_applied(dossier, request_id):
+            return dossier
+        commit(
+            self.plan(
+                dossier, event, actor=actor, reason=reason, decided_by=decided_by, snapshot_key=snapshot_key
+            ),
+            request_id=request_id,
+            at=at,
+        )
+        return dossier
+
+    def history(self, dossier_id: str) -> list[DossierLog]:
+        """Every transition of the dossier (creation first), oldest first; empty if it does not exist."""
+        return list(DossierLog.query(dossier_id, consistent_read=True))

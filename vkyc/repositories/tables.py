@@ -1,0 +1,547 @@
+"""The DynamoDB tables of vkyc: one PynamoDB model per table, the single definition of each.
+
+The local bootstrap (``create_all``), the tests and the CloudFormation template (``infra.tables``) are all
+derived from these classes, so local tables and deployed tables cannot drift apart.
+
+Table names are ``prefix + TABLE`` (``vkyc-dossiers``). ``bind()`` re-points every model at an endpoint,
+a region and a prefix; it runs once at import with the values of ``vkyc.env``. Tests call it again with
+a moto server on a free port and a prefix of their own.
+
+Conventions
+-----------
+* Attribute names are the same in Python and in DynamoDB (stream consumers read raw images).
+* Times are ``UTCDateTimeAttribute`` strings (``2024-05-01T08:00:00.000000+0000``): readable in a stream
+  image and sortable as GSI range keys.
+* Every stateful item (dossier, call, offer, agent) is a ``StatefulModel``: ``state``, ``version``,
+  ``created_at``, ``updated_at``, ``last_request_id``. Only ``vkyc.repositories.transitions`` writes them.
+  Each has a log table keyed by (entity id, ``version``): log entry *n* says how version *n* came to be.
+* Outside this package, nobody names a key: services go through the repositories.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    JSONAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_AND_OLD_IMAGE
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.models import Model
+
+from vkyc import env
+
+PAY_PER_REQUEST = PAY_PER_REQUEST_BILLING_MODE
+NEW_AND_OLD_IMAGES = STREAM_NEW_AND_OLD_IMAGE
+
+
+class IntegerAttribute(Attribute[int]):
+    """A DynamoDB number read back as ``int`` (PynamoDB's ``NumberAttribute`` is typed ``float``)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Any) -> str:
+        return str(int(value))
+
+    def deserialize(self, value: Any) -> int:
+        return int(value)
+
+
+class VkycModel(Model):
+    """Base of every vkyc table. ``TABLE`` is the table name without the prefix."""
+
+    TABLE: ClassVar[str]
+
+
+class LogModel(VkycModel):
+    """Base of the transition logs. Subclasses add the hash key, named after the entity's key.
+
+    One entry per version of the entity (range key ``version``); written in the same transaction as the
+    item, with ``attribute_not_exists`` so a version is logged at most once. ``from_state`` is absent on
+    the entry that records the creation (version 1).
+    """
+
+    version = IntegerAttribute(range_key=True)
+    from_state = UnicodeAttribute(null=True)
+    to_state = UnicodeAttribute()
+    event = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class StatefulModel(VkycModel):
+    """Base of the items that move through a ``StateMachine``.
+
+    ``KIND`` names the entity in errors and logs; ``LOG`` is its log table. ``state`` holds the enum's
+    value; ``version`` starts at 1 and grows by one per transition.
+    """
+
+    KIND: ClassVar[str]
+    LOG: ClassVar[type[LogModel]]
+
+    state = UnicodeAttribute()
+    version = IntegerAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    last_request_id = UnicodeAttribute()
+
+    def entity_id(self) -> str:
+        """The value of the hash key (every stateful table has a string hash key and no range key)."""
+        name = type(self)._hash_keyname
+        assert name is not None
+        return str(getattr(self, name))
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+
+class Unit(VkycModel):
+    """A regional company (1..9). ``served_by`` is the serving map, stored on the served unit.
+
+    "Unit 1 serves 4 and 6" is ``served_by = "1"`` on units 4 and 6: routing a call needs the serving
+    unit of the caller's unit, which is then one GetItem of an item it reads anyway. Absent = itself.
+    """
+
+    TABLE = "units"
+
+    class Meta:
+        table_name = "units"
+        billing_mode = PAY_PER_REQUEST
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    served_by = UnicodeAttribute(null=True)
+    has_agents = BooleanAttribute(default=False)
+    device_limit = IntegerAttribute(null=True)  # registerDevice licence limit; absent = unlimited
+
+
+class Hotline(VkycModel):
+    """An entry point of a unit (the number dialled / the token's hotline)."""
+
+    TABLE = "hotlines"
+
+    class Meta:
+        table_name = "hotlines"
+        billing_mode = PAY_PER_REQUEST
+
+    hotline_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    queue_id = UnicodeAttribute(null=True)
+    allow_call_out = BooleanAttribute(default=False)
+    call_out_group_ids = UnicodeSetAttribute(null=True)
+
+
+class Queue(VkycModel):
+    """Where calls wait for an agent of ``group_ids``; ``timeout_s`` bounds the wait."""
+
+    TABLE = "queues"
+
+    class Meta:
+        table_name = "queues"
+        billing_mode = PAY_PER_REQUEST
+
+    queue_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    group_ids = UnicodeSetAttribute(null=True)
+    timeout_s = IntegerAttribute(null=True)
+
+
+class Group(VkycModel):
+    """A team of agents. Membership is stored on the agent (``Agent.group_ids``)."""
+
+    TABLE = "groups"
+
+    class Meta:
+        table_name = "groups"
+        billing_mode = PAY_PER_REQUEST
+
+    group_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+
+
+class SubTypePolicy(VkycModel):
+    """Whether a prepaid SUB_TYPE needs a video call, for individuals (KHCN) and enterprises (KHDN)."""
+
+    TABLE = "sub_type_policy"
+
+    class Meta:
+        table_name = "sub_type_policy"
+        billing_mode = PAY_PER_REQUEST
+
+    sub_type = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    icc_profile = UnicodeAttribute()
+    khcn = BooleanAttribute()
+    khdn = BooleanAttribute()
+
+
+class Setting(VkycModel):
+    """One setting: ``scope`` is ``global`` or ``unit#<unit_id>``; ``value`` is JSON.
+
+    All settings of a scope are one Query; a unit's effective settings are two.
+    """
+
+    TABLE = "settings"
+
+    class Meta:
+        table_name = "settings"
+        billing_mode = PAY_PER_REQUEST
+
+    scope = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    value = JSONAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+
+
+class MediaNode(VkycModel):
+    """A media node's registration; refreshed by its heartbeat. Few items: routing scans it.
+
+    ``expires_at`` lets DynamoDB drop nodes long dead; readers must still check ``heartbeat_at``
+    (TTL deletion is late on AWS and never happens on moto).
+    """
+
+    TABLE = "media_nodes"
+
+    class Meta:
+        table_name = "media_nodes"
+        billing_mode = PAY_PER_REQUEST
+
+    node_id = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute()
+    capacity = IntegerAttribute()
+    load = IntegerAttribute(default=0)
+    heartbeat_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+# --- connections --------------------------------------------------------------------------------------
+
+
+class ConnectionsByPrincipal(GlobalSecondaryIndex["WsConnection"]):
+    """A principal's open sockets: enforces one login per agent (KEYS_ONLY: the ids are enough)."""
+
+    class Meta:
+        index_name = "by_principal"
+        projection = KeysOnlyProjection()
+
+    principal_id = UnicodeAttribute(hash_key=True)
+
+
+class WsConnection(VkycModel):
+    """An open WebSocket (API Gateway connection id) and who holds it."""
+
+    TABLE = "connections"
+
+    class Meta:
+        table_name = "connections"
+        billing_mode = PAY_PER_REQUEST
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    principal_id = UnicodeAttribute()
+    role = UnicodeAttribute()  # mobile | agent | supervisor | media
+    unit_id = UnicodeAttribute(null=True)
+    resume_token = UnicodeAttribute(null=True)
+    connected_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    by_principal = ConnectionsByPrincipal()
+
+
+# --- logs ---------------------------------------------------------------------------------------------
+
+
+class DossierLog(LogModel):
+    TABLE = "dossier_log"
+
+    class Meta:
+        table_name = "dossier_log"
+        billing_mode = PAY_PER_REQUEST
+
+    dossier_id = UnicodeAttribute(hash_key=True)
+
+
+class AgentLog(LogModel):
+    """Every agent status change: the source of the agent-status report (durations per state)."""
+
+    TABLE = "agent_log"
+
+    class Meta:
+        table_name = "agent_log"
+        billing_mode = PAY_PER_REQUEST
+
+    agent_id = UnicodeAttribute(hash_key=True)
+
+
+class CallEvent(LogModel):
+    """The event log of a call. Every event of a call is a transition of its machine (self-loops
+    included), so ``version`` orders the history."""
+
+    TABLE = "call_events"
+
+    class Meta:
+        table_name = "call_events"
+        billing_mode = PAY_PER_REQUEST
+
+    call_id = UnicodeAttribute(hash_key=True)
+
+
+class OfferLog(LogModel):
+    TABLE = "offer_log"
+
+    class Meta:
+        table_name = "offer_log"
+        billing_mode = PAY_PER_REQUEST
+
+    offer_id = UnicodeAttribute(hash_key=True)
+
+
+# --- stateful items -----------------------------------------------------------------------------------
+
+
+class Dossier(StatefulModel):
+    """A customer dossier (hồ sơ): states N W A R C D (``vkyc.domain.dossier``)."""
+
+    TABLE = "dossiers"
+    KIND = "dossier"
+    LOG = DossierLog
+
+    class Meta:
+        table_name = "dossiers"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES
+
+    dossier_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    subscriber = UnicodeAttribute(null=True)  # MSISDN, normalized
+    sub_type = UnicodeAttribute(null=True)
+    customer_type = UnicodeAttribute(null=True)  # KHCN | KHDN
+    kyc_at_counter = BooleanAttribute(default=False)  # "KYC at the counter required": no video call
+    decided_by = UnicodeAttribute(null=True)
+    snapshot_key = UnicodeAttribute(null=True)  # S3 key of the decision screenshot
+
+
+class AgentsByUnit(GlobalSecondaryIndex["Agent"]):
+    """A unit's agents with their state; ``state`` as range key makes "available agents of unit X"
+    a key condition. ``version`` is projected so routing can claim an agent straight from the index
+    (a stale read just loses the conditional write)."""
+
+    class Meta:
+        index_name = "by_unit"
+        projection = IncludeProjection(["name", "group_ids", "version", "updated_at"])
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute(range_key=True)
+
+
+class Agent(StatefulModel):
+    """A verification agent (TĐV) and their status; ``call_id`` / ``offer_id`` point at the current work."""
+
+    TABLE = "agents"
+    KIND = "agent"
+    LOG = AgentLog
+
+    class Meta:
+        table_name = "agents"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES
+
+    agent_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    group_ids = UnicodeSetAttribute(null=True)
+    call_id = UnicodeAttribute(null=True)
+    offer_id = UnicodeAttribute(null=True)
+
+    by_unit = AgentsByUnit()
+
+
+class CallsByDossier(GlobalSecondaryIndex["Call"]):
+    """A dossier's calls, newest last; enough projected to tell whether one is live."""
+
+    class Meta:
+        index_name = "by_dossier"
+        projection = IncludeProjection(["direction", "state", "agent_id"])
+
+    dossier_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsByUnitCreated(GlobalSecondaryIndex["Call"]):
+    """A unit's calls by time, for reports: the report columns are projected, not the whole item."""
+
+    class Meta:
+        index_name = "by_unit_created"
+        projection = IncludeProjection(
+            [
+                "direction",
+                "state",
+                "agent_id",
+                "dossier_id",
+                "subscriber",
+                "answered_at",
+                "ended_at",
+                "end_reason",
+            ]
+        )
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Call(StatefulModel):
+    """An inbound call (``direction = "in"``, mobile → agent) or a call-back (``"out"``, agent → mobile).
+
+    The two directions have different machines; the caller picks the machine from ``direction``.
+    ``unit_id`` is the caller's unit (the token's), ``serving_unit_id`` the unit whose agents serve it.
+    """
+
+    TABLE = "calls"
+    KIND = "call"
+    LOG = CallEvent
+
+    class Meta:
+        table_name = "calls"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES
+
+    call_id = UnicodeAttribute(hash_key=True)
+    direction = UnicodeAttribute()  # in | out
+    unit_id = UnicodeAttribute()
+    serving_unit_id = UnicodeAttribute(null=True)
+    dossier_id = UnicodeAttribute(null=True)
+    hotline_id = UnicodeAttribute(null=True)
+    queue_id = UnicodeAttribute(null=True)
+    subscriber = UnicodeAttribute(null=True)
+    device_id = UnicodeAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    offer_id = UnicodeAttribute(null=True)  # the offer currently ringing
+    tried_agent_ids = UnicodeSetAttribute(null=True)  # agents that rejected or missed it: not offered again
+    media_node_id = UnicodeAttribute(null=True)
+    answered_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    end_reason = UnicodeAttribute(null=True)
+
+    by_dossier = CallsByDossier()
+    by_unit_created = CallsByUnitCreated()
+
+
+class OffersByCall(GlobalSecondaryIndex["Offer"]):
+    """The offers of one call (who was asked, what they did): the call-detail lookup."""
+
+    class Meta:
+        index_name = "by_call"
+        projection = IncludeProjection(["agent_id", "state"])
+
+    call_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Offer(StatefulModel):
+    """An offer of one call to one agent (the ringing popup); ``ring_deadline`` is when it rings out."""
+
+    TABLE = "offers"
+    KIND = "offer"
+    LOG = OfferLog
+
+    class Meta:
+        table_name = "offers"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES
+
+    offer_id = UnicodeAttribute(hash_key=True)
+    call_id = UnicodeAttribute()
+    agent_id = UnicodeAttribute()
+    ring_deadline = UTCDateTimeAttribute(null=True)
+
+    by_call = OffersByCall()
+
+
+ALL_MODELS: tuple[type[VkycModel], ...] = (
+    Unit,
+    Hotline,
+    Queue,
+    Group,
+    SubTypePolicy,
+    Setting,
+    MediaNode,
+    WsConnection,
+    Dossier,
+    DossierLog,
+    Agent,
+    AgentLog,
+    Call,
+    CallEvent,
+    Offer,
+    OfferLog,
+)
+"""Every table, in creation order."""
+
+STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer)
+
+
+_connection: Connection | None = None
+_prefix: str = ""
+
+
+def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
+    """Point every model (and the transaction connection) at ``endpoint_url`` / ``region`` / ``prefix``.
+
+    Drops PynamoDB's cached per-model connections, which would otherwise keep the old endpoint, and makes
+    every model share one connection: PynamoDB would otherwise build one botocore client per model
+    (60-190 ms each, paid on a cold start for every table touched). Botocore clients are thread-safe.
+    Not safe with requests in flight: call it at start-up or between tests.
+    """
+    global _connection, _prefix
+    shared = Connection(region=region, host=endpoint_url)
+    for model in ALL_MODELS:
+        model.Meta.host = endpoint_url
+        model.Meta.region = region
+        model.Meta.table_name = prefix + model.TABLE
+        model._connection = None
+        # _get_connection() builds the TableConnection and its schema (no network, no client yet);
+        # then its private Connection is swapped for the shared one.
+        table_connection = model._get_connection()
+        shared.add_meta_table(table_connection.get_meta_table())
+        table_connection.connection = shared
+    _connection = shared
+    _prefix = prefix
+
+
+def connection() -> Connection:
+    """The connection transactions go through (PynamoDB's ``TransactWrite`` needs one, not a model)."""
+    assert _connection is not None, "tables.bind() has not run"
+    return _connection
+
+
+def prefix() -> str:
+    """The table name prefix currently bound."""
+    return _prefix
+
+
+def create_all(wait: bool = True) -> None:
+    """Create every missing table (with its GSIs, stream and TTL). Existing tables are left alone."""
+    for model in ALL_MODELS:
+        model.create_table(wait=wait)
+
+
+def delete_all() -> None:
+    """Delete every table of the bound prefix that exists."""
+    for model in ALL_MODELS:
+        if model.exists():
+            model.delete_table()
+
+
+bind(env.endpoint_url(), env.region(), env.table_prefix())

@@ -1,0 +1,449 @@
+"""The one place that persists a state transition (house rules 1-3).
+
+A transition is planned first, in memory: ``plan()`` asks the domain machine for the target state, so an
+illegal move raises ``IllegalTransition`` before anything is written. ``commit()`` then writes one
+DynamoDB transaction holding, for every planned change:
+
+* an Update of the item, conditioned on ``state = :prior AND version = :v``, that sets the target state,
+  ``version + 1``, ``updated_at``, ``last_request_id`` and any extra attributes;
+* a Put of the log entry (entity id, new version) conditioned on ``attribute_not_exists``.
+
+A creation is the same with a Put of the item conditioned on ``attribute_not_exists`` (version 1).
+A ``Guard`` adds a ConditionCheck: "this item is still as I read it", without changing it.
+Several changes in one ``commit()`` are all-or-nothing.
+
+Cost: a commit is one TransactWriteItems request. Updates and log Puts ask for
+``ReturnValuesOnConditionCheckFailure=ALL_OLD``, so a conflict usually costs nothing more: the cancellation
+reasons carry the stored item and log entry. Only when they do not (an older DynamoDB-compatible server)
+is one GetItem spent to check idempotency. A ``TransactionConflict`` cancellation (another transaction
+in flight on the same item, seen on AWS under contention) is retried up to ``CONFLICT_RETRIES`` times.
+
+Idempotency, two cases of a retried request (same ``request_id``) whose change was already committed:
+
+* it re-read the item: the item carries ``last_request_id == request_id``, so ``transition()`` /
+  ``create()`` return it untouched (``already_applied()``; no request). Callers planning several changes
+  check ``already_applied()`` themselves before planning.
+* it still holds the item as first read: its conditions fail, and ``commit()`` finds its own write in the
+  cancellation reasons (the log entry for the new version, or the item, carries this request id and the
+  target state) and returns success without writing again, even if the item has moved on since.
+
+Request ids must therefore be unique per mutation: two different mutations of one item must not share one.
+
+Side effects (notify, enqueue timers) belong after ``commit()`` returns, never before.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from pynamodb.attributes import Attribute
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import CancellationReason, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from vkyc.domain.machine import StateMachine
+from vkyc.repositories import tables
+from vkyc.repositories.errors import AlreadyExists, RepositoryError, TransitionConflict
+from vkyc.repositories.tables import LogModel, StatefulModel
+
+__all__ = [
+    "CONFLICT_RETRIES",
+    "AlreadyExists",
+    "Change",
+    "Guard",
+    "RepositoryError",
+    "TransitionConflict",
+    "already_applied",
+    "commit",
+    "create",
+    "plan",
+    "plan_create",
+    "transition",
+]
+
+M = TypeVar("M", bound=StatefulModel)
+S = TypeVar("S", bound=Enum)
+E = TypeVar("E", bound=Enum)
+
+CONFLICT_RETRIES = 3
+CREATE_EVENT = "create"
+
+# Written by commit() itself: a caller setting them through ``attrs`` would break the version chain.
+_MANAGED = frozenset({"state", "version", "created_at", "updated_at", "last_request_id"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned write of a stateful item: a transition, or a creation when ``prior_state`` is None.
+
+    Build it with ``plan()`` / ``plan_create()``; it is only a value until ``commit()``.
+    ``attrs`` maps Python attribute names to new values; None (or an empty set) removes the attribute.
+    """
+
+    item: StatefulModel
+    prior_state: str | None
+    prior_version: int
+    target: str
+    event: str
+    actor: str
+    reason: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_creation(self) -> bool:
+        return self.prior_state is None
+
+    @property
+    def new_version(self) -> int:
+        return self.prior_version + 1
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on an item that the transaction does not change: still ``state`` at ``version``."""
+
+    item: StatefulModel
+    state: str
+    version: int
+
+
+def plan(
+    item: StatefulModel,
+    machine: StateMachine[S, E],
+    event: E,
+    *,
+    actor: str,
+    reason: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Change:
+    """Plan ``event`` on ``item`` (as read: its ``state`` and ``version`` become the write's condition).
+
+    Raises ``IllegalTransition`` if ``machine`` has no such move, ``ValueError`` if ``item.state`` is not
+    one of the machine's states or ``attrs`` names an unknown or managed attribute. Writes nothing.
+    """
+    state_type = type(machine.initial)
+    prior = state_type(item.state)
+    target = machine.transition(prior, event)
+    _check_attrs(type(item), attrs or {})
+    return Change(
+        item=item,
+        prior_state=str(prior.value),
+        prior_version=int(item.version),
+        target=str(target.value),
+        event=str(event.value),
+        actor=actor,
+        reason=reason,
+        attrs=dict(attrs or {}),
+    )
+
+
+def plan_create(
+    item: StatefulModel,
+    machine: StateMachine[S, E],
+    *,
+    actor: str,
+    reason: str | None = None,
+    event: str = CREATE_EVENT,
+) -> Change:
+    """Plan the creation of ``item`` in ``machine.initial`` at version 1 (its other attributes as set)."""
+    return Change(
+        item=item,
+        prior_state=None,
+        prior_version=0,
+        target=str(machine.initial.value),
+        event=event,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def commit(*ops: Change | Guard, request_id: str, at: datetime | None = None) -> None:
+    """Write ``ops`` as one all-or-nothing transaction; on success, update the in-memory items.
+
+    Raises ``TransitionConflict`` (``AlreadyExists`` for a creation) naming the first item whose
+    condition failed, unless this ``request_id`` had already committed these changes (then it returns
+    as if it had written them now). Raises ``RepositoryError`` for any other DynamoDB failure.
+    ``at`` (default: now, UTC) stamps ``updated_at`` and the log entries.
+    """
+    if not ops:
+        raise ValueError("commit() needs at least one change")
+    _check_distinct(ops)
+    when = at or datetime.now(UTC)
+    changes = [op for op in ops if isinstance(op, Change)]
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            _write(ops, request_id, when)
+        except _Cancelled as cancelled:
+            if cancelled.only_in_flight and attempt < CONFLICT_RETRIES:
+                # Another transaction holds one of our items and may still fail: ask again.
+                time.sleep(random.uniform(0.005, 0.02) * (2**attempt))
+                continue
+            _resolve(cancelled, request_id)  # returns only when this request had already committed
+        break
+    for change in changes:
+        _apply_locally(change, request_id, when)
+
+
+def already_applied(item: StatefulModel, request_id: str) -> bool:
+    """True if ``item`` (as read) was last written by ``request_id``: a retry of that request is done."""
+    return item.last_request_id == request_id
+
+
+def transition(
+    item: M,
+    machine: StateMachine[S, E],
+    event: E,
+    *,
+    request_id: str,
+    actor: str,
+    reason: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> M:
+    """Plan and commit one transition of one item; return the item, updated. See ``plan``/``commit``.
+
+    If the item as read was last written by ``request_id``, this is a retry of a committed transition:
+    the item is returned as is, without planning (the domain would see the move as illegal) or writing.
+    """
+    if already_applied(item, request_id):
+        return item
+    commit(plan(item, machine, event, actor=actor, reason=reason, attrs=attrs), request_id=request_id, at=at)
+    return item
+
+
+def create(
+    item: M,
+    machine: StateMachine[S, E],
+    *,
+    request_id: str,
+    actor: str,
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> M:
+    """Create ``item`` in the machine's initial state, with its log entry; return it, stamped.
+
+    Raises ``AlreadyExists`` if an item with the same key was created by another request; a retry of
+    this request returns the item.
+    """
+    commit(plan_create(item, machine, actor=actor, reason=reason), request_id=request_id, at=at)
+    return item
+
+
+# --- internals ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One entry of the TransactItems list, to map a cancellation reason back to its item."""
+
+    index: int  # position of ``op`` in the commit() arguments
+    op: Change | Guard
+    is_log: bool = False
+
+
+class _Cancelled(Exception):
+    def __init__(self, failed: list[tuple[_Slot, CancellationReason]]) -> None:
+        self.failed = failed
+        super().__init__(", ".join(reason.code for _, reason in failed))
+
+    @property
+    def only_in_flight(self) -> bool:
+        return all(reason.code == "TransactionConflict" for _, reason in self.failed)
+
+
+def _write(ops: Sequence[Change | Guard], request_id: str, when: datetime) -> None:
+    # PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the call order,
+    # and reports cancellation reasons in that order: keep one list per kind to map them back.
+    checks: list[_Slot] = []
+    puts: list[_Slot] = []
+    updates: list[_Slot] = []
+    try:
+        with TransactWrite(connection=tables.connection()) as tx:
+            for index, op in enumerate(ops):
+                model = type(op.item)
+                if isinstance(op, Guard):
+                    condition = (model.state == op.state) & (model.version == op.version)
+                    tx.condition_check(model, op.item.entity_id(), condition=condition)
+                    checks.append(_Slot(index, op))
+                    continue
+                if op.is_creation:
+                    tx.save(
+                        _stamped_copy(op, request_id, when),
+                        condition=_hash_attribute(model).does_not_exist(),
+                        return_values=ALL_OLD,
+                    )
+                    puts.append(_Slot(index, op))
+                else:
+                    tx.update(
+                        op.item,
+                        _update_actions(op, request_id, when),
+                        condition=(model.state == op.prior_state) & (model.version == op.prior_version),
+                        return_values=ALL_OLD,
+                    )
+                    updates.append(_Slot(index, op))
+                tx.save(
+                    _log_entry(op, request_id, when),
+                    condition=model.LOG.version.does_not_exist(),
+                    return_values=ALL_OLD,
+                )
+                puts.append(_Slot(index, op, is_log=True))
+    except TransactWriteError as error:
+        if error.cause_response_code != "TransactionCanceledException":
+            raise RepositoryError(f"transaction failed: {error.cause_response_message}") from error
+        slots = checks + puts + updates
+        reasons = error.cancellation_reasons
+        failed = [(slot, reason) for slot, reason in zip(slots, reasons, strict=False) if reason is not None]
+        if not failed:
+            raise RepositoryError(f"transaction cancelled: {error.cause_response_message}") from error
+        raise _Cancelled(failed) from error
+
+
+def _resolve(cancelled: _Cancelled, request_id: str) -> None:
+    """Return if the cancellation proves this request already committed; raise the conflict otherwise."""
+    conditional = [(s, r) for s, r in cancelled.failed if r.code == "ConditionalCheckFailed"]
+    if not conditional:
+        codes = ", ".join(sorted({r.code for _, r in cancelled.failed}))
+        raise RepositoryError(f"transaction cancelled: {codes}")
+    # A request id is unique per mutation and lands only with the whole transaction, so one change
+    # proven committed by this request proves every change of it was.
+    by_change: dict[int, dict[bool, CancellationReason]] = {}  # op index -> {is_log: reason}
+    changes: dict[int, Change] = {}
+    for slot, reason in conditional:
+        if isinstance(slot.op, Change):
+            by_change.setdefault(slot.index, {})[slot.is_log] = reason
+            changes[slot.index] = slot.op
+    for index, reasons in by_change.items():
+        if _committed_by(changes[index], reasons, request_id):
+            return
+    slot, _reason = conditional[0]
+    raise _conflict(slot.op, by_change.get(slot.index, {}))
+
+
+def _committed_by(change: Change, reasons: Mapping[bool, CancellationReason], request_id: str) -> bool:
+    model = type(change.item)
+    log_reason = reasons.get(True)
+    if log_reason is not None and log_reason.raw_item:
+        entry = model.LOG.from_raw_data(log_reason.raw_item)
+        if entry.request_id == request_id and entry.to_state == change.target:
+            return True
+    item_reason = reasons.get(False)
+    stored: StatefulModel | None = None
+    if item_reason is not None and item_reason.raw_item:
+        stored = model.from_raw_data(item_reason.raw_item)
+    elif not (log_reason is not None and log_reason.raw_item):
+        # The server returned neither image: one GetItem decides.
+        try:
+            stored = model.get(change.item.entity_id(), consistent_read=True)
+        except model.DoesNotExist:
+            return False
+    return stored is not None and stored.last_request_id == request_id and stored.state == change.target
+
+
+def _conflict(op: Change | Guard, reasons: Mapping[bool, CancellationReason]) -> TransitionConflict:
+    model = type(op.item)
+    entity_id = op.item.entity_id()
+    if isinstance(op, Guard):
+        return TransitionConflict(model.KIND, entity_id, op.state, op.version)
+    actual_state: str | None = None
+    actual_version: int | None = None
+    item_reason = reasons.get(False)
+    log_reason = reasons.get(True)
+    if item_reason is not None and item_reason.raw_item:
+        stored = model.from_raw_data(item_reason.raw_item)
+        actual_state, actual_version = stored.state, stored.version
+    elif log_reason is not None and log_reason.raw_item:
+        entry = model.LOG.from_raw_data(log_reason.raw_item)
+        actual_state, actual_version = entry.to_state, entry.version
+    error_type = AlreadyExists if op.is_creation else TransitionConflict
+    return error_type(model.KIND, entity_id, op.prior_state, op.prior_version, actual_state, actual_version)
+
+
+def _update_actions(change: Change, request_id: str, when: datetime) -> list[Any]:
+    model = type(change.item)
+    actions: list[Any] = [
+        model.state.set(change.target),
+        model.version.set(change.new_version),
+        model.updated_at.set(when),
+        model.last_request_id.set(request_id),
+    ]
+    for name, value in change.attrs.items():
+        attribute = getattr(model, name)
+        actions.append(attribute.remove() if _is_empty(value) else attribute.set(value))
+    return actions
+
+
+def _stamped_copy(change: Change, request_id: str, when: datetime) -> StatefulModel:
+    # A copy, so a failed creation leaves the caller's object as it was.
+    model = type(change.item)
+    copy = model.from_raw_data(change.item.serialize(null_check=False))
+    _stamp(copy, change, request_id, when)
+    return copy
+
+
+def _log_entry(change: Change, request_id: str, when: datetime) -> LogModel:
+    model = type(change.item)
+    return model.LOG(
+        change.item.entity_id(),
+        change.new_version,
+        from_state=change.prior_state,
+        to_state=change.target,
+        event=change.event,
+        actor=change.actor,
+        reason=change.reason,
+        request_id=request_id,
+        at=when,
+    )
+
+
+def _apply_locally(change: Change, request_id: str, when: datetime) -> None:
+    _stamp(change.item, change, request_id, when)
+    for name, value in change.attrs.items():
+        setattr(change.item, name, None if _is_empty(value) else value)
+
+
+def _stamp(item: StatefulModel, change: Change, request_id: str, when: datetime) -> None:
+    item.state = change.target
+    item.version = change.new_version
+    item.updated_at = when
+    item.last_request_id = request_id
+    if change.is_creation and item.created_at is None:
+        item.created_at = when
+
+
+def _is_empty(value: Any) -> bool:
+    # DynamoDB stores no empty sets: an empty set means "remove".
+    return value is None or (isinstance(value, set | frozenset) and not value)
+
+
+def _hash_attribute(model: type[StatefulModel]) -> Attribute[Any]:
+    name = model._hash_keyname
+    assert name is not None
+    attribute: Attribute[Any] = getattr(model, name)
+    return attribute
+
+
+def _check_attrs(model: type[StatefulModel], attrs: Mapping[str, Any]) -> None:
+    known = model.get_attributes()
+    for name in attrs:
+        if name in _MANAGED:
+            raise ValueError(f"{model.KIND}: {name!r} is written by the transition itself")
+        if name not in known:
+            raise ValueError(f"{model.KIND}: no attribute {name!r}")
+        if known[name].is_hash_key or known[name].is_range_key:
+            raise ValueError(f"{model.KIND}: {name!r} is a key and cannot change")
+
+
+def _check_distinct(ops: Sequence[Change | Guard]) -> None:
+    # DynamoDB rejects a transaction that touches one item twice (ValidationException): fail clearly.
+    seen: set[tuple[str, str]] = set()
+    for op in ops:
+        key = (type(op.item).TABLE, op.item.entity_id())
+        if key in seen:
+            raise ValueError(f"{type(op.item).KIND} {key[1]!r} appears twice in one transaction")
+        seen.add(key)
