@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from enum import Enum
 
 import pytest
 
+from tests.unit.machine_contract import MachineContract
 from vkyc.domain.agent import AGENT, ONLINE_STATES, AgentEvent, AgentState, transition
-from vkyc.domain.machine import IllegalTransition, StateMachine
+from vkyc.domain.machine import IllegalTransition
 
 S, E = AgentState, AgentEvent
 
@@ -49,9 +49,6 @@ EXPECTED: dict[AgentState, dict[AgentEvent, AgentState]] = {
     },
 }
 
-ALLOWED = [(s, e, t) for s, moves in EXPECTED.items() for e, t in moves.items()]
-FORBIDDEN = [(s, e) for s, e in itertools.product(S, E) if e not in EXPECTED[s]]
-
 
 def _name(value: object) -> str:
     return value.name if isinstance(value, Enum) else str(value)
@@ -64,75 +61,12 @@ def _run(*events: AgentEvent) -> AgentState:
     return state
 
 
-def test_expected_table_covers_every_state() -> None:
-    assert set(EXPECTED) == set(S)
-    assert len(ALLOWED) + len(FORBIDDEN) == len(S) * len(E)
-
-
-def test_machine_is_named_agent_and_starts_offline() -> None:
-    assert AGENT.name == "agent"
-    assert AGENT.initial is S.OFFLINE
-
-
-@pytest.mark.parametrize(("state", "event", "target"), ALLOWED, ids=_name)
-def test_allowed_move_returns_expected_target(
-    state: AgentState, event: AgentEvent, target: AgentState
-) -> None:
-    assert transition(state, event) is target
-    assert AGENT.can(state, event)
-
-
-@pytest.mark.parametrize(("state", "event"), FORBIDDEN, ids=_name)
-def test_other_move_raises_illegal_transition_naming_machine_state_and_event(
-    state: AgentState, event: AgentEvent
-) -> None:
-    assert not AGENT.can(state, event)
-    with pytest.raises(IllegalTransition) as info:
-        transition(state, event)
-    message = str(info.value)
-    assert "agent" in message
-    assert repr(state.value) in message
-    assert repr(event.value) in message
-    assert info.value.machine == "agent"
-    assert info.value.state is state
-    assert info.value.event is event
-
-
-@pytest.mark.parametrize("state", list(S), ids=_name)
-def test_no_agent_state_is_final(state: AgentState) -> None:
-    assert not AGENT.is_final(state)
-    assert AGENT.events_from(state)
-
-
 def test_final_states_are_none() -> None:
     assert AGENT.finals == frozenset()
 
 
 def test_online_states_are_every_state_but_offline() -> None:
     assert {S.AVAILABLE, S.UNAVAILABLE, S.RINGING, S.IN_CALL, S.WRAP_UP} == ONLINE_STATES
-
-
-def test_every_state_is_reachable_from_offline() -> None:
-    seen = {AGENT.initial}
-    frontier = [AGENT.initial]
-    while frontier:
-        state = frontier.pop()
-        for event in AGENT.events_from(state):
-            target = AGENT.transition(state, event)
-            if target not in seen:
-                seen.add(target)
-                frontier.append(target)
-    assert seen == set(S)
-
-
-def test_constructor_rejects_a_state_declared_final_that_has_moves() -> None:
-    with pytest.raises(ValueError, match="final state 'OFFLINE' has an outgoing transition"):
-        StateMachine[AgentState, AgentEvent](
-            name="agent",
-            initial=S.OFFLINE,
-            finals=frozenset({S.OFFLINE}),
-            table=dict(AGENT.table),
-        )
 
 
 @pytest.mark.parametrize("state", sorted(ONLINE_STATES), ids=_name)
@@ -194,3 +128,12 @@ def test_agent_calls_the_customer_back_from_wrap_up() -> None:
 def test_agent_on_break_gets_no_offer() -> None:
     with pytest.raises(IllegalTransition):
         _run(E.LOGIN, E.READY, E.BREAK, E.OFFER)
+
+
+class TestAgentMachineContract(MachineContract):
+    MACHINE = AGENT
+    TRANSITION = staticmethod(transition)
+    EXPECTED = EXPECTED
+    FINALS = set()
+    NAME = "agent"
+    INITIAL = S.OFFLINE

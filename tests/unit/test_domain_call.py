@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from enum import Enum
 
 import pytest
 
+from tests.unit.machine_contract import MachineContract
 from vkyc.domain.call import (
     CALL,
     END_REASONS,
@@ -18,7 +18,7 @@ from vkyc.domain.call import (
     EndReason,
     transition,
 )
-from vkyc.domain.machine import IllegalTransition, StateMachine
+from vkyc.domain.machine import IllegalTransition
 
 S, E = CallState, CallEvent
 
@@ -74,9 +74,6 @@ EXPECTED: dict[CallState, dict[CallEvent, CallState]] = {
 }
 FINALS = {S.CALLER_HUNG_UP, S.NO_CALL_ARRIVED, S.FINISHED}
 
-ALLOWED = [(s, e, t) for s, moves in EXPECTED.items() for e, t in moves.items()]
-FORBIDDEN = [(s, e) for s, e in itertools.product(S, E) if e not in EXPECTED[s]]
-
 
 def _name(value: object) -> str:
     return value.name if isinstance(value, Enum) else str(value)
@@ -87,16 +84,6 @@ def _run(*events: CallEvent) -> CallState:
     for event in events:
         state = transition(state, event)
     return state
-
-
-def test_expected_table_covers_every_state() -> None:
-    assert set(EXPECTED) == set(S)
-    assert len(ALLOWED) + len(FORBIDDEN) == len(S) * len(E)
-
-
-def test_machine_is_named_call_and_starts_new() -> None:
-    assert CALL.name == "call"
-    assert CALL.initial is S.NEW
 
 
 def test_seed_states_keep_their_letters() -> None:
@@ -117,70 +104,10 @@ def test_state_values_are_distinct() -> None:
     assert len({s.value for s in S}) == len(S)
 
 
-@pytest.mark.parametrize(("state", "event", "target"), ALLOWED, ids=_name)
-def test_allowed_move_returns_expected_target(state: CallState, event: CallEvent, target: CallState) -> None:
-    assert transition(state, event) is target
-    assert CALL.can(state, event)
-
-
-@pytest.mark.parametrize(("state", "event"), FORBIDDEN, ids=_name)
-def test_other_move_raises_illegal_transition_naming_machine_state_and_event(
-    state: CallState, event: CallEvent
-) -> None:
-    assert not CALL.can(state, event)
-    with pytest.raises(IllegalTransition) as info:
-        transition(state, event)
-    message = str(info.value)
-    assert "call" in message
-    assert repr(state.value) in message
-    assert repr(event.value) in message
-    assert info.value.machine == "call"
-    assert info.value.state is state
-    assert info.value.event is event
-
-
-@pytest.mark.parametrize("state", list(S), ids=_name)
-def test_is_final_only_for_hung_up_no_call_and_finished(state: CallState) -> None:
-    assert CALL.is_final(state) is (state in FINALS)
-
-
-@pytest.mark.parametrize("state", sorted(FINALS), ids=_name)
-def test_final_state_has_no_outgoing_move(state: CallState) -> None:
-    assert CALL.events_from(state) == frozenset()
-
-
 @pytest.mark.parametrize("state", [S.REJECTED, S.MISSED], ids=_name)
 def test_rejected_and_missed_are_not_final(state: CallState) -> None:
     assert not CALL.is_final(state)
     assert transition(state, E.OFFER) is S.RINGING
-
-
-@pytest.mark.parametrize("state", list(S), ids=_name)
-def test_events_from_lists_the_expected_events(state: CallState) -> None:
-    assert CALL.events_from(state) == frozenset(EXPECTED[state])
-
-
-def test_every_state_is_reachable_from_new() -> None:
-    seen = {CALL.initial}
-    frontier = [CALL.initial]
-    while frontier:
-        state = frontier.pop()
-        for event in CALL.events_from(state):
-            target = CALL.transition(state, event)
-            if target not in seen:
-                seen.add(target)
-                frontier.append(target)
-    assert seen == set(S)
-
-
-def test_constructor_rejects_a_move_out_of_a_final_state() -> None:
-    with pytest.raises(ValueError, match="final state 'FINISHED' has an outgoing transition"):
-        StateMachine[CallState, CallEvent](
-            name="call",
-            initial=S.NEW,
-            finals=frozenset(FINALS),
-            table={**CALL.table, (S.FINISHED, E.OFFER): S.RINGING},
-        )
 
 
 def test_live_states_are_those_with_an_agent_bound() -> None:
@@ -264,3 +191,12 @@ def test_accepted_call_without_media_times_out_as_no_call_arrived() -> None:
 def test_caller_cannot_hang_up_as_unanswered_once_an_agent_accepted() -> None:
     with pytest.raises(IllegalTransition):
         _run(E.OFFER, E.ACCEPT, E.CALLER_HANGUP)
+
+
+class TestCallMachineContract(MachineContract):
+    MACHINE = CALL
+    TRANSITION = staticmethod(transition)
+    EXPECTED = EXPECTED
+    FINALS = FINALS
+    NAME = "call"
+    INITIAL = S.NEW
