@@ -5,25 +5,27 @@ file is refused before anything is written. ``load_demo(path)`` does both. ``pyt
 [path]`` loads into the tables of the current environment (``vkyc.env``; they must exist, see
 ``vkyc.repositories.tables.create_all``) and prints the summary.
 
+Where each part of the file goes:
+- ``units``, ``groups``, ``hotlines``, ``sub_type_policy``: their tables, one item each.
+- ``queues``: ``queues`` (``vkyc.repositories.queues``), with the ordered groups (priority, overflow
+  delay) and ``auto_ticket``; ``timeout_s`` is left absent, so the unit's ``queue_timeout_s`` applies.
+- ``settings`` and ``units[].settings``: ``settings`` (``vkyc.repositories.settings``); the global scope
+  gets every field, explicit nulls included, a unit scope exactly the fields it overrides.
+- ``agents`` / ``supervisors``: an ``Agent`` state item (agents only) and a ``users`` account with a
+  scrypt hash of the password (``vkyc.repositories.users``).
+- ``api_keys``: ``api_keys`` under the key's SHA-256 digest (``vkyc.repositories.api_keys``).
+- ``dossiers``: ``Dossier`` items with the customer, the image keys, the dealer account and the note.
+
 Idempotent: every item is written under an id taken from the file (unit number, group/queue id, hotline
 number, username, dossier id, SUB_TYPE, API key digest), so loading twice leaves the same items.
-- Configuration (units, groups, queues, hotlines, policy, settings, credentials, API keys) is upserted:
-  the file wins. Nothing the file does not mention is deleted.
+- Configuration (units, groups, queues, hotlines, policy, settings, users, API keys) is upserted: the
+  file wins. Nothing the file does not mention is deleted. A stored password hash that still verifies
+  is kept (a fresh salt would change the item on every load), and creation times are set once.
 - Stateful items (agents, dossiers) are created through ``vkyc.repositories`` with their transition log,
-  and left alone once they exist, so reloading never rewinds a live demo. A demo dossier in state A is
-  created in N and walked N → W → A through the real machine, each step logged with actor ``demo-loader``
-  and a request id derived from the dossier and the event (a half-finished load resumes where it stopped).
-
-Stopgaps (the tables have no place for these yet; reported to the tables' owner). They are kept in the
-``settings`` table under scopes of their own, never ``global`` / ``unit#…``, so a settings read never sees
-them:
-- ``credential`` / ``<username>``: ``{"role", "unit_id", "name", "password_hash"}`` (scrypt) for agents
-  and supervisors (``Agent`` has no password field; supervisors have no table).
-- ``api_key`` / ``sha256$<hex>``: ``{"unit_id", "name"}`` (no API key table).
-- ``queue#<queue_id>`` / ``routing``: ``{"groups": [{"group", "priority", "overflow_after_s"}],
-  "auto_ticket"}`` (``Queue`` keeps only a set of group ids).
-- ``dossier#<dossier_id>`` / ``details``: customer name, ID number, payment type, dealer account, image
-  keys, note (``Dossier`` keeps only subscriber, SUB_TYPE, customer type and the counter flag).
+  and left alone once they exist, so reloading never rewinds a live demo (nor rewrites a dossier's
+  customer data). A demo dossier in state A is created in N and walked N → W → A through the real
+  machine, each step logged with actor ``demo-loader`` and a request id derived from the dossier and the
+  event (a half-finished load resumes where it stopped).
 """
 
 from __future__ import annotations
@@ -34,37 +36,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from pynamodb.models import Model
 
 from local.demo.schema import DEMO_FILE, DemoData, DemoDataError, Dossier, load_demo_file
 from vkyc.domain.agent import AGENT
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierEvent, DossierState
-from vkyc.repositories import tables
+from vkyc.domain.roles import UserRole
+from vkyc.repositories import api_keys, queues, settings, tables, users
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.security.passwords import MalformedHashError, api_key_digest, hash_password, verify
 
 ACTOR = "demo-loader"
 DOSSIER_DECISIONS = frozenset(DECISION_EVENTS.values())
-
-# Stopgap scopes in the settings table (see the module docstring).
-CREDENTIAL_SCOPE = "credential"
-API_KEY_SCOPE = "api_key"
-GLOBAL_SCOPE = "global"
-
-
-def unit_scope(unit_id: int | str) -> str:
-    return f"unit#{unit_id}"
-
-
-def queue_scope(queue_id: str) -> str:
-    return f"queue#{queue_id}"
-
-
-def dossier_scope(dossier_id: str) -> str:
-    return f"dossier#{dossier_id}"
 
 
 @dataclass
@@ -93,12 +79,8 @@ def _batch_put(items: Sequence[Model]) -> None:
             batch.save(item)
 
 
-def _setting(scope: str, name: str, value: Any, at: datetime) -> tables.Setting:
-    return tables.Setting(scope, name, value=value, updated_at=at, updated_by=ACTOR)
-
-
-def _config_items(data: DemoData, at: datetime) -> dict[str, list[Model]]:
-    """Every configuration item, by kind. Builds the items only; writes nothing."""
+def _config_items(data: DemoData) -> dict[str, list[Model]]:
+    """The configuration items that have no repository of their own, by kind. Writes nothing."""
     units: list[Model] = []
     for unit in data.units:
         serving = data.serving_unit_of(unit.id)
@@ -113,16 +95,6 @@ def _config_items(data: DemoData, at: datetime) -> dict[str, list[Model]]:
             )
         )
     groups: list[Model] = [tables.Group(g.id, unit_id=str(g.unit), name=g.name) for g in data.groups]
-    queues: list[Model] = [
-        tables.Queue(
-            q.id,
-            unit_id=str(q.unit),
-            name=q.name,
-            group_ids={qg.group for qg in q.groups},
-            timeout_s=data.unit_settings(q.unit).queue_timeout_s,
-        )
-        for q in data.queues
-    ]
     hotlines: list[Model] = [
         tables.Hotline(
             h.number,
@@ -139,81 +111,75 @@ def _config_items(data: DemoData, at: datetime) -> dict[str, list[Model]]:
         tables.SubTypePolicy(r.sub_type, name=r.name, icc_profile=r.icc_profile, khcn=r.khcn, khdn=r.khdn)
         for r in data.sub_type_policy
     ]
-    # ``Setting.value`` cannot hold JSON null (PynamoDB skips None), so None-valued fields are not
-    # stored: absent means the ``CallSettings`` default. TOML has no null, so a file never sets one.
-    settings: list[Model] = [
-        _setting(GLOBAL_SCOPE, name, value, at)
-        for name, value in data.settings.model_dump(mode="json").items()
-        if value is not None
-    ]
-    for unit in data.units:
-        if unit.settings:
-            # Store the validated (normalized) values of the overridden fields only.
-            merged = data.unit_settings(unit.id).model_dump(mode="json", include=set(unit.settings))
-            settings += [
-                _setting(unit_scope(unit.id), name, value, at)
-                for name, value in merged.items()
-                if value is not None
-            ]
-    stopgaps: list[Model] = [
-        _setting(
-            queue_scope(q.id),
-            "routing",
-            {"groups": [qg.model_dump(mode="json") for qg in q.groups], "auto_ticket": q.auto_ticket},
-            at,
+    return {"units": units, "groups": groups, "hotlines": hotlines, "sub_type_policy": policy}
+
+
+def _write_queues(data: DemoData) -> int:
+    for q in data.queues:
+        queues.put_queue(
+            q.id,
+            unit_id=str(q.unit),
+            name=q.name,
+            groups=[
+                tables.QueueGroup(group_id=g.group, priority=g.priority, overflow_after_s=g.overflow_after_s)
+                for g in q.groups
+            ],
+            auto_ticket=q.auto_ticket,
         )
-        for q in data.queues
-    ]
-    stopgaps += [_setting(dossier_scope(d.id), "details", _dossier_details(d), at) for d in data.dossiers]
-    api_keys: list[Model] = [
-        _setting(API_KEY_SCOPE, api_key_digest(k.key), {"unit_id": str(k.unit), "name": k.name}, at)
-        for k in data.api_keys
-    ]
-    return {
-        "units": units,
-        "groups": groups,
-        "queues": queues,
-        "hotlines": hotlines,
-        "sub_type_policy": policy,
-        "settings": settings,
-        "queue_routing+dossier_details": stopgaps,
-        "api_keys": api_keys,
-    }
+    return len(data.queues)
 
 
-def _dossier_details(d: Dossier) -> dict[str, Any]:
-    c = d.customer
-    return {
-        "customer_name": c.name,
-        "id_number": c.id_number,
-        "payment_type": c.payment_type.value,
-        "dealer_account": d.dealer_account,
-        "id_front_key": d.images.id_front_key,
-        "id_back_key": d.images.id_back_key,
-        "portrait_key": d.images.portrait_key,
-        "note": d.note,
-    }
+def _write_settings(data: DemoData, at: datetime) -> int:
+    # The whole global model, explicit nulls included, so the stored scope reads back as the file's
+    # settings whatever the defaults become. A unit scope holds only what the unit overrides.
+    written = len(settings.put_settings(data.settings.model_dump(mode="json"), by=ACTOR, at=at))
+    for unit in data.units:
+        written += len(settings.put_settings(unit.settings, unit_id=str(unit.id), by=ACTOR, at=at))
+    return written
 
 
-def _credential_items(data: DemoData, at: datetime) -> list[Model]:
-    """Credentials of agents and supervisors. A stored hash that still verifies is kept as it is, so a
-    reload rewrites identical items (and skips ~50 ms of scrypt per person)."""
-    existing: dict[str, str] = {}
-    for item in tables.Setting.query(CREDENTIAL_SCOPE, consistent_read=True):
-        value = item.value if isinstance(item.value, dict) else {}
-        existing[item.name] = str(value.get("password_hash", ""))
-    people = [("agent", a.username, a.unit, a.name, a.password) for a in data.agents]
-    people += [("supervisor", s.username, s.unit, s.name, s.password) for s in data.supervisors]
-    items: list[Model] = []
-    for role, username, unit, name, password in people:
-        stored = existing.get(username, "")
+def _password_hash(username: str, password: str) -> str:
+    """The stored hash if it still verifies ``password`` (a reload then rewrites an identical item and
+    skips ~50 ms of scrypt), else a new one. A corrupt stored hash is simply replaced."""
+    user = users.find_user(username)
+    if user is not None and user.password_hash:
         try:
-            password_hash = stored if stored and verify(password, stored) else hash_password(password)
-        except MalformedHashError:  # a corrupt stored hash is simply replaced
-            password_hash = hash_password(password)
-        value = {"role": role, "unit_id": str(unit), "name": name, "password_hash": password_hash}
-        items.append(_setting(CREDENTIAL_SCOPE, username, value, at))
-    return items
+            if verify(password, user.password_hash):
+                return user.password_hash
+        except MalformedHashError:
+            pass
+    return hash_password(password)
+
+
+def _write_users(data: DemoData, at: datetime) -> int:
+    """Accounts of agents (after their ``Agent`` items, so an account never names a missing agent) and
+    supervisors. Agent ids are the usernames."""
+    for a in data.agents:
+        users.put_user(
+            a.username,
+            role=UserRole.AGENT,
+            unit_id=str(a.unit),
+            display_name=a.name,
+            password_hash=_password_hash(a.username, a.password),
+            agent_id=a.username,
+            at=at,
+        )
+    for s in data.supervisors:
+        users.put_user(
+            s.username,
+            role=UserRole.SUPERVISOR,
+            unit_id=str(s.unit),
+            display_name=s.name,
+            password_hash=_password_hash(s.username, s.password),
+            at=at,
+        )
+    return len(data.agents) + len(data.supervisors)
+
+
+def _write_api_keys(data: DemoData, at: datetime) -> int:
+    for k in data.api_keys:
+        api_keys.put_api_key(api_key_digest(k.key), unit_id=str(k.unit), name=k.name, at=at)
+    return len(data.api_keys)
 
 
 def _path_from_initial(target: DossierState) -> list[tuple[DossierState, DossierEvent]]:
@@ -266,7 +232,16 @@ def _write_dossier(repo: DossierRepository, d: Dossier, at: datetime) -> bool:
             subscriber=d.customer.subscriber_number,
             sub_type=d.customer.sub_type,
             customer_type=d.customer.customer_type.value,
+            payment_type=d.customer.payment_type.value,
             kyc_at_counter=d.counter_kyc_required,
+            customer=tables.CustomerInfo(name=d.customer.name, id_number=d.customer.id_number),
+            images=tables.DossierImages(
+                id_front_key=d.images.id_front_key,
+                id_back_key=d.images.id_back_key,
+                portrait_key=d.images.portrait_key,
+            ),
+            dealer_account=d.dealer_account,
+            note=d.note,
             reason="demo data",
             at=at,
         )
@@ -306,12 +281,12 @@ def write_demo_data(data: DemoData, *, at: datetime | None = None) -> LoadSummar
     """
     when = at or datetime.now(UTC)
     summary = LoadSummary(data)
-    for kind, items in _config_items(data, when).items():
+    for kind, items in _config_items(data).items():
         _batch_put(items)
         summary.written[kind] = len(items)
-    credentials = _credential_items(data, when)
-    _batch_put(credentials)
-    summary.written["credentials"] = len(credentials)
+    summary.written["queues"] = _write_queues(data)
+    summary.written["settings"] = _write_settings(data, when)
+    summary.written["api_keys"] = _write_api_keys(data, when)
 
     agents = AgentRepository()
     created = kept = 0
@@ -325,6 +300,7 @@ def write_demo_data(data: DemoData, *, at: datetime | None = None) -> LoadSummar
         agents.create(item, AGENT, request_id=f"demo:agent:{agent.username}:create", actor=ACTOR, at=when)
         created += 1
     summary.created["agents"], summary.kept["agents"] = created, kept
+    summary.written["users"] = _write_users(data, when)
 
     dossiers = DossierRepository()
     created = kept = 0

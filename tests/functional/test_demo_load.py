@@ -3,41 +3,36 @@
 from __future__ import annotations
 
 import io
+import tomllib
 import uuid
-from typing import Any
 
 import pytest
 
-from local.demo.load import (
-    API_KEY_SCOPE,
-    CREDENTIAL_SCOPE,
-    GLOBAL_SCOPE,
-    load_demo,
-    print_summary,
-    queue_scope,
-    summary_text,
-    unit_scope,
-    write_demo_data,
-)
-from local.demo.schema import DEMO_FILE, DemoDataError, load_demo_file
+from local.demo.load import load_demo, print_summary, summary_text, write_demo_data
+from local.demo.schema import DEMO_FILE, DemoDataError, load_demo_file, parse_demo_data
 from vkyc import env
 from vkyc.domain.dossier import DossierEvent, DossierState
 from vkyc.domain.policy import DEFAULT_SUB_TYPE_POLICY, policy_index, video_call_required
 from vkyc.domain.policy import SubTypePolicy as PolicyRow
-from vkyc.domain.settings import CallSettings, merge_settings
+from vkyc.domain.roles import UserRole
+from vkyc.domain.settings import CallSettings
+from vkyc.repositories.api_keys import find_api_key
 from vkyc.repositories.dossiers import DossierRepository
+from vkyc.repositories.queues import find_queue, queue_timeout_s
+from vkyc.repositories.settings import GLOBAL_SCOPE, effective_settings, stored_settings
 from vkyc.repositories.tables import (
     ALL_MODELS,
     Agent,
+    ApiKey,
     Dossier,
     Group,
     Hotline,
-    Queue,
     Setting,
     SubTypePolicy,
     Unit,
 )
-from vkyc.security.passwords import api_key_digest, verify
+from vkyc.repositories.users import get_user, put_user, users_of_unit
+from vkyc.security.passwords import api_key_digest, hash_password, verify
 
 
 @pytest.fixture
@@ -62,10 +57,6 @@ def loaded(tables, demo):
     return write_demo_data(demo)
 
 
-def _settings(scope: str) -> dict[str, Any]:
-    return {item.name: item.value for item in Setting.query(scope, consistent_read=True)}
-
-
 def test_units_and_serving_map(loaded):
     units = {u.unit_id: u for u in Unit.scan()}
     assert sorted(units, key=int) == [str(i) for i in range(1, 10)]
@@ -77,19 +68,26 @@ def test_units_and_serving_map(loaded):
 
 def test_groups_queues_hotlines(loaded, demo):
     assert {g.group_id for g in Group.scan()} == {g.id for g in demo.groups}
-    queue = Queue.get("kv1-ekyc")
-    assert queue.group_ids == {"kv1-xac-thuc", "kv1-du-phong"}
-    assert queue.timeout_s == demo.settings.queue_timeout_s
-    routing = _settings(queue_scope("kv1-ekyc"))["routing"]
-    assert {"group": "kv1-du-phong", "priority": 2, "overflow_after_s": 20} in routing["groups"]
+    queue = find_queue("kv1-ekyc")
+    assert queue is not None
+    # Offering order: the front-line team first, the overflow team after 20 s of waiting.
+    assert [(g.group_id, g.priority, g.overflow_after_s) for g in queue.groups] == [
+        ("kv1-xac-thuc", 1, None),
+        ("kv1-du-phong", 2, 20),
+    ]
+    assert queue.auto_ticket is True
+    assert queue.timeout_s is None  # no per-queue override: the unit's setting applies
+    assert queue_timeout_s(queue, effective_settings("1")) == demo.settings.queue_timeout_s
+    other = find_queue("kv2-ekyc")
+    assert other is not None and other.auto_ticket is False
+    assert [(g.group_id, g.priority, g.overflow_after_s) for g in other.groups] == [("kv2-xac-thuc", 1, None)]
     hotline = Hotline.get("19001001")
     assert (hotline.unit_id, hotline.queue_id, hotline.allow_call_out) == ("1", "kv1-ekyc", True)
     assert hotline.call_out_group_ids == {"kv1-xac-thuc"}
     assert Hotline.get("19001002").allow_call_out is False
 
 
-def test_agents_exist_offline_and_their_passwords_verify(loaded, demo):
-    credentials = _settings(CREDENTIAL_SCOPE)
+def test_agents_exist_offline_and_log_in_through_the_users_table(loaded, demo):
     for agent in demo.agents:
         item = Agent.get(agent.username)
         assert (item.unit_id, item.name, item.state, item.version) == (
@@ -99,15 +97,42 @@ def test_agents_exist_offline_and_their_passwords_verify(loaded, demo):
             1,
         )
         assert item.group_ids == set(agent.groups)
-        stored = credentials[agent.username]
-        assert stored["role"] == "agent"
-        assert agent.password not in str(stored)
-        assert verify(agent.password, stored["password_hash"])
-        assert not verify(agent.password + "x", stored["password_hash"])
+        user = get_user(agent.username)
+        assert (user.role, user.unit_id, user.display_name, user.agent_id, user.disabled) == (
+            UserRole.AGENT.value,
+            str(agent.unit),
+            agent.name,
+            agent.username,
+            False,
+        )
+        assert agent.password not in str(user.serialize())
+        assert verify(agent.password, user.password_hash)
+        assert not verify(agent.password + "x", user.password_hash)
     for supervisor in demo.supervisors:
-        stored = credentials[supervisor.username]
-        assert stored["role"] == "supervisor" and stored["unit_id"] == str(supervisor.unit)
-        assert verify(supervisor.password, stored["password_hash"])
+        user = get_user(supervisor.username)
+        assert (user.role, user.unit_id, user.agent_id) == (
+            UserRole.SUPERVISOR.value,
+            str(supervisor.unit),
+            None,
+        )
+        assert verify(supervisor.password, user.password_hash)
+    assert [u.username for u in users_of_unit("1", UserRole.SUPERVISOR)] == ["gs.kv1"]
+    assert {u.username for u in users_of_unit("1", UserRole.AGENT)} == {"tdv1.kv1", "tdv2.kv1", "tdv3.kv1"}
+
+
+def test_a_stored_hash_that_no_longer_verifies_is_replaced_on_reload(loaded, demo):
+    agent = demo.agents[0]
+    user = get_user(agent.username)
+    put_user(
+        agent.username,
+        role=UserRole.AGENT,
+        unit_id=user.unit_id,
+        display_name=user.display_name,
+        password_hash=hash_password("someone-changed-it"),
+        agent_id=user.agent_id,
+    )
+    write_demo_data(demo)
+    assert verify(agent.password, get_user(agent.username).password_hash)
 
 
 def test_dossiers_are_in_their_demo_states_with_a_logged_history(loaded, demo):
@@ -125,8 +150,29 @@ def test_dossiers_are_in_their_demo_states_with_a_logged_history(loaded, demo):
     approved = repo.get("HS-KV1-0003")
     assert [e.to_state for e in repo.history("HS-KV1-0003")] == ["N", "W", "A"]
     assert approved.decided_by == "demo-loader"
-    details = _settings("dossier#HS-KV1-0001")["details"]
-    assert details["portrait_key"] == "dossiers/HS-KV1-0001/portrait.jpg"
+
+
+def test_dossiers_carry_the_customer_the_images_and_the_dealer(loaded, demo):
+    repo = DossierRepository()
+    for dossier in demo.dossiers:
+        item = repo.get(dossier.id)
+        customer = dossier.customer
+        assert (item.customer.name, item.customer.id_number) == (customer.name, customer.id_number)
+        assert (item.sub_type, item.customer_type, item.payment_type) == (
+            customer.sub_type,
+            customer.customer_type.value,
+            customer.payment_type.value,
+        )
+        assert (item.images.id_front_key, item.images.id_back_key, item.images.portrait_key) == (
+            dossier.images.id_front_key,
+            dossier.images.id_back_key,
+            dossier.images.portrait_key,
+        )
+        assert (item.dealer_account, item.note) == (dossier.dealer_account, dossier.note)
+    flagged = repo.get("HS-KV6-0003")
+    assert flagged.kyc_at_counter is True
+    assert repo.get("HS-KV4-0003").payment_type == "postpaid"
+    assert repo.get("HS-KV1-0001").images.portrait_key == "dossiers/HS-KV1-0001/portrait.jpg"
 
 
 def test_policy_and_settings(loaded, demo):
@@ -141,19 +187,46 @@ def test_policy_and_settings(loaded, demo):
             expected.khcn,
             expected.khdn,
         )
-    stored_global = CallSettings.model_validate(_settings(GLOBAL_SCOPE))
-    assert stored_global == demo.settings
-    unit3 = merge_settings(stored_global, _settings(unit_scope(3)))
-    assert unit3.ring_timeout_s == 45
-    assert _settings(unit_scope(1)) == {}
+    stored_global = stored_settings()
+    assert CallSettings.model_validate(stored_global) == demo.settings
+    assert effective_settings() == demo.settings
+    # Every field is stored, the optional ones left off as explicit nulls.
+    assert set(stored_global) == set(CallSettings.model_fields)
+    assert "daily_success_cap_per_subscriber" in stored_global
+    assert stored_global["daily_success_cap_per_subscriber"] is None
+    assert stored_settings("3") == {"ring_timeout_s": 45}
+    assert effective_settings("3").ring_timeout_s == 45
+    assert stored_settings("1") == {}
+    assert effective_settings("1") == demo.settings
+
+
+def test_settings_hold_only_global_and_unit_scopes(loaded):
+    # The loader's former stopgap scopes (credential, api_key, queue#…, dossier#…) must be gone.
+    scopes = {item.scope for item in Setting.scan(consistent_read=True)}
+    assert GLOBAL_SCOPE in scopes
+    assert all(scope == GLOBAL_SCOPE or scope.startswith("unit#") for scope in scopes), scopes
+
+
+def test_a_unit_override_to_null_is_stored_and_turns_the_global_value_off(empty_tables):
+    raw = tomllib.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    raw["settings"]["daily_success_cap_per_subscriber"] = 3
+    raw["units"][2]["settings"]["daily_success_cap_per_subscriber"] = None  # unit 3; TOML has no null
+    data = parse_demo_data(raw)
+    write_demo_data(data)
+    assert stored_settings()["daily_success_cap_per_subscriber"] == 3
+    assert stored_settings("3") == {"ring_timeout_s": 45, "daily_success_cap_per_subscriber": None}
+    assert effective_settings("3").daily_success_cap_per_subscriber is None
+    assert effective_settings("1").daily_success_cap_per_subscriber == 3
 
 
 def test_api_keys_are_stored_as_digests(loaded, demo):
-    stored = _settings(API_KEY_SCOPE)
-    assert len(stored) == len(demo.api_keys) == 9
+    assert len(list(ApiKey.scan())) == len(demo.api_keys) == 9
     for api_key in demo.api_keys:
-        assert stored[api_key_digest(api_key.key)]["unit_id"] == str(api_key.unit)
-        assert api_key.key not in stored
+        stored = find_api_key(api_key_digest(api_key.key))
+        assert stored is not None
+        assert (stored.unit_id, stored.name, stored.revoked_at) == (str(api_key.unit), api_key.name, None)
+        assert api_key.key not in str(stored.serialize())
+    assert find_api_key(api_key_digest("vkyc_not_a_demo_key_0000000000000000")) is None
 
 
 def test_summary_text_lists_logins_keys_and_units(loaded, demo):
@@ -232,4 +305,8 @@ def test_the_demo_dossiers_answer_the_policy_question(loaded):
         for r in rows
     ]
     dossier = Dossier.get("HS-KV4-0001")
-    assert video_call_required(table, dossier.sub_type, dossier.customer_type, "prepaid") is True
+    assert video_call_required(table, dossier.sub_type, dossier.customer_type, dossier.payment_type) is True
+    postpaid = Dossier.get("HS-KV4-0003")
+    assert (
+        video_call_required(table, postpaid.sub_type, postpaid.customer_type, postpaid.payment_type) is False
+    )

@@ -11,10 +11,12 @@ from vkyc.repositories.tables import (
     ALL_MODELS,
     NEW_AND_OLD_IMAGES,
     Agent,
+    ApiKey,
     Call,
     Dossier,
     MediaNode,
     Offer,
+    User,
     WsConnection,
 )
 
@@ -25,6 +27,7 @@ EXPECTED_GSIS = {
     Call: {"by_dossier", "by_unit_created"},
     WsConnection: {"by_principal"},
     Offer: {"by_call"},
+    User: {"by_unit"},
 }
 
 
@@ -82,3 +85,24 @@ def test_gsi_projections_are_not_full_copies(tables, client):
 def test_create_all_is_idempotent(tables):
     tables.create_all()
     assert all(model.exists() for model in ALL_MODELS)
+
+
+@pytest.mark.parametrize(
+    ("model", "keys"),
+    [(User, [("username", "HASH")]), (ApiKey, [("digest", "HASH")])],
+    ids=["users", "api_keys"],
+)
+def test_credential_tables_are_keyed_by_login_and_by_digest(tables, client, model, keys):
+    described = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in described["KeySchema"]] == keys
+
+
+def test_the_users_index_never_carries_password_hashes(tables, client):
+    described = client.describe_table(TableName=User.Meta.table_name)["Table"]
+    (index,) = described["GlobalSecondaryIndexes"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("unit_id", "HASH"),
+        ("role", "RANGE"),
+    ]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert "password_hash" not in index["Projection"]["NonKeyAttributes"]

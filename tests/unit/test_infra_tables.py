@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.tables import PREFIX_PARAMETER, logical_id, template
-from vkyc.repositories.tables import ALL_MODELS, STATEFUL_MODELS
+from vkyc.repositories.tables import ALL_MODELS, STATEFUL_MODELS, ApiKey, User
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +92,22 @@ def test_streams_and_ttl_match_the_model(resources, model):
         assert "TimeToLiveSpecification" not in properties
     else:
         assert properties["TimeToLiveSpecification"] == {"AttributeName": ttl.attr_name, "Enabled": True}
+
+
+def test_the_credential_tables_are_in_the_template(resources):
+    users = resources["UsersTable"]["Properties"]
+    assert users["TableName"] == {"Fn::Sub": "${" + PREFIX_PARAMETER + "}users"}
+    assert key_names(users["KeySchema"]) == [("username", "HASH")]
+    (by_unit,) = users["GlobalSecondaryIndexes"]
+    assert key_names(by_unit["KeySchema"]) == [("unit_id", "HASH"), ("role", "RANGE")]
+    assert "password_hash" not in by_unit["Projection"]["NonKeyAttributes"]
+    api_keys = resources["ApiKeysTable"]["Properties"]
+    assert api_keys["TableName"] == {"Fn::Sub": "${" + PREFIX_PARAMETER + "}api_keys"}
+    assert key_names(api_keys["KeySchema"]) == [("digest", "HASH")]
+    assert "GlobalSecondaryIndexes" not in api_keys
+    # Credentials are configuration: no stream (nothing consumes their changes) and no TTL.
+    assert "StreamSpecification" not in users and "StreamSpecification" not in api_keys
+    assert logical_id(User) == "UsersTable" and logical_id(ApiKey) == "ApiKeysTable"
 
 
 def test_the_module_prints_the_template_as_json():

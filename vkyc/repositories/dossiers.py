@@ -6,7 +6,7 @@ from datetime import datetime
 
 from vkyc.domain.dossier import DOSSIER, DossierEvent
 from vkyc.repositories.stateful import StatefulRepository
-from vkyc.repositories.tables import Dossier, DossierLog
+from vkyc.repositories.tables import CustomerInfo, Dossier, DossierImages, DossierLog
 from vkyc.repositories.transitions import Change, already_applied, commit
 
 
@@ -33,19 +33,34 @@ class DossierRepository:
         subscriber: str | None = None,
         sub_type: str | None = None,
         customer_type: str | None = None,
+        payment_type: str | None = None,
         kyc_at_counter: bool = False,
+        customer: CustomerInfo | None = None,
+        images: DossierImages | None = None,
+        dealer_account: str | None = None,
+        note: str | None = None,
         reason: str | None = None,
         at: datetime | None = None,
     ) -> Dossier:
         """Store a new dossier in state N. Raises ``AlreadyExists`` if the id is taken by another request;
-        a retry with the same ``request_id`` returns the dossier."""
+        a retry with the same ``request_id`` returns the dossier.
+
+        ``customer_type`` is ``KHCN`` / ``KHDN``, ``payment_type`` ``prepaid`` / ``postpaid``
+        (``vkyc.domain.policy``); ``subscriber`` normalized (``84…``). ``note`` is the dossier's own
+        free text; ``reason`` only explains the creation in the log.
+        """
         dossier = Dossier(
             dossier_id,
             unit_id=unit_id,
             subscriber=subscriber,
             sub_type=sub_type,
             customer_type=customer_type,
+            payment_type=payment_type,
             kyc_at_counter=kyc_at_counter,
+            customer=customer,
+            images=images,
+            dealer_account=dealer_account,
+            note=note or None,
         )
         return self._items.create(dossier, DOSSIER, request_id=request_id, actor=actor, reason=reason, at=at)
 

@@ -26,6 +26,8 @@ from pynamodb.attributes import (
     Attribute,
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
+    MapAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -141,8 +143,24 @@ class Hotline(VkycModel):
     call_out_group_ids = UnicodeSetAttribute(null=True)
 
 
+class QueueGroup(MapAttribute[str, Any]):
+    """One group answering a queue. Lower ``priority`` is offered first; groups of equal priority are
+    offered together. An overflow group (``overflow_after_s`` set) joins only once the call has waited
+    that many seconds (and only where the ``overflow_enabled`` setting is on)."""
+
+    group_id = UnicodeAttribute()
+    priority = IntegerAttribute()
+    overflow_after_s = IntegerAttribute(null=True)
+
+
 class Queue(VkycModel):
-    """Where calls wait for an agent of ``group_ids``; ``timeout_s`` bounds the wait."""
+    """Where a hotline's inbound calls wait for an agent of ``groups``.
+
+    ``groups`` is ordered by ``priority`` (ties keep the configured order); ``vkyc.repositories.queues``
+    writes it so. Per-queue options: ``timeout_s`` overrides the unit's ``queue_timeout_s`` setting
+    (absent = the setting); ``auto_ticket`` asks for a ticket per call, honoured only while the
+    ``auto_ticket`` setting is on too (seed 004).
+    """
 
     TABLE = "queues"
 
@@ -153,8 +171,9 @@ class Queue(VkycModel):
     queue_id = UnicodeAttribute(hash_key=True)
     unit_id = UnicodeAttribute()
     name = UnicodeAttribute()
-    group_ids = UnicodeSetAttribute(null=True)
+    groups = ListAttribute[QueueGroup](of=QueueGroup, default=list)
     timeout_s = IntegerAttribute(null=True)
+    auto_ticket = BooleanAttribute(default=False)
 
 
 class Group(VkycModel):
@@ -190,7 +209,11 @@ class SubTypePolicy(VkycModel):
 class Setting(VkycModel):
     """One setting: ``scope`` is ``global`` or ``unit#<unit_id>``; ``value`` is JSON.
 
-    All settings of a scope are one Query; a unit's effective settings are two.
+    All settings of a scope are one Query; a unit's effective settings are two. An item without
+    ``value`` is an explicit null: in a unit scope it turns an optional global setting off for that
+    unit (e.g. no daily cap), which an absent item (= inherit the global value) could not say.
+    PynamoDB stores None as a missing attribute, so that is how the null looks in a stream image too.
+    Only ``vkyc.repositories.settings`` reads and writes this table; no other scope is allowed.
     """
 
     TABLE = "settings"
@@ -201,7 +224,7 @@ class Setting(VkycModel):
 
     scope = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
-    value = JSONAttribute()
+    value = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
 
@@ -225,6 +248,73 @@ class MediaNode(VkycModel):
     load = IntegerAttribute(default=0)
     heartbeat_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+
+
+# --- people and integrators --------------------------------------------------------------------------
+
+
+class UsersByUnit(GlobalSecondaryIndex["User"]):
+    """A unit's accounts, ``role`` as range key ("supervisors of unit 1" is a key condition).
+
+    ``password_hash`` is deliberately not projected: listing accounts never reads a credential.
+    Admins without a unit are absent from the index (a sparse index).
+    """
+
+    class Meta:
+        index_name = "by_unit"
+        projection = IncludeProjection(["display_name", "agent_id", "disabled"])
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute(range_key=True)
+
+
+class User(VkycModel):
+    """A login account: credentials and who the person is (``vkyc.domain.roles.UserRole``).
+
+    ``password_hash`` is a ``vkyc.security.passwords.hash_password`` string, never a password.
+    An agent's *state* (OFFLINE, AVAILABLE, ...) is the ``Agent`` item named by ``agent_id``; this item
+    only says who may log in as that agent. ``unit_id`` is set for agents and supervisors; absent only
+    for a system-wide admin. A supervisor's reach (its unit and the units it serves) is derived from
+    ``Unit.served_by``, not stored here. ``disabled`` refuses the login without deleting the account.
+    """
+
+    TABLE = "users"
+
+    class Meta:
+        table_name = "users"
+        billing_mode = PAY_PER_REQUEST
+
+    username = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    unit_id = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    agent_id = UnicodeAttribute(null=True)
+    disabled = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+
+    by_unit = UsersByUnit()
+
+
+class ApiKey(VkycModel):
+    """An integrator's API key, stored as its digest (``vkyc.security.passwords.api_key_digest``,
+    ``sha256$<hex>``), which is also the key: a presented key is found with one GetItem of its digest.
+
+    Every call made with the key is attributed to ``unit_id``. A key with ``revoked_at`` set is refused;
+    the item stays, so calls made with it can still be traced to its ``name``.
+    """
+
+    TABLE = "api_keys"
+
+    class Meta:
+        table_name = "api_keys"
+        billing_mode = PAY_PER_REQUEST
+
+    digest = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
 
 
 # --- connections --------------------------------------------------------------------------------------
@@ -311,8 +401,28 @@ class OfferLog(LogModel):
 # --- stateful items -----------------------------------------------------------------------------------
 
 
+class CustomerInfo(MapAttribute[str, Any]):
+    """Who the dossier is about, as shown to the agent to cross-check with the ID card."""
+
+    name = UnicodeAttribute()
+    id_number = UnicodeAttribute()  # CMND (9 digits) or CCCD (12 digits)
+
+
+class DossierImages(MapAttribute[str, Any]):
+    """S3 keys (media bucket) of the images eKYC captured: shown to the agent, returned to mSale."""
+
+    id_front_key = UnicodeAttribute()
+    id_back_key = UnicodeAttribute()
+    portrait_key = UnicodeAttribute()
+
+
 class Dossier(StatefulModel):
-    """A customer dossier (hồ sơ): states N W A R C D (``vkyc.domain.dossier``)."""
+    """A customer dossier (hồ sơ): states N W A R C D (``vkyc.domain.dossier``).
+
+    What decides whether a video call is required and allowed is top-level (``subscriber``,
+    ``sub_type``, ``customer_type``, ``payment_type``, ``kyc_at_counter``), so conditions and future
+    indexes can name it; what is only shown is grouped (``customer``, ``images``).
+    """
 
     TABLE = "dossiers"
     KIND = "dossier"
@@ -328,7 +438,12 @@ class Dossier(StatefulModel):
     subscriber = UnicodeAttribute(null=True)  # MSISDN, normalized
     sub_type = UnicodeAttribute(null=True)
     customer_type = UnicodeAttribute(null=True)  # KHCN | KHDN
+    payment_type = UnicodeAttribute(null=True)  # prepaid | postpaid
     kyc_at_counter = BooleanAttribute(default=False)  # "KYC at the counter required": no video call
+    customer = CustomerInfo(null=True)
+    images = DossierImages(null=True)
+    dealer_account = UnicodeAttribute(null=True)  # the dealer (ĐBH/ĐL) account that submitted it
+    note = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the decision screenshot
 
@@ -347,7 +462,10 @@ class AgentsByUnit(GlobalSecondaryIndex["Agent"]):
 
 
 class Agent(StatefulModel):
-    """A verification agent (TĐV) and their status; ``call_id`` / ``offer_id`` point at the current work."""
+    """A verification agent (TĐV) and their status; ``call_id`` / ``offer_id`` point at the current work.
+
+    State only: the login of an agent is the ``User`` whose ``agent_id`` names this item.
+    """
 
     TABLE = "agents"
     KIND = "agent"
@@ -476,6 +594,8 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     Group,
     SubTypePolicy,
     Setting,
+    User,
+    ApiKey,
     MediaNode,
     WsConnection,
     Dossier,
