@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -127,6 +128,8 @@ class Stack:
             result = write_demo_data(load_demo_file(demo_file))
             summary = summary_text(result)
 
+        _local_secrets()
+        os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")
         from local.chalice_app import load_app
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
@@ -153,6 +156,8 @@ class Stack:
         emulator = WebSocketEmulator(
             app, a.host, a.ws_port, region=env.region(), aws_endpoint=self.aws_endpoint
         )
+        # The timer handler (SQS) pushes through @connections too: tell it which API that is.
+        os.environ["VKYC_WS_API_ID"], os.environ["VKYC_WS_STAGE"] = emulator.api_id, emulator.stage
         thread = EmulatorThread(emulator)
         thread.start()
         self._stops.append(("WebSocket API", thread.stop))
@@ -184,6 +189,12 @@ class Stack:
                 "Press Ctrl-C to stop.",
             ]
         )
+
+
+def _local_secrets() -> None:
+    """Secrets production keeps in its secret store; locally, fresh random ones for each run."""
+    os.environ.setdefault("VKYC_TOKEN_SECRET", secrets.token_urlsafe(48))
+    os.environ.setdefault("VKYC_MEDIA_NODE_KEY", secrets.token_urlsafe(24))
 
 
 def run_stack(args: argparse.Namespace) -> int:

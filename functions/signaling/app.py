@@ -1,64 +1,132 @@
-"""Signaling: the WebSocket API that the mobile SDK, agents, supervisors and media nodes speak.
-
-So far: connections are accepted, ``ping`` is answered with ``pong``, and anything else gets a
-coded error. Authentication, the full protocol (one pydantic union on ``action``), sessions and
-reconnect arrive with the signaling issue (#3).
+"""Signaling: the WebSocket API of the mobile SDK, agents, supervisors and media nodes, and the REST
+endpoints that issue their tokens. Thin: parse → one service call → reply. The protocol is in
+``vkyc.protocol`` and ``docs/protocol.md``; errors in ``docs/errors.md``.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import logging
+import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-from chalice import Chalice
-from chalice.app import WebsocketEvent
+from chalice import Chalice, Response
+from chalice.app import SQSEvent, WebsocketDisconnectedError, WebsocketEvent
+from pydantic import BaseModel, ValidationError
+
+from vkyc import env
+from vkyc.adapters.notifier import CallbackNotifier
+from vkyc.adapters.timers import SqsTimers
+from vkyc.protocol.errors import ProtocolError
+from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
+from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
+from vkyc.services.signaling import SignalingService
 
 app = Chalice(app_name="vkyc-signaling")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.websocket_api.session = boto3.Session()
+log = logging.getLogger("vkyc.signaling")
 
-PROTOCOL_VERSION = 1
+notifier = CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
+auth = AuthService()
+sessions = SessionService(
+    notifier, SqsTimers(), auth=auth, renew_after_s=int(os.environ.get("VKYC_RENEW_AFTER_S", RENEW_AFTER_S))
+)
+signaling = SignalingService(sessions)
 
 
-def reply_for(body: str) -> dict[str, Any]:
-    """The answer to one client message (pure, so it is tested without sockets)."""
-    try:
-        message = json.loads(body)
-    except ValueError:
-        return {"action": "error", "code": "BAD_JSON", "message": "The message is not valid JSON."}
-    if not isinstance(message, dict):
-        return {"action": "error", "code": "BAD_MESSAGE", "message": "A message is a JSON object."}
-    request_id = message.get("request_id")
-    if not isinstance(request_id, str | None):
-        request_id = None
-    action = message.get("action")
-    if action == "ping":
-        return {
-            "action": "pong",
-            "request_id": request_id,
-            "server_time_ms": int(time.time() * 1000),
-            "protocol": PROTOCOL_VERSION,
-        }
-    return {
-        "action": "error",
-        "code": "UNKNOWN_ACTION",
-        "request_id": request_id,
-        "message": f"Unknown action {str(action)[:64]!r}.",
-    }
+# -- WebSocket ---------------------------------------------------------------------------------------
 
 
 @app.on_ws_connect()
-def connect(event: WebsocketEvent) -> None:
+def connect(event: WebsocketEvent) -> Response | None:
+    query = event.to_dict().get("queryStringParameters") or {}
+    try:
+        sessions.connect(event.connection_id, token=query.get("token"), resume=query.get("resume"))
+    except ProtocolError as exc:
+        # API Gateway answers any non-2xx $connect with 403 and no body: the code goes to the log.
+        log.info("refused %s: %s", event.connection_id, exc)
+        return Response(body={"code": exc.code}, status_code=403)
     return None
 
 
 @app.on_ws_message()
 def message(event: WebsocketEvent) -> None:
-    app.websocket_api.send(event.connection_id, json.dumps(reply_for(event.body)))
+    outcome = signaling.on_message(event.connection_id, event.body)
+    notifier.send(event.connection_id, outcome.reply)
+    if outcome.close_after:
+        notifier.close(event.connection_id)
 
 
 @app.on_ws_disconnect()
 def disconnect(event: WebsocketEvent) -> None:
-    return None
+    sessions.disconnect(event.connection_id)
+
+
+# -- timers (SQS with DelaySeconds) ---------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=env.timer_queue_name(), batch_size=10)
+def timers(event: SQSEvent) -> None:
+    # Outside a WebSocket event Chalice does not know the API's endpoint: tell it (set at deploy time).
+    app.websocket_api.configure_from_api_id(
+        os.environ["VKYC_WS_API_ID"], os.environ.get("VKYC_WS_STAGE", "api")
+    )
+    for record in event:
+        payload = json.loads(record.body)
+        if payload.get("kind") == GRACE_TIMER:
+            sessions.grace_expired(str(payload["session_id"]), int(payload["generation"]))
+        else:
+            log.error("unknown timer %r", payload)
+
+
+# -- REST: tokens --------------------------------------------------------------------------------------
+
+
+def _ws_url() -> str:
+    return os.environ.get("VKYC_WS_URL", "ws://127.0.0.1:3001")
+
+
+def _request() -> Any:
+    request = app.current_request
+    assert request is not None, "only called inside a REST route"
+    return request
+
+
+def _rest(model: type[BaseModel], use_case: Callable[[Any], Grant]) -> Response:
+    """Parse the body into ``model``, run ``use_case``; every failure is a catalogue error."""
+    try:
+        try:
+            body = json.loads(_request().raw_body or b"null")
+        except ValueError:
+            raise ProtocolError("BAD_JSON") from None
+        if not isinstance(body, dict):
+            raise ProtocolError("BAD_MESSAGE", "The body is a JSON object.")
+        try:
+            request = model.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise ProtocolError("BAD_MESSAGE", f"{where}: {first['msg']}") from None
+        grant = use_case(request)
+    except ProtocolError as exc:
+        return Response(body={"code": exc.code, "message": exc.message}, status_code=exc.info.http_status)
+    return Response(body=grant.as_dict(_ws_url()), status_code=200)
+
+
+@app.route("/auth/mobile", methods=["POST"])
+def mobile_token() -> Response:
+    api_key = _request().headers.get("x-api-key")
+    return _rest(MobileTokenRequest, lambda request: auth.mobile_token(api_key, request))
+
+
+@app.route("/auth/login", methods=["POST"])
+def login() -> Response:
+    return _rest(LoginRequest, auth.login)
+
+
+@app.route("/auth/node", methods=["POST"])
+def node_token() -> Response:
+    return _rest(NodeTokenRequest, auth.node_token)

@@ -16,16 +16,17 @@ from vkyc.repositories.tables import (
     Dossier,
     MediaNode,
     Offer,
+    Session,
     User,
     WsConnection,
 )
 
-STREAMED = {Dossier, Call, Agent, Offer}
-WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at"}
+STREAMED = {Dossier, Call, Agent, Offer, Session}
+WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at", Session: "expires_at"}
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
     Call: {"by_dossier", "by_unit_created"},
-    WsConnection: {"by_principal"},
+    Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},
 }

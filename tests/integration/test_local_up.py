@@ -14,16 +14,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from websockets.sync.client import connect
 
 from local.moto_server import free_port
+from tests.integration.signaling_client import Client, rest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("VKYC_")}  # no test-stack settings
     env = {
-        **os.environ,
+        **inherited,
         "PYTHONPATH": str(ROOT),
         "VKYC_AWS_PORT": str(ports["aws"]),
         "VKYC_WS_PORT": str(ports["ws"]),
@@ -83,10 +84,12 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         with urllib.request.urlopen(f"{http}/", timeout=5) as response:
             assert b"<h1>vkyc</h1>" in response.read()
 
-        with connect(f"ws://127.0.0.1:{ports['ws']}") as ws:
-            ws.send(json.dumps({"action": "ping", "request_id": "r-1"}))
-            pong = json.loads(ws.recv(timeout=5))
-            assert pong["action"] == "pong" and pong["request_id"] == "r-1"
+        status, grant = rest(http, "/auth/login", {"username": "tdv1.kv1", "password": "demo-tdv1-kv1"})
+        assert status == 200 and grant["ws_url"] == f"ws://127.0.0.1:{ports['ws']}"
+        client = Client(grant["ws_url"], token=grant["token"])
+        client.hello()
+        assert client.request("ping")["action"] == "pong"
+        client.close()
 
         aws = f"http://127.0.0.1:{ports['aws']}"
         dynamodb = boto3.client("dynamodb", endpoint_url=aws, region_name="ap-southeast-1")

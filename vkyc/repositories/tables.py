@@ -35,7 +35,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_AND_OLD_IMAGE
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from vkyc import env
@@ -320,18 +320,12 @@ class ApiKey(VkycModel):
 # --- connections --------------------------------------------------------------------------------------
 
 
-class ConnectionsByPrincipal(GlobalSecondaryIndex["WsConnection"]):
-    """A principal's open sockets: enforces one login per agent (KEYS_ONLY: the ids are enough)."""
-
-    class Meta:
-        index_name = "by_principal"
-        projection = KeysOnlyProjection()
-
-    principal_id = UnicodeAttribute(hash_key=True)
-
-
 class WsConnection(VkycModel):
-    """An open WebSocket (API Gateway connection id) and who holds it."""
+    """An open WebSocket (API Gateway connection id) and the session it carries.
+
+    The session's immutable facts (role, principal, unit, key) are copied here so that checking a
+    signed message costs one GetItem; what changes (``last_seq``, state) lives on the ``Session``.
+    """
 
     TABLE = "connections"
 
@@ -340,14 +334,13 @@ class WsConnection(VkycModel):
         billing_mode = PAY_PER_REQUEST
 
     connection_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
     principal_id = UnicodeAttribute()
     role = UnicodeAttribute()  # mobile | agent | supervisor | media
-    unit_id = UnicodeAttribute(null=True)
-    resume_token = UnicodeAttribute(null=True)
+    unit_id = UnicodeAttribute()
+    session_key = UnicodeAttribute()  # base64url; the HMAC key of the session
     connected_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
-
-    by_principal = ConnectionsByPrincipal()
 
 
 # --- logs ---------------------------------------------------------------------------------------------
@@ -587,6 +580,70 @@ class Offer(StatefulModel):
     by_call = OffersByCall()
 
 
+# --- signaling sessions -------------------------------------------------------------------------------
+
+
+class SessionLog(LogModel):
+    """Every session change (connect, drop, resume, end): who was online when, and why they left."""
+
+    TABLE = "session_log"
+
+    class Meta:
+        table_name = "session_log"
+        billing_mode = PAY_PER_REQUEST
+
+    session_id = UnicodeAttribute(hash_key=True)
+
+
+class SessionsByPrincipal(GlobalSecondaryIndex["Session"]):
+    """A principal's sessions, for one login per agent account."""
+
+    class Meta:
+        index_name = "by_principal"
+        projection = IncludeProjection(["state", "connection_id"])
+
+    principal_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Session(StatefulModel):
+    """A logged-in client across sockets (``vkyc.domain.session``): ACTIVE, DETACHED or ENDED.
+
+    ``generation`` grows on every drop, so a grace timer set for an older drop finds a newer one and
+    does nothing. ``resume_digest`` is the sha256 of the resume token (the token itself is never stored).
+    ``peer_session_id`` is the other party of the call this session is in, told about drops and resumes.
+    """
+
+    TABLE = "sessions"
+    KIND = "session"
+    LOG = SessionLog
+
+    class Meta:
+        table_name = "sessions"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES  # presence for the live board
+
+    session_id = UnicodeAttribute(hash_key=True)
+    principal_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    unit_id = UnicodeAttribute()
+    agent_id = UnicodeAttribute(null=True)
+    dossier_id = UnicodeAttribute(null=True)
+    session_key = UnicodeAttribute()
+    resume_digest = UnicodeAttribute(null=True)  # set by the first session.hello
+    key_delivered = BooleanAttribute(default=False)
+    last_seq = IntegerAttribute(default=0)
+    connection_id = UnicodeAttribute(null=True)
+    generation = IntegerAttribute(default=0)
+    detached_at = UTCDateTimeAttribute(null=True)
+    ended_reason = UnicodeAttribute(null=True)
+    peer_session_id = UnicodeAttribute(null=True)
+    call_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_principal = SessionsByPrincipal()
+
+
 ALL_MODELS: tuple[type[VkycModel], ...] = (
     Unit,
     Hotline,
@@ -598,6 +655,8 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     ApiKey,
     MediaNode,
     WsConnection,
+    Session,
+    SessionLog,
     Dossier,
     DossierLog,
     Agent,
@@ -609,7 +668,7 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
 )
 """Every table, in creation order."""
 
-STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer)
+STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer, Session)
 
 
 _connection: Connection | None = None

@@ -1,0 +1,334 @@
+"""The protocol's messages: examples, refused extras, field limits, roles and signing per action, errors.
+
+``CLIENT_EXAMPLES`` and ``SERVER_EXAMPLES`` (one valid message per action) are also used by
+test_protocol_schema.py, so a new action fails both files until it has an example.
+"""
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from vkyc.protocol import PROTOCOL_VERSION, signing
+from vkyc.protocol.errors import CATALOGUE, ProtocolError
+from vkyc.protocol.messages import (
+    CLIENT_ACTIONS,
+    CLIENT_MESSAGE,
+    SERVER_MESSAGE,
+    Hello,
+    Role,
+)
+
+KEY = bytes(range(32))
+TS = 1767225600000  # 2026-01-01T00:00:00Z
+
+
+def _signed(action: str, seq: int, **fields: Any) -> dict[str, Any]:
+    return signing.sign(KEY, {"action": action, "request_id": f"r-{seq}", "seq": seq, "ts": TS, **fields})
+
+
+CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "session.hello": {
+        "action": "session.hello",
+        "request_id": "r-0",
+        "protocol": PROTOCOL_VERSION,
+        "client": "sdk-py/0.1",
+    },
+    "ping": _signed("ping", 1),
+    "session.bye": _signed("session.bye", 2),
+    "agent.set_status": _signed("agent.set_status", 3, status="available"),
+    "monitor.snapshot": _signed("monitor.snapshot", 4),
+    "node.heartbeat": _signed("node.heartbeat", 5, address="10.0.0.7:7000", capacity=40, load=3),
+}
+
+SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
+    "session.welcome": {
+        "action": "session.welcome",
+        "request_id": "r-0",
+        "protocol": 1,
+        "session_id": "s-3f9a",
+        "role": "mobile",
+        "principal_id": "dbh.kv1.hanoi01",
+        "unit_id": "1",
+        "session_key": signing.b64url(KEY),
+        "resume_token": "rt-opaque",
+        "resumed": False,
+        "last_seq": 0,
+        "server_time_ms": TS,
+        "heartbeat_interval_s": 60,
+        "reconnect_grace_s": 15,
+        "renew_after_s": 6600,
+    },
+    "pong": {"action": "pong", "request_id": "r-1", "server_time_ms": TS + 40},
+    "ack": {"action": "ack", "request_id": "r-2"},
+    "error": {
+        "action": "error",
+        "code": "SEQ_REPLAYED",
+        "message": "This message was already received.",
+        "request_id": "r-2",
+        "call_id": None,
+    },
+    "session.replaced": {
+        "action": "session.replaced",
+        "code": "SESSION_REPLACED",
+        "message": "You logged in on another device.",
+    },
+    "session.ended": {"action": "session.ended", "reason": "grace_expired"},
+    "peer.reconnecting": {"action": "peer.reconnecting", "role": "mobile", "grace_s": 15, "call_id": "c-1"},
+    "peer.reconnected": {"action": "peer.reconnected", "role": "mobile", "call_id": "c-1"},
+    "peer.left": {"action": "peer.left", "role": "agent", "reason": "grace_expired", "call_id": "c-1"},
+    "agent.status": {"action": "agent.status", "agent_id": "tdv1.kv1", "status": "AVAILABLE", "since_ms": TS},
+    "monitor.agents": {
+        "action": "monitor.agents",
+        "request_id": "r-4",
+        "agents": [
+            {
+                "agent_id": "tdv1.kv1",
+                "name": "Nguyễn Thị Lan",
+                "unit_id": "1",
+                "status": "IN_CALL",
+                "since_ms": TS,
+            }
+        ],
+    },
+}
+
+
+def server_actions() -> set[str]:
+    return set(SERVER_MESSAGE.json_schema()["discriminator"]["mapping"])
+
+
+def _errors(exc: pytest.ExceptionInfo[ValidationError]) -> list[dict[str, Any]]:
+    return exc.value.errors()
+
+
+# -- examples ---------------------------------------------------------------------------------------
+
+
+def test_every_client_action_has_an_example():
+    assert set(CLIENT_EXAMPLES) == set(CLIENT_ACTIONS)
+
+
+def test_every_server_action_has_an_example():
+    assert set(SERVER_EXAMPLES) == server_actions()
+
+
+@pytest.mark.parametrize("action", sorted(CLIENT_EXAMPLES))
+def test_client_example_validates(action):
+    message = CLIENT_MESSAGE.validate_python(CLIENT_EXAMPLES[action])
+    assert isinstance(message, CLIENT_ACTIONS[action])
+    assert message.action == action
+    assert message.model_dump(exclude_unset=True) == CLIENT_EXAMPLES[action]
+
+
+@pytest.mark.parametrize("action", sorted(CLIENT_EXAMPLES))
+def test_signed_client_examples_verify(action):
+    example = CLIENT_EXAMPLES[action]
+    assert ("mac" in example) == CLIENT_ACTIONS[action].SIGNED
+    if "mac" in example:
+        assert signing.verify(KEY, example)
+
+
+@pytest.mark.parametrize("action", sorted(SERVER_EXAMPLES))
+def test_server_example_validates_and_serializes_back(action):
+    message = SERVER_MESSAGE.validate_python(SERVER_EXAMPLES[action])
+    assert message.action == action
+    dumped = SERVER_MESSAGE.dump_python(message, mode="json")
+    assert {k: dumped[k] for k in SERVER_EXAMPLES[action]} == SERVER_EXAMPLES[action]
+
+
+def test_hello_client_defaults_to_empty():
+    assert (
+        CLIENT_MESSAGE.validate_python({"action": "session.hello", "request_id": "a", "protocol": 1}).client
+        == ""
+    )
+
+
+def test_messages_are_frozen():
+    hello = CLIENT_MESSAGE.validate_python(CLIENT_EXAMPLES["session.hello"])
+    with pytest.raises(ValidationError):
+        hello.protocol = 2
+
+
+# -- refused ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", sorted(CLIENT_EXAMPLES))
+def test_extra_fields_are_refused(action):
+    with pytest.raises(ValidationError) as exc:
+        CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES[action], "extra": 1})
+    [error] = _errors(exc)
+    assert error["type"] == "extra_forbidden" and error["loc"][-1] == "extra"
+
+
+@pytest.mark.parametrize("action", sorted(SERVER_EXAMPLES))
+def test_server_messages_refuse_extra_fields_too(action):
+    with pytest.raises(ValidationError):
+        SERVER_MESSAGE.validate_python({**SERVER_EXAMPLES[action], "extra": 1})
+
+
+def test_unknown_or_missing_action_is_refused():
+    with pytest.raises(ValidationError) as exc:
+        CLIENT_MESSAGE.validate_python({"action": "call.request", "request_id": "a"})
+    assert _errors(exc)[0]["type"] == "union_tag_invalid"
+    with pytest.raises(ValidationError) as exc:
+        CLIENT_MESSAGE.validate_python({"request_id": "a"})
+    assert _errors(exc)[0]["type"] == "union_tag_not_found"
+
+
+@pytest.mark.parametrize("action", sorted(CLIENT_EXAMPLES))
+def test_each_required_field_is_named_when_missing(action):
+    example = CLIENT_EXAMPLES[action]
+    required = [
+        n for n, f in CLIENT_ACTIONS[action].model_fields.items() if f.is_required() and n != "action"
+    ]
+    assert "request_id" in required
+    for field in required:
+        with pytest.raises(ValidationError) as exc:
+            CLIENT_MESSAGE.validate_python({k: v for k, v in example.items() if k != field})
+        [error] = _errors(exc)
+        assert error["type"] == "missing" and error["loc"] == (action, field)
+
+
+LIMITS = [
+    # (field, value, accepted)
+    ("request_id", "a", True),
+    ("request_id", "A-z_0.9:x", True),
+    ("request_id", "x" * 64, True),
+    ("request_id", "", False),
+    ("request_id", "x" * 65, False),
+    ("request_id", "a b", False),
+    ("request_id", "a/b", False),
+    ("request_id", "é", False),
+    ("request_id", "a\n", False),
+    ("request_id", 7, False),
+    ("seq", 1, True),
+    ("seq", 2**53 - 1, True),
+    ("seq", 0, False),
+    ("seq", -1, False),
+    ("seq", 2**53, False),
+    ("ts", 0, True),
+    ("ts", -1, False),
+    ("mac", "A" * 43, True),
+    ("mac", "-_" * 21 + "A", True),
+    ("mac", "A" * 42, False),
+    ("mac", "A" * 44, False),
+    ("mac", "A" * 42 + "=", False),
+    ("mac", "A" * 42 + "+", False),
+    ("mac", "A" * 42 + "/", False),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "accepted"), LIMITS)
+def test_field_limits(field, value, accepted):
+    message = {**CLIENT_EXAMPLES["ping"], field: value}
+    if accepted:
+        CLIENT_MESSAGE.validate_python(message)
+        return
+    with pytest.raises(ValidationError) as exc:
+        CLIENT_MESSAGE.validate_python(message)
+    [error] = _errors(exc)
+    assert error["loc"] == ("ping", field)
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "value"),
+    [
+        ("session.hello", "protocol", 0),
+        ("session.hello", "protocol", 1001),
+        ("session.hello", "client", "x" * 201),
+        ("agent.set_status", "status", "IN_CALL"),
+        ("agent.set_status", "status", "AVAILABLE"),
+        ("node.heartbeat", "address", ""),
+        ("node.heartbeat", "capacity", -1),
+        ("node.heartbeat", "load", 10_001),
+    ],
+)
+def test_action_field_limits(action, field, value):
+    with pytest.raises(ValidationError) as exc:
+        CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES[action], field: value})
+    assert [e["loc"] for e in _errors(exc)] == [(action, field)]
+
+
+@pytest.mark.parametrize("value", ["2", 2.0, True])
+def test_integers_are_strict(value):
+    with pytest.raises(ValidationError):
+        CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES["ping"], "seq": value})
+
+
+# -- roles and signing ------------------------------------------------------------------------------
+
+EVERYONE = {Role.MOBILE, Role.AGENT, Role.SUPERVISOR, Role.MEDIA}
+CONTRACT_ROLES = {
+    "session.hello": EVERYONE,
+    "ping": EVERYONE,
+    "session.bye": EVERYONE,
+    "agent.set_status": {Role.AGENT},
+    "monitor.snapshot": {Role.SUPERVISOR},
+    "node.heartbeat": {Role.MEDIA},
+}
+
+
+def test_roles_per_action_are_the_contract():
+    assert {action: set(cls.ROLES) for action, cls in CLIENT_ACTIONS.items()} == CONTRACT_ROLES
+
+
+def test_only_hello_is_unsigned():
+    assert [action for action, cls in CLIENT_ACTIONS.items() if not cls.SIGNED] == ["session.hello"]
+    assert Hello.SIGNED is False
+
+
+@pytest.mark.parametrize("action", sorted(CLIENT_ACTIONS))
+def test_signed_messages_require_seq_ts_and_mac(action):
+    cls = CLIENT_ACTIONS[action]
+    fields = {"seq", "ts", "mac"}
+    if cls.SIGNED:
+        assert fields <= {n for n, f in cls.model_fields.items() if f.is_required()}
+    else:
+        assert not fields & set(cls.model_fields)
+
+
+def test_hello_refuses_signing_fields():
+    with pytest.raises(ValidationError):
+        CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES["session.hello"], "seq": 1})
+
+
+# -- errors -----------------------------------------------------------------------------------------
+
+
+def test_protocol_error_refuses_unknown_codes():
+    with pytest.raises(ValueError, match="NO_SUCH_CODE"):
+        ProtocolError("NO_SUCH_CODE")
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_protocol_error_knows_every_catalogue_code(code):
+    error = ProtocolError(code, call_id="c-1")
+    assert error.code == code and error.info is CATALOGUE[code] and error.call_id == "c-1"
+    assert error.message == CATALOGUE[code].message
+
+
+def test_protocol_error_message_carries_the_detail():
+    error = ProtocolError("BAD_MESSAGE", "Field seq: must be at least 1.")
+    assert error.message == "The message does not match the protocol. Field seq: must be at least 1."
+    assert str(error) == "BAD_MESSAGE: Field seq: must be at least 1."
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_catalogue_entries_are_complete(code):
+    info = CATALOGUE[code]
+    assert info.code == code and code.isupper() and " " not in code
+    assert 400 <= info.http_status <= 599
+    assert info.message and info.when and info.what_to_do
+
+
+def test_an_error_reply_built_from_a_protocol_error_is_a_server_message():
+    error = ProtocolError("MAC_INVALID", call_id="c-9")
+    reply = {
+        "action": "error",
+        "code": error.code,
+        "message": error.message,
+        "request_id": "r-7",
+        "call_id": "c-9",
+    }
+    SERVER_MESSAGE.validate_python(reply)

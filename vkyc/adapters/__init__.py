@@ -1,0 +1,1 @@
+"""Implementations of ``vkyc.services.ports`` on AWS services."""

@@ -1,0 +1,236 @@
+"""Every message of the protocol, as pydantic models.
+
+Client → server: ``ClientMessage``, one union discriminated on ``action``. Each class says which
+roles may send it (``ROLES``) and whether it must be signed (``SIGNED``: all but ``session.hello``,
+which is how a client obtains its session key). Server → client: ``ServerMessage``.
+
+Field limits are part of the contract (the JSON Schema exports them): a message outside them is
+refused with ``BAD_MESSAGE`` naming the field, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+
+
+class Role(StrEnum):
+    MOBILE = "mobile"  # the dealer's eKYC screen (mobile SDK)
+    AGENT = "agent"  # a verification agent in the web client
+    SUPERVISOR = "supervisor"  # live monitor of the units it serves
+    MEDIA = "media"  # a media node
+
+
+ALL_ROLES = frozenset(Role)
+
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Seq = Annotated[int, Field(ge=1, le=2**53 - 1, description="Strictly increasing per session, from 1.")]
+Millis = Annotated[int, Field(ge=0, le=2**53 - 1, description="Milliseconds since the Unix epoch.")]
+Mac = Annotated[str, StringConstraints(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_\-]+$")]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- client → server --------------------------------------------------------------------------------
+
+
+class _ClientMessage(_Message):
+    # Strict: "2", 2.0 or true are not a seq. The canonical form (and so the MAC) depends on exact types.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    ROLES: ClassVar[frozenset[Role]] = ALL_ROLES
+    SIGNED: ClassVar[bool] = True
+
+    request_id: RequestId = Field(description="Chosen by the client; echoed in the reply or error.")
+
+
+class _Signed(_ClientMessage):
+    seq: Seq
+    ts: Millis = Field(
+        description="Client clock when the message was made; must be within 60 s of the server's."
+    )
+    mac: Mac = Field(description="base64url HMAC-SHA256 of the canonical message under the session key.")
+
+
+class Hello(_ClientMessage):
+    """First message on every connection (new or resumed). Answered by ``session.welcome``."""
+
+    SIGNED: ClassVar[bool] = False
+    action: Literal["session.hello"]
+    protocol: int = Field(ge=1, le=1000, description="The protocol version the client speaks.")
+    client: ShortText = Field(default="", description="Free text: SDK name and version, for logs.")
+
+
+class Ping(_Signed):
+    """Heartbeat: keeps the socket under API Gateway's 10-minute idle limit. Answered by ``pong``."""
+
+    action: Literal["ping"]
+
+
+class Bye(_Signed):
+    """Ends the session now, without waiting for the reconnect grace (logout, app closed). ``ack``."""
+
+    action: Literal["session.bye"]
+
+
+class AgentSetStatus(_Signed):
+    """The agent's own status control. Answered by ``agent.status``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["agent.set_status"]
+    status: Literal["available", "unavailable", "offline"]
+
+
+class MonitorSnapshot(_Signed):
+    """The agents of the units this supervisor serves. Answered by ``monitor.agents``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
+    action: Literal["monitor.snapshot"]
+
+
+class NodeHeartbeat(_Signed):
+    """A media node's liveness and load (every few seconds). Answered by ``ack``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["node.heartbeat"]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    capacity: int = Field(ge=0, le=10_000)
+    load: int = Field(ge=0, le=10_000)
+
+
+ClientMessage = Annotated[
+    Hello | Ping | Bye | AgentSetStatus | MonitorSnapshot | NodeHeartbeat,
+    Field(discriminator="action"),
+]
+CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
+    cls.model_fields["action"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (Hello, Ping, Bye, AgentSetStatus, MonitorSnapshot, NodeHeartbeat)
+}
+
+
+# -- server → client --------------------------------------------------------------------------------
+
+
+class Welcome(_Message):
+    """Answer to ``session.hello``: the session's key and how to keep it alive."""
+
+    action: Literal["session.welcome"] = "session.welcome"
+    request_id: str
+    protocol: int
+    session_id: str
+    role: Role
+    principal_id: str = Field(description="agent id, username, node id, or the mobile's dealer account")
+    unit_id: str
+    session_key: str = Field(description="base64url; signs every later message of this session")
+    resume_token: str = Field(
+        description="reconnect with ?resume=<token> within the grace to keep the session"
+    )
+    resumed: bool = Field(description="true when this connection resumed an existing session")
+    last_seq: int = Field(description="the last accepted seq: continue from last_seq + 1")
+    server_time_ms: int
+    heartbeat_interval_s: int = Field(description="send ping at least this often")
+    reconnect_grace_s: int = Field(description="a dropped session is kept this long")
+    renew_after_s: int = Field(description="reconnect (with the resume token) before the 2-hour socket cap")
+
+
+class Pong(_Message):
+    action: Literal["pong"] = "pong"
+    request_id: str
+    server_time_ms: int
+
+
+class Ack(_Message):
+    action: Literal["ack"] = "ack"
+    request_id: str
+
+
+class Error(_Message):
+    """Every failure. ``code`` is stable (see docs/errors.md); ``message`` is for people."""
+
+    action: Literal["error"] = "error"
+    code: str
+    message: str
+    request_id: str | None = None
+    call_id: str | None = None
+
+
+class SessionReplaced(_Message):
+    """Sent to a device whose session a login on another device took over; the socket then closes."""
+
+    action: Literal["session.replaced"] = "session.replaced"
+    code: Literal["SESSION_REPLACED"] = "SESSION_REPLACED"
+    message: str
+
+
+class SessionEnded(_Message):
+    action: Literal["session.ended"] = "session.ended"
+    reason: str
+
+
+class PeerReconnecting(_Message):
+    """The other party's socket dropped; it has ``grace_s`` seconds to come back."""
+
+    action: Literal["peer.reconnecting"] = "peer.reconnecting"
+    role: Role
+    grace_s: int
+    call_id: str | None = None
+
+
+class PeerReconnected(_Message):
+    action: Literal["peer.reconnected"] = "peer.reconnected"
+    role: Role
+    call_id: str | None = None
+
+
+class PeerLeft(_Message):
+    """The other party is gone for good (grace expired, or it ended its session)."""
+
+    action: Literal["peer.left"] = "peer.left"
+    role: Role
+    reason: str
+    call_id: str | None = None
+
+
+class AgentStatus(_Message):
+    action: Literal["agent.status"] = "agent.status"
+    request_id: str | None = None
+    agent_id: str
+    status: str = Field(description="OFFLINE, AVAILABLE, UNAVAILABLE, RINGING, IN_CALL or WRAP_UP")
+    since_ms: int
+
+
+class AgentRow(_Message):
+    agent_id: str
+    name: str
+    unit_id: str
+    status: str
+    since_ms: int
+
+
+class MonitorAgents(_Message):
+    action: Literal["monitor.agents"] = "monitor.agents"
+    request_id: str
+    agents: list[AgentRow]
+
+
+ServerMessage = Annotated[
+    Welcome
+    | Pong
+    | Ack
+    | Error
+    | SessionReplaced
+    | SessionEnded
+    | PeerReconnecting
+    | PeerReconnected
+    | PeerLeft
+    | AgentStatus
+    | MonitorAgents,
+    Field(discriminator="action"),
+]
+SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

@@ -1,0 +1,81 @@
+"""Signaling sessions and the connections that carry them (table keys live here only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+
+from vkyc.domain.session import SessionState
+from vkyc.repositories.errors import RepositoryError
+from vkyc.repositories.stateful import StatefulRepository
+from vkyc.repositories.tables import Session, WsConnection
+
+SEQ_WINDOW = 1000  # how far past the last accepted seq a message may jump
+
+
+class SessionRepository(StatefulRepository[Session]):
+    def __init__(self) -> None:
+        super().__init__(Session)
+
+    def live_of_principal(self, principal_id: str) -> list[Session]:
+        """The principal's sessions that are ACTIVE or DETACHED (GSI, eventually consistent: callers
+        re-read the ones they act on)."""
+        hits = Session.by_principal.query(principal_id)
+        return [s for s in hits if s.state != SessionState.ENDED]
+
+    def accept_seq(self, session_id: str, seq: int) -> bool:
+        """Record ``seq`` as the last accepted one if it is in the window and the session is ACTIVE
+        with its key handed out. One conditional UpdateItem; False (nothing written) otherwise."""
+        condition = (
+            (Session.state == SessionState.ACTIVE.value)
+            & (Session.key_delivered == True)  # noqa: E712 (a PynamoDB condition, not a comparison)
+            & (Session.last_seq < seq)
+            & (Session.last_seq >= seq - SEQ_WINDOW)
+        )
+        try:
+            Session(session_id=session_id).update(actions=[Session.last_seq.set(seq)], condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise RepositoryError(f"session {session_id}: {exc}") from exc
+        return True
+
+    def deliver_key(self, session_id: str, resume_digest: str) -> None:
+        """The key went out in a welcome, with a new resume token (only its digest is kept)."""
+        Session(session_id=session_id).update(
+            actions=[Session.key_delivered.set(True), Session.resume_digest.set(resume_digest)]
+        )
+
+
+def find_connection(connection_id: str) -> WsConnection | None:
+    try:
+        return WsConnection.get(connection_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def put_connection(connection: WsConnection) -> None:
+    connection.save()
+
+
+def delete_connection(connection_id: str) -> None:
+    try:
+        WsConnection(connection_id=connection_id).delete()
+    except DeleteError as exc:
+        raise RepositoryError(f"connection {connection_id}: {exc}") from exc
+
+
+def new_connection(
+    connection_id: str, session: Session, *, connected_at: datetime, expires_at: datetime
+) -> WsConnection:
+    return WsConnection(
+        connection_id=connection_id,
+        session_id=session.session_id,
+        principal_id=session.principal_id,
+        role=session.role,
+        unit_id=session.unit_id,
+        session_key=session.session_key,
+        connected_at=connected_at,
+        expires_at=expires_at,
+    )

@@ -1,0 +1,32 @@
+"""The small interfaces services need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+class Notifier(Protocol):
+    """Pushes to a WebSocket connection (API Gateway ``@connections``)."""
+
+    def send(self, connection_id: str, message: dict[str, Any]) -> bool:
+        """Send one JSON message; False when the connection is gone (410)."""
+        ...
+
+    def close(self, connection_id: str) -> None:
+        """Close the connection; a gone connection is not an error."""
+        ...
+
+
+class Timers(Protocol):
+    """Delayed work (SQS ``DelaySeconds``), delivered to the timer handler after ``delay_s``."""
+
+    def schedule(self, kind: str, payload: dict[str, Any], delay_s: int) -> None: ...
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,309 @@
+"""Session use cases: connect (new, resume, take over), hello, drop, resume, grace expiry, bye.
+
+Every state change is one transaction through ``vkyc.repositories.transitions`` (session, and the
+agent when its status follows); pushes and timers run only after the commit.
+
+Events emitted (pushes): ``session.replaced`` to a device taken over; ``peer.reconnecting`` /
+``peer.reconnected`` / ``peer.left`` to the peer session of a call; ``session.ended`` to a session
+ended by the server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vkyc.domain.agent import AGENT, AgentEvent, AgentState
+from vkyc.domain.session import SESSION, SessionEvent, SessionState
+from vkyc.protocol import PROTOCOL_VERSION
+from vkyc.protocol.errors import CATALOGUE, ProtocolError
+from vkyc.protocol.messages import Hello, Role, Welcome
+from vkyc.protocol.signing import b64url
+from vkyc.repositories import sessions as connections
+from vkyc.repositories.agents import AgentRepository
+from vkyc.repositories.sessions import SessionRepository
+from vkyc.repositories.settings import effective_settings
+from vkyc.repositories.tables import Session, WsConnection
+from vkyc.repositories.transitions import Change, commit, plan, plan_create
+from vkyc.security import tokens
+from vkyc.services.auth import BUSY_AGENT_STATES, AuthService, Principal
+from vkyc.services.ports import Clock, Notifier, Timers, utc_now
+
+HEARTBEAT_INTERVAL_S = 60  # well under API Gateway's 10-minute idle timeout
+RENEW_AFTER_S = 6600  # reconnect before API Gateway's 2-hour cap (7200 s)
+CONNECTION_TTL = timedelta(hours=3)  # longer than any socket can live
+SESSION_TTL = timedelta(days=2)
+GRACE_TIMER = "session_grace"
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    session_id: str
+    resumed: bool
+
+
+class SessionService:
+    def __init__(
+        self,
+        notifier: Notifier,
+        timers: Timers,
+        *,
+        auth: AuthService | None = None,
+        sessions: SessionRepository | None = None,
+        agents: AgentRepository | None = None,
+        clock: Clock = utc_now,
+        renew_after_s: int = RENEW_AFTER_S,
+    ) -> None:
+        self.notifier = notifier
+        self.timers = timers
+        self.auth = auth or AuthService()
+        self.sessions = sessions or SessionRepository()
+        self.agents = agents or AgentRepository()
+        self.clock = clock
+        self.renew_after_s = renew_after_s
+
+    # -- $connect ---------------------------------------------------------------------------------
+
+    def connect(self, connection_id: str, *, token: str | None, resume: str | None) -> ConnectResult:
+        """Attach ``connection_id`` to a new session (``token``) or an existing one (``resume``).
+
+        Raises ``ProtocolError`` (the emulator and API Gateway answer 403): TOKEN_INVALID,
+        TOKEN_EXPIRED, SESSION_ENDED, AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL, AUTH_REQUIRED.
+        """
+        if resume:
+            return self._resume(connection_id, resume)
+        if not token:
+            raise ProtocolError("AUTH_REQUIRED", "Connect with ?token=<token> or ?resume=<resume token>.")
+        return self._open(connection_id, self.auth.principal_of(token))
+
+    def _open(self, connection_id: str, principal: Principal) -> ConnectResult:
+        now = self.clock()
+        replaced: list[Session] = []
+        changes: list[Change] = []
+        if principal.role is Role.AGENT:
+            assert principal.agent_id is not None
+            agent = self.agents.get(principal.agent_id)
+            live = self.sessions.live_of_principal(principal.principal_id)
+            if live and agent.state in BUSY_AGENT_STATES:
+                raise ProtocolError("AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL")
+            for stale in live:
+                current = self.sessions.find(stale.session_id)
+                if current is not None and current.state != SessionState.ENDED:
+                    replaced.append(current)
+                    changes.append(
+                        plan(
+                            current,
+                            SESSION,
+                            SessionEvent.REPLACE,
+                            actor=principal.principal_id,
+                            reason="logged in on another device",
+                            attrs={"ended_reason": "replaced", "connection_id": None},
+                        )
+                    )
+            if agent.state == AgentState.OFFLINE:
+                changes.append(plan(agent, AGENT, AgentEvent.LOGIN, actor=principal.principal_id))
+        session_key = b64url(secrets.token_bytes(32))
+        session = Session(
+            session_id=str(uuid.uuid4()),
+            principal_id=principal.principal_id,
+            role=principal.role.value,
+            unit_id=principal.unit_id,
+            agent_id=principal.agent_id,
+            dossier_id=principal.dossier_id,
+            session_key=session_key,
+            resume_digest="",
+            connection_id=connection_id,
+            key_delivered=False,
+            last_seq=0,
+            generation=0,
+            expires_at=now + SESSION_TTL,
+        )
+        changes.append(plan_create(session, SESSION, actor=principal.principal_id, reason="connected"))
+        old_connections = [old.connection_id for old in replaced]  # the commit clears them on the items
+        commit(*changes, request_id=f"connect:{connection_id}", at=now)
+        connections.put_connection(
+            connections.new_connection(
+                connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
+            )
+        )
+        for old_connection in old_connections:  # after the commit: tell the old device, hang up on it
+            if old_connection:
+                self.notifier.send(
+                    old_connection,
+                    {
+                        "action": "session.replaced",
+                        "code": "SESSION_REPLACED",
+                        "message": CATALOGUE["SESSION_REPLACED"].message,
+                    },
+                )
+                self.notifier.close(old_connection)
+        return ConnectResult(session.session_id, resumed=False)
+
+    def _resume(self, connection_id: str, resume_token: str) -> ConnectResult:
+        session_id, _, _ = resume_token.partition(".")
+        session = self.sessions.find(session_id) if session_id else None
+        if session is None or not _same_digest(session.resume_digest, resume_token):
+            raise ProtocolError("TOKEN_INVALID", "unknown resume token")
+        if session.state == SessionState.ENDED:
+            raise ProtocolError("SESSION_ENDED")
+        now = self.clock()
+        previous = session.connection_id
+        was_detached = session.state == SessionState.DETACHED
+        change = plan(
+            session,
+            SESSION,
+            SessionEvent.RESUME,
+            actor=session.principal_id,
+            attrs={"connection_id": connection_id, "detached_at": None},
+        )
+        commit(change, request_id=f"resume:{connection_id}", at=now)
+        connections.put_connection(
+            connections.new_connection(
+                connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
+            )
+        )
+        if previous and previous != connection_id:
+            # A reload reconnected before the old socket's disconnect: that socket is dead weight.
+            self.notifier.close(previous)
+        if was_detached:
+            self._tell_peer(
+                session, {"action": "peer.reconnected", "role": session.role, "call_id": session.call_id}
+            )
+        return ConnectResult(session.session_id, resumed=True)
+
+    # -- session.hello ----------------------------------------------------------------------------
+
+    def hello(self, connection: WsConnection, message: Hello) -> Welcome:
+        """Hand out the session key and a resume token. Raises UNSUPPORTED_PROTOCOL, SESSION_ENDED."""
+        if message.protocol != PROTOCOL_VERSION:
+            raise ProtocolError("UNSUPPORTED_PROTOCOL", f"This server speaks protocol {PROTOCOL_VERSION}.")
+        session = self.sessions.get(connection.session_id)
+        if session.state == SessionState.ENDED:
+            raise ProtocolError("SESSION_ENDED")
+        # A fresh resume token on every hello: the one in a page's storage is then worth one reconnect.
+        resume_token = f"{session.session_id}.{tokens.random_token()}"
+        resumed = bool(session.key_delivered)  # the key went out before: this socket continues a session
+        self.sessions.deliver_key(session.session_id, tokens.digest(resume_token))
+        settings = effective_settings(None if session.unit_id == "*" else session.unit_id)
+        return Welcome(
+            request_id=message.request_id,
+            protocol=PROTOCOL_VERSION,
+            session_id=session.session_id,
+            role=Role(session.role),
+            principal_id=session.principal_id,
+            unit_id=session.unit_id,
+            session_key=session.session_key,
+            resume_token=resume_token,
+            resumed=resumed,
+            last_seq=session.last_seq,
+            server_time_ms=int(self.clock().timestamp() * 1000),
+            heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+            reconnect_grace_s=settings.reconnect_grace_s,
+            renew_after_s=self.renew_after_s,
+        )
+
+    # -- $disconnect, grace, bye ------------------------------------------------------------------
+
+    def disconnect(self, connection_id: str) -> None:
+        """The socket is gone. If it carried an ACTIVE session, hold the session for the grace."""
+        connection = connections.find_connection(connection_id)
+        if connection is None:
+            return
+        connections.delete_connection(connection_id)
+        session = self.sessions.find(connection.session_id)
+        if session is None or session.state != SessionState.ACTIVE or session.connection_id != connection_id:
+            return  # already resumed elsewhere, ended, or replaced
+        now = self.clock()
+        generation = session.generation + 1
+        commit(
+            plan(
+                session,
+                SESSION,
+                SessionEvent.DROP,
+                actor="system",
+                reason="socket closed",
+                attrs={"connection_id": None, "detached_at": now, "generation": generation},
+            ),
+            request_id=f"drop:{connection_id}",
+            at=now,
+        )
+        grace = self._grace_s(session)
+        self.timers.schedule(GRACE_TIMER, {"session_id": session.session_id, "generation": generation}, grace)
+        self._tell_peer(
+            session,
+            {
+                "action": "peer.reconnecting",
+                "role": session.role,
+                "grace_s": grace,
+                "call_id": session.call_id,
+            },
+        )
+
+    def grace_expired(self, session_id: str, generation: int) -> bool:
+        """The grace timer of drop ``generation`` fired: end the session if it is still detached from
+        that drop. True when it ended the session."""
+        session = self.sessions.find(session_id)
+        if session is None or session.state != SessionState.DETACHED or session.generation != generation:
+            return False
+        self._end(
+            session,
+            SessionEvent.GRACE_EXPIRED,
+            "grace_expired",
+            AgentEvent.SESSION_LOST,
+            request_id=f"grace:{session_id}:{generation}",
+        )
+        return True
+
+    def bye(self, connection: WsConnection) -> None:
+        """The client ended its session on purpose: no grace."""
+        session = self.sessions.get(connection.session_id)
+        if session.state == SessionState.ENDED:
+            return
+        self._end(
+            session, SessionEvent.END, "bye", AgentEvent.LOGOUT, request_id=f"bye:{connection.connection_id}"
+        )
+
+    def _end(
+        self, session: Session, event: SessionEvent, reason: str, agent_event: AgentEvent, *, request_id: str
+    ) -> None:
+        actor = session.principal_id if event is SessionEvent.END else "system"
+        changes = [
+            plan(
+                session,
+                SESSION,
+                event,
+                actor=actor,
+                reason=reason,
+                attrs={"ended_reason": reason, "connection_id": None},
+            )
+        ]
+        if session.role == Role.AGENT.value and session.agent_id:
+            agent = self.agents.find(session.agent_id)
+            # An agent who cannot log out (ringing, in a call) keeps their state for the call to settle.
+            if agent is not None and AGENT.can(AgentState(agent.state), agent_event):
+                changes.append(plan(agent, AGENT, agent_event, actor="system", reason=reason))
+        commit(*changes, request_id=request_id, at=self.clock())
+        self._tell_peer(
+            session,
+            {"action": "peer.left", "role": session.role, "reason": reason, "call_id": session.call_id},
+        )
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _grace_s(self, session: Session) -> int:
+        return effective_settings(None if session.unit_id == "*" else session.unit_id).reconnect_grace_s
+
+    def _tell_peer(self, session: Session, message: dict[str, Any]) -> None:
+        if not session.peer_session_id:
+            return
+        peer = self.sessions.find(session.peer_session_id)
+        if peer is not None and peer.connection_id and peer.state == SessionState.ACTIVE:
+            self.notifier.send(peer.connection_id, message)
+
+
+def _same_digest(stored: str | None, token: str) -> bool:
+    return bool(stored) and hmac.compare_digest(stored or "", tokens.digest(token))
