@@ -62,6 +62,7 @@ def message(event: WebsocketEvent) -> None:
 
 @app.on_ws_disconnect()
 def disconnect(event: WebsocketEvent) -> None:
+    signaling.forget(event.connection_id)
     sessions.disconnect(event.connection_id)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ from vkyc.services.sessions import SessionService
 log = logging.getLogger("vkyc.signaling")
 
 TS_WINDOW_MS = 60_000
+CONNECTION_CACHE_SIZE = 10_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 STATUS_EVENTS = {"available": AgentEvent.READY, "unavailable": AgentEvent.BREAK, "offline": AgentEvent.LOGOUT}
 STATUS_TARGETS = {
@@ -81,6 +83,24 @@ class SignalingService:
         self.sessions = sessions
         self.agents = agents or AgentRepository()
         self.clock = clock
+        # A connection item never changes while its socket lives, so a warm container keeps it: a
+        # signed message then costs one DynamoDB request (the conditional seq update), not two.
+        self._connections: OrderedDict[str, WsConnection] = OrderedDict()
+
+    def _connection(self, connection_id: str) -> WsConnection | None:
+        cached = self._connections.get(connection_id)
+        if cached is not None:
+            return cached
+        found = connections.find_connection(connection_id)
+        if found is not None:
+            self._connections[connection_id] = found
+            if len(self._connections) > CONNECTION_CACHE_SIZE:
+                self._connections.popitem(last=False)
+        return found
+
+    def forget(self, connection_id: str) -> None:
+        """The socket is gone ($disconnect): drop its cached item."""
+        self._connections.pop(connection_id, None)
 
     def on_message(self, connection_id: str, body: str) -> Outcome:
         request_id: str | None = None
@@ -108,7 +128,7 @@ class SignalingService:
             message = cls.model_validate(raw)
         except ValidationError as exc:
             raise ProtocolError("BAD_MESSAGE", _describe(exc)) from None
-        connection = connections.find_connection(connection_id)
+        connection = self._connection(connection_id)
         if connection is None:
             raise ProtocolError("SESSION_ENDED", "This connection carries no session; reconnect.")
         if Role(connection.role) not in cls.ROLES:
