@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.integration.signaling_client import Client, rest
+from tests.polling import wait_until
 from vkyc.domain.agent import AGENT, AgentEvent
 from vkyc.protocol import signing
 from vkyc.repositories.agents import AgentRepository
@@ -38,31 +38,25 @@ def agent_client(stack, username: str) -> Client:
     return client
 
 
-def mobile_client(stack, dossier: str = "HS-KV1-0001") -> Client:
+def mobile_token(stack, dealer: str, dossier: str = "HS-KV1-0001") -> str:
     status, body = rest(
         stack.http_url,
         "/auth/mobile",
-        {"dealer_account": "dl-001", "dossier_id": dossier},
+        {"dealer_account": dealer, "dossier_id": dossier},
         {"x-api-key": API_KEY_UNIT_1},
     )
     assert status == 200, body
-    client = Client(stack.ws_url, token=body["token"])
+    return body["token"]
+
+
+def mobile_client(stack, dossier: str = "HS-KV1-0001") -> Client:
+    client = Client(stack.ws_url, token=mobile_token(stack, "dl-001", dossier))
     client.hello()
     return client
 
 
 def session_of(client: Client) -> Session:
     return SessionRepository().get(client.welcome["session_id"])
-
-
-def wait_until(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def refused(stack, query: str) -> int:
@@ -245,13 +239,7 @@ def test_forged_replayed_and_out_of_window_messages_are_refused_and_change_nothi
 
 
 def test_signed_message_before_hello_gets_hello_required(stack):
-    _, body = rest(
-        stack.http_url,
-        "/auth/mobile",
-        {"dealer_account": "d", "dossier_id": "HS-KV1-0001"},
-        {"x-api-key": API_KEY_UNIT_1},
-    )
-    client = Client(stack.ws_url, token=body["token"])
+    client = Client(stack.ws_url, token=mobile_token(stack, "d"))
     client.key = b"0" * 32
     assert client.request("ping")["code"] == "HELLO_REQUIRED"
     client.close()

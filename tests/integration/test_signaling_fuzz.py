@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.signaling_client import Client, rest
-from tests.integration.test_signaling import API_KEY_UNIT_1
+from tests.integration.signaling_client import Client
+from tests.integration.test_signaling import mobile_token
 from vkyc.protocol import signing
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.protocol.messages import CLIENT_ACTIONS
@@ -114,13 +114,7 @@ def quiet(endpoint: str, prefix: str, timeout: float = 40) -> None:
 
 
 def test_malformed_messages_get_coded_errors_change_nothing_and_keep_the_connection(stack):
-    _, grant = rest(
-        stack.http_url,
-        "/auth/mobile",
-        {"dealer_account": "fuzzer", "dossier_id": "HS-KV1-0001"},
-        {"x-api-key": API_KEY_UNIT_1},
-    )
-    client = Client(stack.ws_url, token=grant["token"])
+    client = Client(stack.ws_url, token=mobile_token(stack, "fuzzer"))
     client.hello()
     assert client.request("ping")["action"] == "pong"
     prefix = os.environ["VKYC_TABLE_PREFIX"]

@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from local.apigw.server import Limits, WebSocketEmulator, running
 from local.chalice_app import load_app
 from local.moto_server import free_port
+from tests.polling import wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 REQUEST_CONTEXT_FIELDS = {
@@ -59,16 +60,6 @@ def management_client(emu: WebSocketEmulator):
         endpoint_url=f"{emu.management_url}/{emu.stage}",
         region_name="ap-southeast-1",
     )
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def recorded(app, route: str) -> list[dict]:
@@ -169,7 +160,7 @@ def test_management_api_post_get_delete_and_410_with_boto3(app, emulator):
         assert info["ConnectedAt"] <= info["LastActiveAt"]
         client.delete_connection(ConnectionId=connection_id)
         assert closed_code(ws) == 1000
-    disconnect = wait_for(lambda: recorded(app, "$disconnect"))[0]
+    disconnect = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert disconnect["requestContext"]["connectionId"] == connection_id
     assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
     for call in (
@@ -215,7 +206,7 @@ def test_frame_over_32kb_closes_with_1009_and_disconnect_runs(app, emulator):
     with connect(emulator.url, max_size=None) as ws:
         ws.send("x" * (32 * 1024 + 1))
         assert closed_code(ws) == 1009
-    event = wait_for(lambda: recorded(app, "$disconnect"))[0]
+    event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert event["requestContext"]["disconnectStatusCode"] == 1009
 
 
@@ -235,7 +226,7 @@ def test_client_close_invokes_disconnect_with_its_code_and_reason(app, emulator)
     with connect(emulator.url) as ws:
         connection_id = whoami(ws)
         ws.close(code=4001, reason="bye")
-    event = wait_for(lambda: recorded(app, "$disconnect"))[0]
+    event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     context = event["requestContext"]
     assert context["connectionId"] == connection_id
     assert (context["disconnectStatusCode"], context["disconnectReason"]) == (4001, "bye")
@@ -244,7 +235,7 @@ def test_client_close_invokes_disconnect_with_its_code_and_reason(app, emulator)
 def test_dropped_tcp_without_close_frame_is_abnormal_1006(app, emulator):
     sock = raw_upgrade(emulator)
     sock.close()
-    event = wait_for(lambda: recorded(app, "$disconnect"))[0]
+    event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert event["requestContext"]["disconnectStatusCode"] == 1006
 
 
@@ -255,7 +246,7 @@ def test_idle_timeout_closes_with_1001(app):
         started = time.monotonic()
         assert closed_code(ws) == 1001
         assert 0.4 < time.monotonic() - started < 3
-    event = wait_for(lambda: recorded(app, "$disconnect"))[0]
+    event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert event["requestContext"]["disconnectStatusCode"] == 1001
 
 
