@@ -21,6 +21,9 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.protocol.errors import ProtocolError
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
+from vkyc.services.calls import QUEUE_TIMER, RING_TIMER, CallService
+from vkyc.services.eligibility import EligibilityService
+from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
 from vkyc.services.signaling import SignalingService
 
@@ -30,11 +33,19 @@ app.websocket_api.session = boto3.Session()
 log = logging.getLogger("vkyc.signaling")
 
 notifier = CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
+timers_queue = SqsTimers()
 auth = AuthService()
+calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
 sessions = SessionService(
-    notifier, SqsTimers(), auth=auth, renew_after_s=int(os.environ.get("VKYC_RENEW_AFTER_S", RENEW_AFTER_S))
+    notifier,
+    timers_queue,
+    auth=auth,
+    renew_after_s=int(os.environ.get("VKYC_RENEW_AFTER_S", RENEW_AFTER_S)),
+    on_ended=calls.party_left,
+    on_dropped=calls.party_dropped,
+    on_resumed=calls.party_resumed,
 )
-signaling = SignalingService(sessions)
+signaling = SignalingService(sessions, calls)
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
@@ -75,12 +86,29 @@ def timers(event: SQSEvent) -> None:
     app.websocket_api.configure_from_api_id(
         os.environ["VKYC_WS_API_ID"], os.environ.get("VKYC_WS_STAGE", "api")
     )
+    failed = 0
     for record in event:
-        payload = json.loads(record.body)
-        if payload.get("kind") == GRACE_TIMER:
-            sessions.grace_expired(str(payload["session_id"]), int(payload["generation"]))
-        else:
-            log.error("unknown timer %r", payload)
+        # One record at a time: a failure must not hold up the timers after it. Handlers are
+        # idempotent, so the retry of the batch (SQS redelivers it whole) is harmless.
+        try:
+            _fire(json.loads(record.body))
+        except Exception:
+            failed += 1
+            log.exception("timer %s failed", record.body[:200])
+    if failed:
+        raise RuntimeError(f"{failed} timer(s) failed; SQS will retry them")
+
+
+def _fire(payload: dict[str, Any]) -> None:
+    kind = payload.get("kind")
+    if kind == GRACE_TIMER:
+        sessions.grace_expired(str(payload["session_id"]), int(payload["generation"]))
+    elif kind == RING_TIMER:
+        calls.ring_timeout(str(payload["offer_id"]))
+    elif kind == QUEUE_TIMER:
+        calls.queue_timeout(str(payload["call_id"]))
+    else:
+        log.error("unknown timer %r", payload)
 
 
 # -- REST: tokens --------------------------------------------------------------------------------------

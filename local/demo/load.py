@@ -6,7 +6,8 @@ file is refused before anything is written. ``load_demo(path)`` does both. ``pyt
 ``vkyc.repositories.tables.create_all``) and prints the summary.
 
 Where each part of the file goes:
-- ``units``, ``groups``, ``hotlines``, ``sub_type_policy``: their tables, one item each.
+- ``units``, ``groups`` (with their routing conditions), ``hotlines``, ``sub_type_policy``: their
+  tables, one item each.
 - ``queues``: ``queues`` (``vkyc.repositories.queues``), with the ordered groups (priority, overflow
   delay) and ``auto_ticket``; ``timeout_s`` is left absent, so the unit's ``queue_timeout_s`` applies.
 - ``settings`` and ``units[].settings``: ``settings`` (``vkyc.repositories.settings``); the global scope
@@ -94,7 +95,18 @@ def _config_items(data: DemoData) -> dict[str, list[Model]]:
                 device_limit=data.unit_settings(unit.id).device_licence_limit,
             )
         )
-    groups: list[Model] = [tables.Group(g.id, unit_id=str(g.unit), name=g.name) for g in data.groups]
+    groups: list[Model] = [
+        tables.Group(
+            g.id,
+            unit_id=str(g.unit),
+            name=g.name,
+            # DynamoDB stores no empty set; None = any call (no condition).
+            customer_types={str(t) for t in g.customer_types} or None,
+            sub_types=set(g.sub_types) or None,
+            dealer_channels=set(g.dealer_channels) or None,
+        )
+        for g in data.groups
+    ]
     hotlines: list[Model] = [
         tables.Hotline(
             h.number,

@@ -113,11 +113,26 @@ class Unit(_Model):
 
 
 class Group(_Model):
-    """A team of agents of one unit."""
+    """A team of agents of one unit, optionally restricted to some calls (routing conditions).
+
+    Each condition lists the values a call may have; empty (the default) = any call. A group with a
+    condition takes only calls whose fact is listed (``vkyc.domain.routing.GroupRule``).
+    """
 
     id: Slug
     unit: UnitId
     name: Text
+    customer_types: tuple[CustomerType, ...] = ()
+    """Only calls of these customer types (KHCN, KHDN)."""
+    sub_types: tuple[str, ...] = ()
+    """Only calls of these SUB_TYPEs (normalized; each must be in ``sub_type_policy``)."""
+    dealer_channels: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")], ...] = ()
+    """Only calls placed through these dealer channels (e.g. ``DBH`` dealer, ``DL`` shop)."""
+
+    @field_validator("sub_types")
+    @classmethod
+    def _sub_types(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalize_sub_type(value) for value in values)
 
 
 class QueueGroup(_Model):
@@ -325,12 +340,16 @@ def _cross_issues(data: DemoData) -> list[Issue]:
         except (KeyError, ValidationError):
             return data.settings  # already reported above
 
-    # Groups.
+    # Groups. A condition on a SUB_TYPE the policy does not know would never match a call.
+    known_sub_types = {row.sub_type for row in data.sub_type_policy}
     groups = {g.id: g for g in data.groups}
     for i, group in enumerate(data.groups):
         if group.id in _duplicates(g.id for g in data.groups):
             bad(f"groups[{i}].id", f"group {group.id!r} is defined more than once")
         unit_ref(f"groups[{i}].unit", group.unit, must_serve=True)
+        for j, sub_type in enumerate(group.sub_types):
+            if sub_type not in known_sub_types:
+                bad(f"groups[{i}].sub_types[{j}]", f"SUB_TYPE {sub_type!r} is not in sub_type_policy")
 
     def group_ref(path: str, group_id: str, unit_id: int) -> None:
         group = groups.get(group_id)

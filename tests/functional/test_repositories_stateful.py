@@ -139,3 +139,10 @@ def test_calls_of_a_unit_are_listed_by_creation_time_with_report_columns(tables)
     assert [c.call_id for c in window] == [made[1].call_id, made[2].call_id]
     assert window[0].subscriber == "84900000001"
     assert window[0].device_id is None  # not projected: reports do not carry whole items
+
+
+def test_find_with_an_empty_id_is_none_without_a_request(tables, dynamodb_calls):
+    from vkyc.repositories.calls import CallRepository
+
+    assert CallRepository().find("") is None
+    assert dynamodb_calls == []

@@ -39,6 +39,32 @@ CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
     "agent.set_status": _signed("agent.set_status", 3, status="available"),
     "monitor.snapshot": _signed("monitor.snapshot", 4),
     "node.heartbeat": _signed("node.heartbeat", 5, address="10.0.0.7:7000", capacity=40, load=3),
+    "call.request": _signed("call.request", 6),
+    "call.cancel": _signed("call.cancel", 7, call_id="c-1"),
+    "call.hangup": _signed("call.hangup", 8, call_id="c-1"),
+    "offer.accept": _signed("offer.accept", 9, offer_id="o-1"),
+    "offer.reject": _signed("offer.reject", 10, offer_id="o-1", reason="Đang nghỉ"),
+    "call.decide": _signed(
+        "call.decide", 11, call_id="c-1", decision="C", reason="Ảnh chân dung mờ", snapshot_id="snap-1"
+    ),
+}
+
+DOSSIER_VIEW: dict[str, Any] = {
+    "dossier_id": "HS-KV1-0001",
+    "unit_id": "1",
+    "state": "W",
+    "subscriber": "0901000101",
+    "sub_type": "ZP",
+    "customer_type": "KHCN",
+    "payment_type": "prepaid",
+    "customer_name": "Đỗ Văn Hùng",
+    "id_number": "001090012345",
+    "dealer_account": "dbh.kv1.hanoi01",
+    "images": {
+        "id_front": "dossiers/HS-KV1-0001/id_front.jpg",
+        "id_back": "dossiers/HS-KV1-0001/id_back.jpg",
+        "portrait": "dossiers/HS-KV1-0001/portrait.jpg",
+    },
 }
 
 SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -90,6 +116,52 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
                 "since_ms": TS,
             }
         ],
+    },
+    "call.queued": {"action": "call.queued", "request_id": "r-6", "call_id": "c-1", "position": 1},
+    "call.ringing": {"action": "call.ringing", "call_id": "c-1"},
+    "call.offer": {
+        "action": "call.offer",
+        "offer_id": "o-1",
+        "call_id": "c-1",
+        "ring_timeout_s": 60,
+        "expires_at_ms": TS + 60_000,
+        "dossier": DOSSIER_VIEW,
+    },
+    "offer.withdrawn": {
+        "action": "offer.withdrawn",
+        "offer_id": "o-1",
+        "call_id": "c-1",
+        "reason": "rang_out",
+    },
+    "call.connected": {
+        "action": "call.connected",
+        "request_id": "r-9",
+        "call_id": "c-1",
+        "agent_id": "tdv1.kv1",
+        "agent_name": "Nguyễn Thị Lan",
+    },
+    "call.ended": {
+        "action": "call.ended",
+        "request_id": "r-8",
+        "call_id": "c-1",
+        "state": "FINISHED",
+        "reason": "completed",
+        "ended_by": "agent",
+    },
+    "call.decided": {
+        "action": "call.decided",
+        "request_id": "r-11",
+        "call_id": "c-1",
+        "dossier_id": "HS-KV1-0001",
+        "dossier_state": "C",
+    },
+    "call.result": {
+        "action": "call.result",
+        "call_id": "c-1",
+        "decision": "C",
+        "reason": "Ảnh chân dung mờ",
+        "dossier": {**DOSSIER_VIEW, "state": "C"},
+        "snapshot_id": "snap-1",
     },
 }
 
@@ -167,9 +239,13 @@ def test_server_messages_refuse_extra_fields_too(action):
         SERVER_MESSAGE.validate_python({**SERVER_EXAMPLES[action], "extra": 1})
 
 
+UNKNOWN_ACTION = "media.offer"  # the media negotiation arrives with #5
+
+
 def test_unknown_or_missing_action_is_refused():
+    assert UNKNOWN_ACTION not in CLIENT_ACTIONS
     with pytest.raises(ValidationError) as exc:
-        CLIENT_MESSAGE.validate_python({"action": "call.request", "request_id": "a"})
+        CLIENT_MESSAGE.validate_python({"action": UNKNOWN_ACTION, "request_id": "a"})
     assert _errors(exc)[0]["type"] == "union_tag_invalid"
     with pytest.raises(ValidationError) as exc:
         CLIENT_MESSAGE.validate_python({"request_id": "a"})
@@ -242,12 +318,43 @@ def test_field_limits(field, value, accepted):
         ("node.heartbeat", "address", ""),
         ("node.heartbeat", "capacity", -1),
         ("node.heartbeat", "load", 10_001),
+        ("call.cancel", "call_id", ""),
+        ("call.cancel", "call_id", "x" * 65),
+        ("call.hangup", "call_id", "c/1"),
+        ("call.hangup", "call_id", 1),
+        ("offer.accept", "offer_id", ""),
+        ("offer.accept", "offer_id", "o 1"),
+        ("offer.reject", "offer_id", "x" * 65),
+        ("offer.reject", "reason", "x" * 501),
+        ("call.decide", "decision", "X"),
+        ("call.decide", "decision", "a"),
+        ("call.decide", "decision", "approved"),
+        ("call.decide", "reason", "x" * 501),
+        ("call.decide", "snapshot_id", "snapshots/1.jpg"),
+        ("call.decide", "snapshot_id", ""),
     ],
 )
 def test_action_field_limits(action, field, value):
     with pytest.raises(ValidationError) as exc:
         CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES[action], field: value})
     assert [e["loc"] for e in _errors(exc)] == [(action, field)]
+
+
+def test_reasons_and_snapshot_are_optional():
+    reject = CLIENT_MESSAGE.validate_python(
+        {k: v for k, v in CLIENT_EXAMPLES["offer.reject"].items() if k != "reason"}
+    )
+    assert reject.reason == ""
+    decide = CLIENT_MESSAGE.validate_python(
+        {k: v for k, v in CLIENT_EXAMPLES["call.decide"].items() if k not in ("reason", "snapshot_id")}
+    )
+    assert decide.reason == "" and decide.snapshot_id is None
+    assert CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES["call.decide"], "reason": "x" * 500})
+
+
+@pytest.mark.parametrize("decision", ["A", "R", "C", "D"])
+def test_every_decision_letter_is_accepted(decision):
+    assert CLIENT_MESSAGE.validate_python({**CLIENT_EXAMPLES["call.decide"], "decision": decision})
 
 
 @pytest.mark.parametrize("value", ["2", 2.0, True])
@@ -266,6 +373,12 @@ CONTRACT_ROLES = {
     "agent.set_status": {Role.AGENT},
     "monitor.snapshot": {Role.SUPERVISOR},
     "node.heartbeat": {Role.MEDIA},
+    "call.request": {Role.MOBILE},
+    "call.cancel": {Role.MOBILE},
+    "call.hangup": {Role.MOBILE, Role.AGENT},
+    "offer.accept": {Role.AGENT},
+    "offer.reject": {Role.AGENT},
+    "call.decide": {Role.AGENT},
 }
 
 

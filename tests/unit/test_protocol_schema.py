@@ -11,9 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.unit.test_protocol_messages import CLIENT_EXAMPLES, SERVER_EXAMPLES, server_actions
+from tests.unit.test_protocol_messages import CLIENT_EXAMPLES, SERVER_EXAMPLES, UNKNOWN_ACTION, server_actions
 from vkyc.protocol import PROTOCOL_VERSION, schema, signing
-from vkyc.protocol.errors import CATALOGUE
+from vkyc.protocol.errors import CATALOGUE, Area
 from vkyc.protocol.messages import CLIENT_ACTIONS, CLIENT_MESSAGE, SERVER_MESSAGE, Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ def test_client_schema_has_the_model_limits(client_validator, field, value):
 
 
 def test_client_schema_refuses_an_unknown_action(client_validator):
-    assert not client_validator.is_valid({"action": "call.request", "request_id": "a"})
+    assert not client_validator.is_valid({"action": UNKNOWN_ACTION, "request_id": "a"})
 
 
 @pytest.mark.parametrize("action", sorted(SERVER_EXAMPLES))
@@ -174,6 +174,18 @@ def test_every_catalogue_code_is_documented():
         section = text.split(f"### `{code}`", 1)[1].split("\n### ", 1)[0]
         assert f"HTTP {info.http_status}" in section and info.message in section, code
         assert info.when in section and info.what_to_do in section, code
+
+
+def test_every_area_has_its_own_title_and_section():
+    titles = [schema.area_title(area) for area in Area]
+    assert len(set(titles)) == len(titles)
+    assert (
+        schema.area_title(Area.CALL) == "Calls"
+        and schema.area_title(Area.AUTH) == "Authentication and sessions"
+    )
+    text = (ROOT / schema.ERRORS_MD).read_text(encoding="utf-8")
+    for area in {info.area for info in CATALOGUE.values()}:
+        assert f"\n## {schema.area_title(area)}\n" in text, area
 
 
 def test_errors_md_says_how_it_is_generated():
@@ -252,3 +264,21 @@ def test_docs_rest_errors_are_catalogue_bodies():
 def test_docs_say_when_the_call_actions_arrive():
     text = PROTOCOL_MD.read_text(encoding="utf-8")
     assert "#4" in text and "#5" in text
+
+
+def test_docs_name_every_call_error():
+    """The calls section says which errors each call message can get: every code of the area is there."""
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    calls = text.split("\n## 8. Calls\n", 1)[1].split("\n## 9. ", 1)[0]
+    for code, info in CATALOGUE.items():
+        if info.area is Area.CALL:
+            assert f"`{code}`" in calls, code
+
+
+def test_docs_call_examples_tell_one_story():
+    """Every example of the guide that names a call names the same one, about the same dossier."""
+    examples = _doc_examples("client") + _doc_examples("server")
+    call_ids = {e["call_id"] for e in examples if e.get("call_id")}
+    assert len(call_ids) == 1, call_ids
+    dossiers = [e["dossier"] for e in examples if "dossier" in e]
+    assert dossiers and {d["dossier_id"] for d in dossiers} == {"HS-KV1-0001"}

@@ -16,6 +16,7 @@ class Area(StrEnum):
     AUTH = "authentication and sessions"
     SECURITY = "message authentication"
     STATE = "state"
+    CALL = "calls"
     SERVER = "server"
 
 
@@ -221,6 +222,114 @@ _CATALOGUE = [
         "Someone else changed this at the same moment.",
         "A concurrent change won the race for the same item.",
         "Refresh and retry if the action still makes sense.",
+    ),
+    # -- calls: eligibility --------------------------------------------------------------------------
+    ErrorInfo(
+        "DOSSIER_ALREADY_APPROVED",
+        Area.CALL,
+        409,
+        "This dossier is already approved.",
+        "A call was requested for a dossier in state A (approved): no video call is needed.",
+        "Nothing to do: the subscriber is verified.",
+    ),
+    ErrorInfo(
+        "DOSSIER_REJECTED",
+        Area.CALL,
+        409,
+        "This dossier was rejected.",
+        "A call was requested for a dossier in state R, which is final.",
+        "Create a new dossier for the subscriber if the reason for the rejection is fixed.",
+    ),
+    ErrorInfo(
+        "DOSSIER_IN_POST_AUDIT",
+        Area.CALL,
+        409,
+        "This dossier is in post-audit.",
+        "A call was requested for a dossier in state C: the back office reviews it, no call is placed.",
+        "Wait for the back-office review.",
+    ),
+    ErrorInfo(
+        "KYC_AT_COUNTER_REQUIRED",
+        Area.CALL,
+        409,
+        "This subscriber must be verified at the counter.",
+        'The dossier is flagged "KYC at the counter required": video verification is not allowed.',
+        "Send the customer to a counter of the operator.",
+    ),
+    ErrorInfo(
+        "VIDEO_CALL_NOT_REQUIRED",
+        Area.CALL,
+        409,
+        "No video call is required for this subscription.",
+        "The SUB_TYPE policy says this subscription type and customer type need no video call "
+        "(or the subscription is postpaid).",
+        "Continue the sale without video verification.",
+    ),
+    ErrorInfo(
+        "UNKNOWN_SUB_TYPE",
+        Area.CALL,
+        422,
+        "The dossier's SUB_TYPE is not in the policy table.",
+        "The dossier names a subscription type the SUB_TYPE policy table does not list.",
+        "Ask an admin to add the SUB_TYPE to the policy table, or correct the dossier.",
+    ),
+    ErrorInfo(
+        "SUBSCRIBER_BLACKLISTED",
+        Area.CALL,
+        403,
+        "This subscriber number is blacklisted.",
+        "The dossier's subscriber number is on the blacklist in the settings.",
+        "Ask an admin of your unit; the number must be removed from the blacklist first.",
+    ),
+    ErrorInfo(
+        "DAILY_CALL_LIMIT_REACHED",
+        Area.CALL,
+        429,
+        "Too many successful calls for this subscriber today.",
+        "The optional daily cap of successful calls per subscriber is reached.",
+        "Try again tomorrow, or ask an admin to raise the cap.",
+    ),
+    ErrorInfo(
+        "CALL_IN_PROGRESS",
+        Area.CALL,
+        409,
+        "A call for this dossier is already in progress.",
+        "A call was requested while another call of the same dossier is waiting, ringing or connected.",
+        "Continue the existing call, or hang it up first.",
+    ),
+    # -- calls: routing and the live call -------------------------------------------------------------
+    ErrorInfo(
+        "NO_AGENT_AVAILABLE",
+        Area.CALL,
+        503,
+        "No agent is available right now.",
+        "No agent of the serving unit accepted the call before the queue timeout.",
+        "Try again later; agents' hours and queue times are set by the admins of the serving unit.",
+    ),
+    ErrorInfo(
+        "CALL_NOT_FOUND",
+        Area.CALL,
+        404,
+        "No such call.",
+        "A message named a call id that does not exist, or that this session is not part of.",
+        "Use the call id of a call your session placed or answered.",
+    ),
+    ErrorInfo(
+        "OFFER_NOT_FOUND",
+        Area.CALL,
+        404,
+        "This call is no longer ringing for you.",
+        "An agent answered an offer that does not exist, is another agent's, or has ended "
+        "(rang out, withdrawn because the caller hung up).",
+        "Nothing to do; wait for the next call.",
+    ),
+    ErrorInfo(
+        "REASON_REQUIRED",
+        Area.CALL,
+        400,
+        "A reason is required for this decision.",
+        "A decision R (rejected), C (post-audit) or D (unreachable) came without a reason.",
+        "Write the reason shown to the back office.",
     ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(

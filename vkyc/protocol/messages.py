@@ -103,14 +103,94 @@ class NodeHeartbeat(_Signed):
     load: int = Field(ge=0, le=10_000)
 
 
+CallId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Reason = Annotated[str, StringConstraints(max_length=500)]
+
+
+class CallRequest(_Signed):
+    """The dealer pressed [Call]: verify the dossier of this session. Answered by ``call.queued``;
+    then pushes ``call.ringing``, ``call.connected``, ``call.ended``, ``call.result``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["call.request"]
+
+
+class CallCancel(_Signed):
+    """The caller gives up before an agent answered (state E). Answered by ``call.ended``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["call.cancel"]
+    call_id: CallId
+
+
+class CallHangup(_Signed):
+    """Either party ends a connected call. Answered by ``call.ended``; the other party gets it pushed."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE, Role.AGENT})
+    action: Literal["call.hangup"]
+    call_id: CallId
+
+
+class OfferAccept(_Signed):
+    """The agent answers the ringing popup. Answered by ``call.connected``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["offer.accept"]
+    offer_id: CallId
+
+
+class OfferReject(_Signed):
+    """The agent declines the ringing popup; the call goes to the next agent. Answered by ``ack``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["offer.reject"]
+    offer_id: CallId
+    reason: Reason = ""
+
+
+class CallDecide(_Signed):
+    """The agent's decision on the dossier (seed 002 step 15). Answered by ``call.decided``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["call.decide"]
+    call_id: CallId
+    decision: Literal["A", "R", "C", "D"]
+    reason: Reason = ""
+    snapshot_id: CallId | None = None
+
+
 ClientMessage = Annotated[
-    Hello | Ping | Bye | AgentSetStatus | MonitorSnapshot | NodeHeartbeat,
+    Hello
+    | Ping
+    | Bye
+    | AgentSetStatus
+    | MonitorSnapshot
+    | NodeHeartbeat
+    | CallRequest
+    | CallCancel
+    | CallHangup
+    | OfferAccept
+    | OfferReject
+    | CallDecide,
     Field(discriminator="action"),
 ]
 CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
     cls.model_fields["action"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-    for cls in (Hello, Ping, Bye, AgentSetStatus, MonitorSnapshot, NodeHeartbeat)
+    for cls in (
+        Hello,
+        Ping,
+        Bye,
+        AgentSetStatus,
+        MonitorSnapshot,
+        NodeHeartbeat,
+        CallRequest,
+        CallCancel,
+        CallHangup,
+        OfferAccept,
+        OfferReject,
+        CallDecide,
+    )
 }
 
 
@@ -219,6 +299,100 @@ class MonitorAgents(_Message):
     agents: list[AgentRow]
 
 
+class DossierImagesView(_Message):
+    id_front: str | None = None
+    id_back: str | None = None
+    portrait: str | None = None
+
+
+class DossierView(_Message):
+    """What the agent sees of the dossier next to the live video (and the mobile gets in the result)."""
+
+    dossier_id: str
+    unit_id: str
+    state: str
+    subscriber: str | None = None
+    sub_type: str | None = None
+    customer_type: str | None = None
+    payment_type: str | None = None
+    customer_name: str | None = None
+    id_number: str | None = None
+    dealer_account: str | None = None
+    images: DossierImagesView = Field(default_factory=DossierImagesView)
+
+
+class CallQueued(_Message):
+    """The call exists and waits for an agent; ``position`` 1 is next."""
+
+    action: Literal["call.queued"] = "call.queued"
+    request_id: str | None = None
+    call_id: str
+    position: int
+
+
+class CallRinging(_Message):
+    action: Literal["call.ringing"] = "call.ringing"
+    call_id: str
+
+
+class CallOffer(_Message):
+    """The ringing popup at an agent: answer with offer.accept / offer.reject before ``expires_at_ms``."""
+
+    action: Literal["call.offer"] = "call.offer"
+    offer_id: str
+    call_id: str
+    ring_timeout_s: int
+    expires_at_ms: int
+    dossier: DossierView
+
+
+class OfferWithdrawn(_Message):
+    """The popup is gone: the caller hung up, it rang out, or the call was given up."""
+
+    action: Literal["offer.withdrawn"] = "offer.withdrawn"
+    offer_id: str
+    call_id: str
+    reason: str
+
+
+class CallConnected(_Message):
+    action: Literal["call.connected"] = "call.connected"
+    request_id: str | None = None
+    call_id: str
+    agent_id: str
+    agent_name: str
+
+
+class CallEnded(_Message):
+    action: Literal["call.ended"] = "call.ended"
+    request_id: str | None = None
+    call_id: str
+    state: str = Field(description="the call's final state: FINISHED, E (caller hung up) or T")
+    reason: str
+    ended_by: str
+
+
+class CallDecided(_Message):
+    """Reply to call.decide: the dossier's new state; the agent is available again."""
+
+    action: Literal["call.decided"] = "call.decided"
+    request_id: str
+    call_id: str
+    dossier_id: str
+    dossier_state: str
+
+
+class CallResult(_Message):
+    """To the mobile (seed 002 step 16): the decision with the references to the evidence."""
+
+    action: Literal["call.result"] = "call.result"
+    call_id: str
+    decision: str
+    reason: str
+    dossier: DossierView
+    snapshot_id: str | None = None
+
+
 ServerMessage = Annotated[
     Welcome
     | Pong
@@ -230,7 +404,15 @@ ServerMessage = Annotated[
     | PeerReconnected
     | PeerLeft
     | AgentStatus
-    | MonitorAgents,
+    | MonitorAgents
+    | CallQueued
+    | CallRinging
+    | CallOffer
+    | OfferWithdrawn
+    | CallConnected
+    | CallEnded
+    | CallDecided
+    | CallResult,
     Field(discriminator="action"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

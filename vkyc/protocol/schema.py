@@ -123,13 +123,14 @@ def server_schema() -> dict[str, Any]:
 
 # -- docs/errors.md ---------------------------------------------------------------------------------
 
-_AREA_TITLES = {
-    Area.PROTOCOL: "Protocol",
-    Area.AUTH: "Authentication and sessions",
-    Area.SECURITY: "Message authentication",
-    Area.STATE: "State",
-    Area.SERVER: "Server",
-}
+
+def area_title(area: Area) -> str:
+    """The heading of an area in docs/errors.md: its value with a capital (``calls`` → ``Calls``).
+
+    Derived, so that a new ``Area`` needs nothing here; its value is written as a title (lower case,
+    words separated by spaces) for that reason.
+    """
+    return area.value[:1].upper() + area.value[1:]
 
 
 def _cell(text: str) -> str:
@@ -183,13 +184,13 @@ def errors_markdown() -> str:
     for area, infos in by_area.items():
         for info in infos:
             lines.append(
-                f"| [`{info.code}`](#{info.code.lower()}) | {_AREA_TITLES[area]} | {info.http_status} |"
+                f"| [`{info.code}`](#{info.code.lower()}) | {area_title(area)} | {info.http_status} |"
             )
     lines.append("")
     for area, infos in by_area.items():
         if not infos:
             continue
-        lines += [f"## {_AREA_TITLES[area]}", ""]
+        lines += [f"## {area_title(area)}", ""]
         for info in infos:
             lines += _entry(info)
     if seed_to_come:
@@ -197,7 +198,8 @@ def errors_markdown() -> str:
             "## Still to come",
             "",
             "Seed 003 codes that are **not** sent yet: they arrive with the issue that builds their feature "
-            "(#4 routing and the call lifecycle, #5 the media node, #6 the agent page), under the same name.",
+            "(#4 routing and the call lifecycle, whose agent call-out is not built yet; #5 the media node; "
+            "#6 the agent page), under the same name.",
             "",
             "| code | arrives with | what it will mean |",
             "|---|---|---|",

@@ -3,6 +3,8 @@ is passed by the caller."""
 
 from __future__ import annotations
 
+from pynamodb.expressions.update import Action
+
 from vkyc.repositories.stateful import StatefulRepository
 from vkyc.repositories.tables import Agent
 
@@ -22,3 +24,10 @@ class AgentRepository(StatefulRepository[Agent]):
         """
         condition = Agent.state == state if state is not None else None
         return list(Agent.by_unit.query(unit_id, range_key_condition=condition))
+
+    def set_connection(self, agent_id: str, connection_id: str | None) -> None:
+        """Where to ring the agent now (their session's socket). Not a state change: no version bump."""
+        action: Action = (
+            Agent.connection_id.set(connection_id) if connection_id else Agent.connection_id.remove()
+        )
+        Agent(agent_id=agent_id).update(actions=[action])

@@ -29,3 +29,8 @@ class CallRepository(StatefulRepository[Call]):
         consistent). One Query per 1 MB of index entries."""
         condition = Call.created_at.between(since, until)
         return list(Call.by_unit_created.query(unit_id, range_key_condition=condition))
+
+    def waiting(self, serving_unit_id: str) -> list[Call]:
+        """The calls waiting for an agent of ``serving_unit_id``, oldest first (sparse GSI; projected
+        items carry state and version only)."""
+        return list(Call.waiting.query(serving_unit_id, scan_index_forward=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from vkyc.domain.session import SessionState
 from vkyc.repositories.errors import RepositoryError
@@ -79,3 +80,12 @@ def new_connection(
         connected_at=connected_at,
         expires_at=expires_at,
     )
+
+
+def link_call(session_id: str, call_id: str | None, *, peer_session_id: str | None) -> None:
+    """Record the call a session is in and its other party (told of drops and resumes)."""
+    actions: list[Action] = [
+        Session.call_id.set(call_id) if call_id else Session.call_id.remove(),
+        Session.peer_session_id.set(peer_session_id) if peer_session_id else Session.peer_session_id.remove(),
+    ]
+    Session(session_id=session_id).update(actions=actions)

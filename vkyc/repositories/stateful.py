@@ -31,7 +31,10 @@ class StatefulRepository(Generic[M]):
 
     def find(self, entity_id: str, *, consistent: bool = True) -> M | None:
         """The item, or None. Strongly consistent by default: reads usually precede a transition, and
-        a stale read only buys a ``TransitionConflict``. One GetItem."""
+        a stale read only buys a ``TransitionConflict``. One GetItem; none for an empty id (no such
+        item can exist, and DynamoDB refuses an empty key)."""
+        if not entity_id:
+            return None
         try:
             return self.model.get(entity_id, consistent_read=consistent)
         except self.model.DoesNotExist:

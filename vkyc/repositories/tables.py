@@ -177,7 +177,12 @@ class Queue(VkycModel):
 
 
 class Group(VkycModel):
-    """A team of agents. Membership is stored on the agent (``Agent.group_ids``)."""
+    """A team of agents. Membership is stored on the agent (``Agent.group_ids``).
+
+    Routing conditions (``vkyc.domain.routing.GroupRule``): the group takes only calls whose customer
+    type (KHCN | KHDN), SUB_TYPE (normalized) or dealer channel is in the set. Absent = any value
+    (DynamoDB stores no empty set).
+    """
 
     TABLE = "groups"
 
@@ -188,6 +193,9 @@ class Group(VkycModel):
     group_id = UnicodeAttribute(hash_key=True)
     unit_id = UnicodeAttribute()
     name = UnicodeAttribute()
+    customer_types = UnicodeSetAttribute(null=True)
+    sub_types = UnicodeSetAttribute(null=True)
+    dealer_channels = UnicodeSetAttribute(null=True)
 
 
 class SubTypePolicy(VkycModel):
@@ -448,7 +456,9 @@ class AgentsByUnit(GlobalSecondaryIndex["Agent"]):
 
     class Meta:
         index_name = "by_unit"
-        projection = IncludeProjection(["name", "group_ids", "version", "updated_at"])
+        projection = IncludeProjection(
+            ["name", "group_ids", "version", "updated_at", "connection_id", "available_since"]
+        )
 
     unit_id = UnicodeAttribute(hash_key=True)
     state = UnicodeAttribute(range_key=True)
@@ -475,6 +485,10 @@ class Agent(StatefulModel):
     group_ids = UnicodeSetAttribute(null=True)
     call_id = UnicodeAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)
+    # Where to ring the agent (their session's socket), kept here so routing needs no second read.
+    connection_id = UnicodeAttribute(null=True)
+    # When the agent last became AVAILABLE: routing offers a call to the agent idle longest.
+    available_since = UTCDateTimeAttribute(null=True)
 
     by_unit = AgentsByUnit()
 
@@ -512,6 +526,29 @@ class CallsByUnitCreated(GlobalSecondaryIndex["Call"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CallsWaiting(GlobalSecondaryIndex["Call"]):
+    """The calls waiting for an agent of a serving unit, oldest first (sparse: only waiting calls)."""
+
+    class Meta:
+        index_name = "waiting"
+        projection = IncludeProjection(["state", "version"])
+
+    waiting_in = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsBySubscriber(GlobalSecondaryIndex["Call"]):
+    """A subscriber's calls by time, for the optional daily cap of successful calls (eligibility): what
+    tells a successful inbound call apart is projected. Calls without ``subscriber`` are absent."""
+
+    class Meta:
+        index_name = "by_subscriber"
+        projection = IncludeProjection(["state", "end_reason", "direction"])
+
+    subscriber = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Call(StatefulModel):
     """An inbound call (``direction = "in"``, mobile → agent) or a call-back (``"out"``, agent → mobile).
 
@@ -536,6 +573,8 @@ class Call(StatefulModel):
     hotline_id = UnicodeAttribute(null=True)
     queue_id = UnicodeAttribute(null=True)
     subscriber = UnicodeAttribute(null=True)
+    customer_type = UnicodeAttribute(null=True)  # copied from the dossier: group conditions route on it
+    sub_type = UnicodeAttribute(null=True)
     device_id = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)  # the offer currently ringing
@@ -544,9 +583,18 @@ class Call(StatefulModel):
     answered_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
     end_reason = UnicodeAttribute(null=True)
+    ended_by = UnicodeAttribute(null=True)
+    mobile_session_id = UnicodeAttribute(null=True)
+    agent_session_id = UnicodeAttribute(null=True)
+    decision = UnicodeAttribute(null=True)  # A | R | C | D, once the agent decided
+    # Set (to the serving unit) only while the call waits for an agent: the sparse ``waiting`` index is
+    # then each unit's queue, oldest first.
+    waiting_in = UnicodeAttribute(null=True)
 
     by_dossier = CallsByDossier()
+    waiting = CallsWaiting()
     by_unit_created = CallsByUnitCreated()
+    by_subscriber = CallsBySubscriber()
 
 
 class OffersByCall(GlobalSecondaryIndex["Offer"]):

@@ -143,6 +143,28 @@ def plan(
     )
 
 
+def plan_note(
+    item: StatefulModel,
+    *,
+    event: str,
+    actor: str,
+    reason: str | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Change:
+    """Plan a versioned, logged change of attributes that moves no state (e.g. the decision recorded on a
+    call already FINISHED). Conditioned, like a transition, on the item's state and version."""
+    return Change(
+        item=item,
+        prior_state=item.state,
+        prior_version=item.version,
+        target=item.state,
+        event=event,
+        actor=actor,
+        reason=reason,
+        attrs=dict(attrs or {}),
+    )
+
+
 def plan_create(
     item: StatefulModel,
     machine: StateMachine[S, E],

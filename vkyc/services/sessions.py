@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -57,6 +58,9 @@ class SessionService:
         agents: AgentRepository | None = None,
         clock: Clock = utc_now,
         renew_after_s: int = RENEW_AFTER_S,
+        on_ended: Callable[[Session, str], None] | None = None,
+        on_dropped: Callable[[Session], None] | None = None,
+        on_resumed: Callable[[Session], None] | None = None,
     ) -> None:
         self.notifier = notifier
         self.timers = timers
@@ -65,6 +69,11 @@ class SessionService:
         self.agents = agents or AgentRepository()
         self.clock = clock
         self.renew_after_s = renew_after_s
+        # Told after a session ended (grace expired, bye), so the call it was in can end too.
+        self.on_ended = on_ended
+        # Told after a drop / a resume, so a live call can wait for its party (RECONNECTING) and go on.
+        self.on_dropped = on_dropped
+        self.on_resumed = on_resumed
 
     # -- $connect ---------------------------------------------------------------------------------
 
@@ -84,6 +93,7 @@ class SessionService:
         now = self.clock()
         replaced: list[Session] = []
         changes: list[Change] = []
+        move_agent_connection: str | None = None  # an online agent's new socket (takeover)
         if principal.role is Role.AGENT:
             assert principal.agent_id is not None
             agent = self.agents.get(principal.agent_id)
@@ -105,7 +115,17 @@ class SessionService:
                         )
                     )
             if agent.state == AgentState.OFFLINE:
-                changes.append(plan(agent, AGENT, AgentEvent.LOGIN, actor=principal.principal_id))
+                changes.append(
+                    plan(
+                        agent,
+                        AGENT,
+                        AgentEvent.LOGIN,
+                        actor=principal.principal_id,
+                        attrs={"connection_id": connection_id},
+                    )
+                )
+            else:
+                move_agent_connection = principal.agent_id
         session_key = b64url(secrets.token_bytes(32))
         session = Session(
             session_id=str(uuid.uuid4()),
@@ -123,6 +143,8 @@ class SessionService:
             expires_at=now + SESSION_TTL,
         )
         changes.append(plan_create(session, SESSION, actor=principal.principal_id, reason="connected"))
+        if move_agent_connection:
+            self.agents.set_connection(move_agent_connection, connection_id)
         old_connections = [old.connection_id for old in replaced]  # the commit clears them on the items
         commit(*changes, request_id=f"connect:{connection_id}", at=now)
         connections.put_connection(
@@ -166,9 +188,13 @@ class SessionService:
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
             )
         )
+        if session.role == Role.AGENT.value and session.agent_id:
+            self.agents.set_connection(session.agent_id, connection_id)
         if previous and previous != connection_id:
             # A reload reconnected before the old socket's disconnect: that socket is dead weight.
             self.notifier.close(previous)
+        if was_detached and self.on_resumed is not None:
+            self.on_resumed(session)
         if was_detached:
             self._tell_peer(
                 session, {"action": "peer.reconnected", "role": session.role, "call_id": session.call_id}
@@ -233,6 +259,8 @@ class SessionService:
         )
         grace = self._grace_s(session)
         self.timers.schedule(GRACE_TIMER, {"session_id": session.session_id, "generation": generation}, grace)
+        if self.on_dropped is not None:
+            self.on_dropped(session)
         self._tell_peer(
             session,
             {
@@ -287,6 +315,8 @@ class SessionService:
             if agent is not None and AGENT.can(AgentState(agent.state), agent_event):
                 changes.append(plan(agent, AGENT, agent_event, actor="system", reason=reason))
         commit(*changes, request_id=request_id, at=self.clock())
+        if self.on_ended is not None:
+            self.on_ended(session, reason)
         self._tell_peer(
             session,
             {"action": "peer.left", "role": session.role, "reason": reason, "call_id": session.call_id},

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
+from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.session import SessionState
 from vkyc.protocol import signing
@@ -30,10 +31,16 @@ from vkyc.protocol.messages import (
     AgentSetStatus,
     AgentStatus,
     Bye,
+    CallCancel,
+    CallDecide,
+    CallHangup,
+    CallRequest,
     Hello,
     MonitorAgents,
     MonitorSnapshot,
     NodeHeartbeat,
+    OfferAccept,
+    OfferReject,
     Ping,
     Role,
 )
@@ -44,6 +51,7 @@ from vkyc.repositories.media_nodes import record_heartbeat
 from vkyc.repositories.tables import WsConnection
 from vkyc.repositories.transitions import transition
 from vkyc.repositories.units import list_units
+from vkyc.services.calls import CallService
 from vkyc.services.ports import Clock, utc_now
 from vkyc.services.sessions import SessionService
 
@@ -78,9 +86,15 @@ def error_reply(error: ProtocolError, request_id: str | None) -> dict[str, Any]:
 
 class SignalingService:
     def __init__(
-        self, sessions: SessionService, *, agents: AgentRepository | None = None, clock: Clock = utc_now
+        self,
+        sessions: SessionService,
+        calls: CallService,
+        *,
+        agents: AgentRepository | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self.sessions = sessions
+        self.calls = calls
         self.agents = agents or AgentRepository()
         self.clock = clock
         # A connection item never changes while its socket lives, so a warm container keeps it: a
@@ -111,6 +125,8 @@ class SignalingService:
             return self._handle(connection_id, raw)
         except ProtocolError as exc:
             return Outcome(error_reply(exc, request_id))
+        except NotEligible as exc:
+            return Outcome(error_reply(ProtocolError(exc.code, str(exc)), request_id))
         except IllegalTransition as exc:
             return Outcome(error_reply(ProtocolError("ILLEGAL_TRANSITION", str(exc)), request_id))
         except TransitionConflict as exc:
@@ -175,12 +191,32 @@ class SignalingService:
                 connection.principal_id, message.address, message.capacity, message.load, at=self.clock()
             )
             return Outcome({"action": "ack", "request_id": message.request_id})
-        raise ProtocolError("UNKNOWN_ACTION", f"{message.action} has no handler yet.")
+        return Outcome(self._call_action(connection, message))
+
+    def _call_action(self, connection: WsConnection, message: Any) -> dict[str, Any]:
+        calls, rid = self.calls, message.request_id
+        if isinstance(message, CallRequest):
+            return calls.request(connection, rid).model_dump(mode="json")
+        if isinstance(message, CallCancel):
+            return calls.cancel(connection, message.call_id, rid).model_dump(mode="json")
+        if isinstance(message, CallHangup):
+            return calls.hangup(connection, message.call_id, rid).model_dump(mode="json")
+        if isinstance(message, OfferAccept):
+            return calls.accept(connection, message.offer_id, rid).model_dump(mode="json")
+        if isinstance(message, OfferReject):
+            calls.reject(connection, message.offer_id, rid)
+            return {"action": "ack", "request_id": rid}
+        if isinstance(message, CallDecide):
+            return calls.decide(
+                connection, message.call_id, message.decision, message.reason, message.snapshot_id, rid
+            ).model_dump(mode="json")
+        raise ProtocolError("UNKNOWN_ACTION", f"{message.action} has no handler.")
 
     def _set_status(self, connection: WsConnection, message: AgentSetStatus) -> AgentStatus:
         agent = self.agents.get(connection.principal_id)
         target = STATUS_TARGETS[message.status]
         if agent.state != target:  # asking for the current status again is a no-op, not an error
+            attrs = {"available_since": self.clock()} if target is AgentState.AVAILABLE else None
             agent = transition(
                 agent,
                 AGENT,
@@ -188,7 +224,10 @@ class SignalingService:
                 request_id=message.request_id,
                 actor=connection.principal_id,
                 reason="status control",
+                attrs=attrs,
             )
+            if target is AgentState.AVAILABLE:
+                self.calls.dispatch(agent.unit_id)
         return AgentStatus(
             request_id=message.request_id,
             agent_id=agent.agent_id,

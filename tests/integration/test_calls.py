@@ -1,0 +1,351 @@
+"""The inbound call end to end through the local stack: mobile and agents over real sockets."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.signaling_client import Client, rest
+from tests.integration.test_signaling import API_KEY_UNIT_1, agent_client
+from tests.polling import wait_until
+from vkyc.domain.agent import AGENT, AgentEvent
+from vkyc.domain.call import CALL, CallEvent
+from vkyc.repositories.agents import AgentRepository
+from vkyc.repositories.calls import CallRepository
+from vkyc.repositories.dossiers import DossierRepository
+from vkyc.repositories.settings import clear_settings, put_settings
+from vkyc.repositories.settings_cache import SETTINGS_CACHE
+from vkyc.repositories.transitions import transition
+
+API_KEY_UNIT_6 = "vkyc_demo_kv6_e07d4b19c8a26f50d3e1b7c5"
+pytestmark = pytest.mark.usefixtures("stack_tables")
+AGENTS = {"tdv1.kv1", "tdv2.kv1", "tdv3.kv1"}
+
+
+# How a leftover agent state is brought to a break through legal moves (what the sweeper would do).
+TO_BREAK = {
+    "WRAP_UP": [AgentEvent.WRAP_UP_EXPIRED, AgentEvent.BREAK],
+    "RINGING": [AgentEvent.SWEEP, AgentEvent.BREAK],
+    "IN_CALL": [AgentEvent.SWEEP, AgentEvent.BREAK],
+    "AVAILABLE": [AgentEvent.BREAK],
+}
+
+
+def all_on_break() -> None:
+    agents = AgentRepository()
+    for listed in agents.of_unit("1"):
+        current = agents.get(listed.agent_id)
+        for event in TO_BREAK.get(current.state, []):
+            current = transition(current, AGENT, event, request_id=uuid.uuid4().hex, actor="test")
+
+
+class _Silent:
+    """Notifier and timers that do nothing: the settling below talks to no client."""
+
+    def send(self, connection_id, message):
+        return True
+
+    def close(self, connection_id):
+        return None
+
+    def schedule(self, kind, payload, delay_s):
+        return None
+
+
+def settle_calls() -> None:
+    """End every unfinished call of units 1 and 6 the way the system would (queue timeout, sweep)."""
+    from vkyc.services.calls import CallService
+
+    service = CallService(_Silent(), _Silent(), eligibility=None, router=None)  # type: ignore[arg-type]
+    calls = CallRepository()
+    now = datetime.now(UTC)
+    for unit in ("1", "6"):
+        for listed in calls.of_unit(unit, now - timedelta(hours=1), now + timedelta(minutes=1)):
+            call = calls.get(listed.call_id)
+            if call.state in ("N", "W", "R", "M"):
+                service.queue_timeout(call.call_id)
+            elif call.state in ("A", "CONNECTED", "RECONNECTING"):
+                transition(call, CALL, CallEvent.SWEEP, request_id=uuid.uuid4().hex, actor="test")
+
+
+@pytest.fixture(autouse=True)
+def quiet_unit_1(stack_tables):
+    """Each test starts with no call in flight and every unit-1 agent on a break: only the agents a
+    test makes available take its calls."""
+    settle_calls()
+    all_on_break()
+    yield
+    settle_calls()
+    all_on_break()
+
+
+@contextmanager
+def unit_settings(unit_id: str, **values):
+    """Override settings of a unit for one test; the per-process cache is cleared both ways so the
+    stack (same process) sees the change at once instead of within 60 s."""
+    put_settings(values, unit_id=unit_id, by="test")
+    SETTINGS_CACHE.clear()
+    try:
+        yield
+    finally:
+        clear_settings(list(values), unit_id=unit_id)
+        SETTINGS_CACHE.clear()
+
+
+def new_dossier(unit: str = "1", **overrides) -> str:
+    dossier_id = f"T-{unit}-{uuid.uuid4().hex[:8]}"
+    fields = {
+        "subscriber": "84901234567",
+        "sub_type": "MC",
+        "customer_type": "KHCN",
+        "payment_type": "prepaid",
+    }
+    fields.update(overrides)
+    DossierRepository().create(dossier_id, unit_id=unit, request_id=uuid.uuid4().hex, actor="test", **fields)
+    return dossier_id
+
+
+def caller(stack, dossier_id: str, api_key: str = API_KEY_UNIT_1) -> Client:
+    status, grant = rest(
+        stack.http_url,
+        "/auth/mobile",
+        {"dealer_account": "dl-9", "dossier_id": dossier_id},
+        {"x-api-key": api_key},
+    )
+    assert status == 200, grant
+    client = Client(stack.ws_url, token=grant["token"])
+    client.hello()
+    return client
+
+
+def available(stack, username: str) -> Client:
+    agent = agent_client(stack, username)
+    reply = agent.request("agent.set_status", status="available")
+    assert reply.get("status") == "AVAILABLE", reply
+    return agent
+
+
+def agent_state(client: Client) -> str:
+    return AgentRepository().get(client.welcome["principal_id"]).state
+
+
+def test_agent_accepts_then_hangup_then_decision_a(stack):
+    dossier_id = new_dossier()
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, dossier_id)
+    queued = mobile.request("call.request")
+    assert queued["action"] == "call.queued" and queued["position"] == 0
+    offer = agent.next_push("call.offer")
+    assert offer["call_id"] == queued["call_id"] and offer["dossier"]["dossier_id"] == dossier_id
+    assert offer["ring_timeout_s"] == 60
+    assert mobile.next_push("call.ringing")["call_id"] == queued["call_id"]
+    assert agent_state(agent) == "RINGING"
+
+    connected = agent.request("offer.accept", offer_id=offer["offer_id"])
+    assert connected["action"] == "call.connected"
+    assert mobile.next_push("call.connected")["agent_id"] == agent.welcome["principal_id"]
+    assert agent_state(agent) == "IN_CALL"
+
+    ended = mobile.request("call.hangup", call_id=queued["call_id"])
+    assert (ended["state"], ended["reason"], ended["ended_by"]) == ("FINISHED", "completed", "mobile")
+    assert agent.next_push("call.ended")["call_id"] == queued["call_id"]
+    assert agent_state(agent) == "WRAP_UP"
+
+    decided = agent.request("call.decide", call_id=queued["call_id"], decision="A", reason="")
+    assert decided["dossier_state"] == "A"
+    assert DossierRepository().get(dossier_id).state == "A"
+    result = mobile.next_push("call.result")
+    assert result["decision"] == "A" and result["dossier"]["dossier_id"] == dossier_id
+    assert agent_state(agent) == "AVAILABLE"
+    call = CallRepository().get(queued["call_id"])
+    assert (call.state, call.decision, call.end_reason) == ("FINISHED", "A", "completed")
+    mobile.close()
+    agent.close()
+
+
+def test_reject_reroutes_to_the_next_agent_who_accepts(stack):
+    first, second = available(stack, "tdv1.kv1"), available(stack, "tdv2.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    ringing = [c for c in (first, second) if any(p["action"] == "call.offer" for p in _drain(c))]
+    assert len(ringing) == 1
+    refuser = ringing[0]
+    other = second if refuser is first else first
+    offer = next(p for p in refuser.pushes if p["action"] == "call.offer")
+    assert refuser.request("offer.reject", offer_id=offer["offer_id"], reason="busy")["action"] == "ack"
+    second_offer = other.next_push("call.offer")
+    assert second_offer["call_id"] == call_id
+    other.request("offer.accept", offer_id=second_offer["offer_id"])
+    assert mobile.next_push("call.connected")["agent_id"] == other.welcome["principal_id"]
+    assert agent_state(refuser) == "AVAILABLE"
+    assert refuser.welcome["principal_id"] in CallRepository().get(call_id).tried_agent_ids
+    mobile.request("call.hangup", call_id=call_id)
+    for client in (mobile, first, second):
+        client.close()
+
+
+def test_ring_timeout_moves_the_call_on_and_the_first_agent_becomes_unavailable(stack):
+    with unit_settings("1", ring_timeout_s=1):
+        first = available(stack, "tdv1.kv1")
+        mobile = caller(stack, new_dossier())
+        call_id = mobile.request("call.request")["call_id"]
+        offer = first.next_push("call.offer")
+        second = available(stack, "tdv2.kv1")  # free only once the first is ringing
+        withdrawn = first.next_push("offer.withdrawn", timeout=15)
+        assert withdrawn["reason"] == "rang_out"
+        assert wait_until(lambda: agent_state(first) == "UNAVAILABLE")
+        assert second.next_push("call.offer", timeout=15)["call_id"] == call_id
+        assert first.request("offer.accept", offer_id=offer["offer_id"])["code"] == "OFFER_NOT_FOUND"
+        for client in (mobile, first, second):
+            client.close()
+
+
+def test_caller_cancels_while_ringing(stack):
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.next_push("call.offer")
+    ended = mobile.request("call.cancel", call_id=call_id)
+    assert ended["action"] == "call.ended" and CallRepository().get(call_id).state == "E"
+    assert agent.next_push("offer.withdrawn")["reason"] == "caller_hung_up"
+    assert agent_state(agent) == "AVAILABLE"
+    mobile.close()
+    agent.close()
+
+
+def test_call_waits_in_the_queue_until_an_agent_frees_up(stack):
+    mobile = caller(stack, new_dossier())
+    queued = mobile.request("call.request")
+    assert queued["position"] == 1
+    agent = available(stack, "tdv2.kv1")
+    assert agent.next_push("call.offer")["call_id"] == queued["call_id"]
+    mobile.close()
+    agent.close()
+
+
+def test_no_agent_until_the_queue_timeout_ends_the_call(stack):
+    with unit_settings("1", queue_timeout_s=1):
+        mobile = caller(stack, new_dossier())
+        call_id = mobile.request("call.request")["call_id"]
+        assert mobile.next_push("error", timeout=15)["code"] == "NO_AGENT_AVAILABLE"
+        ended = mobile.next_push("call.ended")
+        assert ended["reason"] == "no_agent" and CallRepository().get(call_id).state == "FINISHED"
+        mobile.close()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"kyc_at_counter": True}, "KYC_AT_COUNTER_REQUIRED"),
+        ({"payment_type": "postpaid"}, "VIDEO_CALL_NOT_REQUIRED"),
+        ({"sub_type": "ASI"}, "VIDEO_CALL_NOT_REQUIRED"),
+        ({"sub_type": "NOPE"}, "UNKNOWN_SUB_TYPE"),
+    ],
+)
+def test_ineligible_dossiers_are_refused_with_their_code(stack, overrides, code):
+    mobile = caller(stack, new_dossier(**overrides))
+    assert mobile.request("call.request")["code"] == code
+    mobile.close()
+
+
+def test_a_decided_dossier_cannot_be_called_again(stack):
+    mobile = caller(stack, "HS-KV1-0003")  # approved in the demo data
+    assert mobile.request("call.request")["code"] == "DOSSIER_ALREADY_APPROVED"
+    mobile.close()
+
+
+def test_a_unit_6_dealer_reaches_a_unit_1_agent(stack):
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier(unit="6"), api_key=API_KEY_UNIT_6)
+    call_id = mobile.request("call.request")["call_id"]
+    assert agent.next_push("call.offer")["call_id"] == call_id
+    assert CallRepository().get(call_id).serving_unit_id == "1"
+    mobile.close()
+    agent.close()
+
+
+def test_decision_needs_a_reason_except_approval(stack):
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    assert (
+        agent.request("call.decide", call_id=call_id, decision="R", reason=" ")["code"] == "REASON_REQUIRED"
+    )
+    decided = agent.request("call.decide", call_id=call_id, decision="D", reason="customer left the shop")
+    assert decided["dossier_state"] == "D", "decided during the call: the call ends, the agent is free"
+    assert agent_state(agent) == "AVAILABLE" and CallRepository().get(call_id).state == "FINISHED"
+    assert mobile.next_push("call.result")["decision"] == "D"
+    mobile.close()
+    agent.close()
+
+
+def test_mobile_gone_beyond_the_grace_ends_the_call_and_frees_the_agent(stack):
+    put_settings({"reconnect_grace_s": 1}, by="test")
+    try:
+        agent = available(stack, "tdv1.kv1")
+        mobile = caller(stack, new_dossier())
+        call_id = mobile.request("call.request")["call_id"]
+        agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+        mobile.drop()
+        assert agent.next_push("peer.reconnecting")["role"] == "mobile"
+        ended = agent.next_push("call.ended", timeout=15)
+        assert ended["reason"] == "grace_expired"
+        assert CallRepository().get(call_id).end_reason == "grace_expired"
+        assert agent_state(agent) == "WRAP_UP"
+        assert (
+            agent.request("call.decide", call_id=call_id, decision="D", reason="lost")["dossier_state"] == "D"
+        )
+        agent.close()
+    finally:
+        put_settings({"reconnect_grace_s": 15}, by="test")
+
+
+def _drain(client: Client, seconds: float = 1.0) -> list[dict]:
+    """Collect pushes for a moment (both agents may be rung; only one is)."""
+    import json
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            client.pushes.append(json.loads(client.ws.recv(timeout=max(0.01, deadline - time.monotonic()))))
+        except TimeoutError:
+            break
+    return client.pushes
+
+
+def test_a_drop_shorter_than_the_grace_resumes_the_call(stack):
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    mobile.drop()
+    assert agent.next_push("peer.reconnecting")["call_id"] == call_id
+    assert wait_until(lambda: CallRepository().get(call_id).state == "RECONNECTING")
+    back = Client(stack.ws_url, resume=mobile.welcome["resume_token"])
+    back.hello()
+    assert agent.next_push("peer.reconnected")["call_id"] == call_id
+    assert wait_until(lambda: CallRepository().get(call_id).state == "CONNECTED")
+    assert back.request("call.hangup", call_id=call_id)["state"] == "FINISHED"
+    back.close()
+    agent.close()
+
+
+def test_agent_reload_mid_call_keeps_the_call(stack):
+    agent = available(stack, "tdv2.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    reloaded = Client(stack.ws_url, resume=agent.welcome["resume_token"])
+    reloaded.hello()
+    assert AgentRepository().get(agent.welcome["principal_id"]).state == "IN_CALL"
+    decided = reloaded.request("call.decide", call_id=call_id, decision="A", reason="")
+    assert decided["dossier_state"] == "A"
+    assert mobile.next_push("call.ended")["ended_by"] == "agent"
+    assert mobile.next_push("call.result")["decision"] == "A"
+    mobile.close()
+    reloaded.close()
