@@ -21,7 +21,7 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.protocol.errors import ProtocolError
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
-from vkyc.services.calls import QUEUE_TIMER, RING_TIMER, CallService
+from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
 from vkyc.services.eligibility import EligibilityService
 from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
@@ -107,6 +107,8 @@ def _fire(payload: dict[str, Any]) -> None:
         calls.ring_timeout(str(payload["offer_id"]))
     elif kind == QUEUE_TIMER:
         calls.queue_timeout(str(payload["call_id"]))
+    elif kind == DISPATCH_TIMER:
+        calls.dispatch(str(payload["unit_id"]))
     else:
         log.error("unknown timer %r", payload)
 

@@ -349,3 +349,47 @@ def test_agent_reload_mid_call_keeps_the_call(stack):
     assert mobile.next_push("call.result")["decision"] == "A"
     mobile.close()
     reloaded.close()
+
+
+def test_overflow_group_takes_the_call_after_its_delay(stack):
+    from vkyc.repositories.queues import find_queue, put_queue
+    from vkyc.repositories.tables import QueueGroup
+
+    queue = find_queue("kv1-ekyc")
+    assert queue is not None
+    original = [
+        QueueGroup(group_id=g.group_id, priority=g.priority, overflow_after_s=g.overflow_after_s)
+        for g in queue.groups
+    ]
+    faster = [
+        QueueGroup(
+            group_id=g.group_id, priority=g.priority, overflow_after_s=1 if g.overflow_after_s else None
+        )
+        for g in queue.groups
+    ]
+    put_queue(
+        "kv1-ekyc",
+        unit_id="1",
+        name=queue.name,
+        groups=faster,
+        timeout_s=queue.timeout_s,
+        auto_ticket=queue.auto_ticket,
+    )
+    try:
+        backup = available(stack, "tdv3.kv1")  # only the overflow group (kv1-du-phong) is free
+        mobile = caller(stack, new_dossier())
+        queued = mobile.request("call.request")
+        assert queued["position"] == 1, "the overflow group is closed when the call arrives"
+        offer = backup.next_push("call.offer", timeout=15)
+        assert offer["call_id"] == queued["call_id"]
+        mobile.close()
+        backup.close()
+    finally:
+        put_queue(
+            "kv1-ekyc",
+            unit_id="1",
+            name=queue.name,
+            groups=original,
+            timeout_s=queue.timeout_s,
+            auto_ticket=queue.auto_ticket,
+        )

@@ -14,6 +14,7 @@ with their logs; pushes and timers run after the commit. Events pushed: ``call.o
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from vkyc.services.ports import Clock, Notifier, Timers, utc_now
 log = logging.getLogger("vkyc.calls")
 
 RING_TIMER = "ring_timeout"
+DISPATCH_TIMER = "dispatch"  # retry routing when an overflow group opens
 QUEUE_TIMER = "queue_timeout"
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
@@ -75,6 +77,10 @@ class Router(Protocol):
 
     def choose_agent(self, call: Call, excluded: Collection[str]) -> Sequence[Agent]:
         """AVAILABLE agents that may take ``call`` now, best first (from the unit's index)."""
+        ...
+
+    def overflow_in(self, call: Call) -> float | None:
+        """Seconds until an overflow group still closed to ``call`` opens, or None."""
         ...
 
 
@@ -144,6 +150,8 @@ class CallService:
         link_call(session.session_id, call.call_id, peer_session_id=None)
         self.timers.schedule(QUEUE_TIMER, {"call_id": call.call_id}, route.queue_timeout_s)
         offered = self._offer(call, route.ring_timeout_s)
+        if not offered:
+            self._retry_at_overflow(call)
         position = 0 if offered else self._position(call)
         return CallQueued(request_id=request_id, call_id=call.call_id, position=position)
 
@@ -566,6 +574,7 @@ class CallService:
             self._to_mobile(
                 call, CallQueued(call_id=call.call_id, position=self._position(call)).model_dump(mode="json")
             )
+            self._retry_at_overflow(call)
         if agent_event is AgentEvent.REJECT:
             self.dispatch(agent.unit_id)
 
@@ -649,6 +658,12 @@ class CallService:
             session = self.sessions.find(session_id)
             if session is not None and session.connection_id:
                 self.notifier.send(session.connection_id, ended.model_dump(mode="json"))
+
+    def _retry_at_overflow(self, call: Call) -> None:
+        """Nobody may take the call now: if an overflow group opens later, route again then."""
+        delay = self.router.overflow_in(call)
+        if delay is not None:
+            self.timers.schedule(DISPATCH_TIMER, {"unit_id": call.serving_unit_id}, max(1, math.ceil(delay)))
 
     def _own_call(self, connection: WsConnection, call_id: str) -> Call:
         call = self.calls.find(call_id)

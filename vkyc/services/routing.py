@@ -7,12 +7,13 @@ unit's AVAILABLE agents).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from datetime import UTC
 
-from vkyc.domain.routing import CallFacts, rank
+from vkyc.domain.routing import CallFacts, next_overflow_in, rank
 from vkyc.repositories.queues import queue_timeout_s
-from vkyc.repositories.routing import RoutingRepository
+from vkyc.repositories.routing import CONFIG_TTL_S, RoutingRepository
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.services.calls import Route
@@ -21,7 +22,9 @@ from vkyc.services.ports import Clock, utc_now
 
 class DataRouter:
     def __init__(self, repository: RoutingRepository | None = None, clock: Clock = utc_now) -> None:
-        self.repository = repository or RoutingRepository()
+        # Configuration is cached per process (60 s by default); tests and demos may shorten it.
+        ttl_s = float(os.environ.get("VKYC_CONFIG_CACHE_S", CONFIG_TTL_S))
+        self.repository = repository or RoutingRepository(ttl_s=ttl_s)
         self.clock = clock
 
     def route(self, dossier: Dossier) -> Route:
@@ -39,17 +42,24 @@ class DataRouter:
             queue_timeout_s=timeout,
         )
 
-    def choose_agent(self, call: Call, excluded: Collection[str]) -> Sequence[Agent]:
+    def overflow_in(self, call: Call) -> float | None:
         context = self.repository.context(call.unit_id, call.hotline_id)
+        return next_overflow_in(context.rules, self._facts(call))
+
+    def _facts(self, call: Call) -> CallFacts:
         created = call.created_at or self.clock()
         if created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
-        facts = CallFacts(
+        return CallFacts(
             customer_type=call.customer_type,
             sub_type=call.sub_type,
             dealer_channel=None,  # no dealer channel is recorded yet (mSale does not send one)
             waited_s=max(0.0, (self.clock() - created).total_seconds()),
         )
+
+    def choose_agent(self, call: Call, excluded: Collection[str]) -> Sequence[Agent]:
+        context = self.repository.context(call.unit_id, call.hotline_id)
+        facts = self._facts(call)
         candidates = self.repository.available_agents(context.serving_unit_id)
         ranked = rank(candidates, context.rules, facts, excluded)
         return [c.ref for c in ranked if isinstance(c.ref, Agent)]
