@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from chalice import Chalice
+from chalice.app import ScheduledEventConfig
 
 from vkyc import env
 
@@ -137,6 +138,10 @@ class Stack:
 
         self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
         self._start_websocket(apps["signaling"])
+        from local.chalice_app import point_websocket_api_at
+
+        # The routing app pushes too (sweeper, end of day): same API, same emulator.
+        point_websocket_api_at(apps["routing"], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
 
         self.step("event runners: SQS timers, schedules, DynamoDB streams")
         self._start_runners(list(apps.values()))
@@ -166,8 +171,14 @@ class Stack:
     def _start_runners(self, apps: list[Chalice]) -> None:
         from local.runners import EventRunners
 
+        # VKYC_LOCAL_SCHEDULES=0 keeps the minutely schedules (sweeper, end of day) off, for tests that
+        # drive housekeeping themselves and must not meet it by the clock.
+        schedules = os.environ.get("VKYC_LOCAL_SCHEDULES", "1") != "0"
         for app in apps:
-            runners = EventRunners(app, self.aws_endpoint, env.region()).start()
+            include = None
+            if not schedules:
+                include = {c.name for c in app.event_sources if not isinstance(c, ScheduledEventConfig)}
+            runners = EventRunners(app, self.aws_endpoint, env.region(), include=include).start()
             self._stops.append((f"runners of {app.app_name}", runners.stop))
 
     def stop(self) -> None:

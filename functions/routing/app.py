@@ -1,12 +1,76 @@
-"""Routing: what happens after a call request, off the hot path.
+"""Routing: what happens after a call request, off the hot path. Thin: one service call per event.
 
-The routing engine itself is a library that signaling calls inline. This app will hold its timers
-(SQS ``vkyc-timers``: ring timeout, reconnect grace, queue timeout, no call arrived), the sweeper
-and end of day (schedules) and stream consumers; they arrive with the routing issue (#4).
+The routing engine itself is a library that signaling calls inline, and the call timers (SQS
+``vkyc-timers``: ring timeout, reconnect grace, queue timeout, dispatch) are consumed by the signaling
+app. This app holds the schedules (``vkyc.services.housekeeping``):
+
+* ``sweep`` (every minute): releases agents stuck on a final or missing call, enforces the wrap-up
+  limit, ends calls whose timers were lost (reason ``swept``). Where agents became AVAILABLE, a
+  ``dispatch`` timer (delay 0) asks the signaling app to offer the waiting calls.
+* ``end_of_day`` (every minute): does something only between a unit's ``end_of_day`` setting and
+  local midnight; then online agents not in a call go OFFLINE. "Done today" is derived from the agents
+  (already OFFLINE, or logged in after the end of day), so the minutely fire is idempotent.
+
+Pushes to agents and mobiles (``agent.status``, ``offer.withdrawn``, ``call.ended``) go through
+API Gateway's ``@connections`` of the WebSocket API named by ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``.
+Locally the stack points this app's ``websocket_api`` at the emulator too.
 """
 
 from __future__ import annotations
 
-from chalice import Chalice
+import logging
+import os
+from typing import Any
+
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
+
+from vkyc.adapters.notifier import CallbackNotifier
+from vkyc.adapters.timers import SqsTimers
+from vkyc.services.calls import DISPATCH_TIMER
+from vkyc.services.housekeeping import Housekeeping, SweepReport
 
 app = Chalice(app_name="vkyc-routing")
+log = logging.getLogger("vkyc.routing")
+
+
+class _NoPush:
+    """Where the WebSocket API is not reachable from this app: pushes are dropped (logged)."""
+
+    def send(self, connection_id: str, message: dict[str, Any]) -> bool:
+        log.debug("no push to %s: %s", connection_id, message.get("action"))
+        return False
+
+    def close(self, connection_id: str) -> None:
+        return None
+
+
+def _notifier() -> CallbackNotifier | _NoPush:
+    api_id = os.environ.get("VKYC_WS_API_ID")
+    if not api_id or app.websocket_api.session is None:
+        return _NoPush()
+    app.websocket_api.configure_from_api_id(api_id, os.environ.get("VKYC_WS_STAGE", "api"))
+    return CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
+
+
+timers_queue = SqsTimers()
+
+
+def _dispatch(unit_id: str) -> None:
+    timers_queue.schedule(DISPATCH_TIMER, {"unit_id": unit_id}, 0)
+
+
+def housekeeping() -> Housekeeping:
+    """The service, built per fire (cheap: repositories hold no connections of their own)."""
+    return Housekeeping(_notifier(), on_agent_freed=_dispatch)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep(event: CloudWatchEvent) -> dict[str, int]:
+    report: SweepReport = housekeeping().sweep()
+    return dict(vars(report))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def end_of_day(event: CloudWatchEvent) -> dict[str, int]:
+    return {"offline": housekeeping().end_of_day()}

@@ -28,7 +28,10 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
             "VKYC_TABLE_PREFIX": prefix,
             "VKYC_TOKEN_SECRET": "integration-tests-secret-" + "x" * 32,
             "VKYC_MEDIA_NODE_KEY": "node-key-for-tests",
-        "VKYC_CONFIG_CACHE_S": "0",  # routing configuration changed by a test is seen at once
+            # Routing configuration changed by a test is seen at once.
+            "VKYC_CONFIG_CACHE_S": "0",
+            # Housekeeping runs when a test fires it, not by the wall clock.
+            "VKYC_LOCAL_SCHEDULES": "0",
         }
     )
     running = Stack(Addresses("127.0.0.1", 0, free_port(), free_port()), out=lambda line: None)
