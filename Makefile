@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: up test lint typecheck unit bench install clean
+.PHONY: up test lint typecheck unit bench load install clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ unit: install
 
 bench: install
 	$(PY) bench/ws_roundtrip.py
+	$(PY) bench/moto_transactions.py
+	$(PY) -m bench.call_setup
+
+load: install
+	$(VENV)/bin/pytest -m load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -227,13 +227,18 @@ class CallService:
         offer = self.offers.find(offer_id)
         if offer is None or offer.state != OfferState.PENDING:
             return False  # answered, rejected or withdrawn in time
-        self._end_offer(
-            offer,
-            OfferEvent.RING_TIMEOUT,
-            CallEvent.RING_TIMEOUT,
-            AgentEvent.RING_TIMEOUT,
-            request_id=f"ring-timeout:{offer_id}",
-        )
+        try:
+            self._end_offer(
+                offer,
+                OfferEvent.RING_TIMEOUT,
+                CallEvent.RING_TIMEOUT,
+                AgentEvent.RING_TIMEOUT,
+                request_id=f"ring-timeout:{offer_id}",
+            )
+        except TransitionConflict:
+            # Answered, rejected or cancelled at the same moment: the winner already moved everything.
+            log.info("ring timeout of %s lost a race; nothing left to do", offer_id)
+            return False
         return True
 
     def hangup(self, connection: WsConnection, call_id: str, request_id: str) -> CallEnded:
@@ -454,7 +459,8 @@ class CallService:
 
     def _offer(self, call: Call, ring_timeout_s: int) -> bool:
         """Claim the best free agent for ``call`` (AVAILABLE → RINGING, call → W, a PENDING offer), all
-        in one transaction conditioned on each item's version; then ring them. False if nobody is free."""
+        in one transaction conditioned on each item's version; then ring them. False if nobody is free;
+        True once it rang someone, or when the call moved meanwhile (no longer this attempt's to place)."""
         excluded = set(call.tried_agent_ids or ())
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
@@ -492,6 +498,10 @@ class CallService:
                 if exc.kind == "agent":  # someone else claimed that agent first: try the next one
                     excluded.add(agent.agent_id)
                     continue
+                if exc.kind == "call":
+                    # The call moved meanwhile (a concurrent dispatch offered it, the caller hung up):
+                    # it is no longer this attempt's to place.
+                    return True
                 raise
             self.timers.schedule(RING_TIMER, {"offer_id": offer.offer_id}, ring_timeout_s)
             dossier = self.dossiers.get(call.dossier_id or "")
