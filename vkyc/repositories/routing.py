@@ -16,45 +16,17 @@ Configuration is cached per process (per Lambda container): an admin change take
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
 
 from vkyc.domain.agent import AgentState
 from vkyc.domain.policy import normalize_sub_type
 from vkyc.domain.routing import Candidate, GroupRule, serving_unit
+from vkyc.repositories.settings_cache import TtlCache
 from vkyc.repositories.tables import Agent, Group, Hotline, Queue, QueueGroup, Unit
 
 CONFIG_TTL_S = 60.0
 """How long routing trusts its copy of the configuration (units, hotlines, queues, groups)."""
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class _TtlCache(Generic[K, V]):
-    """A per-process cache whose entries live ``ttl_s`` seconds of ``clock`` (monotonic seconds).
-
-    Not locked: two threads missing at once both load, and the later write wins; both values are the
-    same configuration, so the duplicate read is the only cost.
-    """
-
-    def __init__(self, ttl_s: float, clock: Callable[[], float]) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._entries: dict[K, tuple[float, V]] = {}
-
-    def get(self, key: K, load: Callable[[], V]) -> V:
-        now = self._clock()
-        entry = self._entries.get(key)
-        if entry is not None and now < entry[0]:
-            return entry[1]
-        value = load()
-        self._entries[key] = (now + self._ttl_s, value)
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
 
 
 @dataclass(frozen=True)
@@ -91,9 +63,9 @@ class RoutingRepository:
     """
 
     def __init__(self, *, ttl_s: float = CONFIG_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self._served_by: _TtlCache[str, dict[str, str | None]] = _TtlCache(ttl_s, clock)
-        self._hotlines: _TtlCache[str, tuple[_HotlineRef, ...]] = _TtlCache(ttl_s, clock)
-        self._queues: _TtlCache[str, tuple[Queue | None, tuple[GroupRule, ...]]] = _TtlCache(ttl_s, clock)
+        self._served_by: TtlCache[str, dict[str, str | None]] = TtlCache(ttl_s, clock)
+        self._hotlines: TtlCache[str, tuple[_HotlineRef, ...]] = TtlCache(ttl_s, clock)
+        self._queues: TtlCache[str, tuple[Queue | None, tuple[GroupRule, ...]]] = TtlCache(ttl_s, clock)
 
     def invalidate(self) -> None:
         """Forget every cached configuration item (after an admin change in this process, or in tests)."""

@@ -160,27 +160,14 @@ class CallService:
         call = self._own_call(connection, call_id)
         if CallState(call.state) not in WAITING | {CallState.RINGING}:
             raise ProtocolError("ILLEGAL_TRANSITION", f"The call is {call.state}: hang up instead.")
-        pushes = _Pushes()
-        changes = [
-            plan(
-                call,
-                CALL,
-                CallEvent.CALLER_HANGUP,
-                actor=connection.principal_id,
-                attrs={
-                    "waiting_in": None,
-                    "ended_at": self.clock(),
-                    "ended_by": EndedBy.MOBILE.value,
-                    "end_reason": "caller_hung_up",
-                },
-            )
-        ]
-        changes += self._withdraw_offer(
-            call, OfferEvent.CANCEL, AgentEvent.OFFER_WITHDRAWN, "caller_hung_up", pushes
+        self._end_unanswered(
+            call,
+            CallEvent.CALLER_HANGUP,
+            actor=connection.principal_id,
+            ended_by=EndedBy.MOBILE,
+            end_reason="caller_hung_up",
+            request_id=request_id,
         )
-        commit(*changes, request_id=request_id, at=self.clock())
-        self._send(pushes)
-        self._dispatch_freed(pushes)
         return CallEnded(
             request_id=request_id,
             call_id=call.call_id,
@@ -333,27 +320,14 @@ class CallService:
         call = self.calls.find(call_id)
         if call is None or CallState(call.state) not in WAITING | {CallState.RINGING}:
             return False
-        pushes = _Pushes()
-        changes = [
-            plan(
-                call,
-                CALL,
-                CallEvent.NO_AGENT,
-                actor="system",
-                reason="queue timeout",
-                attrs={
-                    "waiting_in": None,
-                    "ended_at": self.clock(),
-                    "ended_by": EndedBy.SYSTEM.value,
-                    "end_reason": EndReason.NO_AGENT.value,
-                },
-            )
-        ]
-        changes += self._withdraw_offer(
-            call, OfferEvent.CANCEL, AgentEvent.OFFER_WITHDRAWN, "no_agent", pushes
+        self._end_unanswered(
+            call,
+            CallEvent.NO_AGENT,
+            actor="system",
+            ended_by=EndedBy.SYSTEM,
+            end_reason=EndReason.NO_AGENT.value,
+            request_id=f"queue-timeout:{call_id}",
         )
-        commit(*changes, request_id=f"queue-timeout:{call_id}", at=self.clock())
-        self._send(pushes)
         self._to_mobile(
             call,
             {
@@ -399,28 +373,14 @@ class CallService:
             return
         state = CallState(call.state)
         if session.role == Role.MOBILE.value and state in WAITING | {CallState.RINGING}:
-            pushes = _Pushes()
-            changes = [
-                plan(
-                    call,
-                    CALL,
-                    CallEvent.CALLER_HANGUP,
-                    actor="system",
-                    reason=reason,
-                    attrs={
-                        "waiting_in": None,
-                        "ended_at": self.clock(),
-                        "ended_by": EndedBy.MOBILE.value,
-                        "end_reason": EndReason.MOBILE_LEFT.value,
-                    },
-                )
-            ]
-            changes += self._withdraw_offer(
-                call, OfferEvent.CANCEL, AgentEvent.OFFER_WITHDRAWN, reason, pushes
+            self._end_unanswered(
+                call,
+                CallEvent.CALLER_HANGUP,
+                actor="system",
+                ended_by=EndedBy.MOBILE,
+                end_reason=EndReason.MOBILE_LEFT.value,
+                request_id=f"left:{session.session_id}:{call.call_id}",
             )
-            commit(*changes, request_id=f"left:{session.session_id}:{call.call_id}", at=self.clock())
-            self._send(pushes)
-            self._dispatch_freed(pushes)
         elif state in LIVE:
             end = (
                 EndReason.GRACE_EXPIRED
@@ -587,6 +547,42 @@ class CallService:
             self._retry_at_overflow(call)
         if agent_event is AgentEvent.REJECT:
             self.dispatch(agent.unit_id)
+
+    def _end_unanswered(
+        self,
+        call: Call,
+        event: CallEvent,
+        *,
+        actor: str,
+        ended_by: EndedBy,
+        end_reason: str,
+        request_id: str,
+    ) -> None:
+        """End a call no agent answered (caller hung up, queue timeout, caller gone): a ringing offer is
+        withdrawn and its agent freed in the same transaction, then offered the unit's next call."""
+        now = self.clock()
+        pushes = _Pushes()
+        changes = [
+            plan(
+                call,
+                CALL,
+                event,
+                actor=actor,
+                reason=end_reason,
+                attrs={
+                    "waiting_in": None,
+                    "ended_at": now,
+                    "ended_by": ended_by.value,
+                    "end_reason": end_reason,
+                },
+            )
+        ]
+        changes += self._withdraw_offer(
+            call, OfferEvent.CANCEL, AgentEvent.OFFER_WITHDRAWN, end_reason, pushes
+        )
+        commit(*changes, request_id=request_id, at=now)
+        self._send(pushes)
+        self._dispatch_freed(pushes)
 
     def _withdraw_offer(
         self, call: Call, offer_event: OfferEvent, agent_event: AgentEvent, reason: str, pushes: _Pushes
