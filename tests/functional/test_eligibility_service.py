@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fakes import FakeClock
 from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.policy import DEFAULT_SUB_TYPE_POLICY
 from vkyc.repositories import policy as policy_repo
@@ -34,14 +35,6 @@ def msisdn() -> str:
     return "8490" + str(uuid.uuid4().int)[:7]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def seeded(tables):
     """The seed's 27 policy rows, stored once for the module."""
@@ -58,7 +51,7 @@ def seeded(tables):
 @pytest.fixture
 def cache_clock(seeded, monkeypatch) -> Iterator[FakeClock]:
     """Empty caches driven by a hand-moved clock (restored, and emptied again, afterwards)."""
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     for cache in (policy_repo.POLICY_CACHE, settings_cache.SETTINGS_CACHE):
         cache.clear()
         monkeypatch.setattr(cache, "clock", clock)

@@ -10,6 +10,7 @@ import pytest
 
 from local.demo.load import write_demo_data
 from local.demo.schema import load_demo_file
+from tests.fakes import FakeClock
 from vkyc import env
 from vkyc.domain.routing import CallFacts, Candidate, GroupRule, choose
 from vkyc.repositories.queues import put_queue
@@ -17,14 +18,6 @@ from vkyc.repositories.routing import CONFIG_TTL_S, RoutingRepository
 from vkyc.repositories.tables import Agent, Group, Hotline, QueueGroup, Unit
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +156,7 @@ def test_an_agent_without_groups_or_availability_time_is_still_a_candidate(confi
 
 
 def test_with_warm_caches_routing_a_call_costs_one_request(config, dynamodb_calls):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     repo = RoutingRepository(clock=clock)
     repo.context("6")
     assert sorted(dynamodb_calls) == ["BatchGetItem", "GetItem", "Scan", "Scan"]  # cold: the configuration
@@ -182,7 +175,7 @@ def test_with_warm_caches_routing_a_call_costs_one_request(config, dynamodb_call
 
 
 def test_configuration_is_read_again_once_the_cache_is_60_s_old(config, dynamodb_calls):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     repo = RoutingRepository(clock=clock)
     Unit("8", name="Unit 8").save()
     assert repo.serving_unit("8") == "8"

@@ -27,6 +27,7 @@ import pytest
 
 from local.chalice_app import load_app
 from local.runners import EventRunners
+from tests.fakes import assert_scheduled_event_shape
 
 pytestmark = pytest.mark.integration
 
@@ -249,24 +250,10 @@ def test_a_failing_batch_is_retried_after_the_visibility_timeout_then_dead_lette
 
 
 def assert_scheduled_event(event: dict, function: str, region: str) -> None:
-    assert set(event) == {
-        "version",
-        "id",
-        "detail-type",
-        "source",
-        "account",
-        "time",
-        "region",
-        "resources",
-        "detail",
-    }
-    assert event["version"] == "0"
-    assert event["detail-type"] == "Scheduled Event"
-    assert event["source"] == "aws.events"
+    assert_scheduled_event_shape(event)
     assert event["account"] == ACCOUNT
     assert event["region"] == region
     assert event["resources"] == [f"arn:aws:events:{region}:{ACCOUNT}:rule/event-app-dev-{function}"]
-    assert event["detail"] == {}
     uuid.UUID(event["id"])
 
 

@@ -21,6 +21,7 @@ from local.runners.schedule import (
     parse_schedule,
     scheduled_event,
 )
+from tests.fakes import FakeClock, assert_scheduled_event_shape
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -210,31 +211,9 @@ def test_scheduled_event_has_the_eventbridge_shape():
         account_id="123456789012",
         rule="arn:aws:events:ap-southeast-1:123456789012:rule/app-dev-job",
     )
-    assert set(event) == {
-        "version",
-        "id",
-        "detail-type",
-        "source",
-        "account",
-        "time",
-        "region",
-        "resources",
-        "detail",
-    }
-    assert event["version"] == "0"
-    assert event["detail-type"] == "Scheduled Event"
-    assert event["source"] == "aws.events"
+    assert_scheduled_event_shape(event)
     assert event["time"] == "2024-03-04T09:00:00Z"
     assert event["resources"] == ["arn:aws:events:ap-southeast-1:123456789012:rule/app-dev-job"]
-    assert event["detail"] == {}
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def make_app(fired: list, fail: bool = False) -> Chalice:
