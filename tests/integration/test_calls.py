@@ -285,6 +285,7 @@ def test_decision_needs_a_reason_except_approval(stack):
 
 def test_mobile_gone_beyond_the_grace_ends_the_call_and_frees_the_agent(stack):
     put_settings({"reconnect_grace_s": 1}, by="test")
+    SETTINGS_CACHE.clear()  # the stack runs in this process: see the change now, not within 60 s
     try:
         agent = available(stack, "tdv1.kv1")
         mobile = caller(stack, new_dossier())
@@ -302,6 +303,7 @@ def test_mobile_gone_beyond_the_grace_ends_the_call_and_frees_the_agent(stack):
         agent.close()
     finally:
         put_settings({"reconnect_grace_s": 15}, by="test")
+        SETTINGS_CACHE.clear()
 
 
 def _drain(client: Client, seconds: float = 1.0) -> list[dict]:

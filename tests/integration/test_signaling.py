@@ -14,6 +14,7 @@ from vkyc.protocol import signing
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings import put_settings
+from vkyc.repositories.settings_cache import SETTINGS_CACHE
 from vkyc.repositories.tables import Session
 from vkyc.repositories.transitions import transition
 from vkyc.security import tokens
@@ -276,6 +277,7 @@ def test_a_drop_shorter_than_the_grace_resumes_and_the_peer_is_told(stack):
 
 def test_a_drop_longer_than_the_grace_ends_the_session_with_a_reason(stack):
     put_settings({"reconnect_grace_s": 1}, by="test")
+    SETTINGS_CACHE.clear()  # the stack runs in this process: see the change now, not within 60 s
     try:
         agent, mobile = agent_client(stack, "tdv1.kv2"), mobile_client(stack)
         assert agent.welcome["reconnect_grace_s"] == 1
@@ -293,6 +295,7 @@ def test_a_drop_longer_than_the_grace_ends_the_session_with_a_reason(stack):
         mobile.close()
     finally:
         put_settings({"reconnect_grace_s": 15}, by="test")
+        SETTINGS_CACHE.clear()
 
 
 def test_a_reload_mid_session_resumes_it_and_retires_the_old_socket(stack):

@@ -20,6 +20,7 @@ from typing import Any
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.session import SESSION, SessionEvent, SessionState
+from vkyc.domain.settings import CallSettings
 from vkyc.protocol import PROTOCOL_VERSION
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
 from vkyc.protocol.messages import Hello, Role, Welcome
@@ -27,7 +28,7 @@ from vkyc.protocol.signing import b64url
 from vkyc.repositories import sessions as connections
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.sessions import SessionRepository
-from vkyc.repositories.settings import effective_settings
+from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create
 from vkyc.security import tokens
@@ -214,7 +215,7 @@ class SessionService:
         resume_token = f"{session.session_id}.{tokens.random_token()}"
         resumed = bool(session.key_delivered)  # the key went out before: this socket continues a session
         self.sessions.deliver_key(session.session_id, tokens.digest(resume_token))
-        settings = effective_settings(None if session.unit_id == "*" else session.unit_id)
+        settings = self._settings(session)
         return Welcome(
             request_id=message.request_id,
             protocol=PROTOCOL_VERSION,
@@ -325,7 +326,12 @@ class SessionService:
     # -- helpers -----------------------------------------------------------------------------------
 
     def _grace_s(self, session: Session) -> int:
-        return effective_settings(None if session.unit_id == "*" else session.unit_id).reconnect_grace_s
+        return self._settings(session).reconnect_grace_s
+
+    @staticmethod
+    def _settings(session: Session) -> CallSettings:
+        # Cached per process (configuration): a welcome and a drop then read no settings table.
+        return cached_settings(None if session.unit_id == "*" else session.unit_id)
 
     def _tell_peer(self, session: Session, message: dict[str, Any]) -> None:
         if not session.peer_session_id:
