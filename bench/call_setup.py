@@ -69,7 +69,13 @@ def _install_counter() -> None:
                 data = api_params.get("Data", b"")
                 text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
                 detail = str(json.loads(text).get("action", "")) if text.startswith("{") else ""
-            trace.append((self.meta.service_model.service_name, operation_name, detail))
+            started = time.perf_counter()
+            try:
+                return original(self, operation_name, api_params)
+            finally:
+                took = f"{(time.perf_counter() - started) * 1000:.1f}ms"
+                service = self.meta.service_model.service_name
+                trace.append((service, operation_name, f"{detail} {took}".strip()))
         return original(self, operation_name, api_params)
 
     setattr(botocore.client.BaseClient, "_make_api_call", counted)  # noqa: B010 (private, untyped)
@@ -207,7 +213,7 @@ def run(callers: int, agent_count: int, rounds: int, floor_messages: int) -> dic
     for action, trace in TRACES:
         per_action.setdefault(action, []).append(len(trace))
         if action == "call.request":
-            index = next((i for i, t in enumerate(trace) if t[2] == "call.offer"), None)
+            index = next((i for i, t in enumerate(trace) if t[2].startswith("call.offer")), None)
             if index is not None:
                 to_ring.append(index + 1)
     per_call = sum(
@@ -267,8 +273,21 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--floor-messages", type=int, default=300, help="noop round trips for the floor")
+    parser.add_argument("--show-requests", action="store_true", help="list one call's AWS requests")
     args = parser.parse_args()
-    print(json.dumps(run(args.callers, args.agents, args.rounds, args.floor_messages)))
+    figures = run(args.callers, args.agents, args.rounds, args.floor_messages)
+    if args.show_requests:
+        _show_requests()
+    print(json.dumps(figures))
+
+
+def _show_requests() -> None:
+    """The AWS requests of the last traced invocation of each action, in order."""
+    last: dict[str, list[tuple[str, str, str]]] = {}
+    for action, trace in TRACES:
+        last[action] = trace
+    for action, trace in sorted(last.items()):
+        print(f"{action}: " + ", ".join(f"{s}.{op}{'(' + d + ')' if d else ''}" for s, op, d in trace))
 
 
 if __name__ == "__main__":

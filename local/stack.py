@@ -28,6 +28,7 @@ from vkyc import env
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("signaling", "routing", "reports")
+SQS_POLLERS = 4  # concurrent timer invocations, as Lambda runs several on one queue
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ class Stack:
             include = None
             if not schedules:
                 include = {c.name for c in app.event_sources if not isinstance(c, ScheduledEventConfig)}
-            runners = EventRunners(app, self.aws_endpoint, env.region(), include=include).start()
+            runners = EventRunners(
+                app, self.aws_endpoint, env.region(), include=include, sqs_pollers=SQS_POLLERS
+            ).start()
             self._stops.append((f"runners of {app.app_name}", runners.stop))
 
     def stop(self) -> None:

@@ -20,7 +20,9 @@ from vkyc import env
 from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.protocol.errors import ProtocolError
+from vkyc.repositories.tables import Session
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
+from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
 from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
 from vkyc.services.eligibility import EligibilityService
 from vkyc.services.routing import DataRouter
@@ -36,16 +38,32 @@ notifier = CallbackNotifier(app.websocket_api.send, app.websocket_api.close, Web
 timers_queue = SqsTimers()
 auth = AuthService()
 calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
+callbacks = CallbackService(notifier, timers_queue, on_agent_freed=calls.dispatch)
+
+
+# A session's drops, resumes and end go to the use cases of the call it is in: a call-back's id says so.
+def _on_ended(session: Session, reason: str) -> None:
+    (callbacks.party_left if is_callback(session.call_id) else calls.party_left)(session, reason)
+
+
+def _on_dropped(session: Session) -> None:
+    (callbacks.party_dropped if is_callback(session.call_id) else calls.party_dropped)(session)
+
+
+def _on_resumed(session: Session) -> None:
+    (callbacks.party_resumed if is_callback(session.call_id) else calls.party_resumed)(session)
+
+
 sessions = SessionService(
     notifier,
     timers_queue,
     auth=auth,
     renew_after_s=int(os.environ.get("VKYC_RENEW_AFTER_S", RENEW_AFTER_S)),
-    on_ended=calls.party_left,
-    on_dropped=calls.party_dropped,
-    on_resumed=calls.party_resumed,
+    on_ended=_on_ended,
+    on_dropped=_on_dropped,
+    on_resumed=_on_resumed,
 )
-signaling = SignalingService(sessions, calls)
+signaling = SignalingService(sessions, calls, callbacks=callbacks)
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
@@ -67,6 +85,8 @@ def connect(event: WebsocketEvent) -> Response | None:
 def message(event: WebsocketEvent) -> None:
     outcome = signaling.on_message(event.connection_id, event.body)
     notifier.send(event.connection_id, outcome.reply)
+    for push in outcome.after:
+        notifier.send(event.connection_id, push)
     if outcome.close_after:
         notifier.close(event.connection_id)
 
@@ -109,6 +129,8 @@ def _fire(payload: dict[str, Any]) -> None:
         calls.queue_timeout(str(payload["call_id"]))
     elif kind == DISPATCH_TIMER:
         calls.dispatch(str(payload["unit_id"]))
+    elif kind == CALLBACK_RING_TIMER:
+        callbacks.ring_timeout(str(payload["call_id"]))
     else:
         log.error("unknown timer %r", payload)
 

@@ -59,6 +59,7 @@ class EventRunners:
         clock: Clock | None = None,
         time_scale: float = 1.0,
         sqs_wait_seconds: int = 1,
+        sqs_pollers: int = 1,
         stream_poll_interval_s: float = 0.5,
         stream_max_retries: int = 3,
         stream_retry_backoff_s: float = 0.2,
@@ -72,7 +73,9 @@ class EventRunners:
             if include is not None and config.name not in include:
                 continue
             if isinstance(config, SQSEventConfig):
-                self.sqs.append(
+                # Lambda polls an SQS queue with several concurrent invocations (five to start with):
+                # timers firing together are then not handled one batch after another.
+                self.sqs.extend(
                     SQSRunner(
                         app,
                         config,
@@ -80,7 +83,9 @@ class EventRunners:
                         region=region,
                         stage=stage,
                         wait_seconds=sqs_wait_seconds,
+                        poller=n,
                     )
+                    for n in range(sqs_pollers)
                 )
             elif isinstance(config, DynamoDBEventConfig):
                 self.streams.append(

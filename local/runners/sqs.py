@@ -17,8 +17,9 @@ Contract (what Lambda's SQS event source mapping does, and what this runner does
   the poll at once, but moto does not wake a poll when a delay or a visibility timeout runs out,
   so such a message arrives up to ~1 s late (a 2 s delay is delivered after 2-3 s).
 
-Not emulated: several concurrent pollers per queue (one thread per handler, so at most one
-invocation at a time; ``maximum_concurrency`` is ignored), partial batch responses
+Concurrency: ``EventRunners(sqs_pollers=N)`` runs N runners on one queue (SQS hands each message
+to one of them), as Lambda runs several invocations; the local stack uses 4. ``maximum_concurrency``
+is ignored. Not emulated: partial batch responses
 (Chalice cannot configure ``ReportBatchItemFailures``), Lambda's timeout and payload limits.
 """
 
@@ -102,8 +103,9 @@ class SQSRunner(Runner):
         region: str,
         stage: str = DEFAULT_STAGE,
         wait_seconds: int = 1,
+        poller: int = 0,
     ) -> None:
-        super().__init__(f"{app.app_name}:sqs:{config.name}")
+        super().__init__(f"{app.app_name}:sqs:{config.name}" + (f"#{poller}" if poller else ""))
         self.config = config
         self.region = region
         self.wait_seconds = wait_seconds

@@ -216,44 +216,59 @@ def test_the_cap_resets_at_local_midnight(cache_clock):
     [("in", s) for s in ("N", "W", "R", "M", "A", "CONNECTED", "RECONNECTING")]
     + [("out", "N"), ("out", "A")],
 )
-def test_a_live_call_of_the_dossier_is_refused(service, direction, state):
+def test_a_live_latest_call_of_the_dossier_is_refused(service, direction, state):
     item = dossier()
-    put_call(dossier_id=item.dossier_id, subscriber=item.subscriber, state=state, direction=direction)
+    call = put_call(dossier_id=item.dossier_id, subscriber=item.subscriber, state=state, direction=direction)
+    item.last_call_id = call.call_id
     assert refusal(service, item) == "CALL_IN_PROGRESS"
 
 
-def test_ended_calls_of_the_dossier_and_live_calls_of_others_do_not_block(service):
+@pytest.mark.parametrize(
+    ("direction", "state"),
+    [("in", s) for s in ("E", "T", "FINISHED")] + [("out", s) for s in ("C", "F", "E", "T", "I")],
+)
+def test_an_ended_latest_call_does_not_block(service, direction, state, dynamodb_calls):
     item = dossier("D")
-    for state in ("E", "T", "FINISHED"):
-        put_call(
-            dossier_id=item.dossier_id, state=state, end_reason="completed" if state == "FINISHED" else None
-        )
-    for state in ("C", "F", "E", "T", "I"):
-        put_call(dossier_id=item.dossier_id, state=state, direction="out")
+    call = put_call(
+        dossier_id=item.dossier_id,
+        state=state,
+        direction=direction,
+        end_reason="completed" if state == "FINISHED" else None,
+    )
+    item.last_call_id = call.call_id
+    service.check(item)
+    dynamodb_calls.clear()
+    service.check(item)
+    assert dynamodb_calls == ["GetItem"]  # the latest call, and nothing else when warm
+
+
+def test_live_calls_of_other_dossiers_do_not_block(service):
+    item = dossier()
     put_call(state="CONNECTED", subscriber=item.subscriber)  # another dossier of the same subscriber
+    put_call(state="CONNECTED", dossier_id=item.dossier_id)  # not its latest (an older, swept record)
     service.check(item)
 
 
 # --- requests and caches -----------------------------------------------------------------------------------
 
 
-def test_a_warm_check_without_cap_costs_one_query(service, dynamodb_calls):
+def test_a_warm_check_of_a_first_call_without_cap_costs_nothing(service, dynamodb_calls):
     item = dossier()
     service.check(item)
-    assert sorted(dynamodb_calls) == ["Query", "Query", "Query", "Scan"]  # settings x2, live call, policy
+    assert sorted(dynamodb_calls) == ["Query", "Query", "Scan"]  # settings x2, policy
     dynamodb_calls.clear()
     service.check(item)
-    assert dynamodb_calls == ["Query"]
+    assert dynamodb_calls == []
 
 
-def test_a_warm_check_with_a_cap_costs_two_queries(service, dynamodb_calls):
+def test_a_warm_check_with_a_cap_costs_one_query(service, dynamodb_calls):
     unit = rid("unit-")
     put_settings({"daily_success_cap_per_subscriber": 3}, unit_id=unit, by="test")
     item = dossier(unit_id=unit)
     service.check(item)
     dynamodb_calls.clear()
     service.check(item)
-    assert dynamodb_calls == ["Query", "Query"]
+    assert dynamodb_calls == ["Query"]  # today's successful calls
 
 
 def test_a_refusal_on_the_dossier_alone_costs_nothing_when_warm(service, dynamodb_calls):
@@ -283,7 +298,7 @@ def test_configuration_is_read_again_only_after_60_seconds(service, cache_clock,
     service.check(item)
     assert refusal(service, dossier(unit_id=unit, sub_type=code)) == "UNKNOWN_SUB_TYPE"
     assert "Scan" not in dynamodb_calls
-    assert dynamodb_calls == ["Query"]  # the live-call query of the passing check only
+    assert dynamodb_calls == []  # the passing check reads no configuration, and has no latest call
 
     cache_clock.now += 0.2  # 60.1 s after the first read
     dynamodb_calls.clear()

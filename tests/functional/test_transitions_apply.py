@@ -377,3 +377,97 @@ def test_attrs_may_not_name_managed_keys_or_unknown_attributes(tables, name):
     dossier = Dossier("d-x", unit_id="1", state="N", version=1)
     with pytest.raises(ValueError):
         transitions.plan(dossier, DOSSIER, DossierEvent.SUBMIT, actor="x", attrs={name: "v"})
+
+
+def test_a_creation_can_make_its_first_moves_at_once_with_a_version_and_log_entry_each(
+    tables, dynamodb_calls
+):
+    request_id = rid()
+    dossier = Dossier(f"d-{rid()}", unit_id="1")
+    transitions.commit(
+        transitions.plan_create(dossier, DOSSIER, actor="dealer:7", then=[DossierEvent.SUBMIT]),
+        request_id=request_id,
+    )
+    assert dynamodb_calls == ["TransactWriteItems"]
+    stored = dossiers.get(dossier.dossier_id)
+    assert (stored.state, stored.version, dossier.state, dossier.version) == ("W", 2, "W", 2)
+    entries = dossiers.history(dossier.dossier_id)
+    assert [(e.version, e.from_state, e.to_state, e.event) for e in entries] == [
+        (1, None, "N", "create"),
+        (2, "N", "W", "submit"),
+    ]
+    # A replay of the same request is recognised from either log entry; another request conflicts.
+    transitions.commit(
+        transitions.plan_create(
+            Dossier(dossier.dossier_id, unit_id="1"), DOSSIER, actor="d", then=[DossierEvent.SUBMIT]
+        ),
+        request_id=request_id,
+    )
+    with pytest.raises(AlreadyExists):
+        transitions.commit(
+            transitions.plan_create(Dossier(dossier.dossier_id, unit_id="1"), DOSSIER, actor="d"),
+            request_id=rid(),
+        )
+
+
+def test_a_creation_with_an_illegal_first_move_raises_before_writing(tables, dynamodb_calls):
+    with pytest.raises(IllegalTransition):
+        transitions.plan_create(
+            Dossier(f"d-{rid()}", unit_id="1"), DOSSIER, actor="d", then=[DossierEvent.APPROVE]
+        )
+    assert dynamodb_calls == []
+
+
+def test_a_touch_updates_attributes_with_the_transaction_without_a_version_or_log(tables, dynamodb_calls):
+    dossier = new_dossier(DossierState.WAITING)
+    agent = new_agent()
+    committed: list[bool] = []
+    dynamodb_calls.clear()
+    transitions.commit(
+        dossiers.plan(dossier, DossierEvent.APPROVE, actor="agent:a1"),
+        transitions.Touch(
+            Agent(agent.agent_id),
+            {"connection_id": "conn-1", "call_id": "call-1"},
+            name="link",
+            condition=Agent.state == "OFFLINE",
+            on_commit=lambda: committed.append(True),
+        ),
+        request_id=rid(),
+    )
+    assert dynamodb_calls == ["TransactWriteItems"]
+    assert committed == [True]
+    stored = agents.get(agent.agent_id)
+    assert (stored.connection_id, stored.call_id, stored.version, stored.state) == (
+        "conn-1",
+        "call-1",
+        1,
+        "OFFLINE",
+    )
+    assert [e.version for e in AgentLog.query(agent.agent_id)] == [1]
+    assert dossiers.get(dossier.dossier_id).state == "A"
+
+
+@pytest.mark.parametrize("why", ["condition", "missing item"])
+def test_a_failed_touch_cancels_everything_and_says_which(tables, why):
+    dossier = new_dossier(DossierState.WAITING)
+    agent = new_agent()
+    committed: list[bool] = []
+    target = Agent(agent.agent_id) if why == "condition" else Agent(f"a-{rid()}")
+    with pytest.raises(transitions.TouchRejected) as caught:
+        transitions.commit(
+            dossiers.plan(dossier, DossierEvent.APPROVE, actor="agent:a1"),
+            transitions.Touch(
+                target,
+                {"call_id": "call-1"},
+                name="seq",
+                condition=Agent.state == "AVAILABLE",
+                on_commit=lambda: committed.append(True),
+            ),
+            request_id=rid(),
+        )
+    assert caught.value.name == "seq"
+    if why == "condition":
+        assert caught.value.stored is not None and caught.value.stored.state == "OFFLINE"
+    assert committed == []
+    assert dossiers.get(dossier.dossier_id).state == "W"
+    assert agents.get(agent.agent_id).call_id is None

@@ -128,6 +128,21 @@ def next_message(client: Client, timeout: float) -> dict[str, Any] | None:
         return None
 
 
+RESULT_WAIT_S = 3.0  # how long a caller whose call connected waits for the decision after the end
+
+
+def _await_result(client: Client, result: CallerResult, wait_s: float) -> None:
+    if any(action in ("call.result", "result") for _, action, _ in result.events):
+        return
+    deadline = time.perf_counter() + wait_s
+    while time.perf_counter() < deadline:
+        message = next_message(client, 0.05)
+        if message is not None:
+            result.events.append((time.perf_counter(), message.get("action", ""), message))
+            if message.get("action") == "call.result":
+                return
+
+
 @dataclass
 class Behaviour:
     """How bots act. Probabilities of an agent's answer to an offer (the rest: let it ring out)."""
@@ -235,7 +250,7 @@ def run_caller(
         result.sent_at = time.perf_counter()
         queued = client.request("call.request")
         result.events.append((time.perf_counter(), queued.get("action", ""), queued))
-        if queued.get("action") != "call.queued":
+        if queued.get("action") not in ("call.queued", "call.ringing"):
             result.outcome = "refused"
             return result
         result.call_id = queued["call_id"]
@@ -258,7 +273,12 @@ def run_caller(
                 connected = True
             elif action == "call.ended":
                 result.outcome = "connected" if connected else str(message.get("reason"))
+                if connected:
+                    # As the sales app does (seed 002 step 16): stay for the agent's decision.
+                    _await_result(client, result, RESULT_WAIT_S)
                 return result
+            elif action == "call.result":  # decided during the call: the end follows
+                result.events.append((time.perf_counter(), "result", message))
         result.outcome = "timeout"
         return result
     except BaseException as exc:

@@ -14,12 +14,14 @@ import os
 import random
 import threading
 import time
+import traceback
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
 
+from tests.integration import signaling_client
 from tests.integration.call_drivers import (
     FINAL_CALL_STATES,
     AgentBot,
@@ -46,6 +48,11 @@ CALLERS, AGENTS = 50, 10
 ROUNDS = int(os.environ.get("VKYC_LOAD_ROUNDS", "20"))  # the issue asks for 20; fewer only to debug
 GIVE_UP_S = 25.0  # queue timeout 8 s: a caller still waiting after this found a stuck call
 SETTINGS = {"ring_timeout_s": 1, "queue_timeout_s": 8}
+
+
+@pytest.fixture(autouse=True)
+def patient_clients(monkeypatch):
+    monkeypatch.setattr(signaling_client, "REPLY_TIMEOUT_S", 60.0)
 
 
 @pytest.fixture()
@@ -125,7 +132,8 @@ def test_50_callers_10_agents_20_rounds_never_double_assign(stack, load_unit):
         bot.client.close()
     elapsed = time.monotonic() - started
 
-    assert [r.error for r in results if r.error] == []
+    errors = [r.error for r in results if r.error]
+    assert errors == [], "".join(traceback.format_exception(errors[0])) + f"\n({len(errors)} callers failed)"
     assert [b.errors for b in bots if b.errors] == []
     outcomes = defaultdict(int)
     for r in results:
@@ -149,7 +157,12 @@ def test_50_callers_10_agents_20_rounds_never_double_assign(stack, load_unit):
         assert [c.call_id for c in of_dossier] == [r.call_id], r.dossier_id
         call = calls_repo.get(r.call_id)
         assert call.state in FINAL_CALL_STATES
-        finals = [e.to_state for e in calls_repo.history(call.call_id) if e.to_state in FINAL_CALL_STATES]
+        # Entering a final state (a note on a finished call, e.g. the decision, stays in it: not counted).
+        finals = [
+            e.to_state
+            for e in calls_repo.history(call.call_id)
+            if e.to_state in FINAL_CALL_STATES and e.from_state != e.to_state
+        ]
         assert finals == [call.state], (call.call_id, finals)
         if call.answered_at is not None:
             assert call.decision in ("A", "D"), f"answered call {call.call_id} left undecided"

@@ -54,12 +54,17 @@ class _Silent:
     def schedule(self, kind, payload, delay_s):
         return None
 
+    def schedule_many(self, timers):
+        return None
+
 
 def settle_calls() -> None:
     """End every unfinished call of units 1 and 6 the way the system would (queue timeout, sweep)."""
     from vkyc.services.calls import CallService
+    from vkyc.services.routing import DataRouter
 
-    service = CallService(_Silent(), _Silent(), eligibility=None, router=None)  # type: ignore[arg-type]
+    # Ending a ringing call frees its agent, who may then be offered the next waiting call: routing runs.
+    service = CallService(_Silent(), _Silent(), eligibility=None, router=DataRouter())  # type: ignore[arg-type]
     calls = CallRepository()
     now = datetime.now(UTC)
     for unit in ("1", "6"):
@@ -137,11 +142,10 @@ def test_agent_accepts_then_hangup_then_decision_a(stack):
     agent = available(stack, "tdv1.kv1")
     mobile = caller(stack, dossier_id)
     queued = mobile.request("call.request")
-    assert queued["action"] == "call.queued" and queued["position"] == 0
+    assert queued["action"] == "call.ringing", "an agent was free: the reply says it rings"
     offer = agent.next_push("call.offer")
     assert offer["call_id"] == queued["call_id"] and offer["dossier"]["dossier_id"] == dossier_id
     assert offer["ring_timeout_s"] == 60
-    assert mobile.next_push("call.ringing")["call_id"] == queued["call_id"]
     assert agent_state(agent) == "RINGING"
 
     connected = agent.request("offer.accept", offer_id=offer["offer_id"])
@@ -224,6 +228,25 @@ def test_call_waits_in_the_queue_until_an_agent_frees_up(stack):
     assert agent.next_push("call.offer")["call_id"] == queued["call_id"]
     mobile.close()
     agent.close()
+
+
+def test_callers_behind_are_told_their_new_position_when_the_first_is_offered(stack):
+    first, second = caller(stack, new_dossier()), caller(stack, new_dossier())
+    one = first.request("call.request")
+    two = second.request("call.request")
+    assert (one["action"], one["position"], two["action"], two["position"]) == (
+        "call.queued",
+        1,
+        "call.queued",
+        2,
+    )
+    agent = available(stack, "tdv2.kv1")
+    assert agent.next_push("call.offer")["call_id"] == one["call_id"]
+    assert first.next_push("call.ringing")["call_id"] == one["call_id"]
+    moved = second.next_push("call.queued")
+    assert (moved["call_id"], moved["position"]) == (two["call_id"], 1)
+    for client in (first, second, agent):
+        client.close()
 
 
 def test_no_agent_until_the_queue_timeout_ends_the_call(stack):

@@ -47,6 +47,11 @@ CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
     "call.decide": _signed(
         "call.decide", 11, call_id="c-1", decision="C", reason="Ảnh chân dung mờ", snapshot_id="snap-1"
     ),
+    "device.register": _signed("device.register", 12, device_id="install-7f3a9c"),
+    "callback.start": _signed("callback.start", 13, dossier_id="HS-KV1-0001"),
+    "callback.cancel": _signed("callback.cancel", 14, call_id="cb-1"),
+    "callback.accept": _signed("callback.accept", 15, call_id="cb-1"),
+    "callback.decline": _signed("callback.decline", 16, call_id="cb-1"),
 }
 
 DOSSIER_VIEW: dict[str, Any] = {
@@ -162,6 +167,31 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
         "reason": "Ảnh chân dung mờ",
         "dossier": {**DOSSIER_VIEW, "state": "C"},
         "snapshot_id": "snap-1",
+    },
+    "device.registered": {
+        "action": "device.registered",
+        "request_id": "r-12",
+        "device_id": "install-7f3a9c",
+        "unit_id": "1",
+        "new_registration": True,
+    },
+    "callback.ringing": {
+        "action": "callback.ringing",
+        "request_id": "r-13",
+        "call_id": "cb-1",
+        "dossier_id": "HS-KV1-0001",
+        "ring_timeout_s": 60,
+        "expires_at_ms": TS + 60_000,
+        "mobile_online": True,
+    },
+    "callback.incoming": {
+        "action": "callback.incoming",
+        "call_id": "cb-1",
+        "dossier_id": "HS-KV1-0001",
+        "agent_id": "tdv1.kv1",
+        "agent_name": "Nguyễn Thị Lan",
+        "ring_timeout_s": 60,
+        "expires_at_ms": TS + 60_000,
     },
 }
 
@@ -379,6 +409,11 @@ CONTRACT_ROLES = {
     "offer.accept": {Role.AGENT},
     "offer.reject": {Role.AGENT},
     "call.decide": {Role.AGENT},
+    "device.register": {Role.MOBILE},
+    "callback.start": {Role.AGENT},
+    "callback.cancel": {Role.AGENT},
+    "callback.accept": {Role.MOBILE},
+    "callback.decline": {Role.MOBILE},
 }
 
 

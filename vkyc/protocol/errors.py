@@ -134,7 +134,9 @@ _CATALOGUE = [
         Area.AUTH,
         404,
         "Not found.",
-        "A REST call named a dossier, user or other item that does not exist.",
+        "A REST call named a dossier, user or other item that does not exist; also `callback.start` "
+        "naming a dossier its agent's unit does not serve, and `device.register` from a session whose "
+        "dossier has no subscriber number.",
         "Check the id.",
     ),
     ErrorInfo(
@@ -151,7 +153,8 @@ _CATALOGUE = [
         409,
         "This agent account is ringing or in a call on another device.",
         "A second login to an agent account while its session on another device is ringing or in a "
-        "call (seed 003: shared accounts, or a reload during a call).",
+        "call (seed 003: shared accounts, or a reload during a call); also a call-back started by an "
+        "agent who is ringing or in a call.",
         "Finish the call on the other device, or wait for it to end; give every person their own account. "
         "Reloading the page does not cause this: a reload resumes the session.",
     ),
@@ -330,6 +333,60 @@ _CATALOGUE = [
         "A reason is required for this decision.",
         "A decision R (rejected), C (post-audit) or D (unreachable) came without a reason.",
         "Write the reason shown to the back office.",
+    ),
+    # -- calls: call-backs (agent → mobile) and device registration ----------------------------------
+    ErrorInfo(
+        "AGENT_FROM_NOT_FOUND",
+        Area.CALL,
+        404,
+        "This agent is not known to the switchboard.",
+        "An agent started a call-back, but the agent account names no agent of the switchboard (seed 003).",
+        "Ask an admin of your unit to set the agent up again.",
+    ),
+    ErrorInfo(
+        "FROM_NUMBER_NOT_FOUND",
+        Area.CALL,
+        404,
+        "Your unit has no hotline to call out from.",
+        "An agent started a call-back, but the agent's unit has no hotline (seed 003).",
+        "Ask an admin of your unit to configure a hotline that allows call-out.",
+    ),
+    ErrorInfo(
+        "FROM_NUMBER_NOT_ALLOWS_AGENT_CALL_OUT",
+        Area.CALL,
+        403,
+        "You may not call customers back from your unit's hotline.",
+        "An agent started a call-back, but no hotline of the agent's unit allows call-out, or none lets "
+        "the agent's groups call out (seed 003).",
+        "Ask an admin of your unit to allow call-out on the hotline for your group.",
+    ),
+    ErrorInfo(
+        "TO_NUMBER_NOT_ALLOWS_CALLOUT",
+        Area.CALL,
+        403,
+        "This customer's number may not be called.",
+        "An agent started a call-back to a subscriber number on the blacklist (seed 003).",
+        "Do not call this customer; ask an admin of the dossier's unit if the number should be removed "
+        "from the blacklist.",
+    ),
+    ErrorInfo(
+        "DEVICE_NOT_REGISTERED",
+        Area.CALL,
+        409,
+        "The customer's device is not registered: it cannot be called back.",
+        "An agent started a call-back, but no mobile device is registered for the dossier's subscriber "
+        "(`device.register`). The attempt is recorded as a call-back in state I: `call_id` names it.",
+        "Ask the dealer to open the eKYC screen for the dossier, so the app registers the device, then "
+        "call back again.",
+    ),
+    ErrorInfo(
+        "DEVICE_LIMIT_REACHED",
+        Area.CALL,
+        403,
+        "Your unit's licence limit of registered devices is reached.",
+        "A mobile registered a device for a new subscriber number while its unit already holds as many "
+        "registrations as its licence allows (setting `device_licence_limit`).",
+        "Registrations of numbers already registered still work. Ask the operator to raise the unit's limit.",
     ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(

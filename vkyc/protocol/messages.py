@@ -108,8 +108,9 @@ Reason = Annotated[str, StringConstraints(max_length=500)]
 
 
 class CallRequest(_Signed):
-    """The dealer pressed [Call]: verify the dossier of this session. Answered by ``call.queued``;
-    then pushes ``call.ringing``, ``call.connected``, ``call.ended``, ``call.result``."""
+    """The dealer pressed [Call]: verify the dossier of this session. Answered by ``call.ringing`` when
+    an agent rings at once, else ``call.queued``; then pushes ``call.queued`` (positions),
+    ``call.ringing``, ``call.connected``, ``call.ended``, ``call.result``."""
 
     ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
     action: Literal["call.request"]
@@ -159,6 +160,50 @@ class CallDecide(_Signed):
     snapshot_id: CallId | None = None
 
 
+class DeviceRegister(_Signed):
+    """The mobile registers its device so agents can call the customer back (``registerDevice``): for
+    the subscriber of this session's dossier, in its unit, counted against the unit's licence limit.
+    Send it after every fresh session (a call-back still ringing is pushed again). ``device.registered``.
+    """
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["device.register"]
+    device_id: CallId = Field(description="Chosen by the app, stable for the device (e.g. an install id).")
+
+
+class CallbackStart(_Signed):
+    """The agent calls the customer of a dossier back. Answered by ``callback.ringing``; then pushes
+    ``call.connected`` or ``call.ended``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["callback.start"]
+    dossier_id: CallId
+
+
+class CallbackCancel(_Signed):
+    """The agent hangs up a call-back before the mobile answered (state E). Answered by ``call.ended``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["callback.cancel"]
+    call_id: CallId
+
+
+class CallbackAccept(_Signed):
+    """The mobile answers a ringing call-back (state A). Answered by ``call.connected``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["callback.accept"]
+    call_id: CallId
+
+
+class CallbackDecline(_Signed):
+    """The mobile declines a ringing call-back (state T). Answered by ``call.ended``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["callback.decline"]
+    call_id: CallId
+
+
 ClientMessage = Annotated[
     Hello
     | Ping
@@ -171,7 +216,12 @@ ClientMessage = Annotated[
     | CallHangup
     | OfferAccept
     | OfferReject
-    | CallDecide,
+    | CallDecide
+    | DeviceRegister
+    | CallbackStart
+    | CallbackCancel
+    | CallbackAccept
+    | CallbackDecline,
     Field(discriminator="action"),
 ]
 CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
@@ -190,6 +240,11 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
         OfferAccept,
         OfferReject,
         CallDecide,
+        DeviceRegister,
+        CallbackStart,
+        CallbackCancel,
+        CallbackAccept,
+        CallbackDecline,
     )
 }
 
@@ -331,7 +386,11 @@ class CallQueued(_Message):
 
 
 class CallRinging(_Message):
+    """The call rings at an agent: the reply to ``call.request`` when one rang at once (with its
+    ``request_id``), else a push, again for each agent it rings at."""
+
     action: Literal["call.ringing"] = "call.ringing"
+    request_id: str | None = None
     call_id: str
 
 
@@ -367,7 +426,10 @@ class CallEnded(_Message):
     action: Literal["call.ended"] = "call.ended"
     request_id: str | None = None
     call_id: str
-    state: str = Field(description="the call's final state: FINISHED, E (caller hung up) or T")
+    state: str = Field(
+        description="the call's final state: FINISHED, E (caller hung up) or T; for a call-back C, E "
+        "(agent cancelled), T (not answered or declined) or F (swept)"
+    )
     reason: str
     ended_by: str
 
@@ -393,6 +455,47 @@ class CallResult(_Message):
     snapshot_id: str | None = None
 
 
+class DeviceRegistered(_Message):
+    """Reply to device.register: the device is where this subscriber's call-backs ring."""
+
+    action: Literal["device.registered"] = "device.registered"
+    request_id: str
+    device_id: str
+    unit_id: str
+    new_registration: bool = Field(
+        description="true when this registration took one of the unit's licences (the subscriber was "
+        "not registered in the unit before)"
+    )
+
+
+class CallbackRinging(_Message):
+    """Reply to callback.start: the call-back exists and rings at the mobile until ``expires_at_ms``."""
+
+    action: Literal["callback.ringing"] = "callback.ringing"
+    request_id: str
+    call_id: str
+    dossier_id: str
+    ring_timeout_s: int
+    expires_at_ms: int
+    mobile_online: bool = Field(
+        description="whether the registered device's session was connected when it was rung; if not, "
+        "it is rung when it registers again before the deadline"
+    )
+
+
+class CallbackIncoming(_Message):
+    """To the mobile: an agent calls back. Answer with callback.accept / callback.decline before
+    ``expires_at_ms``."""
+
+    action: Literal["callback.incoming"] = "callback.incoming"
+    call_id: str
+    dossier_id: str
+    agent_id: str
+    agent_name: str
+    ring_timeout_s: int
+    expires_at_ms: int
+
+
 ServerMessage = Annotated[
     Welcome
     | Pong
@@ -412,7 +515,10 @@ ServerMessage = Annotated[
     | CallConnected
     | CallEnded
     | CallDecided
-    | CallResult,
+    | CallResult
+    | DeviceRegistered
+    | CallbackRinging
+    | CallbackIncoming,
     Field(discriminator="action"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

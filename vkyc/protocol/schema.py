@@ -198,8 +198,7 @@ def errors_markdown() -> str:
             "## Still to come",
             "",
             "Seed 003 codes that are **not** sent yet: they arrive with the issue that builds their feature "
-            "(#4 routing and the call lifecycle, whose agent call-out is not built yet; #5 the media node; "
-            "#6 the agent page), under the same name.",
+            "(#5 the media node; #6 the agent page), under the same name.",
             "",
             "| code | arrives with | what it will mean |",
             "|---|---|---|",

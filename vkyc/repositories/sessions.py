@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
@@ -11,6 +13,7 @@ from vkyc.domain.session import SessionState
 from vkyc.repositories.errors import RepositoryError
 from vkyc.repositories.stateful import StatefulRepository
 from vkyc.repositories.tables import Session, WsConnection
+from vkyc.repositories.transitions import Touch
 
 SEQ_WINDOW = 1000  # how far past the last accepted seq a message may jump
 
@@ -28,14 +31,10 @@ class SessionRepository(StatefulRepository[Session]):
     def accept_seq(self, session_id: str, seq: int) -> bool:
         """Record ``seq`` as the last accepted one if it is in the window and the session is ACTIVE
         with its key handed out. One conditional UpdateItem; False (nothing written) otherwise."""
-        condition = (
-            (Session.state == SessionState.ACTIVE.value)
-            & (Session.key_delivered == True)  # noqa: E712 (a PynamoDB condition, not a comparison)
-            & (Session.last_seq < seq)
-            & (Session.last_seq >= seq - SEQ_WINDOW)
-        )
         try:
-            Session(session_id=session_id).update(actions=[Session.last_seq.set(seq)], condition=condition)
+            Session(session_id=session_id).update(
+                actions=[Session.last_seq.set(seq)], condition=_seq_condition(seq)
+            )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
@@ -47,6 +46,63 @@ class SessionRepository(StatefulRepository[Session]):
         Session(session_id=session_id).update(
             actions=[Session.key_delivered.set(True), Session.resume_digest.set(resume_digest)]
         )
+
+
+def _seq_condition(seq: int) -> Any:
+    return (
+        (Session.state == SessionState.ACTIVE.value)
+        & (Session.key_delivered == True)  # noqa: E712 (a PynamoDB condition, not a comparison)
+        & (Session.last_seq < seq)
+        & (Session.last_seq >= seq - SEQ_WINDOW)
+    )
+
+
+def seq_refusal(session: Session | None, seq: int) -> str | None:
+    """Why ``seq`` would not be accepted on ``session`` (an error code), or None: ``accept_seq``'s
+    condition, in the order the client is told."""
+    if session is None:
+        return "SESSION_ENDED"
+    if not session.key_delivered:
+        return "HELLO_REQUIRED"
+    if session.state != SessionState.ACTIVE:
+        return "SESSION_ENDED"
+    if seq <= session.last_seq:
+        return "SEQ_REPLAYED"
+    if seq - SEQ_WINDOW > session.last_seq:
+        return "SEQ_OUT_OF_WINDOW"
+    return None
+
+
+@dataclass
+class SeqTicket:
+    """The ``seq`` of a signed message, accepted in the transaction of the action the message asks for
+    rather than by a request of its own. ``accepted`` once such a transaction committed; a transaction
+    carrying the ticket fails with ``TouchRejected("seq")`` when the seq would be refused."""
+
+    session_id: str
+    seq: int
+    accepted: bool = False
+
+    def touch(self, **attrs: Any) -> Touch:
+        """The session's update (``last_seq``, plus ``attrs`` of the session) for the transaction."""
+        return Touch(
+            Session(session_id=self.session_id),
+            {"last_seq": self.seq, **attrs},
+            name="seq",
+            condition=_seq_condition(self.seq),
+            on_commit=self._accepted,
+        )
+
+    def _accepted(self) -> None:
+        self.accepted = True
+
+
+def session_touch(session_id: str, seq: SeqTicket | None = None, **attrs: Any) -> list[Touch]:
+    """The update of session ``session_id`` for a transaction: through ``seq`` when it is that
+    session's ticket, else a plain update of ``attrs`` (none when there is nothing to write)."""
+    if seq is not None and seq.session_id == session_id:
+        return [seq.touch(**attrs)]
+    return [Touch(Session(session_id=session_id), attrs, name="session")] if attrs else []
 
 
 def find_connection(connection_id: str) -> WsConnection | None:
@@ -76,6 +132,7 @@ def new_connection(
         principal_id=session.principal_id,
         role=session.role,
         unit_id=session.unit_id,
+        dossier_id=session.dossier_id,
         session_key=session.session_key,
         connected_at=connected_at,
         expires_at=expires_at,

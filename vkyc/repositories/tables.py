@@ -346,6 +346,7 @@ class WsConnection(VkycModel):
     principal_id = UnicodeAttribute()
     role = UnicodeAttribute()  # mobile | agent | supervisor | media
     unit_id = UnicodeAttribute()
+    dossier_id = UnicodeAttribute(null=True)  # a mobile session's dossier: a call request reads no session
     session_key = UnicodeAttribute()  # base64url; the HMAC key of the session
     connected_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
@@ -447,6 +448,9 @@ class Dossier(StatefulModel):
     note = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     snapshot_key = UnicodeAttribute(null=True)  # S3 key of the decision screenshot
+    # The dossier's latest call: a new request checks it is over (one GetItem, only on a re-call), and
+    # the request's conditional write on the dossier stops two simultaneous requests.
+    last_call_id = UnicodeAttribute(null=True)
 
 
 class AgentsByUnit(GlobalSecondaryIndex["Agent"]):
@@ -527,11 +531,12 @@ class CallsByUnitCreated(GlobalSecondaryIndex["Call"]):
 
 
 class CallsWaiting(GlobalSecondaryIndex["Call"]):
-    """The calls waiting for an agent of a serving unit, oldest first (sparse: only waiting calls)."""
+    """The calls waiting for an agent of a serving unit, oldest first (sparse: only waiting calls), with
+    where to tell each caller its position."""
 
     class Meta:
         index_name = "waiting"
-        projection = IncludeProjection(["state", "version"])
+        projection = IncludeProjection(["state", "version", "mobile_session_id", "mobile_connection_id"])
 
     waiting_in = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
@@ -586,10 +591,18 @@ class Call(StatefulModel):
     ended_by = UnicodeAttribute(null=True)
     mobile_session_id = UnicodeAttribute(null=True)
     agent_session_id = UnicodeAttribute(null=True)
+    # Where the parties were last reached: a push tries these first, and looks the session up only
+    # when the socket is gone (a resumed party has a new one). Connection ids are never reused.
+    mobile_connection_id = UnicodeAttribute(null=True)
+    agent_connection_id = UnicodeAttribute(null=True)
     decision = UnicodeAttribute(null=True)  # A | R | C | D, once the agent decided
     # Set (to the serving unit) only while the call waits for an agent: the sparse ``waiting`` index is
     # then each unit's queue, oldest first.
     waiting_in = UnicodeAttribute(null=True)
+    # Call-backs only (``vkyc.services.callbacks``): when the mobile stops being rung (T), and the state
+    # the agent started from (AVAILABLE or WRAP_UP), which is where an unanswered call-back returns them.
+    ring_deadline = UTCDateTimeAttribute(null=True)
+    agent_started_from = UnicodeAttribute(null=True)
 
     by_dossier = CallsByDossier()
     waiting = CallsWaiting()
@@ -626,6 +639,50 @@ class Offer(StatefulModel):
     ring_deadline = UTCDateTimeAttribute(null=True)
 
     by_call = OffersByCall()
+
+
+# --- mobile devices (call-backs) -------------------------------------------------------------------------
+
+
+class DeviceRegistration(VkycModel):
+    """A mobile device registered to be called back (``device.register``): one per subscriber number
+    per unit, so a call-back of a dossier finds its device with one GetItem (unit, subscriber).
+
+    Registering the subscriber again (a new session, another phone) updates the item and takes no
+    further licence. ``session_id`` is the mobile session that registered last: where a call-back rings.
+    Only ``vkyc.repositories.devices`` reads and writes this table.
+    """
+
+    TABLE = "device_registrations"
+
+    class Meta:
+        table_name = "device_registrations"
+        billing_mode = PAY_PER_REQUEST
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    subscriber = UnicodeAttribute(range_key=True)  # as stored on the dossier (normalized ``84…``)
+    device_id = UnicodeAttribute()
+    session_id = UnicodeAttribute(null=True)
+    registered_by = UnicodeAttribute()  # the dealer account of the registering session
+    registered_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class DeviceLicence(VkycModel):
+    """How many registrations a unit holds, against its licence limit (setting ``device_licence_limit``).
+
+    Incremented in the same transaction that creates a registration, on the condition that it is below
+    the limit: concurrent registrations cannot exceed it. Only ``vkyc.repositories.devices`` writes it.
+    """
+
+    TABLE = "device_licences"
+
+    class Meta:
+        table_name = "device_licences"
+        billing_mode = PAY_PER_REQUEST
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    registered = IntegerAttribute(default=0)
 
 
 # --- signaling sessions -------------------------------------------------------------------------------
@@ -713,6 +770,8 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     CallEvent,
     Offer,
     OfferLog,
+    DeviceRegistration,
+    DeviceLicence,
 )
 """Every table, in creation order."""
 
@@ -721,6 +780,7 @@ STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer,
 
 _connection: Connection | None = None
 _prefix: str = ""
+MAX_POOL_CONNECTIONS = 64
 
 
 def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
@@ -732,7 +792,9 @@ def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
     Not safe with requests in flight: call it at start-up or between tests.
     """
     global _connection, _prefix
-    shared = Connection(region=region, host=endpoint_url)
+    # One Lambda container serves one request at a time, but the local stack runs every handler in one
+    # process: a pool as large as the concurrent handlers keeps connections instead of reopening them.
+    shared = Connection(region=region, host=endpoint_url, max_pool_connections=MAX_POOL_CONNECTIONS)
     for model in ALL_MODELS:
         model.Meta.host = endpoint_url
         model.Meta.region = region

@@ -10,6 +10,8 @@ DynamoDB transaction holding, for every planned change:
 
 A creation is the same with a Put of the item conditioned on ``attribute_not_exists`` (version 1).
 A ``Guard`` adds a ConditionCheck: "this item is still as I read it", without changing it.
+A ``Touch`` adds an unversioned Update of a few attributes (no state move, no log entry), e.g. the last
+``seq`` a session accepted, folded into the transaction of the action that message asked for.
 Several changes in one ``commit()`` are all-or-nothing.
 
 Cost: a commit is one TransactWriteItems request. Updates and log Puts ask for
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -58,6 +60,8 @@ __all__ = [
     "Change",
     "Guard",
     "RepositoryError",
+    "Touch",
+    "TouchRejected",
     "TransitionConflict",
     "already_applied",
     "commit",
@@ -94,6 +98,10 @@ class Change:
     actor: str
     reason: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    # A creation that moves on at once (e.g. a call created already ringing): the state it is created
+    # in, then (event, state) per move, each with its own version and log entry; ``target`` is the last.
+    created_as: str | None = None
+    then: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_creation(self) -> bool:
@@ -101,7 +109,7 @@ class Change:
 
     @property
     def new_version(self) -> int:
-        return self.prior_version + 1
+        return self.prior_version + 1 + len(self.then)
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,32 @@ class Guard:
     item: StatefulModel
     state: str
     version: int
+
+
+@dataclass(frozen=True)
+class Touch:
+    """An unversioned update of ``attrs`` on an existing item, inside a transaction: no state move, no
+    version, no log entry. ``condition`` (a PynamoDB condition, or None) must hold, and the item must
+    exist, or the whole transaction fails with ``TouchRejected(name)``. ``on_commit`` runs once the
+    transaction committed (e.g. to note that a message's ``seq`` was accepted with it)."""
+
+    item: StatefulModel
+    attrs: Mapping[str, Any]
+    name: str
+    condition: Any = None
+    on_commit: Callable[[], None] | None = None
+
+
+class TouchRejected(RepositoryError):
+    """The condition of a ``Touch`` failed: nothing of the transaction was written."""
+
+    def __init__(self, name: str, stored: StatefulModel | None) -> None:
+        self.name = name
+        self.stored = stored  # the item as it was, when the server said
+        super().__init__(f"{name}: condition failed")
+
+
+Op = Change | Guard | Touch
 
 
 def plan(
@@ -172,25 +206,36 @@ def plan_create(
     actor: str,
     reason: str | None = None,
     event: str = CREATE_EVENT,
+    then: Sequence[E] = (),
 ) -> Change:
-    """Plan the creation of ``item`` in ``machine.initial`` at version 1 (its other attributes as set)."""
+    """Plan the creation of ``item`` in ``machine.initial`` at version 1 (its other attributes as set);
+    with ``then``, the item is created having made those moves too, one version and log entry each
+    (raises ``IllegalTransition`` as ``plan`` does)."""
+    state = machine.initial
+    moves: list[tuple[str, str]] = []
+    for next_event in then:
+        state = machine.transition(state, next_event)
+        moves.append((str(next_event.value), str(state.value)))
     return Change(
         item=item,
         prior_state=None,
         prior_version=0,
-        target=str(machine.initial.value),
+        target=str(state.value),
         event=event,
         actor=actor,
         reason=reason,
+        created_as=str(machine.initial.value),
+        then=tuple(moves),
     )
 
 
-def commit(*ops: Change | Guard, request_id: str, at: datetime | None = None) -> None:
+def commit(*ops: Op, request_id: str, at: datetime | None = None) -> None:
     """Write ``ops`` as one all-or-nothing transaction; on success, update the in-memory items.
 
     Raises ``TransitionConflict`` (``AlreadyExists`` for a creation) naming the first item whose
     condition failed, unless this ``request_id`` had already committed these changes (then it returns
-    as if it had written them now). Raises ``RepositoryError`` for any other DynamoDB failure.
+    as if it had written them now); ``TouchRejected`` when a ``Touch`` condition failed (checked
+    first). Raises ``RepositoryError`` for any other DynamoDB failure.
     ``at`` (default: now, UTC) stamps ``updated_at`` and the log entries.
     """
     if not ops:
@@ -210,6 +255,12 @@ def commit(*ops: Change | Guard, request_id: str, at: datetime | None = None) ->
         break
     for change in changes:
         _apply_locally(change, request_id, when)
+    for op in ops:
+        if isinstance(op, Touch):
+            for name, value in op.attrs.items():
+                setattr(op.item, name, None if _is_empty(value) else value)
+            if op.on_commit is not None:
+                op.on_commit()
 
 
 def already_applied(item: StatefulModel, request_id: str) -> bool:
@@ -265,7 +316,7 @@ class _Slot:
     """One entry of the TransactItems list, to map a cancellation reason back to its item."""
 
     index: int  # position of ``op`` in the commit() arguments
-    op: Change | Guard
+    op: Op
     is_log: bool = False
 
 
@@ -279,7 +330,7 @@ class _Cancelled(Exception):
         return all(reason.code == "TransactionConflict" for _, reason in self.failed)
 
 
-def _write(ops: Sequence[Change | Guard], request_id: str, when: datetime) -> None:
+def _write(ops: Sequence[Op], request_id: str, when: datetime) -> None:
     # PynamoDB sends condition checks, then deletes, then puts, then updates, whatever the call order,
     # and reports cancellation reasons in that order: keep one list per kind to map them back.
     checks: list[_Slot] = []
@@ -293,6 +344,16 @@ def _write(ops: Sequence[Change | Guard], request_id: str, when: datetime) -> No
                     condition = (model.state == op.state) & (model.version == op.version)
                     tx.condition_check(model, op.item.entity_id(), condition=condition)
                     checks.append(_Slot(index, op))
+                    continue
+                if isinstance(op, Touch):
+                    exists = _hash_attribute(model).exists()
+                    tx.update(
+                        op.item,
+                        [_set_or_remove(getattr(model, n), v) for n, v in op.attrs.items()],
+                        condition=exists if op.condition is None else exists & op.condition,
+                        return_values=ALL_OLD,
+                    )
+                    updates.append(_Slot(index, op))
                     continue
                 if op.is_creation:
                     tx.save(
@@ -309,12 +370,9 @@ def _write(ops: Sequence[Change | Guard], request_id: str, when: datetime) -> No
                         return_values=ALL_OLD,
                     )
                     updates.append(_Slot(index, op))
-                tx.save(
-                    _log_entry(op, request_id, when),
-                    condition=model.LOG.version.does_not_exist(),
-                    return_values=ALL_OLD,
-                )
-                puts.append(_Slot(index, op, is_log=True))
+                for entry in _log_entries(op, request_id, when):
+                    tx.save(entry, condition=model.LOG.version.does_not_exist(), return_values=ALL_OLD)
+                    puts.append(_Slot(index, op, is_log=True))
     except TransactWriteError as error:
         if error.cause_response_code != "TransactionCanceledException":
             raise RepositoryError(f"transaction failed: {error.cause_response_message}") from error
@@ -332,18 +390,25 @@ def _resolve(cancelled: _Cancelled, request_id: str) -> None:
     if not conditional:
         codes = ", ".join(sorted({r.code for _, r in cancelled.failed}))
         raise RepositoryError(f"transaction cancelled: {codes}")
+    for slot, reason in conditional:
+        if isinstance(slot.op, Touch):
+            model = type(slot.op.item)
+            stored = model.from_raw_data(reason.raw_item) if reason.raw_item else None
+            raise TouchRejected(slot.op.name, stored)
     # A request id is unique per mutation and lands only with the whole transaction, so one change
     # proven committed by this request proves every change of it was.
     by_change: dict[int, dict[bool, CancellationReason]] = {}  # op index -> {is_log: reason}
     changes: dict[int, Change] = {}
     for slot, reason in conditional:
         if isinstance(slot.op, Change):
+            # A creation with ``then`` has several log entries: any one of them proves who wrote it.
             by_change.setdefault(slot.index, {})[slot.is_log] = reason
             changes[slot.index] = slot.op
     for index, reasons in by_change.items():
         if _committed_by(changes[index], reasons, request_id):
             return
     slot, _reason = conditional[0]
+    assert not isinstance(slot.op, Touch)
     raise _conflict(slot.op, by_change.get(slot.index, {}))
 
 
@@ -352,7 +417,7 @@ def _committed_by(change: Change, reasons: Mapping[bool, CancellationReason], re
     log_reason = reasons.get(True)
     if log_reason is not None and log_reason.raw_item:
         entry = model.LOG.from_raw_data(log_reason.raw_item)
-        if entry.request_id == request_id and entry.to_state == change.target:
+        if entry.request_id == request_id and entry.to_state in (change.target, change.created_as):
             return True
     item_reason = reasons.get(False)
     stored: StatefulModel | None = None
@@ -395,9 +460,12 @@ def _update_actions(change: Change, request_id: str, when: datetime) -> list[Any
         model.last_request_id.set(request_id),
     ]
     for name, value in change.attrs.items():
-        attribute = getattr(model, name)
-        actions.append(attribute.remove() if _is_empty(value) else attribute.set(value))
+        actions.append(_set_or_remove(getattr(model, name), value))
     return actions
+
+
+def _set_or_remove(attribute: Attribute[Any], value: Any) -> Any:
+    return attribute.remove() if _is_empty(value) else attribute.set(value)
 
 
 def _stamped_copy(change: Change, request_id: str, when: datetime) -> StatefulModel:
@@ -408,19 +476,39 @@ def _stamped_copy(change: Change, request_id: str, when: datetime) -> StatefulMo
     return copy
 
 
-def _log_entry(change: Change, request_id: str, when: datetime) -> LogModel:
+def _log_entries(change: Change, request_id: str, when: datetime) -> list[LogModel]:
+    """One entry per version the change writes: the change itself, then each move of ``then``."""
     model = type(change.item)
-    return model.LOG(
-        change.item.entity_id(),
-        change.new_version,
-        from_state=change.prior_state,
-        to_state=change.target,
-        event=change.event,
-        actor=change.actor,
-        reason=change.reason,
-        request_id=request_id,
-        at=when,
-    )
+    first_to = change.created_as if change.then and change.created_as else change.target
+    entries = [
+        model.LOG(
+            change.item.entity_id(),
+            change.prior_version + 1,
+            from_state=change.prior_state,
+            to_state=first_to,
+            event=change.event,
+            actor=change.actor,
+            reason=change.reason,
+            request_id=request_id,
+            at=when,
+        )
+    ]
+    previous = first_to
+    for version, (event, state) in enumerate(change.then, start=change.prior_version + 2):
+        entries.append(
+            model.LOG(
+                change.item.entity_id(),
+                version,
+                from_state=previous,
+                to_state=state,
+                event=event,
+                actor=change.actor,
+                request_id=request_id,
+                at=when,
+            )
+        )
+        previous = state
+    return entries
 
 
 def _apply_locally(change: Change, request_id: str, when: datetime) -> None:
@@ -461,7 +549,7 @@ def _check_attrs(model: type[StatefulModel], attrs: Mapping[str, Any]) -> None:
             raise ValueError(f"{model.KIND}: {name!r} is a key and cannot change")
 
 
-def _check_distinct(ops: Sequence[Change | Guard]) -> None:
+def _check_distinct(ops: Sequence[Op]) -> None:
     # DynamoDB rejects a transaction that touches one item twice (ValidationException): fail clearly.
     seen: set[tuple[str, str]] = set()
     for op in ops:

@@ -5,25 +5,34 @@ agent), ``accept`` / ``reject`` / ``ring_timeout`` of an offer, ``cancel`` by th
 by either party, ``decide`` by the agent, ``queue_timeout``, ``dispatch`` (offer waiting calls when
 an agent becomes available) and ``party_left`` (a session ended during a call).
 
-Every change is one transaction over the items that move together (call, offer, agent, dossier),
-with their logs; pushes and timers run after the commit. Events pushed: ``call.offer`` and
+Every change is one transaction over the items that move together (call, offer, agent, dossier,
+sessions), with their logs; pushes and timers run after the commit. Events pushed: ``call.offer`` and
 ``offer.withdrawn`` to agents; ``call.queued``, ``call.ringing``, ``call.connected``,
 ``call.ended``, ``call.result`` to the mobile; ``call.ended`` to the agent.
+
+Requests are counted (``bench/call_setup.py``): a signed message's ``seq`` is accepted inside the
+action's transaction (``SeqTicket``), items whose keys are known are read together (``get_many``), and
+a party is pushed to at the connection the call last saw it on before its session is looked up. A call
+request that rings an agent at once costs 4 AWS requests up to the ring: the dossier, the free agents,
+one transaction (the call created already ringing, the agent claimed, the offer, the dossier and the
+caller's session), the push.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, CallEvent, CallState, EndedBy, EndReason
-from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierEvent, DossierState
+from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierState
+from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import (
@@ -32,19 +41,20 @@ from vkyc.protocol.messages import (
     CallEnded,
     CallOffer,
     CallQueued,
-    DossierImagesView,
-    DossierView,
+    CallRinging,
     Role,
 )
 from vkyc.repositories.agents import AgentRepository
+from vkyc.repositories.batch import get_many
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import TransitionConflict
-from vkyc.repositories.offers import OfferRepository
-from vkyc.repositories.sessions import SessionRepository, link_call
+from vkyc.repositories.offers import OfferRepository, call_of_offer, new_offer_id
+from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_touch
 from vkyc.repositories.tables import Agent, Call, Dossier, Offer, Session, WsConnection
-from vkyc.repositories.transitions import Change, commit, plan, plan_create, plan_note
-from vkyc.services.ports import Clock, Notifier, Timers, utc_now
+from vkyc.repositories.transitions import Change, Op, commit, plan, plan_create, plan_note
+from vkyc.services.dossier_calls import call_placed, dossier_view
+from vkyc.services.ports import Clock, Notifier, Timer, Timers, utc_now
 
 log = logging.getLogger("vkyc.calls")
 
@@ -54,6 +64,8 @@ QUEUE_TIMER = "queue_timeout"
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
 MAX_CLAIM_ATTEMPTS = 3  # candidates tried when others claim the same agents at the same moment
+TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
+CLAIM_SPREAD = 5  # after a lost claim, the next try picks at random among this many best candidates
 
 
 class Eligibility(Protocol):
@@ -118,12 +130,13 @@ class CallService:
 
     # -- the caller ------------------------------------------------------------------------------
 
-    def request(self, connection: WsConnection, request_id: str) -> CallQueued:
-        """Place the call of this mobile session's dossier. Raises ProtocolError (eligibility codes)."""
-        session = self.sessions.get(connection.session_id)
-        if not session.dossier_id:
-            raise ProtocolError("CALL_NOT_FOUND", "This session has no dossier.")
-        dossier = self.dossiers.get(session.dossier_id)
+    def request(
+        self, connection: WsConnection, request_id: str, seq: SeqTicket | None = None, *, _retry: bool = True
+    ) -> CallRinging | CallQueued:
+        """Place the call of this mobile session's dossier: created ringing at the free agent idle
+        longest (reply ``call.ringing``), else waiting in the queue (reply ``call.queued``). Raises
+        ProtocolError, NotEligible (eligibility codes)."""
+        dossier = self.dossiers.get(connection.dossier_id or self._dossier_of_session(connection))
         self.eligibility.check(dossier)
         route = self.router.route(dossier)
         now = self.clock()
@@ -137,25 +150,38 @@ class CallService:
             subscriber=dossier.subscriber,
             customer_type=dossier.customer_type,
             sub_type=dossier.sub_type,
-            mobile_session_id=session.session_id,
-            waiting_in=route.serving_unit_id,
+            mobile_session_id=connection.session_id,
+            mobile_connection_id=connection.connection_id,
             created_at=now,
         )
-        changes: list[Change] = [plan_create(call, CALL, actor=session.principal_id, reason="call requested")]
-        if dossier.state == DossierState.NEW:
-            changes.append(plan(dossier, DOSSIER, DossierEvent.SUBMIT, actor=session.principal_id))
-        elif dossier.state == DossierState.UNREACHABLE:
-            changes.append(plan(dossier, DOSSIER, DossierEvent.RETRY, actor=session.principal_id))
-        commit(*changes, request_id=request_id, at=now)
-        link_call(session.session_id, call.call_id, peer_session_id=None)
-        self.timers.schedule(QUEUE_TIMER, {"call_id": call.call_id}, route.queue_timeout_s)
-        offered = self._offer(call, route.ring_timeout_s)
-        if not offered:
-            self._retry_at_overflow(call)
-        position = 0 if offered else self._position(call)
-        return CallQueued(request_id=request_id, call_id=call.call_id, position=position)
+        with_call: list[Op] = [
+            call_placed(dossier, call.call_id, connection.principal_id, note="call_requested"),
+            *session_touch(connection.session_id, seq, call_id=call.call_id),
+        ]
+        try:
+            rung = self._create(call, route, with_call, actor=connection.principal_id, request_id=request_id)
+        except TransitionConflict as exc:
+            if exc.kind != "dossier" or not _retry:
+                raise
+            # Another request of this dossier (or a decision) got there first: decide again on what
+            # is stored now; eligibility then names the live call.
+            return self.request(connection, request_id, seq, _retry=False)
+        timers = [Timer(QUEUE_TIMER, {"call_id": call.call_id}, route.queue_timeout_s)]
+        if rung is not None:
+            agent, offer = rung
+            # The ring goes out before the timers: it is what the caller waits for. A timer lost to a
+            # crash in between is what the sweeper finds (an offer past its deadline).
+            self._ring(agent, offer, call, dossier, route.ring_timeout_s)
+            self.timers.schedule_many(
+                [*timers, Timer(RING_TIMER, {"offer_id": offer.offer_id}, route.ring_timeout_s)]
+            )
+            return CallRinging(request_id=request_id, call_id=call.call_id)
+        self.timers.schedule_many([*timers, *self._overflow_timer(call)])
+        return CallQueued(request_id=request_id, call_id=call.call_id, position=self._position(call))
 
-    def cancel(self, connection: WsConnection, call_id: str, request_id: str) -> CallEnded:
+    def cancel(
+        self, connection: WsConnection, call_id: str, request_id: str, seq: SeqTicket | None = None
+    ) -> CallEnded:
         """The caller gives up before an answer (E). A ringing offer is withdrawn, the agent freed."""
         call = self._own_call(connection, call_id)
         if CallState(call.state) not in WAITING | {CallState.RINGING}:
@@ -167,6 +193,7 @@ class CallService:
             ended_by=EndedBy.MOBILE,
             end_reason="caller_hung_up",
             request_id=request_id,
+            extra=session_touch(connection.session_id, seq),
         )
         return CallEnded(
             request_id=request_id,
@@ -178,10 +205,10 @@ class CallService:
 
     # -- the agent -----------------------------------------------------------------------------------
 
-    def accept(self, connection: WsConnection, offer_id: str, request_id: str) -> CallConnected:
-        offer = self._own_offer(connection, offer_id)
-        call = self.calls.get(offer.call_id)
-        agent = self.agents.get(offer.agent_id)
+    def accept(
+        self, connection: WsConnection, offer_id: str, request_id: str, seq: SeqTicket | None = None
+    ) -> CallConnected:
+        offer, call, agent = self._offer_parts(connection, offer_id)
         now = self.clock()
         commit(
             plan(offer, OFFER, OfferEvent.ACCEPT, actor=agent.agent_id),
@@ -190,48 +217,83 @@ class CallService:
                 CALL,
                 CallEvent.ACCEPT,
                 actor=agent.agent_id,
-                attrs={"answered_at": now, "agent_session_id": connection.session_id},
+                attrs={
+                    "answered_at": now,
+                    "agent_session_id": connection.session_id,
+                    "agent_connection_id": connection.connection_id,
+                },
             ),
             plan(agent, AGENT, AgentEvent.ACCEPT, actor=agent.agent_id),
+            # The parties learn of each other's drops and resumes (SessionService tells the peer).
+            *session_touch(
+                connection.session_id, seq, call_id=call.call_id, peer_session_id=call.mobile_session_id
+            ),
+            *(
+                session_touch(call.mobile_session_id, peer_session_id=connection.session_id)
+                if call.mobile_session_id
+                else []
+            ),
             request_id=request_id,
             at=now,
         )
-        # The parties learn of each other's drops and resumes (SessionService tells the peer).
-        if call.mobile_session_id:
-            link_call(call.mobile_session_id, call.call_id, peer_session_id=connection.session_id)
-        link_call(connection.session_id, call.call_id, peer_session_id=call.mobile_session_id)
         connected = CallConnected(call_id=call.call_id, agent_id=agent.agent_id, agent_name=agent.name or "")
         self._to_mobile(call, connected.model_dump(mode="json"))
         return connected.model_copy(update={"request_id": request_id})
 
-    def reject(self, connection: WsConnection, offer_id: str, request_id: str) -> None:
+    def reject(
+        self, connection: WsConnection, offer_id: str, request_id: str, seq: SeqTicket | None = None
+    ) -> None:
         """The agent declines: the call goes to the next agent, never back to this one."""
-        offer = self._own_offer(connection, offer_id)
-        self._end_offer(offer, OfferEvent.REJECT, CallEvent.REJECT, AgentEvent.REJECT, request_id=request_id)
+        offer, call, agent = self._offer_parts(connection, offer_id)
+        self._end_offer(
+            offer,
+            OfferEvent.REJECT,
+            CallEvent.REJECT,
+            AgentEvent.REJECT,
+            request_id=request_id,
+            call=call,
+            agent=agent,
+            extra=session_touch(connection.session_id, seq),
+        )
 
     def ring_timeout(self, offer_id: str) -> bool:
-        """The offer rang out (M): the agent goes UNAVAILABLE, the call to the next agent."""
-        offer = self.offers.find(offer_id)
-        if offer is None or offer.state != OfferState.PENDING:
-            return False  # answered, rejected or withdrawn in time
-        try:
-            self._end_offer(
-                offer,
-                OfferEvent.RING_TIMEOUT,
-                CallEvent.RING_TIMEOUT,
-                AgentEvent.RING_TIMEOUT,
-                request_id=f"ring-timeout:{offer_id}",
-            )
-        except TransitionConflict:
-            # Answered, rejected or cancelled at the same moment: the winner already moved everything.
-            log.info("ring timeout of %s lost a race; nothing left to do", offer_id)
-            return False
-        return True
+        """The offer rang out (M): the agent goes UNAVAILABLE, the call to the next agent. False when the
+        offer was answered, rejected or withdrawn in time."""
+        for attempt in range(TIMER_ATTEMPTS):
+            offer = self.offers.find(offer_id)
+            if offer is None or offer.state != OfferState.PENDING:
+                return False
+            try:
+                self._end_offer(
+                    offer,
+                    OfferEvent.RING_TIMEOUT,
+                    CallEvent.RING_TIMEOUT,
+                    AgentEvent.RING_TIMEOUT,
+                    request_id=f"ring-timeout:{offer_id}",
+                )
+            except (TransitionConflict, IllegalTransition):
+                # Answered, rejected or cancelled at that moment (the call may already have moved when
+                # it was read): look again; the winner usually settled everything.
+                if attempt == TIMER_ATTEMPTS - 1:
+                    raise  # still pending after several looks: SQS retries the timer
+                continue
+            return True
+        return False
 
-    def hangup(self, connection: WsConnection, call_id: str, request_id: str) -> CallEnded:
-        call = self._own_call(connection, call_id)
+    def hangup(
+        self, connection: WsConnection, call_id: str, request_id: str, seq: SeqTicket | None = None
+    ) -> CallEnded:
+        call, agent = self._call_parts(connection, call_id)
         role = EndedBy.AGENT if connection.role == Role.AGENT.value else EndedBy.MOBILE
-        self._finish(call, EndReason.COMPLETED, role, request_id=request_id, asked_by=connection.session_id)
+        self._finish(
+            call,
+            EndReason.COMPLETED,
+            role,
+            request_id=request_id,
+            asked_by=connection.session_id,
+            agent=agent,
+            extra=session_touch(connection.session_id, seq),
+        )
         return CallEnded(
             request_id=request_id,
             call_id=call.call_id,
@@ -248,16 +310,19 @@ class CallService:
         reason: str,
         snapshot_id: str | None,
         request_id: str,
+        seq: SeqTicket | None = None,
     ) -> CallDecided:
         """The agent decides the dossier (A, R, C, D); one transaction moves the dossier, ends the call if
         it is still live, and frees the agent. The mobile receives ``call.result``."""
         if decision != "A" and not reason.strip():
             raise ProtocolError("REASON_REQUIRED")
-        call = self._own_call(connection, call_id)
+        call, found = self._call_parts(connection, call_id)
         if call.decision:
             raise ProtocolError("ILLEGAL_TRANSITION", f"The dossier was already decided ({call.decision}).")
+        if found is None:
+            raise ProtocolError("CALL_NOT_FOUND", call_id=call_id)
+        agent = found
         dossier = self.dossiers.get(call.dossier_id or "")
-        agent = self.agents.get(connection.principal_id)
         now = self.clock()
         target = DossierState(decision)
         changes = [
@@ -290,10 +355,10 @@ class CallService:
             )
         )
         was_live = agent_event is AgentEvent.RELEASE
-        commit(*changes, request_id=request_id, at=now)
+        commit(*changes, *session_touch(connection.session_id, seq), request_id=request_id, at=now)
         if was_live:
             self._tell_parties(call, EndReason.COMPLETED, EndedBy.AGENT, asked_by=connection.session_id)
-        view = _dossier_view(dossier)
+        view = dossier_view(dossier)
         self._to_mobile(
             call,
             {
@@ -317,17 +382,27 @@ class CallService:
 
     def queue_timeout(self, call_id: str) -> bool:
         """No agent took the call in time: it ends with NO_AGENT (a ringing offer is withdrawn)."""
-        call = self.calls.find(call_id)
-        if call is None or CallState(call.state) not in WAITING | {CallState.RINGING}:
+        for attempt in range(TIMER_ATTEMPTS):
+            call = self.calls.find(call_id)
+            if call is None or CallState(call.state) not in WAITING | {CallState.RINGING}:
+                return False
+            try:
+                self._end_unanswered(
+                    call,
+                    CallEvent.NO_AGENT,
+                    actor="system",
+                    ended_by=EndedBy.SYSTEM,
+                    end_reason=EndReason.NO_AGENT.value,
+                    request_id=f"queue-timeout:{call_id}",
+                )
+            except (TransitionConflict, IllegalTransition):
+                # Offered, answered or cancelled at that very moment: look again.
+                if attempt == TIMER_ATTEMPTS - 1:
+                    raise  # SQS retries the timer
+                continue
+            break
+        else:
             return False
-        self._end_unanswered(
-            call,
-            CallEvent.NO_AGENT,
-            actor="system",
-            ended_by=EndedBy.SYSTEM,
-            end_reason=EndReason.NO_AGENT.value,
-            request_id=f"queue-timeout:{call_id}",
-        )
         self._to_mobile(
             call,
             {
@@ -352,7 +427,8 @@ class CallService:
     def dispatch(self, serving_unit_id: str) -> int:
         """Offer the unit's waiting calls, oldest first, while agents are free. Returns calls offered."""
         offered = 0
-        for waiting in self.calls.waiting(serving_unit_id):
+        queue = self.calls.waiting(serving_unit_id)
+        for waiting in queue:
             call = self.calls.find(waiting.call_id)
             if call is None or CallState(call.state) not in WAITING:
                 continue
@@ -360,10 +436,11 @@ class CallService:
             if not self._offer(call, route_ring):
                 break  # nobody free for the oldest call: nobody for the younger ones either
             offered += 1
-        for index, waiting in enumerate(self.calls.waiting(serving_unit_id)):
-            self._to_mobile(
-                waiting, CallQueued(call_id=waiting.call_id, position=index + 1).model_dump(mode="json")
-            )
+        if offered:  # the ones still waiting moved up
+            for index, waiting in enumerate(self.calls.waiting(serving_unit_id)):
+                self._to_mobile(
+                    waiting, CallQueued(call_id=waiting.call_id, position=index + 1).model_dump(mode="json")
+                )
         return offered
 
     def party_left(self, session: Session, reason: str) -> None:
@@ -387,7 +464,13 @@ class CallService:
                 if reason == "grace_expired"
                 else (EndReason.MOBILE_LEFT if session.role == Role.MOBILE.value else EndReason.AGENT_LEFT)
             )
-            self._finish(call, end, EndedBy.SYSTEM, request_id=f"left:{session.session_id}:{call.call_id}")
+            self._finish(
+                call,
+                end,
+                EndedBy.SYSTEM,
+                request_id=f"left:{session.session_id}:{call.call_id}",
+                agent=self.agents.find(call.agent_id or ""),
+            )
 
     def party_dropped(self, session: Session) -> None:
         """A party's socket dropped during a live call: the call waits for it (RECONNECTING)."""
@@ -426,14 +509,9 @@ class CallService:
             candidates = list(self.router.choose_agent(call, excluded))
             if not candidates:
                 return False
-            agent = candidates[0]
+            agent = _pick(candidates, excluded)
             now = self.clock()
-            offer = Offer(
-                offer_id=str(uuid.uuid4()),
-                call_id=call.call_id,
-                agent_id=agent.agent_id,
-                ring_deadline=now + timedelta(seconds=ring_timeout_s),
-            )
+            offer = _new_offer(call, agent, now, ring_timeout_s)
             try:
                 commit(
                     plan(
@@ -443,13 +521,7 @@ class CallService:
                         actor="router",
                         attrs={"offer_id": offer.offer_id, "agent_id": agent.agent_id, "waiting_in": None},
                     ),
-                    plan(
-                        agent,
-                        AGENT,
-                        AgentEvent.OFFER,
-                        actor="router",
-                        attrs={"call_id": call.call_id, "offer_id": offer.offer_id},
-                    ),
+                    _claim(agent, call, offer),
                     plan_create(offer, OFFER, actor="router"),
                     request_id=f"offer:{offer.offer_id}",
                     at=now,
@@ -463,24 +535,64 @@ class CallService:
                     # it is no longer this attempt's to place.
                     return True
                 raise
+            self._ring(agent, offer, call, self.dossiers.get(call.dossier_id or ""), ring_timeout_s)
             self.timers.schedule(RING_TIMER, {"offer_id": offer.offer_id}, ring_timeout_s)
-            dossier = self.dossiers.get(call.dossier_id or "")
-            ring = CallOffer(
-                offer_id=offer.offer_id,
-                call_id=call.call_id,
-                ring_timeout_s=ring_timeout_s,
-                expires_at_ms=int(offer.ring_deadline.timestamp() * 1000),
-                dossier=_dossier_view(dossier),
-            )
-            if not agent.connection_id or not self.notifier.send(
-                agent.connection_id, ring.model_dump(mode="json")
-            ):
-                log.warning(
-                    "agent %s could not be rung; the ring timer will move the call on", agent.agent_id
-                )
-            self._to_mobile(call, {"action": "call.ringing", "call_id": call.call_id})
+            self._to_mobile(call, CallRinging(call_id=call.call_id).model_dump(mode="json"))
             return True
         return False
+
+    def _create(
+        self, call: Call, route: Route, with_call: Sequence[Op], *, actor: str, request_id: str
+    ) -> tuple[Agent, Offer] | None:
+        """Store the new ``call`` with ``with_call``, in one transaction: created ringing at the best
+        free agent (claimed in the same transaction, with a PENDING offer), or waiting in its serving
+        unit's queue when nobody may take it. Returns the agent and offer it rings, or None."""
+        excluded: set[str] = set()
+        now = call.created_at or self.clock()
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            candidates = list(self.router.choose_agent(call, excluded))
+            if not candidates:
+                break
+            agent = _pick(candidates, excluded)
+            offer = _new_offer(call, agent, now, route.ring_timeout_s)
+            call.offer_id, call.agent_id, call.waiting_in = offer.offer_id, agent.agent_id, None
+            try:
+                commit(
+                    plan_create(call, CALL, actor=actor, reason="call requested", then=[CallEvent.OFFER]),
+                    _claim(agent, call, offer),
+                    plan_create(offer, OFFER, actor="router"),
+                    *with_call,
+                    request_id=request_id,
+                    at=now,
+                )
+            except TransitionConflict as exc:
+                if exc.kind == "agent":  # someone else claimed that agent first: try the next one
+                    excluded.add(agent.agent_id)
+                    continue
+                raise
+            return agent, offer
+        call.offer_id, call.agent_id, call.waiting_in = None, None, route.serving_unit_id
+        commit(
+            plan_create(call, CALL, actor=actor, reason="call requested"),
+            *with_call,
+            request_id=request_id,
+            at=now,
+        )
+        return None
+
+    def _ring(self, agent: Agent, offer: Offer, call: Call, dossier: Dossier, ring_timeout_s: int) -> None:
+        """Push the offer to the agent's page (the ringing popup)."""
+        ring = CallOffer(
+            offer_id=offer.offer_id,
+            call_id=call.call_id,
+            ring_timeout_s=ring_timeout_s,
+            expires_at_ms=int(offer.ring_deadline.timestamp() * 1000),
+            dossier=dossier_view(dossier),
+        )
+        if not agent.connection_id or not self.notifier.send(
+            agent.connection_id, ring.model_dump(mode="json")
+        ):
+            log.warning("agent %s could not be rung; the ring timer will move the call on", agent.agent_id)
 
     def _end_offer(
         self,
@@ -490,9 +602,12 @@ class CallService:
         agent_event: AgentEvent,
         *,
         request_id: str,
+        call: Call | None = None,
+        agent: Agent | None = None,
+        extra: Sequence[Op] = (),
     ) -> None:
-        call = self.calls.get(offer.call_id)
-        agent = self.agents.get(offer.agent_id)
+        call = call or self.calls.get(offer.call_id)
+        agent = agent or self.agents.get(offer.agent_id)
         now = self.clock()
         tried = set(call.tried_agent_ids or ()) | {agent.agent_id}
         agent_attrs: dict[str, Any] = {"call_id": None, "offer_id": None}
@@ -513,6 +628,7 @@ class CallService:
                 },
             ),
             *self._agent_change(agent, offer, agent_event, agent_attrs),
+            *extra,
             request_id=request_id,
             at=now,
         )
@@ -544,7 +660,7 @@ class CallService:
             self._to_mobile(
                 call, CallQueued(call_id=call.call_id, position=self._position(call)).model_dump(mode="json")
             )
-            self._retry_at_overflow(call)
+            self.timers.schedule_many(self._overflow_timer(call))
         if agent_event is AgentEvent.REJECT:
             self.dispatch(agent.unit_id)
 
@@ -557,6 +673,7 @@ class CallService:
         ended_by: EndedBy,
         end_reason: str,
         request_id: str,
+        extra: Sequence[Op] = (),
     ) -> None:
         """End a call no agent answered (caller hung up, queue timeout, caller gone): a ringing offer is
         withdrawn and its agent freed in the same transaction, then offered the unit's next call."""
@@ -580,7 +697,7 @@ class CallService:
         changes += self._withdraw_offer(
             call, OfferEvent.CANCEL, AgentEvent.OFFER_WITHDRAWN, end_reason, pushes
         )
-        commit(*changes, request_id=request_id, at=now)
+        commit(*changes, *extra, request_id=request_id, at=now)
         self._send(pushes)
         self._dispatch_freed(pushes)
 
@@ -630,10 +747,12 @@ class CallService:
         ended_by: EndedBy,
         *,
         request_id: str,
+        agent: Agent | None,
         asked_by: str | None = None,
+        extra: Sequence[Op] = (),
     ) -> None:
-        """End a live call (FINISHED); the agent goes to WRAP_UP. ``call.ended`` is pushed to every party
-        but the session ``asked_by`` (it gets it as its reply)."""
+        """End a live call (FINISHED); ``agent`` (the call's, as read) goes to WRAP_UP. ``call.ended`` is
+        pushed to every party but the session ``asked_by`` (it gets it as its reply)."""
         if CallState(call.state) not in LIVE:
             raise ProtocolError("ILLEGAL_TRANSITION", f"The call is {call.state}: nothing to hang up.")
         now = self.clock()
@@ -648,28 +767,25 @@ class CallService:
                 attrs={"ended_at": now, "end_reason": reason.value, "ended_by": ended_by.value},
             )
         ]
-        agent = self.agents.find(call.agent_id or "")
-        if agent is not None and agent.state == AgentState.IN_CALL:
+        if agent is not None and agent.state == AgentState.IN_CALL and agent.agent_id == call.agent_id:
             changes.append(plan(agent, AGENT, AgentEvent.CALL_ENDED, actor="system", reason=reason.value))
-        commit(*changes, request_id=request_id, at=now)
+        commit(*changes, *extra, request_id=request_id, at=now)
         self._tell_parties(call, reason, ended_by, asked_by)
 
     def _tell_parties(self, call: Call, reason: EndReason, ended_by: EndedBy, asked_by: str | None) -> None:
         ended = CallEnded(
             call_id=call.call_id, state=call.state, reason=reason.value, ended_by=ended_by.value
-        )
-        for session_id in (call.mobile_session_id, call.agent_session_id):
-            if not session_id or session_id == asked_by:
-                continue
-            session = self.sessions.find(session_id)
-            if session is not None and session.connection_id:
-                self.notifier.send(session.connection_id, ended.model_dump(mode="json"))
+        ).model_dump(mode="json")
+        for role, session_id in ((Role.MOBILE, call.mobile_session_id), (Role.AGENT, call.agent_session_id)):
+            if session_id and session_id != asked_by:
+                self._to_party(call, role, ended)
 
-    def _retry_at_overflow(self, call: Call) -> None:
+    def _overflow_timer(self, call: Call) -> list[Timer]:
         """Nobody may take the call now: if an overflow group opens later, route again then."""
         delay = self.router.overflow_in(call)
-        if delay is not None:
-            self.timers.schedule(DISPATCH_TIMER, {"unit_id": call.serving_unit_id}, max(1, math.ceil(delay)))
+        if delay is None:
+            return []
+        return [Timer(DISPATCH_TIMER, {"unit_id": call.serving_unit_id or ""}, max(1, math.ceil(delay)))]
 
     def _own_call(self, connection: WsConnection, call_id: str) -> Call:
         call = self.calls.find(call_id)
@@ -682,11 +798,38 @@ class CallService:
         assert call is not None
         return call
 
-    def _own_offer(self, connection: WsConnection, offer_id: str) -> Offer:
-        offer = self.offers.find(offer_id)
-        if offer is None or offer.agent_id != connection.principal_id or offer.state != OfferState.PENDING:
+    def _offer_parts(self, connection: WsConnection, offer_id: str) -> tuple[Offer, Call, Agent]:
+        """This agent's PENDING offer, its call and the agent, in one read. Raises OFFER_NOT_FOUND."""
+        call_id = call_of_offer(offer_id)
+        if call_id is None:
             raise ProtocolError("OFFER_NOT_FOUND")
-        return offer
+        offer, call, agent = get_many([Offer(offer_id), Call(call_id), Agent(connection.principal_id)])
+        if (
+            not isinstance(offer, Offer)
+            or not isinstance(call, Call)
+            or not isinstance(agent, Agent)
+            or offer.agent_id != connection.principal_id
+            or offer.state != OfferState.PENDING
+        ):
+            raise ProtocolError("OFFER_NOT_FOUND")
+        return offer, call, agent
+
+    def _call_parts(self, connection: WsConnection, call_id: str) -> tuple[Call, Agent | None]:
+        """The party's own call and the call's agent (an agent asking: read together, one request)."""
+        if connection.role != Role.AGENT.value:
+            call = self._own_call(connection, call_id)
+            return call, self.agents.find(call.agent_id or "")
+        found, agent = get_many([Call(call_id), Agent(connection.principal_id)])
+        if not isinstance(found, Call) or found.agent_id != connection.principal_id:
+            raise ProtocolError("CALL_NOT_FOUND", call_id=call_id)
+        return found, agent if isinstance(agent, Agent) else None
+
+    def _dossier_of_session(self, connection: WsConnection) -> str:
+        # Connections stored before ``WsConnection.dossier_id`` existed: ask the session.
+        session = self.sessions.get(connection.session_id)
+        if not session.dossier_id:
+            raise ProtocolError("CALL_NOT_FOUND", "This session has no dossier.")
+        return session.dossier_id
 
     def _position(self, call: Call) -> int:
         ids = [c.call_id for c in self.calls.waiting(call.serving_unit_id or "")]
@@ -697,8 +840,19 @@ class CallService:
         return self.router.route(dossier).ring_timeout_s
 
     def _to_mobile(self, call: Call, message: dict[str, Any]) -> None:
-        session = self.sessions.find(call.mobile_session_id or "")
-        if session is not None and session.connection_id:
+        self._to_party(call, Role.MOBILE, message)
+
+    def _to_party(self, call: Call, role: Role, message: dict[str, Any]) -> None:
+        """Push to the call's mobile or agent: at the connection the call last saw, else (that socket is
+        gone: the party resumed on another, or left) wherever its session is now."""
+        if role is Role.MOBILE:
+            hint, session_id = call.mobile_connection_id, call.mobile_session_id
+        else:
+            hint, session_id = call.agent_connection_id, call.agent_session_id
+        if hint and self.notifier.send(hint, message):
+            return
+        session = self.sessions.find(session_id or "")
+        if session is not None and session.connection_id and session.connection_id != hint:
             self.notifier.send(session.connection_id, message)
 
     def _send(self, pushes: _Pushes) -> None:
@@ -711,23 +865,31 @@ class CallService:
             self.dispatch(pushes.freed_unit)
 
 
-def _dossier_view(dossier: Dossier) -> DossierView:
-    images = dossier.images
-    customer = dossier.customer
-    return DossierView(
-        dossier_id=dossier.dossier_id,
-        unit_id=dossier.unit_id,
-        state=dossier.state,
-        subscriber=dossier.subscriber,
-        sub_type=dossier.sub_type,
-        customer_type=dossier.customer_type,
-        payment_type=dossier.payment_type,
-        customer_name=getattr(customer, "name", None),
-        id_number=getattr(customer, "id_number", None),
-        dealer_account=dossier.dealer_account,
-        images=DossierImagesView(
-            id_front=getattr(images, "id_front_key", None),
-            id_back=getattr(images, "id_back_key", None),
-            portrait=getattr(images, "portrait_key", None),
-        ),
+def _pick(candidates: Sequence[Agent], lost: Collection[str]) -> Agent:
+    """The agent to claim: the best candidate (idle longest); after a lost claim, one of the next few
+    at random. Simultaneous requests all see the same best agent: if each then tried the next best, they
+    would collide again and again, one winner per round."""
+    if not lost:
+        return candidates[0]
+    return random.choice(candidates[:CLAIM_SPREAD])
+
+
+def _new_offer(call: Call, agent: Agent, now: datetime, ring_timeout_s: int) -> Offer:
+    return Offer(
+        offer_id=new_offer_id(call.call_id),
+        call_id=call.call_id,
+        agent_id=agent.agent_id,
+        ring_deadline=now + timedelta(seconds=ring_timeout_s),
+    )
+
+
+def _claim(agent: Agent, call: Call, offer: Offer) -> Change:
+    """The agent, as read from the index, goes AVAILABLE → RINGING: conditioned on that version, so two
+    calls never claim one agent."""
+    return plan(
+        agent,
+        AGENT,
+        AgentEvent.OFFER,
+        actor="router",
+        attrs={"call_id": call.call_id, "offer_id": offer.offer_id},
     )

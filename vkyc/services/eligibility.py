@@ -2,8 +2,8 @@
 
 The rules and their order are ``vkyc.domain.eligibility``; this service gathers what they need: the
 dossier's facts, the SUB_TYPE policy and the settings of the dossier's unit (both cached per process for
-60 s), the subscriber's successful calls today (only when a daily cap is set) and whether the dossier
-has a live call.
+60 s), the subscriber's successful calls today (only when a daily cap is set) and whether the dossier's
+latest call is still live.
 """
 
 from __future__ import annotations
@@ -45,15 +45,15 @@ class EligibilityService:
     * settings of the dossier's unit: 0 when cached, else 2 Queries (global scope, unit scope);
     * successful calls today: 1 Query (``Select=COUNT``, GSI ``by_subscriber``) only when the unit has
       a daily cap and the dossier a subscriber, else 0;
-    * live call: 1 Query (GSI ``by_dossier``).
+    * live call: 1 GetItem of the dossier's latest call (``Dossier.last_call_id``), only when it has
+      one; a dossier's first call costs nothing here.
 
-    So with warm caches and no cap a check costs 1 request (the live-call Query); 2 with a cap; at most
-    5 when both caches are cold. A dossier refused for its state, the counter flag, the blacklist or
-    the policy costs only the configuration reads (0 when warm).
+    So with warm caches, no cap and a first call a check costs no request; at most 5 when both caches
+    are cold, the cap is set and the dossier was called before. A dossier refused for its state, the
+    counter flag, the blacklist or the policy costs only the configuration reads (0 when warm).
 
-    Both reads are of GSIs, hence eventually consistent: a call created a moment ago by a concurrent
-    request may not be seen. Preventing two simultaneous calls of one dossier needs a conditional write
-    where the call is created; this check is what tells the caller why, in the common case.
+    Two simultaneous requests for one dossier both pass this check; the call's creation is
+    conditioned on the dossier's version (and sets ``last_call_id``), so only one call is created.
     """
 
     def __init__(
@@ -89,7 +89,7 @@ class EligibilityService:
             policy,
             settings,
             successful_calls_today=self._successful_today(facts, settings),
-            live_call=self._has_live_call(dossier.dossier_id),
+            live_call=self._has_live_call(dossier),
         )
 
     def _successful_today(self, facts: DossierFacts, settings: CallSettings) -> int | None:
@@ -99,7 +99,7 @@ class EligibilityService:
         since = eligibility.day_start(self.clock(), settings.zone())
         return self.count_successful(facts.subscriber, since)
 
-    def _has_live_call(self, dossier_id: str) -> bool:
-        return any(
-            eligibility.is_live_call(call.direction, call.state) for call in self.calls.of_dossier(dossier_id)
-        )
+    def _has_live_call(self, dossier: Dossier) -> bool:
+        # Calls of a dossier follow one another: only its latest can still be live.
+        latest = self.calls.find(dossier.last_call_id or "")
+        return latest is not None and eligibility.is_live_call(latest.direction, latest.state)

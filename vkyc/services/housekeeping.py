@@ -24,6 +24,9 @@ conditioned on the state and version read, so a race with a live handler just lo
       serving unit's ``queue_timeout_s``) plus ``margin_s``;
     * live (A, CONNECTED, RECONNECTING) with both parties' sessions ENDED (or missing): the agent,
       still IN_CALL on it, goes AVAILABLE (SWEEP). No wrap-up is owed for a call nobody was in.
+(c) call-backs (``direction = "out"``, ``vkyc.domain.callback``) whose timers were lost are released
+    (F, reason ``swept``), their agent, still IN_CALL on them, AVAILABLE (SWEEP): ringing (N) more than
+    ``margin_s`` past their ``ring_deadline``, or answered (A) with both parties' sessions ENDED.
 
 Reads (no Scan of the calls table): the ``units`` table (one Scan, nine items); per unit, the agents
 RINGING, IN_CALL and WRAP_UP from GSI ``agents.by_unit`` (one Query per state), then one GetItem per
@@ -58,6 +61,8 @@ from typing import Any
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, LIVE_STATES, WAITING_STATES, CallEvent, CallState, EndedBy, EndReason
+from vkyc.domain.callback import CALLBACK, CallbackEvent, CallbackState
+from vkyc.domain.eligibility import is_live_call
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.domain.session import SessionState
 from vkyc.domain.settings import CallSettings
@@ -148,7 +153,7 @@ class Housekeeping:
             for waiting in self.calls.waiting(unit_id):
                 candidates.setdefault(waiting.call_id)
             for listed_call in self.calls.of_unit(unit_id, now - self.lookback, now):
-                if CallState(listed_call.state) not in FINAL_CALL_STATES:
+                if is_live_call(listed_call.direction, listed_call.state):  # either machine's finals
                     candidates.setdefault(listed_call.call_id)
         for call_id in candidates:
             report.calls_examined += 1
@@ -178,7 +183,7 @@ class Housekeeping:
                 )
             return
         call = self.calls.find(agent.call_id or "")
-        if call is not None and CallState(call.state) not in FINAL_CALL_STATES and _bound(agent, call):
+        if call is not None and is_live_call(call.direction, call.state) and _bound(agent, call):
             candidates.setdefault(call.call_id)  # a call still going: its own timers are checked below
             return
         extra: list[Change] = []
@@ -188,7 +193,7 @@ class Housekeeping:
                 extra.append(plan(offer, OFFER, OfferEvent.CANCEL, actor=ACTOR, reason="call is over"))
         if call is None:
             why = "call missing"
-        elif CallState(call.state) in FINAL_CALL_STATES:
+        elif not is_live_call(call.direction, call.state):
             why = f"call is {call.state}"
         else:
             why = "the call went on without this agent"
@@ -228,8 +233,11 @@ class Housekeeping:
 
     def _check_call(self, call_id: str, now: datetime, report: SweepReport, freed: set[str]) -> None:
         call = self.calls.find(call_id)
-        if call is None or call.direction != "in":
-            return  # call-backs have their own machine (not swept here)
+        if call is None:
+            return
+        if call.direction == "out":  # a call-back: its own machine
+            self._check_callback(call, now, report, freed)
+            return
         state = CallState(call.state)
         if state in FINAL_CALL_STATES:
             return
@@ -301,6 +309,65 @@ class Housekeeping:
                         "reason": "swept",
                     },
                 )
+            self._push_status(agent, now)
+
+    def _check_callback(self, call: Call, now: datetime, report: SweepReport, freed: set[str]) -> None:
+        """Release (F) a call-back whose ring timer was lost, or that nobody is in any more."""
+        state = CallbackState(call.state)
+        why: str | None = None
+        if state is CallbackState.NEW:
+            deadline = _aware(call.ring_deadline or call.created_at)
+            if now - deadline > self.margin:
+                why = "ring deadline long past"
+        elif state is CallbackState.ACCEPTED:
+            sessions = [self.sessions.find(s or "") for s in (call.mobile_session_id, call.agent_session_id)]
+            gone = all(s is None or s.state == SessionState.ENDED for s in sessions)
+            if gone and now - _aware(call.updated_at) > self.margin:
+                why = "both parties' sessions ended"
+        if why is None:
+            return
+        changes = [
+            plan(
+                call,
+                CALLBACK,
+                CallbackEvent.SWEEP,
+                actor=ACTOR,
+                reason=why,
+                attrs={
+                    "ended_at": now,
+                    "ended_by": EndedBy.SYSTEM.value,
+                    "end_reason": EndReason.SWEPT.value,
+                },
+            )
+        ]
+        agent = self.agents.find(call.agent_id or "")
+        held = agent is not None and agent.state == AgentState.IN_CALL and agent.call_id == call.call_id
+        if agent is not None and held:
+            changes.append(
+                plan(
+                    agent,
+                    AGENT,
+                    AgentEvent.SWEEP,
+                    actor=ACTOR,
+                    reason="call-back swept",
+                    attrs={"call_id": None, "offer_id": None, "available_since": now},
+                )
+            )
+        commit(*changes, request_id=f"sweep:call:{call.call_id}:{call.version}", at=now)
+        report.calls_swept += 1
+        log.info("swept call-back %s (%s)", call.call_id, why)
+        ended = CallEnded(
+            call_id=call.call_id,
+            state=call.state,
+            reason=EndReason.SWEPT.value,
+            ended_by=EndedBy.SYSTEM.value,
+        ).model_dump(mode="json")
+        for session_id in (call.mobile_session_id, call.agent_session_id):
+            session = self.sessions.find(session_id or "")
+            if session is not None and session.connection_id:
+                self._push(session.connection_id, ended)
+        if agent is not None and held:
+            freed.add(agent.unit_id)
             self._push_status(agent, now)
 
     def _why_stale(self, call: Call, state: CallState, now: datetime) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,6 +24,17 @@ class Timers(Protocol):
     """Delayed work (SQS ``DelaySeconds``), delivered to the timer handler after ``delay_s``."""
 
     def schedule(self, kind: str, payload: dict[str, Any], delay_s: int) -> None: ...
+
+    def schedule_many(self, timers: list[Timer]) -> None:
+        """Several timers in one request (SQS ``SendMessageBatch``, at most 10)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Timer:
+    kind: str
+    payload: dict[str, Any]
+    delay_s: int
 
 
 Clock = Callable[[], datetime]

@@ -5,6 +5,13 @@ known action (UNKNOWN_ACTION) → fields (BAD_MESSAGE, naming the field) → the
 (FORBIDDEN_ACTION) → for signed messages: MAC (MAC_INVALID, or HELLO_REQUIRED before the key went
 out) → ``ts`` within 60 s (MESSAGE_EXPIRED) → ``seq`` (SEQ_REPLAYED, SEQ_OUT_OF_WINDOW). Only then
 does the action run. Errors become replies here and nowhere else.
+
+Call-back actions, and call actions that name a call-back, go to ``CallbackService``
+(``vkyc.services.callbacks``) with their seq accepted by a request of its own.
+
+The call actions (``TICKETED``) accept their ``seq`` inside the transaction of the action itself (a
+``SeqTicket``), one request less per message: their reads may run before the seq is checked, but
+nothing is written unless it is accepted, and a refused seq is still the error the client is told.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from pydantic import ValidationError
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.machine import IllegalTransition
-from vkyc.domain.session import SessionState
 from vkyc.protocol import signing
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import (
@@ -31,10 +37,15 @@ from vkyc.protocol.messages import (
     AgentSetStatus,
     AgentStatus,
     Bye,
+    CallbackAccept,
+    CallbackCancel,
+    CallbackDecline,
+    CallbackStart,
     CallCancel,
     CallDecide,
     CallHangup,
     CallRequest,
+    DeviceRegister,
     Hello,
     MonitorAgents,
     MonitorSnapshot,
@@ -48,9 +59,11 @@ from vkyc.repositories import sessions as connections
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.media_nodes import record_heartbeat
-from vkyc.repositories.tables import WsConnection
-from vkyc.repositories.transitions import transition
+from vkyc.repositories.sessions import SeqTicket, seq_refusal
+from vkyc.repositories.tables import Session, WsConnection
+from vkyc.repositories.transitions import TouchRejected, transition
 from vkyc.repositories.units import list_units
+from vkyc.services.callbacks import CallbackService, is_callback
 from vkyc.services.calls import CallService
 from vkyc.services.ports import Clock, utc_now
 from vkyc.services.sessions import SessionService
@@ -61,6 +74,11 @@ TS_WINDOW_MS = 60_000
 CONNECTION_CACHE_SIZE = 10_000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 STATUS_EVENTS = {"available": AgentEvent.READY, "unavailable": AgentEvent.BREAK, "offline": AgentEvent.LOGOUT}
+# Actions whose use case writes one transaction that can carry the message's seq.
+TICKETED = (CallRequest, CallCancel, CallHangup, OfferAccept, OfferReject, CallDecide)
+# The call-back's own actions; call.cancel / call.hangup / call.decide go there too when they name a
+# call-back (its id says so), since the inbound call's use cases must never move a call-back.
+CALLBACK_ACTIONS = (DeviceRegister, CallbackStart, CallbackCancel, CallbackAccept, CallbackDecline)
 STATUS_TARGETS = {
     "available": AgentState.AVAILABLE,
     "unavailable": AgentState.UNAVAILABLE,
@@ -72,6 +90,7 @@ STATUS_TARGETS = {
 class Outcome:
     reply: dict[str, Any]
     close_after: bool = False  # hang up once the reply is sent (session.bye)
+    after: tuple[dict[str, Any], ...] = ()  # pushes to this connection, sent after the reply
 
 
 def error_reply(error: ProtocolError, request_id: str | None) -> dict[str, Any]:
@@ -91,10 +110,14 @@ class SignalingService:
         calls: CallService,
         *,
         agents: AgentRepository | None = None,
+        callbacks: CallbackService | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.sessions = sessions
         self.calls = calls
+        self.callbacks = callbacks or CallbackService(
+            sessions.notifier, sessions.timers, on_agent_freed=calls.dispatch, clock=clock
+        )
         self.agents = agents or AgentRepository()
         self.clock = clock
         # A connection item never changes while its socket lives, so a warm container keeps it: a
@@ -151,10 +174,70 @@ class SignalingService:
             raise ProtocolError("FORBIDDEN_ACTION", f"{action} is not an action of a {connection.role}.")
         if isinstance(message, Hello):
             return Outcome(self.sessions.hello(connection, message).model_dump(mode="json"))
-        self._authenticate(connection, raw)
+        callback = isinstance(message, CALLBACK_ACTIONS) or is_callback(getattr(message, "call_id", None))
+        self._authenticate(connection, raw, ticketed=isinstance(message, TICKETED) and not callback)
+        if callback:
+            return self._callback_action(connection, message)
+        if isinstance(message, TICKETED):
+            return Outcome(
+                self._ticketed(connection, message, SeqTicket(connection.session_id, int(raw["seq"])))
+            )
         return self._dispatch(connection, message)
 
-    def _authenticate(self, connection: WsConnection, raw: dict[str, Any]) -> None:
+    def _callback_action(self, connection: WsConnection, message: Any) -> Outcome:
+        """A call-back action (``vkyc.services.callbacks``); its seq was accepted by ``_authenticate``."""
+        callbacks, rid = self.callbacks, message.request_id
+        if isinstance(message, DeviceRegister):
+            registered = callbacks.register(connection, message.device_id, rid)
+            after = tuple(incoming.model_dump(mode="json") for incoming in registered.incoming)
+            return Outcome(registered.reply.model_dump(mode="json"), after=after)
+        reply: Any
+        if isinstance(message, CallbackStart):
+            reply = callbacks.start(connection, message.dossier_id, rid)
+        elif isinstance(message, CallbackCancel):
+            reply = callbacks.cancel(connection, message.call_id, rid)
+        elif isinstance(message, CallbackAccept):
+            reply = callbacks.accept(connection, message.call_id, rid)
+        elif isinstance(message, CallbackDecline):
+            reply = callbacks.decline(connection, message.call_id, rid)
+        elif isinstance(message, CallHangup):
+            reply = callbacks.hangup(connection, message.call_id, rid)
+        elif isinstance(message, CallDecide):
+            reply = callbacks.decide(
+                connection, message.call_id, message.decision, message.reason, message.snapshot_id, rid
+            )
+        else:  # call.cancel is the caller's: a call-back is declined or cancelled with its own action
+            raise ProtocolError(
+                "ILLEGAL_TRANSITION",
+                "A call-back ends with callback.decline, callback.cancel or call.hangup.",
+                call_id=getattr(message, "call_id", None),
+            )
+        return Outcome(reply.model_dump(mode="json"))
+
+    def _ticketed(self, connection: WsConnection, message: Any, ticket: SeqTicket) -> dict[str, Any]:
+        """Run a call action with its seq accepted in the action's transaction."""
+        try:
+            reply = self._call_action(connection, message, ticket)
+        except TouchRejected as exc:
+            if exc.name != "seq":
+                raise
+            stored = exc.stored if isinstance(exc.stored, Session) else None
+            session = stored or self.sessions.sessions.find(connection.session_id)
+            raise ProtocolError(seq_refusal(session, ticket.seq) or "STATE_CONFLICT") from None
+        except Exception:
+            if not ticket.accepted:
+                # The client hears about its seq first: a replayed message is told so, not why the
+                # action it repeats failed. (One read, on failures only.)
+                refusal = seq_refusal(self.sessions.sessions.find(connection.session_id), ticket.seq)
+                if refusal is not None:
+                    raise ProtocolError(refusal) from None
+            raise
+        if not ticket.accepted:
+            # The action wrote nothing (e.g. a no-op): the seq is still spent, as for any message.
+            self._accept_seq(connection, ticket.seq)
+        return reply
+
+    def _authenticate(self, connection: WsConnection, raw: dict[str, Any], *, ticketed: bool = False) -> None:
         key = signing.b64url_decode(connection.session_key)
         if not signing.verify(key, raw):
             session = self.sessions.sessions.find(connection.session_id)
@@ -164,16 +247,15 @@ class SignalingService:
         now_ms = int(self.clock().timestamp() * 1000)
         if abs(now_ms - int(raw["ts"])) > TS_WINDOW_MS:
             raise ProtocolError("MESSAGE_EXPIRED", f"Server time is {now_ms} ms.")
-        seq = int(raw["seq"])
+        if not ticketed:
+            self._accept_seq(connection, int(raw["seq"]))
+
+    def _accept_seq(self, connection: WsConnection, seq: int) -> None:
         if not self.sessions.sessions.accept_seq(connection.session_id, seq):
-            session = self.sessions.sessions.get(connection.session_id)
-            if not session.key_delivered:
-                raise ProtocolError("HELLO_REQUIRED")
-            if session.state != SessionState.ACTIVE:
-                raise ProtocolError("SESSION_ENDED")
-            if seq <= session.last_seq:
-                raise ProtocolError("SEQ_REPLAYED", f"Last accepted seq is {session.last_seq}.")
-            raise ProtocolError("SEQ_OUT_OF_WINDOW", f"Last accepted seq is {session.last_seq}.")
+            session = self.sessions.sessions.find(connection.session_id)
+            code = seq_refusal(session, seq) or "STATE_CONFLICT"
+            last = f"Last accepted seq is {session.last_seq}." if session is not None else None
+            raise ProtocolError(code, last if code.startswith("SEQ_") else None)
 
     def _dispatch(self, connection: WsConnection, message: Any) -> Outcome:
         now_ms = int(self.clock().timestamp() * 1000)
@@ -191,24 +273,24 @@ class SignalingService:
                 connection.principal_id, message.address, message.capacity, message.load, at=self.clock()
             )
             return Outcome({"action": "ack", "request_id": message.request_id})
-        return Outcome(self._call_action(connection, message))
+        raise ProtocolError("UNKNOWN_ACTION", f"{message.action} has no handler.")
 
-    def _call_action(self, connection: WsConnection, message: Any) -> dict[str, Any]:
+    def _call_action(self, connection: WsConnection, message: Any, seq: SeqTicket) -> dict[str, Any]:
         calls, rid = self.calls, message.request_id
         if isinstance(message, CallRequest):
-            return calls.request(connection, rid).model_dump(mode="json")
+            return calls.request(connection, rid, seq).model_dump(mode="json")
         if isinstance(message, CallCancel):
-            return calls.cancel(connection, message.call_id, rid).model_dump(mode="json")
+            return calls.cancel(connection, message.call_id, rid, seq).model_dump(mode="json")
         if isinstance(message, CallHangup):
-            return calls.hangup(connection, message.call_id, rid).model_dump(mode="json")
+            return calls.hangup(connection, message.call_id, rid, seq).model_dump(mode="json")
         if isinstance(message, OfferAccept):
-            return calls.accept(connection, message.offer_id, rid).model_dump(mode="json")
+            return calls.accept(connection, message.offer_id, rid, seq).model_dump(mode="json")
         if isinstance(message, OfferReject):
-            calls.reject(connection, message.offer_id, rid)
+            calls.reject(connection, message.offer_id, rid, seq)
             return {"action": "ack", "request_id": rid}
         if isinstance(message, CallDecide):
             return calls.decide(
-                connection, message.call_id, message.decision, message.reason, message.snapshot_id, rid
+                connection, message.call_id, message.decision, message.reason, message.snapshot_id, rid, seq
             ).model_dump(mode="json")
         raise ProtocolError("UNKNOWN_ACTION", f"{message.action} has no handler.")
 

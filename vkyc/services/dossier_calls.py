@@ -1,0 +1,45 @@
+"""What inbound calls and call-backs do alike with the dossier they are about: the dossier's part of a
+new call (one conditional write, so two calls of one dossier never start together), and the view of
+the dossier sent to the agent and the mobile."""
+
+from __future__ import annotations
+
+from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
+from vkyc.protocol.messages import DossierImagesView, DossierView
+from vkyc.repositories.tables import Dossier
+from vkyc.repositories.transitions import Change, plan, plan_note
+
+
+def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Change:
+    """The dossier's part of a new call: submitted (N), retried (D) or noted (event ``note``), and
+    pointing at its new latest call. Conditioned on the dossier's version, so two requests never both
+    create a call."""
+    attrs = {"last_call_id": call_id}
+    if dossier.state == DossierState.NEW:
+        return plan(dossier, DOSSIER, DossierEvent.SUBMIT, actor=actor, attrs=attrs)
+    if dossier.state == DossierState.UNREACHABLE:
+        return plan(dossier, DOSSIER, DossierEvent.RETRY, actor=actor, attrs=attrs)
+    return plan_note(dossier, event=note, actor=actor, attrs=attrs)
+
+
+def dossier_view(dossier: Dossier) -> DossierView:
+    """The dossier as the agent's popup and the mobile's result show it (image keys, not images)."""
+    images = dossier.images
+    customer = dossier.customer
+    return DossierView(
+        dossier_id=dossier.dossier_id,
+        unit_id=dossier.unit_id,
+        state=dossier.state,
+        subscriber=dossier.subscriber,
+        sub_type=dossier.sub_type,
+        customer_type=dossier.customer_type,
+        payment_type=dossier.payment_type,
+        customer_name=getattr(customer, "name", None),
+        id_number=getattr(customer, "id_number", None),
+        dealer_account=dossier.dealer_account,
+        images=DossierImagesView(
+            id_front=getattr(images, "id_front_key", None),
+            id_back=getattr(images, "id_back_key", None),
+            portrait=getattr(images, "portrait_key", None),
+        ),
+    )
