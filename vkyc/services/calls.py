@@ -548,12 +548,14 @@ class CallService:
         free agent (claimed in the same transaction, with a PENDING offer), or waiting in its serving
         unit's queue when nobody may take it. Returns the agent and offer it rings, or None."""
         excluded: set[str] = set()
-        now = call.created_at or self.clock()
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
             if not candidates:
                 break
             agent = _pick(candidates, excluded)
+            # Stamped after the agent was seen free: an agent's history never shows the new offer
+            # before the end of the previous one (the request itself may have started earlier).
+            now = self.clock()
             offer = _new_offer(call, agent, now, route.ring_timeout_s)
             call.offer_id, call.agent_id, call.waiting_in = offer.offer_id, agent.agent_id, None
             try:
@@ -572,6 +574,7 @@ class CallService:
                 raise
             return agent, offer
         call.offer_id, call.agent_id, call.waiting_in = None, None, route.serving_unit_id
+        now = self.clock()
         commit(
             plan_create(call, CALL, actor=actor, reason="call requested"),
             *with_call,
