@@ -1,0 +1,128 @@
+"""``python -m media_node``: run a media node, verify an evidence bundle, recover a recording.
+
+    python -m media_node serve [--control stdio] [--capacity N]
+    python -m media_node verify <manifest-key> [--sha256 HEX] [--bucket NAME]
+    python -m media_node recover <call-id> [--min-idle-s S] [--bucket NAME]
+
+``serve`` without ``--control`` runs the engine idle until SIGTERM/SIGINT (the signaling wiring,
+issue #5's node registration, plugs in here); with ``--control stdio`` it is driven by JSON lines
+(``media_node.control``). On stdin's end or SIGTERM, open calls are closed and their recordings
+finalized. S3: ``VKYC_BUCKET`` at ``AWS_ENDPOINT_URL`` (or real AWS); settings: ``media_node.config``.
+
+``verify`` exits 0 when every file matches, 1 naming the first mismatch, 2 on a usage error.
+``recover`` prints the recording's description as JSON (exit 1 with the error code otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import signal
+import sys
+
+from media_node.config import KeyLayout, NodeConfig
+from media_node.control import LineWriter, event_writer, serve_stdio, to_jsonable
+from media_node.engine import MediaEngine
+from media_node.errors import MediaError
+from media_node.evidence import verify_bundle
+from media_node.recorder import recover_recording
+from media_node.storage import ObjectStore, S3Store
+
+
+def _store(bucket: str | None) -> S3Store:
+    return S3Store.from_env(bucket)
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    config = NodeConfig.from_env()
+    if args.capacity:
+        config = dataclasses.replace(config, capacity=args.capacity)
+    store = _store(args.bucket)
+    writer = LineWriter() if args.control == "stdio" else None
+    engine = MediaEngine(store, config, on_event=event_writer(writer) if writer else None)
+    await engine.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if writer is not None:
+        server = loop.create_task(serve_stdio(engine, config.node_id, writer))
+        stopper = loop.create_task(stop.wait())
+        await asyncio.wait({server, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+    else:
+        logging.getLogger("vkyc.media").info(
+            "media node %s up (capacity %d); waiting for the signaling wiring",
+            config.node_id,
+            config.capacity,
+        )
+        await stop.wait()
+    await engine.shutdown()
+    return 0
+
+
+def _verify(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
+    result = verify_bundle(store or _store(args.bucket), args.manifest_key, args.sha256)
+    if result.ok:
+        print(f"OK {result.files_checked} files; manifest sha256 {result.manifest_sha256}")
+        return 0
+    print(f"MISMATCH {result.mismatch}", file=sys.stderr)
+    return 1
+
+
+def _recover(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
+    try:
+        info = recover_recording(
+            store or _store(args.bucket),
+            args.call_id,
+            layout=KeyLayout(NodeConfig.from_env().key_prefix),
+            min_idle_s=args.min_idle_s,
+        )
+    except MediaError as exc:
+        print(f"{exc.code} {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(to_jsonable(info)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m media_node", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run a media node")
+    serve.add_argument("--control", choices=["none", "stdio"], default="none")
+    serve.add_argument("--capacity", type=int, default=0)
+    serve.add_argument("--bucket", default=None)
+    verify = commands.add_parser("verify", help="verify an evidence bundle")
+    verify.add_argument("manifest_key")
+    verify.add_argument("--sha256", default=None, help="the manifest hash stored on the dossier's log entry")
+    verify.add_argument("--bucket", default=None)
+    recover = commands.add_parser("recover", help="assemble the recording of a call whose node died")
+    recover.add_argument("call_id")
+    recover.add_argument("--min-idle-s", type=float, default=10.0)
+    recover.add_argument("--bucket", default=None)
+    return root
+
+
+def main(argv: list[str] | None = None, store: ObjectStore | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("aioice", "aiortc", "botocore", "urllib3"):  # per-packet and per-request chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "verify":
+        return _verify(args, store)
+    if args.command == "recover":
+        return _recover(args, store)
+    if args.command in (None, "serve"):
+        if args.command is None:
+            args = parser().parse_args(["serve"])
+        return asyncio.run(_serve(args))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

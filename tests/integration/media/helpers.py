@@ -1,0 +1,71 @@
+"""What the integration tests need to drive a call: peers for each party, and telling frames apart."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import av
+
+from media_node.engine import MediaEngine
+from sdk.media import (
+    BlankVideo,
+    EncodedAudioTrack,
+    EncodedVideoTrack,
+    FaceVideo,
+    MediaPeer,
+    SyntheticVideo,
+    Tone,
+    VideoSource,
+)
+
+
+def classify(frame: av.VideoFrame) -> str:
+    """``waiting`` (the node's dark-blue clip), ``agent`` (the bright green synthetic camera) or
+    ``customer`` (anything else: the face video)."""
+    small = frame.reformat(width=64, height=48, format="rgb24").to_ndarray()
+    red, green, blue = (float(v) for v in small.reshape(-1, 3).mean(axis=0))
+    if blue > green > red and blue < 160:
+        return "waiting"
+    if green > 150 and green > red + 50 and green > blue + 50:
+        return "agent"
+    return "customer"
+
+
+@dataclass
+class FrameLog:
+    """Every decoded video frame's class, with its arrival time (monotonic)."""
+
+    entries: list[tuple[float, str]] = field(default_factory=list)
+
+    def __call__(self, frame: av.VideoFrame) -> None:
+        self.entries.append((time.monotonic(), classify(frame)))
+
+    def classes(self, since: float = 0.0, until: float = float("inf")) -> list[str]:
+        return [c for t, c in self.entries if since <= t < until]
+
+    def first(self, kind: str, since: float = 0.0) -> float | None:
+        return next((t for t, c in self.entries if c == kind and t >= since), None)
+
+
+def mobile_peer(video: VideoSource | None = None, log: FrameLog | None = None) -> MediaPeer:
+    return MediaPeer(
+        video=EncodedVideoTrack(video or FaceVideo()), audio=EncodedAudioTrack(Tone(440)), on_video_frame=log
+    )
+
+
+def agent_peer(log: FrameLog | None = None) -> MediaPeer:
+    return MediaPeer(
+        video=EncodedVideoTrack(SyntheticVideo()), audio=EncodedAudioTrack(Tone(660)), on_video_frame=log
+    )
+
+
+def blank_mobile_peer() -> MediaPeer:
+    return mobile_peer(BlankVideo())
+
+
+async def connect(engine: MediaEngine, call_id: str, party: str, peer: MediaPeer) -> None:
+    """Offer → engine → answer, as the signaling wiring will do; waits until the link is up."""
+    answer = await engine.attach(call_id, party, await peer.offer())
+    await peer.accept(answer)
+    await peer.wait_connected(10)

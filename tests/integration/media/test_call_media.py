@@ -1,0 +1,220 @@
+"""One call through the media node, start to finish, with real aiortc peers: waiting media while it
+rings, the agent's media after the answer, both ways, the decision snapshot, the recording and the
+evidence bundle. The call runs once (module fixture); each test checks one promise of issue #5."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from media_node.config import NodeConfig
+from media_node.engine import MediaEngine
+from media_node.evidence import Bundle, DecisionFacts, EvidenceFile, build_bundle, verify_bundle
+from media_node.recorder import RecordingInfo
+from media_node.snapshot import SnapshotResult, read_jpeg_comment, stamp_text
+from media_node.storage import S3Store
+from sdk.media import MediaPeer
+from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer
+from tests.unit.media_node.stamp_check import VIETNAM, assert_stamped_with
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+CALL = "IT-CALL-1"
+
+
+@dataclass
+class Observed:
+    store: S3Store
+    mobile_log: FrameLog
+    agent_log: FrameLog
+    mobile_connected_at: float
+    answered_at: float
+    agent_attached_at: float
+    mobile: MediaPeer
+    agent: MediaPeer
+    mobile_audio_while_ringing: int
+    mobile_audio_total: int
+    agent_audio_total: int
+    agent_video_fps: float
+    mobile_video_fps: float
+    snapshot: SnapshotResult
+    snapshot_seconds: float
+    snapshot_jpeg: bytes
+    closed_at: float
+    recording: RecordingInfo
+    recording_bytes: bytes
+    bundle: Bundle
+
+
+async def run_call(store: S3Store) -> Observed:
+    engine = MediaEngine(store, NodeConfig(node_id="it-node", chunk_seconds=1.0))
+    await engine.start()
+    mobile_log, agent_log = FrameLog(), FrameLog()
+    mobile, agent = mobile_peer(log=mobile_log), agent_peer(log=agent_log)
+    try:
+        await engine.open_call(CALL)
+        await connect(engine, CALL, "mobile", mobile)
+        mobile_connected_at = time.monotonic()
+        await asyncio.sleep(2.0)  # ringing
+        audio_while_ringing = mobile.received["audio"].frames
+        await engine.answered(CALL)  # the agent accepted; its page is still connecting
+        answered_at = time.monotonic()
+        await asyncio.sleep(0.7)
+        await connect(engine, CALL, "agent", agent)
+        agent_attached_at = time.monotonic()
+        await asyncio.sleep(2.5)
+        agent_fps, mobile_fps = agent.received["video"].fps(2.0), mobile.received["video"].fps(2.0)
+        started = time.perf_counter()
+        shot = await engine.snapshot(CALL)
+        snapshot_seconds = time.perf_counter() - started
+        await asyncio.sleep(0.5)
+        closed_at = time.monotonic()
+        recording = await engine.close_call(CALL, "hangup")
+        assert recording.key is not None
+        for name in ("f", "b", "p"):  # stand-ins for the ID card's sides and the eKYC portrait
+            _, jpeg = cv2.imencode(".jpg", np.full((60, 80, 3), 200, np.uint8))
+            store.put(f"dossiers/HS-IT/{name}.jpg", jpeg.tobytes(), "image/jpeg")
+        bundle = build_bundle(
+            store,
+            DecisionFacts(
+                dossier_id="HS-IT",
+                call_id=CALL,
+                decision="A",
+                agent_id="tdv1.kv1",
+                decided_at=datetime.now(UTC),
+                files=(
+                    EvidenceFile("id_front", "dossiers/HS-IT/f.jpg"),
+                    EvidenceFile("id_back", "dossiers/HS-IT/b.jpg"),
+                    EvidenceFile("portrait", "dossiers/HS-IT/p.jpg"),
+                    EvidenceFile("snapshot", shot.key),
+                    EvidenceFile("recording", recording.key, recording.sha256),
+                ),
+            ),
+        )
+        return Observed(
+            store,
+            mobile_log,
+            agent_log,
+            mobile_connected_at,
+            answered_at,
+            agent_attached_at,
+            mobile,
+            agent,
+            audio_while_ringing,
+            mobile.received["audio"].frames,
+            agent.received["audio"].frames,
+            agent_fps,
+            mobile_fps,
+            shot,
+            snapshot_seconds,
+            store.get(shot.key),
+            closed_at,
+            recording,
+            store.get(recording.key),
+            bundle,
+        )
+    finally:
+        await mobile.close()
+        await agent.close()
+        await engine.shutdown()
+
+
+@pytest.fixture(scope="module")
+def call(media_store: S3Store) -> Iterator[Observed]:
+    yield asyncio.run(run_call(media_store))
+
+
+def test_the_caller_sees_and_hears_waiting_media_while_it_rings(call: Observed) -> None:
+    ringing = call.mobile_log.classes(until=call.answered_at)
+    assert len(ringing) >= 20  # 2 s at 15 fps, less the first frame's delay
+    assert set(ringing) == {"waiting"}
+    assert call.mobile_audio_while_ringing >= 60  # the chime: 50 packets a second
+
+
+def test_waiting_media_goes_on_until_the_agents_media_replaces_it(call: Observed) -> None:
+    # Answered but the agent's page not yet connected: the caller still gets the waiting media.
+    assert set(call.mobile_log.classes(call.answered_at, call.agent_attached_at)) == {"waiting"}
+    switched = call.mobile_log.first("agent", since=call.answered_at)
+    assert switched is not None and switched - call.agent_attached_at < 1.5
+    after = call.mobile_log.classes(since=switched)
+    assert len(after) >= 30 and set(after) == {"agent"}  # it stopped for good
+
+
+def test_media_flows_both_ways(call: Observed) -> None:
+    assert call.mobile_video_fps >= 12 and call.agent_video_fps >= 12
+    assert call.agent.received["video"].size == (640, 480)
+    assert set(call.agent_log.classes()) == {"customer"}  # the agent sees the caller's face
+    assert call.agent_audio_total >= 100  # over 3 s of the caller's voice
+    assert call.mobile_audio_total - call.mobile_audio_while_ringing >= 100
+
+
+def test_the_snapshot_finds_the_face_and_carries_the_burned_in_time(call: Observed) -> None:
+    shot = call.snapshot
+    assert shot.face_found and shot.face_box is not None
+    assert (shot.width, shot.height) == (640, 480) and shot.sharpness > 10
+    assert shot.key == f"calls/{CALL}/snapshots/{shot.snapshot_id}.jpg"
+    assert call.snapshot_seconds < 1.5
+    assert abs((datetime.now(UTC) - shot.taken_at).total_seconds()) < 120
+    text = stamp_text(CALL, shot.taken_at, VIETNAM)
+    comment = read_jpeg_comment(call.snapshot_jpeg)
+    assert comment is not None and text in comment
+    picture = cv2.imdecode(np.frombuffer(call.snapshot_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None
+    assert_stamped_with(picture, text, CALL, shot.taken_at)
+
+
+def test_the_recording_opens_and_lasts_as_long_as_the_call(call: Observed) -> None:
+    info = call.recording
+    assert not info.incomplete and info.end_reason == "hangup"
+    assert info.size == len(call.recording_bytes)
+    assert info.sha256 == hashlib.sha256(call.recording_bytes).hexdigest()
+    with av.open(io.BytesIO(call.recording_bytes), mode="r") as container:
+        assert len(container.streams.video) == 2 and len(container.streams.audio) == 2
+        duration = (container.duration or 0) / 1e6
+        titles = sorted(s.metadata.get("title", "") for s in container.streams)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert titles == ["agent_audio", "agent_video", "mobile_audio", "mobile_video"]
+    call_seconds = call.closed_at - call.mobile_connected_at
+    assert abs(duration - call_seconds) <= 1.0, (duration, call_seconds)
+    assert abs(info.duration_s - duration) < 0.2
+    assert frames >= 12 * call_seconds * 0.8
+
+
+def test_the_evidence_bundle_verifies_then_fails_after_one_changed_byte(call: Observed) -> None:
+    store, bundle = call.store, call.bundle
+    assert verify_bundle(store, bundle.manifest_key, bundle.manifest_sha256).ok
+    env = {**os.environ, "VKYC_BUCKET": store.bucket}
+    command = [
+        sys.executable,
+        "-m",
+        "media_node",
+        "verify",
+        bundle.manifest_key,
+        "--sha256",
+        bundle.manifest_sha256,
+    ]
+    good = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stderr
+    tampered = bytearray(call.snapshot_jpeg)
+    tampered[len(tampered) // 2] ^= 0x01
+    store.put(call.snapshot.key, bytes(tampered), "image/jpeg")
+    result = verify_bundle(store, bundle.manifest_key, bundle.manifest_sha256)
+    assert not result.ok and result.mismatch is not None
+    assert result.mismatch.startswith(f"snapshot {call.snapshot.key}: sha256")
+    bad = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and f"snapshot {call.snapshot.key}" in bad.stderr

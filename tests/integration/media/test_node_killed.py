@@ -1,0 +1,96 @@
+"""kill -9 of a media node mid-call leaves a playable recording up to its last seconds.
+
+The node runs as its own process (``python -m media_node serve --control stdio``), driven through
+its stdin like the signaling wiring will drive it; the two parties are aiortc peers in this process.
+After SIGKILL, ``python -m media_node recover`` assembles what S3 holds and marks it incomplete."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import pytest
+
+from media_node.control import ControlClient
+from media_node.errors import RecordingStillActive
+from media_node.recorder import RecordingInfo, recover_recording
+from media_node.storage import S3Store
+from tests.integration.media.helpers import agent_peer, mobile_peer
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+CALL = "IT-KILL-1"
+CHUNK_S = 1.0
+
+
+@dataclass
+class Observed:
+    media_seconds: float  # from the caller's first frame to the kill
+    exit_code: int
+    frames_before_kill: int
+
+
+def node_env(store: S3Store) -> dict[str, str]:
+    return {**os.environ, "VKYC_BUCKET": store.bucket, "VKYC_MEDIA_CHUNK_S": str(CHUNK_S)}
+
+
+async def call_then_kill(store: S3Store) -> Observed:
+    node = ControlClient(
+        [sys.executable, "-m", "media_node", "serve", "--control", "stdio"], node_env(store), ROOT
+    )
+    ready = await node.start()
+    assert ready["event"] == "ready" and ready["pid"] == node.pid
+    mobile, agent = mobile_peer(), agent_peer()
+    try:
+        await node.request("open_call", call_id=CALL)
+        await mobile.accept(
+            await node.request("attach", call_id=CALL, party="mobile", offer_sdp=await mobile.offer())
+        )
+        await node.request("answered", call_id=CALL)
+        await agent.accept(
+            await node.request("attach", call_id=CALL, party="agent", offer_sdp=await agent.offer())
+        )
+        await mobile.wait_frames("video", 1)
+        first_frame = time.monotonic()
+        await agent.wait_frames("video", 15)
+        await asyncio.sleep(4.0)
+        stats = await node.request("stats", call_id=CALL)
+        code = await node.kill()
+        return Observed(time.monotonic() - first_frame, code, stats["parties"]["mobile"]["video_frames_in"])
+    finally:
+        await mobile.close()
+        await agent.close()
+
+
+def test_a_killed_node_leaves_a_playable_partial_recording(media_store: S3Store) -> None:
+    seen = asyncio.run(call_then_kill(media_store))
+    assert seen.exit_code == -9 and seen.frames_before_kill >= 60
+
+    # Right after the kill the parts are fresh: recovery refuses (a live node might still write).
+    with pytest.raises(RecordingStillActive):
+        recover_recording(media_store, CALL, min_idle_s=10)
+
+    command = [sys.executable, "-m", "media_node", "recover", CALL, "--min-idle-s", "0"]
+    done = subprocess.run(
+        command, env=node_env(media_store), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    info = RecordingInfo.from_json(json.loads(done.stdout))
+    assert info.incomplete and info.end_reason == "media_node_lost" and info.key is not None
+
+    with av.open(io.BytesIO(media_store.get(info.key)), mode="r") as container:
+        duration = (container.duration or 0) / 1e6
+        caller_frames = sum(1 for _ in container.decode(video=0))
+    # Everything up to the last uploaded part: at most a part and a tick behind the kill.
+    assert seen.media_seconds - 2 * CHUNK_S - 0.6 <= duration <= seen.media_seconds + 0.5, (duration, seen)
+    assert caller_frames >= 12 * (duration - 0.5)
+    assert recover_recording(media_store, CALL) == info  # done once; later calls read the result
