@@ -48,7 +48,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
@@ -79,8 +79,8 @@ from vkyc.repositories.sessions import SessionRepository, link_call
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier, Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create, plan_note
-from vkyc.services.dossier_calls import call_placed, dossier_view
-from vkyc.services.ports import Clock, Notifier, Timers, utc_now
+from vkyc.services.dossier_calls import call_placed, result_message
+from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.callbacks")
 
@@ -416,15 +416,7 @@ class CallbackService:
             )
             self._tell(call, ended.model_dump(mode="json"), asked_by=connection.session_id)
         self._to_session(
-            call.mobile_session_id,
-            {
-                "action": "call.result",
-                "call_id": call.call_id,
-                "decision": decision,
-                "reason": reason,
-                "dossier": dossier_view(dossier).model_dump(mode="json"),
-                "snapshot_id": snapshot_id,
-            },
+            call.mobile_session_id, result_message(call.call_id, decision, reason, dossier, snapshot_id)
         )
         self._freed(agent)
         return CallDecided(
@@ -549,7 +541,7 @@ class CallbackService:
             call = self.calls.find(listed.call_id)
             if call is None or call.state != CallbackState.NEW or call.unit_id != dossier.unit_id:
                 continue
-            if call.ring_deadline is not None and _aware(call.ring_deadline) <= now:
+            if call.ring_deadline is not None and as_utc(call.ring_deadline) <= now:
                 continue  # its timer is about to end it
             if call.mobile_session_id != connection.session_id:
                 try:
@@ -666,13 +658,13 @@ class CallbackService:
             log.info("call-back %s moved meanwhile; %s not noted", call.call_id, event)
 
     def _incoming(self, call: Call, agent: Agent | None) -> CallbackIncoming:
-        deadline = _aware(call.ring_deadline or self.clock())
+        deadline = as_utc(call.ring_deadline or self.clock())
         return CallbackIncoming(
             call_id=call.call_id,
             dossier_id=call.dossier_id or "",
             agent_id=call.agent_id or "",
             agent_name=(agent.name if agent is not None else None) or "",
-            ring_timeout_s=max(0, int((deadline - _aware(call.created_at)).total_seconds())),
+            ring_timeout_s=max(0, int((deadline - as_utc(call.created_at)).total_seconds())),
             expires_at_ms=int(deadline.timestamp() * 1000),
         )
 
@@ -726,7 +718,3 @@ class CallbackService:
         """``agent`` was just moved: if to AVAILABLE, the unit's waiting inbound calls may be offered."""
         if agent is not None and agent.state == AgentState.AVAILABLE and self.on_agent_freed is not None:
             self.on_agent_freed(agent.unit_id)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

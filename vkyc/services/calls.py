@@ -53,7 +53,7 @@ from vkyc.repositories.offers import OfferRepository, call_of_offer, new_offer_i
 from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_touch
 from vkyc.repositories.tables import Agent, Call, Dossier, Offer, Session, WsConnection
 from vkyc.repositories.transitions import Change, Op, commit, plan, plan_create, plan_note
-from vkyc.services.dossier_calls import call_placed, dossier_view
+from vkyc.services.dossier_calls import call_placed, dossier_view, result_message
 from vkyc.services.ports import Clock, Notifier, Timer, Timers, utc_now
 
 log = logging.getLogger("vkyc.calls")
@@ -358,18 +358,7 @@ class CallService:
         commit(*changes, *session_touch(connection.session_id, seq), request_id=request_id, at=now)
         if was_live:
             self._tell_parties(call, EndReason.COMPLETED, EndedBy.AGENT, asked_by=connection.session_id)
-        view = dossier_view(dossier)
-        self._to_mobile(
-            call,
-            {
-                "action": "call.result",
-                "call_id": call.call_id,
-                "decision": decision,
-                "reason": reason,
-                "dossier": view.model_dump(mode="json"),
-                "snapshot_id": snapshot_id,
-            },
-        )
+        self._to_mobile(call, result_message(call.call_id, decision, reason, dossier, snapshot_id))
         self.dispatch(agent.unit_id)
         return CallDecided(
             request_id=request_id,
@@ -432,8 +421,7 @@ class CallService:
             call = self.calls.find(waiting.call_id)
             if call is None or CallState(call.state) not in WAITING:
                 continue
-            route_ring = self._ring_timeout_s(call)
-            if not self._offer(call, route_ring):
+            if not self._offer(call):
                 break  # nobody free for the oldest call: nobody for the younger ones either
             offered += 1
         if offered:  # the ones still waiting moved up
@@ -500,10 +488,13 @@ class CallService:
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _offer(self, call: Call, ring_timeout_s: int) -> bool:
+    def _offer(self, call: Call) -> bool:
         """Claim the best free agent for ``call`` (AVAILABLE → RINGING, call → W, a PENDING offer), all
         in one transaction conditioned on each item's version; then ring them. False if nobody is free;
         True once it rang someone, or when the call moved meanwhile (no longer this attempt's to place)."""
+        # Read once: the ring timeout comes from the dossier's route, and the popup shows the dossier.
+        dossier = self.dossiers.get(call.dossier_id or "")
+        ring_timeout_s = self.router.route(dossier).ring_timeout_s
         excluded = set(call.tried_agent_ids or ())
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
@@ -535,7 +526,7 @@ class CallService:
                     # it is no longer this attempt's to place.
                     return True
                 raise
-            self._ring(agent, offer, call, self.dossiers.get(call.dossier_id or ""), ring_timeout_s)
+            self._ring(agent, offer, call, dossier, ring_timeout_s)
             self.timers.schedule(RING_TIMER, {"offer_id": offer.offer_id}, ring_timeout_s)
             self._to_mobile(call, CallRinging(call_id=call.call_id).model_dump(mode="json"))
             return True
@@ -654,7 +645,7 @@ class CallService:
                     "since_ms": int(now.timestamp() * 1000),
                 },
             )
-        if not self._offer(call, self._ring_timeout_s(call)):
+        if not self._offer(call):
             commit(
                 plan(call, CALL, CallEvent.REQUEUE, actor="router"),
                 request_id=f"requeue:{request_id}",
@@ -837,10 +828,6 @@ class CallService:
     def _position(self, call: Call) -> int:
         ids = [c.call_id for c in self.calls.waiting(call.serving_unit_id or "")]
         return ids.index(call.call_id) + 1 if call.call_id in ids else 0
-
-    def _ring_timeout_s(self, call: Call) -> int:
-        dossier = self.dossiers.get(call.dossier_id or "")
-        return self.router.route(dossier).ring_timeout_s
 
     def _to_mobile(self, call: Call, message: dict[str, Any]) -> None:
         self._to_party(call, Role.MOBILE, message)

@@ -4,8 +4,10 @@ the dossier sent to the agent and the mobile."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
-from vkyc.protocol.messages import DossierImagesView, DossierView
+from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView
 from vkyc.repositories.tables import Dossier
 from vkyc.repositories.transitions import Change, plan, plan_note
 
@@ -43,3 +45,17 @@ def dossier_view(dossier: Dossier) -> DossierView:
             portrait=getattr(images, "portrait_key", None),
         ),
     )
+
+
+def result_message(
+    call_id: str, decision: str, reason: str, dossier: Dossier, snapshot_id: str | None
+) -> dict[str, Any]:
+    """``call.result`` for the mobile (seed 002 step 16): the decision with the evidence's references."""
+    result = CallResult(
+        call_id=call_id,
+        decision=decision,
+        reason=reason,
+        dossier=dossier_view(dossier),
+        snapshot_id=snapshot_id,
+    )
+    return result.model_dump(mode="json")

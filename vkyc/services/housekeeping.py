@@ -56,7 +56,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
@@ -77,7 +77,7 @@ from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call
 from vkyc.repositories.transitions import Change, commit, plan
 from vkyc.repositories.units import list_units
-from vkyc.services.ports import Clock, Notifier, utc_now
+from vkyc.services.ports import Clock, Notifier, as_utc, utc_now
 
 log = logging.getLogger("vkyc.housekeeping")
 
@@ -169,7 +169,7 @@ class Housekeeping:
     def _check_agent(
         self, listed: Agent, now: datetime, report: SweepReport, freed: set[str], candidates: dict[str, None]
     ) -> None:
-        age = now - _aware(listed.updated_at or now)
+        age = now - as_utc(listed.updated_at or now)
         if age < self.margin:
             return
         agent = self.agents.find(listed.agent_id)
@@ -177,7 +177,7 @@ class Housekeeping:
             return
         if agent.state == AgentState.WRAP_UP:
             limit = timedelta(seconds=self.settings(agent.unit_id).wrap_up_limit_s)
-            if now - _aware(agent.updated_at) > limit:
+            if now - as_utc(agent.updated_at) > limit:
                 self._release(
                     agent, AgentEvent.WRAP_UP_EXPIRED, [], "wrap-up limit passed", now, report, freed
                 )
@@ -210,14 +210,7 @@ class Housekeeping:
         freed: set[str],
     ) -> None:
         call_id = agent.call_id
-        change = plan(
-            agent,
-            AGENT,
-            event,
-            actor=ACTOR,
-            reason=reason,
-            attrs={"call_id": None, "offer_id": None, "available_since": now},
-        )
+        change = _agent_freed(agent, event, reason, now)
         commit(change, *extra, request_id=f"sweep:agent:{agent.agent_id}:{agent.version}", at=now)
         report.agents_released += 1
         freed.add(agent.unit_id)
@@ -274,29 +267,8 @@ class Housekeeping:
         ):
             agent_event = AgentEvent.SWEEP
         if agent is not None and agent_event is not None:
-            changes.append(
-                plan(
-                    agent,
-                    AGENT,
-                    agent_event,
-                    actor=ACTOR,
-                    reason="call swept",
-                    attrs={"call_id": None, "offer_id": None, "available_since": now},
-                )
-            )
-        commit(*changes, request_id=f"sweep:call:{call.call_id}:{call.version}", at=now)
-        report.calls_swept += 1
-        log.info("swept call %s (%s)", call.call_id, why)
-        ended = CallEnded(
-            call_id=call.call_id,
-            state=call.state,
-            reason=EndReason.SWEPT.value,
-            ended_by=EndedBy.SYSTEM.value,
-        ).model_dump(mode="json")
-        for session_id in (call.mobile_session_id, call.agent_session_id):
-            session = self.sessions.find(session_id or "")
-            if session is not None and session.connection_id:
-                self._push(session.connection_id, ended)
+            changes.append(_agent_freed(agent, agent_event, "call swept", now))
+        self._commit_sweep(call, changes, now, report, f"call {call.call_id} ({why})")
         if agent is not None and agent_event is not None:
             freed.add(agent.unit_id)
             if offer is not None and agent.connection_id:
@@ -316,13 +288,13 @@ class Housekeeping:
         state = CallbackState(call.state)
         why: str | None = None
         if state is CallbackState.NEW:
-            deadline = _aware(call.ring_deadline or call.created_at)
+            deadline = as_utc(call.ring_deadline or call.created_at)
             if now - deadline > self.margin:
                 why = "ring deadline long past"
         elif state is CallbackState.ACCEPTED:
             sessions = [self.sessions.find(s or "") for s in (call.mobile_session_id, call.agent_session_id)]
             gone = all(s is None or s.state == SessionState.ENDED for s in sessions)
-            if gone and now - _aware(call.updated_at) > self.margin:
+            if gone and now - as_utc(call.updated_at) > self.margin:
                 why = "both parties' sessions ended"
         if why is None:
             return
@@ -343,19 +315,19 @@ class Housekeeping:
         agent = self.agents.find(call.agent_id or "")
         held = agent is not None and agent.state == AgentState.IN_CALL and agent.call_id == call.call_id
         if agent is not None and held:
-            changes.append(
-                plan(
-                    agent,
-                    AGENT,
-                    AgentEvent.SWEEP,
-                    actor=ACTOR,
-                    reason="call-back swept",
-                    attrs={"call_id": None, "offer_id": None, "available_since": now},
-                )
-            )
+            changes.append(_agent_freed(agent, AgentEvent.SWEEP, "call-back swept", now))
+        self._commit_sweep(call, changes, now, report, f"call-back {call.call_id} ({why})")
+        if agent is not None and held:
+            freed.add(agent.unit_id)
+            self._push_status(agent, now)
+
+    def _commit_sweep(
+        self, call: Call, changes: list[Change], now: datetime, report: SweepReport, what: str
+    ) -> None:
+        """Commit a swept call (inbound or call-back) with its changes, and tell both parties it ended."""
         commit(*changes, request_id=f"sweep:call:{call.call_id}:{call.version}", at=now)
         report.calls_swept += 1
-        log.info("swept call-back %s (%s)", call.call_id, why)
+        log.info("swept %s", what)
         ended = CallEnded(
             call_id=call.call_id,
             state=call.state,
@@ -366,27 +338,24 @@ class Housekeeping:
             session = self.sessions.find(session_id or "")
             if session is not None and session.connection_id:
                 self._push(session.connection_id, ended)
-        if agent is not None and held:
-            freed.add(agent.unit_id)
-            self._push_status(agent, now)
 
     def _why_stale(self, call: Call, state: CallState, now: datetime) -> str | None:
         """Why ``call`` (not final) must be swept now, or None while its own timers still have time."""
         if state in WAITING_STATES:
-            waited = now - _aware(call.created_at)
+            waited = now - as_utc(call.created_at)
             if waited > timedelta(seconds=self._queue_timeout_s(call)) + self.margin:
                 return f"waited {int(waited.total_seconds())} s, past the queue timeout"
         if state == CallState.RINGING:
             offer = self.offers.find(call.offer_id or "")
             if offer is None or offer.ring_deadline is None:
                 return "ringing without an offer"
-            if now - _aware(offer.ring_deadline) > self.margin:
+            if now - as_utc(offer.ring_deadline) > self.margin:
                 return "ring deadline long past"
         if state in LIVE_STATES:
             ids = [call.mobile_session_id, call.agent_session_id]
             sessions = [self.sessions.find(session_id or "") for session_id in ids]
             if all(s is None or s.state == SessionState.ENDED for s in sessions):
-                age = now - _aware(call.updated_at)
+                age = now - as_utc(call.updated_at)
                 if age > self.margin:
                     return "both parties' sessions ended"
         return None
@@ -404,7 +373,7 @@ class Housekeeping:
         logged in after today's end of day. Returns how many agents went OFFLINE. RINGING and IN_CALL
         agents are left to finish (logged with their number); a later run takes them once they are out.
         Lost races are skipped (the next run sees the agent again)."""
-        moment = _aware(now or self.clock())
+        moment = as_utc(now or self.clock())
         offline = 0
         busy = 0
         for unit in list_units():
@@ -426,7 +395,7 @@ class Housekeeping:
         return offline
 
     def _end_day_of(self, listed: Agent, cutoff: datetime, now: datetime) -> int:
-        changed_after = listed.updated_at is not None and _aware(listed.updated_at) >= cutoff
+        changed_after = listed.updated_at is not None and as_utc(listed.updated_at) >= cutoff
         if changed_after and self._logged_in_since(listed.agent_id, cutoff):
             return 0  # working late on purpose
         agent = self.agents.find(listed.agent_id)
@@ -450,7 +419,7 @@ class Housekeeping:
     def _logged_in_since(self, agent_id: str, cutoff: datetime) -> bool:
         # The agent's log, newest first, until it reaches entries older than the cutoff. One Query.
         for entry in reversed(self.agents.history(agent_id)):
-            if _aware(entry.at) < cutoff:
+            if as_utc(entry.at) < cutoff:
                 return False
             if entry.event == AgentEvent.LOGIN.value:
                 return True
@@ -494,7 +463,13 @@ def _bound(agent: Agent, call: Call) -> bool:
     return call.agent_id == agent.agent_id
 
 
-def _aware(moment: datetime | None) -> datetime:
-    if moment is None:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def _agent_freed(agent: Agent, event: AgentEvent, reason: str, now: datetime) -> Change:
+    """The agent of a swept call, back to AVAILABLE and pointing at no call."""
+    return plan(
+        agent,
+        AGENT,
+        event,
+        actor=ACTOR,
+        reason=reason,
+        attrs={"call_id": None, "offer_id": None, "available_since": now},
+    )

@@ -42,3 +42,10 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime:
+    """``moment`` as an aware UTC datetime (a naive one is taken as UTC); None is now."""
+    if moment is None:
+        return utc_now()
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
