@@ -134,6 +134,9 @@ async def run_call(store: S3Store) -> Observed:
         await engine.shutdown()
 
 
+SENT_SIZES = {(640, 480), (320, 240)}  # EncodedVideoTrack's size and low_size
+
+
 @pytest.fixture(scope="module")
 def call(media_store: S3Store) -> Iterator[Observed]:
     yield asyncio.run(run_call(media_store))
@@ -157,7 +160,9 @@ def test_waiting_media_goes_on_until_the_agents_media_replaces_it(call: Observed
 
 def test_media_flows_both_ways(call: Observed) -> None:
     assert call.mobile_video_fps >= 12 and call.agent_video_fps >= 12
-    assert call.agent.received["video"].size == (640, 480)
+    # The sender drops to 320x240 when the node's estimate of the link falls, which a busy machine's
+    # delays can cause even on loopback; either picture size is the caller's full picture.
+    assert call.agent.received["video"].size in SENT_SIZES
     assert set(call.agent_log.classes()) == {"customer"}  # the agent sees the caller's face
     assert call.agent_audio_total >= 100  # over 3 s of the caller's voice
     assert call.mobile_audio_total - call.mobile_audio_while_ringing >= 100
@@ -166,7 +171,7 @@ def test_media_flows_both_ways(call: Observed) -> None:
 def test_the_snapshot_finds_the_face_and_carries_the_burned_in_time(call: Observed) -> None:
     shot = call.snapshot
     assert shot.face_found and shot.face_box is not None
-    assert (shot.width, shot.height) == (640, 480) and shot.sharpness > 10
+    assert (shot.width, shot.height) in SENT_SIZES and shot.sharpness > 10
     assert shot.key == f"calls/{CALL}/snapshots/{shot.snapshot_id}.jpg"
     assert call.snapshot_seconds < 1.5
     assert abs((datetime.now(UTC) - shot.taken_at).total_seconds()) < 120
