@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: up test lint typecheck unit bench load install clean
+.PHONY: up test lint typecheck chromium unit bench load install clean
 
 install: $(STAMP)
 
@@ -28,8 +28,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(VENV)/bin/pytest
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Chromium for the browser tests"; \
+		apt-get update -q && apt-get install -y -q chromium; }
 
 unit: install
 	$(VENV)/bin/pytest -q tests/unit

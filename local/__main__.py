@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start the whole local stack with demo data")
     up.add_argument("--demo", default=None, help="demo data file (default: local/demo/demo.toml)")
     up.add_argument("--no-demo", action="store_true", help="create the tables but load no demo data")
+    up.add_argument("--no-media-node", action="store_true", help="start no media node (no video)")
     up.set_defaults(func=_up)
 
     args = parser.parse_args(argv)

@@ -1,8 +1,9 @@
 """``python -m local up`` (``make up``): the whole vkyc stack on one machine, with demo data.
 
 Steps, each announced on one line: moto server → tables, queues, bucket → demo data → Chalice apps
-→ WebSocket API → event runners → REST API and web client. Ctrl-C (or SIGTERM) stops everything in
-reverse order. Addresses come from the environment (defaults in the table below) so two stacks
+→ WebSocket API → event runners → REST API and web client, and a media node (a child process,
+``python -m media_node run``; ``--no-media-node`` leaves it out). Ctrl-C (or SIGTERM) stops
+everything in reverse order. Addresses come from the environment (defaults in the table below) so two stacks
 can run side by side.
 """
 
@@ -20,11 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from chalice import Chalice
 from chalice.app import ScheduledEventConfig
 
 from vkyc import env
+
+if TYPE_CHECKING:
+    from local.media_node_process import MediaNodeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("signaling", "routing", "reports")
@@ -65,9 +70,13 @@ def _port_free(host: str, port: int) -> bool:
 class Stack:
     """Starts the parts in order and remembers how to stop each one."""
 
-    def __init__(self, addresses: Addresses, out: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, addresses: Addresses, out: Callable[[str], None] = print, *, media_nodes: int = 0
+    ) -> None:
         self.addresses = addresses
         self.out = out
+        self.media_nodes = media_nodes  # media node processes to start (``make up``: one)
+        self.nodes: list[MediaNodeProcess] = []
         self._stops: list[tuple[str, Callable[[], object]]] = []
         self._step = 0
         self.aws_endpoint = ""
@@ -141,8 +150,10 @@ class Stack:
         self._start_websocket(apps["signaling"])
         from local.chalice_app import point_websocket_api_at
 
-        # The routing app pushes too (sweeper, end of day): same API, same emulator.
-        point_websocket_api_at(apps["routing"], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
+        # The routing app pushes too (sweeper, end of day), and so does reports (the supervisors' live
+        # board): same API, same emulator.
+        for pushing in ("routing", "reports"):
+            point_websocket_api_at(apps[pushing], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
 
         self.step("event runners: SQS timers, schedules, DynamoDB streams")
         self._start_runners(list(apps.values()))
@@ -153,7 +164,18 @@ class Stack:
         rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port).start()
         self._stops.append(("REST server", rest.stop))
         self.http_url = rest.url
+        self._start_media_nodes()
         return summary
+
+    def _start_media_nodes(self) -> None:
+        """The media nodes, last: they connect to the WebSocket API and get their token over REST."""
+        from local.media_node_process import MediaNodeProcess
+
+        for number in range(1, self.media_nodes + 1):
+            node = MediaNodeProcess(self.http_url, f"media-local-{number}").start()
+            self.nodes.append(node)
+            self._stops.append((f"media node {node.node_id}", node.stop))
+            self.out(f"      media node {node.node_id} (pid {node.pid}) connected to signaling")
 
     def _start_websocket(self, app: Chalice) -> None:
         from local.apigw.server import EmulatorThread, WebSocketEmulator
@@ -200,6 +222,7 @@ class Stack:
                 f"  WebSocket API        {self.ws_url}   (@connections: {self.ws_url.replace('ws://', 'http://')}/@connections)",
                 f"  REST API + web       {self.http_url}",
                 f"  AWS endpoint (moto)  {self.aws_endpoint}   (AWS_ENDPOINT_URL={self.aws_endpoint})",
+                *(f"  Media node           {n.node_id} (pid {n.pid})" for n in self.nodes),
                 "Press Ctrl-C to stop.",
             ]
         )
@@ -215,7 +238,11 @@ def run_stack(args: argparse.Namespace) -> int:
     demo_file: Path | None = None
     if not args.no_demo:
         demo_file = Path(args.demo).resolve() if args.demo else ROOT / "local" / "demo" / "demo.toml"
-    stack = Stack(Addresses.from_environment(), out=lambda line: print(line, flush=True))
+    stack = Stack(
+        Addresses.from_environment(),
+        out=lambda line: print(line, flush=True),
+        media_nodes=0 if getattr(args, "no_media_node", False) else 1,
+    )
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -1,13 +1,17 @@
 """``python -m media_node``: run a media node, verify an evidence bundle, recover a recording.
 
+    python -m media_node [run] [--capacity N] [--rest-url URL] [--bucket NAME]
     python -m media_node serve [--control stdio] [--capacity N]
     python -m media_node verify <manifest-key> [--sha256 HEX] [--bucket NAME]
     python -m media_node recover <call-id> [--min-idle-s S] [--bucket NAME]
 
-``serve`` without ``--control`` runs the engine idle until SIGTERM/SIGINT (the signaling wiring,
-issue #5's node registration, plugs in here); with ``--control stdio`` it is driven by JSON lines
-(``media_node.control``). On stdin's end or SIGTERM, open calls are closed and their recordings
-finalized. S3: ``VKYC_BUCKET`` at ``AWS_ENDPOINT_URL`` (or real AWS); settings: ``media_node.config``.
+``run`` (the default) is a media node on the signaling channel (``media_node.wiring``): a token from
+``POST /auth/node`` (``VKYC_REST_URL``, ``VKYC_MEDIA_NODE_KEY``), role ``media`` on the WebSocket API,
+heartbeats, and the orders signaling pushes, until SIGTERM/SIGINT. ``serve`` runs the engine without
+signaling: idle, or with ``--control stdio`` driven by JSON lines (``media_node.control``; tests and
+the capacity benchmark). On stdin's end or SIGTERM, open calls are closed and their recordings
+finalized (and, for ``run``, reported to signaling). S3: ``VKYC_BUCKET`` at ``AWS_ENDPOINT_URL`` (or
+real AWS); settings: ``media_node.config`` and ``media_node.wiring``.
 
 ``verify`` exits 0 when every file matches, 1 naming the first mismatch, 2 on a usage error.
 ``recover`` prints the recording's description as JSON (exit 1 with the error code otherwise).
@@ -24,12 +28,12 @@ import signal
 import sys
 
 from media_node.config import KeyLayout, NodeConfig
-from media_node.control import LineWriter, event_writer, serve_stdio, to_jsonable
-from media_node.engine import MediaEngine
 from media_node.errors import MediaError
 from media_node.evidence import verify_bundle
-from media_node.recorder import recover_recording
 from media_node.storage import ObjectStore, S3Store
+
+# The engine, its wiring and the recorder load aiortc, PyAV and OpenCV (seconds of imports): only the
+# commands that need them import them, so ``verify`` starts at once.
 
 
 def _store(bucket: str | None) -> S3Store:
@@ -37,6 +41,9 @@ def _store(bucket: str | None) -> S3Store:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from media_node.control import LineWriter, event_writer, serve_stdio
+    from media_node.engine import MediaEngine
+
     config = NodeConfig.from_env()
     if args.capacity:
         config = dataclasses.replace(config, capacity=args.capacity)
@@ -64,6 +71,37 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run(args: argparse.Namespace) -> int:
+    from media_node.engine import MediaEngine
+    from media_node.wiring import NodeWiring, WiringConfig
+
+    config = NodeConfig.from_env()
+    if args.capacity:
+        config = dataclasses.replace(config, capacity=args.capacity)
+    wiring_config = WiringConfig.from_env()
+    if args.rest_url:
+        wiring_config = dataclasses.replace(wiring_config, rest_url=args.rest_url)
+    if not wiring_config.node_key:
+        print("VKYC_MEDIA_NODE_KEY is not set: the node cannot get a token", file=sys.stderr)
+        return 2
+    engine = MediaEngine(_store(args.bucket), config, on_event=lambda event: wiring.on_event(event))
+    wiring = NodeWiring(engine, config, wiring_config)
+    await engine.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logging.getLogger("vkyc.media").info(
+        "media node %s up (capacity %d); signaling at %s",
+        config.node_id,
+        config.capacity,
+        wiring_config.rest_url,
+    )
+    await wiring.run(stop)
+    await engine.shutdown()
+    return 0
+
+
 def _verify(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
     result = verify_bundle(store or _store(args.bucket), args.manifest_key, args.sha256)
     if result.ok:
@@ -74,6 +112,9 @@ def _verify(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
 
 
 def _recover(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
+    from media_node.control import to_jsonable
+    from media_node.recorder import recover_recording
+
     try:
         info = recover_recording(
             store or _store(args.bucket),
@@ -91,7 +132,11 @@ def _recover(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m media_node", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="run a media node")
+    run = commands.add_parser("run", help="run a media node on the signaling channel (the default)")
+    run.add_argument("--capacity", type=int, default=0)
+    run.add_argument("--bucket", default=None)
+    run.add_argument("--rest-url", default=None, help="where POST /auth/node is (default VKYC_REST_URL)")
+    serve = commands.add_parser("serve", help="run the engine without signaling (idle, or driven by stdio)")
     serve.add_argument("--control", choices=["none", "stdio"], default="none")
     serve.add_argument("--capacity", type=int, default=0)
     serve.add_argument("--bucket", default=None)
@@ -117,9 +162,11 @@ def main(argv: list[str] | None = None, store: ObjectStore | None = None) -> int
         return _verify(args, store)
     if args.command == "recover":
         return _recover(args, store)
-    if args.command in (None, "serve"):
+    if args.command in (None, "run"):
         if args.command is None:
-            args = parser().parse_args(["serve"])
+            args = parser().parse_args(["run"])
+        return asyncio.run(_run(args))
+    if args.command == "serve":
         return asyncio.run(_serve(args))
     return 2
 

@@ -1,197 +1,54 @@
-"""Evidence bundles: proof, kept in S3, of what a dossier's decision was based on.
-
-When a dossier is decided, ``build_bundle`` writes a manifest listing every file the decision rests
-on (ID card images, portrait, snapshot(s), the call recording) with its key, size and sha256, plus
-the decision itself, the agent and the timestamps. It returns the manifest's own sha256: stored on
-the dossier's log entry (DynamoDB), it makes the bundle tamper-evident, since changing any file changes
-its hash (caught by the manifest) and changing the manifest changes the manifest's hash (caught by the
-log entry). ``verify_bundle`` (and ``python -m media_node verify <manifest-key> [--sha256 HEX]``)
-re-reads everything and names the first mismatch.
-
-Inputs are plain facts (``DecisionFacts``), so the decision use case can call this without knowing
-the media node; the functions block on S3 (run them in a thread from async code). A file whose sha256
-the caller already knows from writing it (the recording: ``RecordingInfo.sha256``) may pass it to
-avoid re-reading a large object; verification always re-reads.
-
-Manifest JSON is canonical (sorted keys, no spaces, UTF-8), so its hash is reproducible.
+"""Evidence bundles, for the media node and its ``verify`` command: ``vkyc.evidence`` is the one
+implementation (pure S3 and hashing, shared with the decision's use case in signaling); this module
+re-exports it and raises the node's own ``EvidenceInvalid`` (a ``MediaError``, code
+``EVIDENCE_INVALID``). See ``vkyc.evidence`` for what a bundle holds and how it is verified.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from media_node.errors import EvidenceInvalid
-from media_node.storage import ObjectStore, sha256_of_object
+from vkyc import evidence as _evidence
+from vkyc.evidence import (
+    MANIFEST_KIND,
+    MANIFEST_VERSION,
+    BlobStore,
+    Bundle,
+    DecisionFacts,
+    EvidenceFile,
+    Verification,
+    canonical_json,
+    manifest_key_for,
+    verify_bundle,
+)
 
-MANIFEST_KIND = "vkyc-evidence"
-MANIFEST_VERSION = 1
-
-
-@dataclass(frozen=True)
-class EvidenceFile:
-    """One file of the bundle: ``role`` is e.g. ``id_front``, ``id_back``, ``portrait``,
-    ``snapshot``, ``recording``; ``sha256`` only if already known from writing it."""
-
-    role: str
-    key: str
-    sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class DecisionFacts:
-    dossier_id: str
-    call_id: str
-    decision: str  # A, R, C or D
-    agent_id: str
-    decided_at: datetime
-    files: tuple[EvidenceFile, ...]
-    reason: str | None = None
-    unit_id: str | None = None
-    call_started_at: datetime | None = None
-    call_answered_at: datetime | None = None
-    call_ended_at: datetime | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Bundle:
-    manifest_key: str
-    manifest_sha256: str
-    manifest: dict[str, object]
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    manifest_key: str
-    manifest_sha256: str | None
-    files_checked: int
-    mismatch: str | None = None
-
-
-def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise ValueError("evidence timestamps must be timezone-aware")
-    return moment.astimezone(UTC).isoformat()
-
-
-def manifest_key_for(facts: DecisionFacts, prefix: str = "evidence/") -> str:
-    stamp = facts.decided_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{prefix}{facts.dossier_id}/{stamp}-{facts.call_id}/manifest.json"
+__all__ = [
+    "MANIFEST_KIND",
+    "MANIFEST_VERSION",
+    "Bundle",
+    "DecisionFacts",
+    "EvidenceFile",
+    "Verification",
+    "build_bundle",
+    "canonical_json",
+    "manifest_key_for",
+    "require_valid",
+    "verify_bundle",
+]
 
 
 def build_bundle(
-    store: ObjectStore, facts: DecisionFacts, *, prefix: str = "evidence/", now: datetime | None = None
+    store: BlobStore, facts: DecisionFacts, *, prefix: str = "evidence/", now: datetime | None = None
 ) -> Bundle:
-    """Hash the files, write the manifest, return its key and sha256. ``EvidenceInvalid`` if a file
-    is missing (a decision must not rest on a file that is not there)."""
-    if facts.decision not in ("A", "R", "C", "D"):
-        raise ValueError(f"decision must be A, R, C or D, not {facts.decision!r}")
-    files = []
-    for item in facts.files:
-        if item.sha256 is not None:
-            digest, size = item.sha256, _size(store, item.key)
-        else:
-            try:
-                digest, size = sha256_of_object(store, item.key)
-            except KeyError:
-                raise EvidenceInvalid(f"{item.role} s3://{store.bucket}/{item.key} does not exist") from None
-        files.append({"role": item.role, "key": item.key, "sha256": digest, "size": size})
-    manifest: dict[str, object] = {
-        "kind": MANIFEST_KIND,
-        "version": MANIFEST_VERSION,
-        "bucket": store.bucket,
-        "dossier_id": facts.dossier_id,
-        "unit_id": facts.unit_id,
-        "call_id": facts.call_id,
-        "decision": {"code": facts.decision, "reason": facts.reason},
-        "agent_id": facts.agent_id,
-        "timestamps": {
-            "call_started_at": _iso(facts.call_started_at),
-            "call_answered_at": _iso(facts.call_answered_at),
-            "call_ended_at": _iso(facts.call_ended_at),
-            "decided_at": _iso(facts.decided_at),
-            "bundled_at": _iso(now or datetime.now(UTC)),
-        },
-        "files": files,
-        "extra": dict(facts.extra),
-    }
-    raw = canonical_json(manifest)
-    key = manifest_key_for(facts, prefix)
-    store.put(key, raw, content_type="application/json")
-    return Bundle(key, hashlib.sha256(raw).hexdigest(), manifest)
-
-
-def _size(store: ObjectStore, key: str) -> int:
-    prefix_matches = [o for o in store.list_prefix(key) if o.key == key]
-    if not prefix_matches:
-        raise EvidenceInvalid(f"s3://{store.bucket}/{key} does not exist")
-    return prefix_matches[0].size
-
-
-def verify_bundle(store: ObjectStore, manifest_key: str, expected_sha256: str | None = None) -> Verification:
-    """Re-read the manifest and every file it lists; the first difference is ``mismatch``.
-
-    ``expected_sha256`` is the manifest hash stored on the dossier's log entry: without it only the
-    files are checked against the manifest (which a forger could have rewritten too)."""
+    """``vkyc.evidence.build_bundle``, raising ``media_node.errors.EvidenceInvalid``."""
     try:
-        raw = store.get(manifest_key)
-    except KeyError:
-        return Verification(False, manifest_key, None, 0, f"manifest {manifest_key} does not exist")
-    digest = hashlib.sha256(raw).hexdigest()
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        return Verification(
-            False,
-            manifest_key,
-            digest,
-            0,
-            f"manifest sha256 {digest} differs from the recorded {expected_sha256}",
-        )
-    try:
-        manifest = json.loads(raw)
-        files = manifest["files"]
-        if manifest.get("kind") != MANIFEST_KIND:
-            raise ValueError("not a vkyc evidence manifest")
-    except (ValueError, KeyError, TypeError) as exc:
-        return Verification(False, manifest_key, digest, 0, f"manifest {manifest_key} is unreadable: {exc}")
-    checked = 0
-    for entry in files:
-        role, key, want = entry["role"], entry["key"], entry["sha256"]
-        try:
-            got, size = sha256_of_object(store, key)
-        except KeyError:
-            return Verification(False, manifest_key, digest, checked, f"{role} {key} is missing")
-        if got != want:
-            return Verification(
-                False,
-                manifest_key,
-                digest,
-                checked,
-                f"{role} {key}: sha256 {got} differs from the manifest's {want}",
-            )
-        if size != entry.get("size", size):
-            return Verification(
-                False,
-                manifest_key,
-                digest,
-                checked,
-                f"{role} {key}: {size} bytes, the manifest says {entry['size']}",
-            )
-        checked += 1
-    return Verification(True, manifest_key, digest, checked)
+        return _evidence.build_bundle(store, facts, prefix=prefix, now=now)
+    except _evidence.EvidenceInvalid as exc:
+        raise EvidenceInvalid(str(exc)) from None
 
 
-def require_valid(store: ObjectStore, manifest_key: str, expected_sha256: str | None = None) -> Verification:
+def require_valid(store: BlobStore, manifest_key: str, expected_sha256: str | None = None) -> Verification:
     """``verify_bundle`` that raises ``EvidenceInvalid`` (code ``EVIDENCE_INVALID``) on a mismatch."""
     result = verify_bundle(store, manifest_key, expected_sha256)
     if not result.ok:

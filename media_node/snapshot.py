@@ -29,6 +29,9 @@ from media_node.errors import SnapshotFailed
 
 JPEG_QUALITY = 92
 BAND_HEIGHT_RATIO = 0.15
+# Below this width the stamp's digits would be a few pixels tall: the stamped JPEG is enlarged to it
+# (face box, width and height stay those of the frame as received).
+MIN_STAMPED_WIDTH = 640
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 _cascades = threading.local()
@@ -139,6 +142,16 @@ def band_height(picture_height: int) -> int:
     return max(18, int(picture_height * BAND_HEIGHT_RATIO))
 
 
+def legible_size(bgr: np.ndarray) -> np.ndarray:
+    """``bgr`` enlarged to ``MIN_STAMPED_WIDTH`` when narrower, so a low-resolution frame still gets a
+    stamp an auditor can read."""
+    height, width = bgr.shape[:2]
+    if width >= MIN_STAMPED_WIDTH:
+        return bgr
+    factor = MIN_STAMPED_WIDTH / width
+    return cv2.resize(bgr, (MIN_STAMPED_WIDTH, round(height * factor)), interpolation=cv2.INTER_CUBIC)
+
+
 def burn_in(bgr: np.ndarray, text: str) -> np.ndarray:
     """A copy of ``bgr`` with ``text`` in white on a dark band along the bottom edge; each
     ``" | "``-separated part on its own line (date and time, then the call), as large as fits."""
@@ -192,4 +205,4 @@ def make_snapshot(
     analysis = analyse(picture)
     text = stamp_text(call_id, taken_at, zone)
     comment = f"vkyc snapshot | {text} | taken_at={taken_at.astimezone(UTC).isoformat()}"
-    return encode_jpeg(burn_in(picture, text), comment), analysis, text
+    return encode_jpeg(burn_in(legible_size(picture), text), comment), analysis, text

@@ -46,14 +46,23 @@ class TokenGrant:
 
 
 async def mobile_token(
-    rest_url: str, api_key: str, dealer_account: str, dossier_id: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    rest_url: str,
+    api_key: str,
+    dealer_account: str,
+    dossier_id: str,
+    *,
+    dealer_channel: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> TokenGrant:
     """A mobile session token for one dossier, as the integrator backend (mSale Core) obtains it.
 
-    ``api_key`` is the unit's integrator key (header ``x-api-key``). Errors: ``AUTH_REQUIRED``,
+    ``api_key`` is the unit's integrator key (header ``x-api-key``); ``dealer_channel`` the dealer's
+    sales channel (e.g. ``DBH``, ``DL``) when groups route on it. Errors: ``AUTH_REQUIRED``,
     ``API_KEY_INVALID``, ``NOT_FOUND`` (dossier), ``DOSSIER_OTHER_UNIT``, ``BAD_MESSAGE``.
     """
     body = {"dealer_account": dealer_account, "dossier_id": dossier_id}
+    if dealer_channel is not None:
+        body["dealer_channel"] = dealer_channel
     return _grant(await _post(rest_url, "/auth/mobile", body, {"x-api-key": api_key}, timeout_s))
 
 

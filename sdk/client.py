@@ -20,7 +20,11 @@ actions; this client is the reference implementation of its session layer (docs/
    one) and queued requests go out on it. When the socket drops, it is re-opened with the resume
    token, with a short backoff, until ``reconnect_grace_s`` has passed (then the session is lost).
    Every welcome carries a fresh resume token: the client always keeps the latest.
-5. **Ending**: ``close()`` sends ``session.bye``. A ``session.replaced`` or ``session.ended`` push ends
+5. **Media** (issue #5): ``media_offer`` and ``media_snapshot`` send ``media.offer`` /
+   ``media.snapshot``, which the server acknowledges at once and answers later with a push carrying
+   the same ``request_id`` (``media.answer`` / ``media.snapshot_taken``, or an ``error``):
+   ``request_then`` waits for that. ``sdk.media.connect_media`` connects a ``MediaPeer`` with them.
+6. **Ending**: ``close()`` sends ``session.bye``. A ``session.replaced`` or ``session.ended`` push ends
    the client too. Once ended, every call raises ``SessionLost``.
 
 Typical use::
@@ -43,7 +47,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Collection, Generator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeAlias, TypeVar
@@ -66,6 +70,8 @@ from vkyc.protocol import PROTOCOL_VERSION
 from vkyc.protocol.messages import (
     SERVER_MESSAGE,
     Error,
+    MediaAnswer,
+    MediaSnapshotTaken,
     Pong,
     ServerMessage,
     SessionEnded,
@@ -172,6 +178,14 @@ class _Pending:
     link: _Link
 
 
+@dataclass(eq=False)
+class _Followup:
+    """The later answer ``request_then`` waits for (after the ``ack`` of its request)."""
+
+    actions: frozenset[str]
+    future: asyncio.Future[Incoming]
+
+
 @dataclass
 class _Settings:
     client_name: str
@@ -213,6 +227,7 @@ class VkycClient:
         self._request_numbers = itertools.count(1)
         self._request_prefix = secrets.token_hex(4)
         self._pending: dict[str, _Pending] = {}
+        self._followups: dict[str, _Followup] = {}
         self._pushes: deque[Incoming] = deque()
         self._raw: asyncio.Queue[str] = asyncio.Queue()
         self._capture_raw = False
@@ -360,12 +375,14 @@ class VkycClient:
         """
         return await self._request(action, fields, self.settings.request_timeout_s)
 
-    async def _request(self, action: str, fields: dict[str, Any], timeout_s: float) -> Incoming:
+    async def _request(
+        self, action: str, fields: dict[str, Any], timeout_s: float, request_id: str | None = None
+    ) -> Incoming:
         reserved = ENVELOPE_FIELDS & fields.keys()
         if reserved:
             raise TypeError(f"{sorted(reserved)} are set by the client, not passed as fields")
         future: asyncio.Future[Incoming] = asyncio.get_running_loop().create_future()
-        request_id = self.new_request_id()
+        request_id = request_id or self.new_request_id()
         while True:
             link = await self._wait_for_link()
             async with self._send_lock:
@@ -406,6 +423,54 @@ class VkycClient:
             raise SdkError(
                 "BAD_RESPONSE", f"{action} answered by {action_of(reply)!r}, not {reply_type.__name__}"
             )
+        return reply
+
+    async def request_then(
+        self, action: str, final: Collection[str], /, timeout_s: float | None = None, **fields: Any
+    ) -> Incoming:
+        """Send a message the server answers with ``ack`` at once and with one of ``final`` later
+        (``media.offer`` → ``media.answer``): returns that later message, which carries the same
+        ``request_id``. An ``error`` with it, before or after the ``ack``, raises ``ServerError``.
+        ``timeout_s`` (default: the request timeout) bounds the wait for the later message. Either may
+        arrive first: replies and pushes are separate messages."""
+        request_id = self.new_request_id()
+        future: asyncio.Future[Incoming] = asyncio.get_running_loop().create_future()
+        self._followups[request_id] = _Followup(frozenset(final), future)
+        try:
+            await self._request(action, fields, self.settings.request_timeout_s, request_id)
+            try:
+                async with asyncio.timeout(timeout_s or self.settings.request_timeout_s):
+                    reply = await future
+            except TimeoutError:
+                raise RequestTimeout(
+                    action, request_id, timeout_s or self.settings.request_timeout_s
+                ) from None
+        finally:
+            self._followups.pop(request_id, None)
+        error = _server_error(reply)
+        if error is not None:
+            raise error
+        return reply
+
+    async def media_offer(self, call_id: str, sdp: str, *, timeout_s: float = 20.0) -> MediaAnswer:
+        """``media.offer``: the party's complete WebRTC offer for the call's media node; returns the
+        node's ``media.answer`` (its ``sdp`` is the answer to apply). Raises ``ServerError``
+        (``MEDIA_*`` codes, ``CALL_NOT_FOUND``...) or ``RequestTimeout``."""
+        reply = await self.request_then("media.offer", {"media.answer"}, timeout_s, call_id=call_id, sdp=sdp)
+        if not isinstance(reply, MediaAnswer):
+            raise SdkError("BAD_RESPONSE", f"media.offer answered by {action_of(reply)!r}")
+        return reply
+
+    async def media_snapshot(self, call_id: str, *, timeout_s: float = 15.0) -> MediaSnapshotTaken:
+        """``media.snapshot`` (agents): the decision snapshot of the customer's video; returns
+        ``media.snapshot_taken`` (``face_found`` false: ask the customer to face the camera and take it
+        again). Its ``snapshot_id`` goes into ``call.decide``. Raises ``ServerError`` or
+        ``RequestTimeout``."""
+        reply = await self.request_then(
+            "media.snapshot", {"media.snapshot_taken"}, timeout_s, call_id=call_id
+        )
+        if not isinstance(reply, MediaSnapshotTaken):
+            raise SdkError("BAD_RESPONSE", f"media.snapshot answered by {action_of(reply)!r}")
         return reply
 
     async def ping(self) -> float:
@@ -643,6 +708,15 @@ class VkycClient:
 
     def _dispatch(self, link: _Link, message: Incoming) -> None:
         request_id = message.request_id if hasattr(message, "request_id") else None
+        followup = self._followups.get(request_id) if request_id is not None else None
+        if followup is not None and not followup.future.done():
+            # The later answer of ``request_then``; an error too once the ack came (before it, the
+            # error refuses the request itself: it goes to the pending request below).
+            action = action_of(message)
+            if action in followup.actions or (action == "error" and request_id not in self._pending):
+                followup.future.set_result(message)
+                self._notify()
+                return
         if request_id is not None:
             pending = self._pending.pop(request_id, None)
             if pending is not None and not pending.future.done():
@@ -827,6 +901,9 @@ class VkycClient:
             del self._pending[request_id]
             if not pending.future.done():
                 pending.future.set_exception(self._lost())
+        for followup in self._followups.values():
+            if not followup.future.done():
+                followup.future.set_exception(self._lost())
         if self._links:
             self._closing_links = asyncio.create_task(self._close_all_links(), name="vkyc-sdk-close")
         self._notify()

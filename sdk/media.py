@@ -592,3 +592,33 @@ class MediaPeer:
     async def _on_state(self) -> None:
         if self.pc.connectionState == "connected":
             self._connected.set()
+
+
+class MediaSignaling(Protocol):
+    """What ``connect_media`` needs of a signaling client: ``sdk.client.VkycClient.media_offer``."""
+
+    async def media_offer(self, call_id: str, sdp: str, *, timeout_s: float = ...) -> Any: ...
+
+
+async def connect_media(
+    client: MediaSignaling,
+    call_id: str,
+    peer: MediaPeer,
+    *,
+    wait_connected: bool = True,
+    timeout_s: float = 20.0,
+) -> MediaPeer:
+    """Connect ``peer`` to the media node of ``call_id`` over signaling: ``media.offer`` with the peer's
+    offer, apply the node's ``media.answer``, then (by default) wait until the peer connection is up.
+
+    When to call it: the mobile as soon as its call is queued or ringing (it gets the waiting media,
+    then the agent's), the agent after ``call.connected``, both parties of a call-back after
+    ``call.connected``, and again with a **new** ``MediaPeer`` after a reconnect (close the old one):
+    the node replaces that party's connection, the other party keeps its media, the recording goes on.
+    Raises ``sdk.errors.ServerError`` (e.g. ``MEDIA_NODE_UNAVAILABLE``), ``RequestTimeout`` or
+    ``TimeoutError`` (the connection did not come up within ``timeout_s``)."""
+    answer = await client.media_offer(call_id, await peer.offer(), timeout_s=timeout_s)
+    await peer.accept(answer.sdp)
+    if wait_connected:
+        await peer.wait_connected(timeout_s)
+    return peer

@@ -5,11 +5,18 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from local.moto_server import MotoServer, ensure_fake_credentials
+from local.moto_server import MotoServer, ensure_fake_credentials, free_port
+from local.stack import Addresses, Stack
+from vkyc import env
+from vkyc.repositories import tables
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Tests never reach real AWS: fake credentials and a region before anything makes a client.
 ensure_fake_credentials()
@@ -28,3 +35,37 @@ def moto_server() -> Iterator[MotoServer]:
     else:
         os.environ["AWS_ENDPOINT_URL"] = previous
     server.stop()
+
+
+# A whole vkyc stack in this process for the integration and browser tests: WebSocket emulator, event
+# runners and REST on free ports, AWS on the session's moto server under a table prefix of its own,
+# demo data loaded. One per test session (the Chalice apps are imported once per process).
+
+
+@pytest.fixture(scope="session")
+def stack(moto_server: MotoServer) -> Iterator[Stack]:
+    saved = dict(os.environ)
+    prefix = f"s{uuid.uuid4().hex[:6]}-"
+    os.environ.update(
+        {
+            "VKYC_TABLE_PREFIX": prefix,
+            "VKYC_TOKEN_SECRET": "integration-tests-secret-" + "x" * 32,
+            "VKYC_MEDIA_NODE_KEY": "node-key-for-tests",
+            # Routing configuration changed by a test is seen at once.
+            "VKYC_CONFIG_CACHE_S": "0",
+            # Housekeeping runs when a test fires it, not by the wall clock.
+            "VKYC_LOCAL_SCHEDULES": "0",
+        }
+    )
+    running = Stack(Addresses("127.0.0.1", 0, free_port(), free_port()), out=lambda line: None)
+    running.start(ROOT / "local" / "demo" / "demo.toml")
+    yield running
+    running.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture()
+def stack_tables(stack: Stack) -> None:
+    """Point the models at the stack's tables (functional test modules re-bind them to their own)."""
+    tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])

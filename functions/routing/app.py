@@ -29,6 +29,7 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.services.calls import DISPATCH_TIMER
 from vkyc.services.housekeeping import Housekeeping, SweepReport
+from vkyc.services.media import NODE_TIMER
 
 app = Chalice(app_name="vkyc-routing")
 log = logging.getLogger("vkyc.routing")
@@ -60,9 +61,16 @@ def _dispatch(unit_id: str) -> None:
     timers_queue.schedule(DISPATCH_TIMER, {"unit_id": unit_id}, 0)
 
 
+def _media_node_dead(node_id: str) -> None:
+    # The signaling app ends the node's calls (it pushes to the parties and to the other nodes).
+    timers_queue.schedule(NODE_TIMER, {"node_id": node_id}, 0)
+
+
 def housekeeping() -> Housekeeping:
     """The service, built per fire (cheap: repositories hold no connections of their own)."""
-    return Housekeeping(_notifier(), on_agent_freed=_dispatch)
+    service = Housekeeping(_notifier(), on_agent_freed=_dispatch)
+    service.on_media_node_dead = _media_node_dead
+    return service
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -17,14 +17,18 @@ from chalice.app import SQSEvent, WebsocketDisconnectedError, WebsocketEvent
 from pydantic import BaseModel, ValidationError
 
 from vkyc import env
+from vkyc.adapters.media_bucket import MediaBucket
 from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.protocol.errors import ProtocolError
+from vkyc.protocol.messages import Role
 from vkyc.repositories.tables import Session
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
 from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
 from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
 from vkyc.services.eligibility import EligibilityService
+from vkyc.services.evidence import EvidenceService
+from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER, NODE_TIMER, RECOVER_TIMER, MediaService
 from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
 from vkyc.services.signaling import SignalingService
@@ -39,18 +43,38 @@ timers_queue = SqsTimers()
 auth = AuthService()
 calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
 callbacks = CallbackService(notifier, timers_queue, on_agent_freed=calls.dispatch)
+media = MediaService(
+    notifier,
+    timers_queue,
+    end_call=lambda call, reason: (callbacks if call.direction == "out" else calls).end_for_media(
+        call, reason
+    ),
+    media_connected=calls.media_connected,
+)
+# Any path that ends a call tells its media node to close it.
+calls.on_call_ended = callbacks.on_call_ended = media.call_ended
+evidence = EvidenceService(MediaBucket())
 
 
 # A session's drops, resumes and end go to the use cases of the call it is in: a call-back's id says so.
+# A media node's go to the media use cases: its loss ends the calls it carried.
 def _on_ended(session: Session, reason: str) -> None:
+    if session.role == Role.MEDIA.value:
+        media.node_left(session, reason)
+        return
     (callbacks.party_left if is_callback(session.call_id) else calls.party_left)(session, reason)
 
 
 def _on_dropped(session: Session) -> None:
+    if session.role == Role.MEDIA.value:
+        media.node_dropped(session)
+        return
     (callbacks.party_dropped if is_callback(session.call_id) else calls.party_dropped)(session)
 
 
 def _on_resumed(session: Session) -> None:
+    if session.role == Role.MEDIA.value:
+        return  # its next heartbeat registers the new socket
     (callbacks.party_resumed if is_callback(session.call_id) else calls.party_resumed)(session)
 
 
@@ -63,7 +87,7 @@ sessions = SessionService(
     on_dropped=_on_dropped,
     on_resumed=_on_resumed,
 )
-signaling = SignalingService(sessions, calls, callbacks=callbacks)
+signaling = SignalingService(sessions, calls, callbacks=callbacks, media=media)
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
@@ -113,10 +137,36 @@ def timers(event: SQSEvent) -> None:
         try:
             _fire(json.loads(record.body))
         except Exception:
-            failed += 1
             log.exception("timer %s failed", record.body[:200])
+            if not _retry_soon(record.body):
+                failed += 1
     if failed:
         raise RuntimeError(f"{failed} timer(s) failed; SQS will retry them")
+
+
+TIMER_RETRIES = 4
+"""A failed timer (e.g. it kept losing races under load) is sent again after 1, 2, 4 then 8 s before
+SQS's own retry (the queue's visibility timeout, 30 s) takes over: a caller must not wait half a
+minute for a ring or queue timeout that lost a race."""
+
+
+def _retry_soon(body: str) -> bool:
+    """Send a failed timer again with a short delay; False when its retries are spent (or the body is
+    not a timer): then the batch fails and SQS redelivers it, then dead-letters it."""
+    try:
+        payload = json.loads(body)
+        retry = int(payload.get("retry", 0))
+        kind = str(payload.pop("kind"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
+    if retry >= TIMER_RETRIES:
+        return False
+    try:
+        timers_queue.schedule(kind, {**payload, "retry": retry + 1}, 2**retry)
+    except Exception:
+        log.exception("timer %s could not be sent again", body[:200])
+        return False
+    return True
 
 
 def _fire(payload: dict[str, Any]) -> None:
@@ -131,6 +181,20 @@ def _fire(payload: dict[str, Any]) -> None:
         calls.dispatch(str(payload["unit_id"]))
     elif kind == CALLBACK_RING_TIMER:
         callbacks.ring_timeout(str(payload["call_id"]))
+    elif kind == NO_CALL_TIMER:
+        calls.no_call_timeout(str(payload["call_id"]))
+    elif kind == NODE_TIMER:
+        session_id = payload.get("session_id")
+        generation = payload.get("generation")
+        media.node_check(
+            str(payload["node_id"]),
+            None if session_id is None else str(session_id),
+            None if generation is None else int(generation),
+        )
+    elif kind == RECOVER_TIMER:
+        media.recover(str(payload["call_id"]))
+    elif kind == EVIDENCE_TIMER:
+        evidence.build(str(payload["call_id"]))
     else:
         log.error("unknown timer %r", payload)
 

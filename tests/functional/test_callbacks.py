@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.session import SESSION
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import ProtocolError
@@ -219,6 +220,40 @@ def test_a_new_subscriber_over_the_licence_limit_is_refused_and_writes_nothing(w
     assert register(world, device="phone-3").reply.new_registration is False
 
 
+def test_unregistering_frees_the_licence_for_another_subscriber(world):
+    world.settings["device_licence_limit"] = 1
+    register(world, device="phone-a")
+    other = new_session(world.unit_id, "mobile", "dealer-2", dossier_id=new_dossier(world.unit_id))
+    refused("DEVICE_LIMIT_REACHED", world.service.register, other, "phone-2", "r-full")
+
+    gone = world.service.unregister(world.mobile, "phone-a", "r-unregister")
+
+    assert (gone.released, gone.unit_id, gone.device_id) == (True, world.unit_id, "phone-a")
+    assert devices.find_registration(world.unit_id, world.subscriber) is None
+    assert devices.registered_count(world.unit_id) == 0
+    assert world.service.register(other, "phone-2", "r-now").reply.new_registration is True
+    assert devices.registered_count(world.unit_id) == 1
+
+
+def test_unregistering_twice_or_another_devices_registration_changes_nothing(world):
+    register(world, device="phone-a")
+    register(world, device="phone-b")  # the subscriber moved to another phone
+    stale = world.service.unregister(world.mobile, "phone-a", "r-stale")
+    assert stale.released is False
+    stored = devices.find_registration(world.unit_id, world.subscriber)
+    assert stored is not None and stored.device_id == "phone-b"
+    assert devices.registered_count(world.unit_id) == 1
+    assert world.service.unregister(world.mobile, "phone-b", "r-1").released is True
+    assert world.service.unregister(world.mobile, "phone-b", "r-2").released is False
+    assert devices.registered_count(world.unit_id) == 0
+
+
+def test_a_call_back_after_unregistering_records_i(world):
+    register(world)
+    world.service.unregister(world.mobile, "device-1", "r-unregister")
+    refused("DEVICE_NOT_REGISTERED", start, world)
+
+
 def test_concurrent_registrations_never_exceed_the_licence_limit(world):
     world.settings["device_licence_limit"] = 3
     mobiles = [
@@ -420,6 +455,30 @@ def test_a_blacklisted_number_is_refused_before_the_agent_is_looked_at(world):
     before = _unchanged(world, busy)
     refused("TO_NUMBER_NOT_ALLOWS_CALLOUT", start, world, busy)
     assert _unchanged(world, busy) == before
+
+
+@pytest.mark.parametrize(
+    ("dossier_state", "counter", "code"),
+    [
+        ("A", False, "DOSSIER_ALREADY_APPROVED"),
+        ("R", False, "DOSSIER_REJECTED"),
+        ("C", False, "DOSSIER_IN_POST_AUDIT"),
+        ("W", True, "KYC_AT_COUNTER_REQUIRED"),
+    ],
+)
+def test_a_dossier_that_may_not_be_verified_by_video_is_not_called_back(world, dossier_state, counter, code):
+    dossier_id = new_dossier(world.unit_id, state=dossier_state)
+    if counter:
+        stored = DossierRepository().get(dossier_id)
+        stored.kyc_at_counter = True
+        stored.save()
+    register(world, new_session(world.unit_id, "mobile", "dealer-x", dossier_id=dossier_id))
+    before = _unchanged(world, world.agent)
+    with pytest.raises(NotEligible) as caught:
+        start(world, dossier_id=dossier_id)
+    assert caught.value.code == code
+    assert _unchanged(world, world.agent) == before
+    assert DossierRepository().get(dossier_id).state == dossier_state
 
 
 @pytest.mark.parametrize(

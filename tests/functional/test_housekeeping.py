@@ -32,6 +32,8 @@ class Recorder:
 
 
 def _stamp(item: Any, state: str, at: datetime, version: int = 3) -> Any:
+    for name, value in item.derived(state).items():  # as a transition into ``state`` would
+        setattr(item, name, value)
     item.state = state
     item.version = version
     item.created_at = at
@@ -177,6 +179,27 @@ def test_a_live_call_whose_two_sessions_ended_is_swept(service):
 
     assert CallRepository().get(call.call_id).end_reason == "swept"
     assert state_of(Agent, agent.agent_id) == "AVAILABLE"
+
+
+def test_a_live_call_of_days_ago_whose_agent_moved_on_is_still_found_and_swept(service):
+    housekeeping, _, _ = service
+    unit = new_unit()
+    mobile, desk = new_session(unit, "ENDED"), new_session(unit, "ENDED", role="agent")
+    agent = new_agent(unit, "AVAILABLE")  # freed long ago: no agent listing leads to this call
+    call = new_call(
+        unit,
+        "CONNECTED",
+        at=NOW - timedelta(days=3),
+        agent_id=agent.agent_id,
+        mobile_session_id=mobile.session_id,
+        agent_session_id=desk.session_id,
+    )
+
+    housekeeping.sweep()
+
+    swept = CallRepository().get(call.call_id)
+    assert swept.state == "FINISHED" and swept.end_reason == "swept" and swept.open_in is None
+    assert all(c.call_id != call.call_id for c in CallRepository().open_in(unit))
 
 
 def test_calls_still_in_time_are_left_alone(service):

@@ -25,7 +25,7 @@ STREAMED = {Dossier, Call, Agent, Offer, Session}
 WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at", Session: "expires_at"}
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
-    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber"},
+    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open"},
     Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},

@@ -13,13 +13,14 @@ from enum import StrEnum
 import pytest
 from pynamodb.exceptions import CancellationReason
 
+from vkyc.domain.call import CALL, CallEvent
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
 from vkyc.domain.machine import IllegalTransition, StateMachine
 from vkyc.repositories import transitions
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import AlreadyExists, RepositoryError, TransitionConflict
 from vkyc.repositories.stateful import StatefulRepository
-from vkyc.repositories.tables import Agent, AgentLog, Dossier, DossierLog
+from vkyc.repositories.tables import Agent, AgentLog, Call, Dossier, DossierLog
 
 
 class Desk(StrEnum):
@@ -471,3 +472,19 @@ def test_a_failed_touch_cancels_everything_and_says_which(tables, why):
     assert committed == []
     assert dossiers.get(dossier.dossier_id).state == "W"
     assert agents.get(agent.agent_id).call_id is None
+
+
+def test_a_calls_open_index_key_follows_its_state_through_every_transition(tables):
+    """``Call.derived``: created live, the call is listed in its unit's ``open`` index; moved to a
+    final state by any transition, it leaves it (the sweeper's complete list of unfinished calls)."""
+    unit = f"u{rid()[:6]}"
+    call = Call(call_id=f"c-{rid()}", direction="in", unit_id=unit, serving_unit_id=unit)
+    transitions.commit(transitions.plan_create(call, CALL, actor="t"), request_id=rid())
+    stored = Call.get(call.call_id, consistent_read=True)
+    assert stored.open_in == unit and [c.call_id for c in Call.open_calls.query(unit)] == [call.call_id]
+
+    transitions.transition(call, CALL, CallEvent.CALLER_HANGUP, request_id=rid(), actor="t")
+
+    stored = Call.get(call.call_id, consistent_read=True)
+    assert stored.state == "E" and stored.open_in is None and call.open_in is None
+    assert list(Call.open_calls.query(unit)) == []

@@ -105,13 +105,13 @@ def login_agent(http_url: str, ws_url: str, username: str) -> Client:
     return client
 
 
-def mobile_client(http_url: str, ws_url: str, dossier_id: str, api_key: str) -> Client:
-    status, grant = rest(
-        http_url,
-        "/auth/mobile",
-        {"dealer_account": "dl-load", "dossier_id": dossier_id},
-        {"x-api-key": api_key},
-    )
+def mobile_client(
+    http_url: str, ws_url: str, dossier_id: str, api_key: str, *, dealer_channel: str | None = None
+) -> Client:
+    body = {"dealer_account": "dl-load", "dossier_id": dossier_id}
+    if dealer_channel is not None:
+        body["dealer_channel"] = dealer_channel
+    status, grant = rest(http_url, "/auth/mobile", body, {"x-api-key": api_key})
     assert status == 200, grant
     client = Client(ws_url, token=grant["token"])
     client.hello()

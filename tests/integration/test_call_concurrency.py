@@ -18,6 +18,7 @@ import traceback
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -102,6 +103,21 @@ def _busy_intervals(calls: dict[str, object]) -> dict[str, list[tuple[datetime, 
     return held
 
 
+def _story(calls_repo: CallRepository, result: CallerResult) -> dict[str, Any]:
+    """What a caller saw and what the call went through, in seconds since the request: why it failed."""
+    call = calls_repo.get(result.call_id or "")
+    created = call.created_at
+    return {
+        "state": call.state,
+        "end_reason": call.end_reason,
+        "caller_saw": [(round(at - result.sent_at, 2), what) for at, what, _ in result.events],
+        "history": [
+            (round((e.at - created).total_seconds(), 2), e.event, e.to_state, e.actor)
+            for e in calls_repo.history(call.call_id)
+        ],
+    }
+
+
 @pytest.mark.timeout(900)  # about 22 s per round on this machine
 def test_50_callers_10_agents_20_rounds_never_double_assign(stack, load_unit):
     rng = random.Random(4)
@@ -143,11 +159,11 @@ def test_50_callers_10_agents_20_rounds_never_double_assign(stack, load_unit):
     )
     assert len(results) == CALLERS * ROUNDS
     stuck = {
-        r.call_id: (calls_repo.get(r.call_id).state, [e[1] for e in r.events])
-        for r in results
-        if r.outcome in ("timeout", "refused") and r.call_id
+        r.call_id: _story(calls_repo, r) for r in results if r.outcome in ("timeout", "refused") and r.call_id
     }
-    assert outcomes["timeout"] == 0 and outcomes["refused"] == 0, (dict(outcomes), stuck)
+    for call_id, story in stuck.items():  # in full: an assertion message would be cut short
+        print(f"stuck {call_id}: {story}")
+    assert outcomes["timeout"] == 0 and outcomes["refused"] == 0, (dict(outcomes), len(stuck))
     assert outcomes["connected"] > 0 and outcomes["cancelled"] > 0 and outcomes["no_agent"] > 0
 
     # One call record per request, in a final state reached exactly once.

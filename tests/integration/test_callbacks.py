@@ -402,6 +402,17 @@ def test_the_licence_limit_of_a_unit_refuses_a_new_number(stack):
         assert devices.registered_count(unit.unit_id) == 1
         again = first.request("device.register", device_id="phone-1b")
         assert (again["action"], again["new_registration"]) == ("device.registered", False)
+        # The registered device gives its licence up: the other number may now register.
+        stale = first.request("device.unregister", device_id="phone-1")
+        assert (stale["action"], stale["released"]) == ("device.unregistered", False)
+        gone = first.request("device.unregister", device_id="phone-1b")
+        assert (gone["action"], gone["released"], gone["unit_id"]) == (
+            "device.unregistered",
+            True,
+            unit.unit_id,
+        )
+        assert devices.registered_count(unit.unit_id) == 0
+        assert second.request("device.register", device_id="phone-2")["new_registration"] is True
         first.close()
         second.close()
     finally:

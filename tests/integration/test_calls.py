@@ -418,3 +418,43 @@ def test_overflow_group_takes_the_call_after_its_delay(stack):
             timeout_s=queue.timeout_s,
             auto_ticket=queue.auto_ticket,
         )
+
+
+def test_a_group_that_takes_one_dealer_channel_is_rung_only_for_its_channels_calls(stack):
+    """The dealer's channel travels from ``/auth/mobile`` through the session to the call, where
+    the group's ``dealer_channels`` condition reads it."""
+    from tests.integration.call_drivers import create_unit, login_agent, mobile_client
+    from tests.integration.call_drivers import new_dossier as unit_dossier
+    from vkyc.repositories.tables import Group
+
+    unit = create_unit(f"ch{uuid.uuid4().hex[:5]}", agent_count=1)
+    Group(
+        f"load-{unit.unit_id}-group", unit_id=unit.unit_id, name="Agents' shops", dealer_channels={"DL"}
+    ).save()
+    agent = login_agent(stack.http_url, stack.ws_url, unit.agents[0])
+    assert agent.request("agent.set_status", status="available")["status"] == "AVAILABLE"
+
+    shop = mobile_client(
+        stack.http_url, stack.ws_url, unit_dossier(unit.unit_id), unit.api_key, dealer_channel="DBH"
+    )
+    queued = shop.request("call.request")
+    assert queued["action"] == "call.queued", "no group takes point-of-sale calls"
+    assert CallRepository().get(queued["call_id"]).dealer_channel == "DBH"
+    assert shop.request("call.cancel", call_id=queued["call_id"])["state"] == "E"
+
+    dealer = mobile_client(
+        stack.http_url, stack.ws_url, unit_dossier(unit.unit_id), unit.api_key, dealer_channel="DL"
+    )
+    rung = dealer.request("call.request")
+    assert rung["action"] == "call.ringing"
+    assert agent.next_push("call.offer")["call_id"] == rung["call_id"]
+
+    refused = rest(
+        stack.http_url,
+        "/auth/mobile",
+        {"dealer_account": "dl-1", "dossier_id": unit_dossier(unit.unit_id), "dealer_channel": "no spaces"},
+        {"x-api-key": unit.api_key},
+    )
+    assert refused[0] == 400 and refused[1]["code"] == "BAD_MESSAGE"
+    for client in (shop, dealer, agent):
+        client.close()

@@ -17,6 +17,7 @@ import pytest
 
 from local.moto_server import free_port
 from tests.integration.signaling_client import Client, rest
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +77,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert f"http://127.0.0.1:{ports['http']}" in text
         assert f"http://127.0.0.1:{ports['aws']}" in text
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
+        assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
         http = f"http://127.0.0.1:{ports['http']}"
         assert get_json(f"{http}/health") == {"status": "ok"}
@@ -96,6 +98,12 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         names = dynamodb.list_tables()["TableNames"]
         assert "vkyc-dossiers" in names and "vkyc-agents" in names
         assert dynamodb.scan(TableName="vkyc-dossiers", Select="COUNT")["Count"] > 0
+
+        def registered() -> list[dict]:
+            items = dynamodb.scan(TableName="vkyc-media_nodes")["Items"]
+            return [n for n in items if n["node_id"]["S"] == "media-local-1"]
+
+        assert wait_until(registered, timeout=10), "the media node registered with its heartbeat"
         sqs = boto3.client("sqs", endpoint_url=aws, region_name="ap-southeast-1")
         assert sqs.get_queue_url(QueueName="vkyc-timers")["QueueUrl"]
     finally:

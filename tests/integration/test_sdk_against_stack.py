@@ -61,7 +61,7 @@ def up() -> Iterator[UpStack]:
         }
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "local", "up"],
+        [sys.executable, "-m", "local", "up", "--no-media-node"],  # no video in these tests
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -145,6 +145,7 @@ def test_end_reason_and_ended_by_values() -> None:
         "mobile_left",
         "agent_left",
         "media_failed",
+        "media_node_lost",
         "swept",
     }
     assert {b.value for b in EndedBy} == {"mobile", "agent", "system"}

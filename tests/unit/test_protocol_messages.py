@@ -23,6 +23,10 @@ KEY = bytes(range(32))
 TS = 1767225600000  # 2026-01-01T00:00:00Z
 
 
+SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+REPLY_TO = {"connection_id": "Ab3dEf9hIjKlMn0=", "request_id": "m-0104"}
+
+
 def _signed(action: str, seq: int, **fields: Any) -> dict[str, Any]:
     return signing.sign(KEY, {"action": action, "request_id": f"r-{seq}", "seq": seq, "ts": TS, **fields})
 
@@ -48,10 +52,59 @@ CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
         "call.decide", 11, call_id="c-1", decision="C", reason="Ảnh chân dung mờ", snapshot_id="snap-1"
     ),
     "device.register": _signed("device.register", 12, device_id="install-7f3a9c"),
+    "device.unregister": _signed("device.unregister", 17, device_id="install-7f3a9c"),
     "callback.start": _signed("callback.start", 13, dossier_id="HS-KV1-0001"),
     "callback.cancel": _signed("callback.cancel", 14, call_id="cb-1"),
     "callback.accept": _signed("callback.accept", 15, call_id="cb-1"),
     "callback.decline": _signed("callback.decline", 16, call_id="cb-1"),
+    "media.offer": _signed("media.offer", 18, call_id="c-1", sdp=SDP),
+    "media.snapshot": _signed("media.snapshot", 19, call_id="c-1"),
+    "media.answer": _signed("media.answer", 20, call_id="c-1", party="mobile", sdp=SDP, reply_to=REPLY_TO),
+    "media.snapshot_taken": _signed(
+        "media.snapshot_taken",
+        21,
+        call_id="c-1",
+        reply_to=REPLY_TO,
+        snapshot_id="snap-20260101T000000123000Z-3f9a2c",
+        key="calls/c-1/snapshots/snap-20260101T000000123000Z-3f9a2c.jpg",
+        face_found=True,
+        face_box=[212, 96, 180, 180],
+        sharpness_tenths=1873,
+        taken_at_ms=TS + 123,
+        width=640,
+        height=480,
+    ),
+    "media.event": _signed(
+        "media.event",
+        22,
+        call_id="c-1",
+        kind="link.up",
+        party="agent",
+        stream=1,
+        links={"mobile": "up", "agent": "up"},
+    ),
+    "media.recording": _signed(
+        "media.recording",
+        23,
+        call_id="c-1",
+        key="calls/c-1/recording.webm",
+        size=2_345_678,
+        duration_ms=183_400,
+        sha256="a3" * 32,
+        incomplete=False,
+        end_reason="completed",
+    ),
+    "media.error": _signed(
+        "media.error",
+        24,
+        call_id="c-1",
+        op="attach",
+        code="MEDIA_CODEC_UNSUPPORTED",
+        message="the offer has H264 only",
+        party="mobile",
+        reply_to=REPLY_TO,
+    ),
+    "media.sync": _signed("media.sync", 25, call_ids=["c-1", "c-2"]),
 }
 
 DOSSIER_VIEW: dict[str, Any] = {
@@ -119,8 +172,25 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
                 "unit_id": "1",
                 "status": "IN_CALL",
                 "since_ms": TS,
+                "call_id": "c-1",
             }
         ],
+        "queues": [{"unit_id": "1", "waiting": 2, "oldest_since_ms": TS}],
+    },
+    "monitor.agent": {
+        "action": "monitor.agent",
+        "agent": {
+            "agent_id": "tdv2.kv1",
+            "name": "Trần Văn Minh",
+            "unit_id": "1",
+            "status": "AVAILABLE",
+            "since_ms": TS,
+            "call_id": None,
+        },
+    },
+    "monitor.queue": {
+        "action": "monitor.queue",
+        "queue": {"unit_id": "1", "waiting": 0, "oldest_since_ms": None},
     },
     "call.queued": {"action": "call.queued", "request_id": "r-6", "call_id": "c-1", "position": 1},
     "call.ringing": {"action": "call.ringing", "call_id": "c-1"},
@@ -168,6 +238,13 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
         "dossier": {**DOSSIER_VIEW, "state": "C"},
         "snapshot_id": "snap-1",
     },
+    "device.unregistered": {
+        "action": "device.unregistered",
+        "request_id": "r-17",
+        "device_id": "install-7f3a9c",
+        "unit_id": "1",
+        "released": True,
+    },
     "device.registered": {
         "action": "device.registered",
         "request_id": "r-12",
@@ -193,6 +270,32 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
         "ring_timeout_s": 60,
         "expires_at_ms": TS + 60_000,
     },
+    "media.answer": {"action": "media.answer", "request_id": "r-18", "call_id": "c-1", "sdp": SDP},
+    "media.snapshot_taken": {
+        "action": "media.snapshot_taken",
+        "request_id": "r-19",
+        "call_id": "c-1",
+        "snapshot_id": "snap-20260101T000000123000Z-3f9a2c",
+        "face_found": True,
+        "face_box": [212, 96, 180, 180],
+        "sharpness": 187.3,
+        "taken_at": "2026-01-01T00:00:00.123000Z",
+        "width": 640,
+        "height": 480,
+    },
+    "media.attach": {
+        "action": "media.attach",
+        "call_id": "c-1",
+        "party": "mobile",
+        "sdp": SDP,
+        "answered": False,
+        "waiting_media": None,
+        "reply_to": REPLY_TO,
+    },
+    "media.snapshot_request": {"action": "media.snapshot_request", "call_id": "c-1", "reply_to": REPLY_TO},
+    "media.close": {"action": "media.close", "call_id": "c-1", "reason": "completed"},
+    "media.recover": {"action": "media.recover", "call_id": "c-1", "min_idle_s": 10},
+    "media.sync_result": {"action": "media.sync_result", "request_id": "r-25", "ended": ["c-2"]},
 }
 
 
@@ -269,7 +372,7 @@ def test_server_messages_refuse_extra_fields_too(action):
         SERVER_MESSAGE.validate_python({**SERVER_EXAMPLES[action], "extra": 1})
 
 
-UNKNOWN_ACTION = "media.offer"  # the media negotiation arrives with #5
+UNKNOWN_ACTION = "media.ice"  # no trickle ICE: offers and answers carry every candidate
 
 
 def test_unknown_or_missing_action_is_refused():
@@ -410,10 +513,19 @@ CONTRACT_ROLES = {
     "offer.reject": {Role.AGENT},
     "call.decide": {Role.AGENT},
     "device.register": {Role.MOBILE},
+    "device.unregister": {Role.MOBILE},
     "callback.start": {Role.AGENT},
     "callback.cancel": {Role.AGENT},
     "callback.accept": {Role.MOBILE},
     "callback.decline": {Role.MOBILE},
+    "media.offer": {Role.MOBILE, Role.AGENT},
+    "media.snapshot": {Role.AGENT},
+    "media.answer": {Role.MEDIA},
+    "media.snapshot_taken": {Role.MEDIA},
+    "media.event": {Role.MEDIA},
+    "media.recording": {Role.MEDIA},
+    "media.error": {Role.MEDIA},
+    "media.sync": {Role.MEDIA},
 }
 
 

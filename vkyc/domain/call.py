@@ -30,8 +30,9 @@ Events:
 - NO_AGENT: routing gave up: the queue timeout passed, or the call was offered to the most agents
   allowed (→ FINISHED, ``no_agent``). Also from W: the queue timeout bounds the customer's wait, so it
   cancels a ring in progress.
-- NO_CALL_TIMEOUT: accepted, but no media arrived within X seconds (A → T).
-- MEDIA_CONNECTED: media is up (A → CONNECTED).
+- NO_CALL_TIMEOUT: accepted, but the media node did not report both parties' media up within the
+  ``no_call_arrived_s`` setting after the accept (A → T).
+- MEDIA_CONNECTED: the media node reports both parties' media up (A → CONNECTED).
 - PARTY_DROPPED: a side's socket dropped (A, CONNECTED → RECONNECTING). The per-side bookkeeping lives
   with the call record; a second side dropping while reconnecting keeps the call RECONNECTING.
 - PARTY_RESUMED: every dropped side is back within the grace (RECONNECTING → CONNECTED); the call had
@@ -87,6 +88,7 @@ class EndReason(StrEnum):
     MOBILE_LEFT = "mobile_left"  # app crashed, socket gone or app closed
     AGENT_LEFT = "agent_left"  # agent closed the browser
     MEDIA_FAILED = "media_failed"
+    MEDIA_NODE_LOST = "media_node_lost"  # the media node carrying the call died or stopped
     SWEPT = "swept"  # housekeeping ended a call whose timers were lost
 
 
@@ -157,7 +159,13 @@ END_REASONS: dict[CallEvent, frozenset[EndReason]] = {
     E.GRACE_EXPIRED: frozenset({EndReason.GRACE_EXPIRED}),
     E.SWEEP: frozenset({EndReason.SWEPT}),
     E.END: frozenset(
-        {EndReason.COMPLETED, EndReason.MOBILE_LEFT, EndReason.AGENT_LEFT, EndReason.MEDIA_FAILED}
+        {
+            EndReason.COMPLETED,
+            EndReason.MOBILE_LEFT,
+            EndReason.AGENT_LEFT,
+            EndReason.MEDIA_FAILED,
+            EndReason.MEDIA_NODE_LOST,
+        }
     ),
 }
 """For each event that can enter FINISHED, the end reasons that may be recorded with it."""

@@ -118,13 +118,10 @@ class DossierFacts:
     subscriber: str | None
 
 
-def check_dossier(facts: DossierFacts, policy: Mapping[str, SubTypePolicy], settings: CallSettings) -> None:
-    """Steps 1-6 of the module's order: what the dossier and the configuration alone decide.
-
-    ``policy`` is the SUB_TYPE table keyed by SUB_TYPE (``vkyc.domain.policy.policy_index``).
-    Raises ``NotEligible``; ``ValueError`` if ``facts.state`` is not a dossier state letter (corrupt data,
-    not a refusal the client could act on).
-    """
+def check_dossier_state(facts: DossierFacts) -> None:
+    """Steps 1-4: what the dossier alone decides (its state, the counter flag). A call-back checks
+    these too: an agent cannot verify by video a dossier that is decided, in review or for the counter.
+    Raises ``NotEligible``; ``ValueError`` for a state that is not a dossier state letter."""
     state = DossierState(facts.state)
     refusal = _STATE_REFUSALS.get(state)
     if refusal is not None:
@@ -136,6 +133,16 @@ def check_dossier(facts: DossierFacts, policy: Mapping[str, SubTypePolicy], sett
             f"Dossier {facts.dossier_id} is flagged 'KYC at the counter required': "
             "the customer must be verified at a counter.",
         )
+
+
+def check_dossier(facts: DossierFacts, policy: Mapping[str, SubTypePolicy], settings: CallSettings) -> None:
+    """Steps 1-6 of the module's order: what the dossier and the configuration alone decide.
+
+    ``policy`` is the SUB_TYPE table keyed by SUB_TYPE (``vkyc.domain.policy.policy_index``).
+    Raises ``NotEligible``; ``ValueError`` if ``facts.state`` is not a dossier state letter (corrupt data,
+    not a refusal the client could act on).
+    """
+    check_dossier_state(facts)
     if facts.subscriber is not None and settings.is_blacklisted(facts.subscriber):
         raise NotEligible(SUBSCRIBER_BLACKLISTED, f"Subscriber {facts.subscriber} is on the blacklist.")
     if not _call_required(facts, policy):

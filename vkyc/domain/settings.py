@@ -132,8 +132,9 @@ class CallSettings(BaseModel):
     """Seconds a call waits for a disconnected party (mobile or agent) before it is ended."""
     queue_timeout_s: Annotated[Seconds, Field(le=3600)] = 180
     """Seconds a caller may wait in total for some agent to accept before the call fails (no agent)."""
-    no_call_arrived_s: Annotated[Seconds, Field(le=600)] = 30
-    """Seconds from issuing an agent code (``N``) until the mobile's call must have arrived, else ``T``."""
+    no_call_arrived_s: Annotated[Seconds, Field(le=600)] = 20
+    """Seconds from the agent's accept until the media node must report both parties' media up, else
+    the call ends ``T`` ("the mobile got an agent but no call arrived")."""
     wrap_up_limit_s: Annotated[Seconds, Field(le=3600)] = 120
     """Seconds an agent may stay in ``WRAP_UP`` (decision not submitted) after a call ends."""
     callback_timeout_s: Annotated[Seconds, Field(le=600)] = 60

@@ -17,6 +17,7 @@ class Area(StrEnum):
     SECURITY = "message authentication"
     STATE = "state"
     CALL = "calls"
+    MEDIA = "media"
     SERVER = "server"
 
 
@@ -173,6 +174,15 @@ _CATALOGUE = [
         "The session has ended.",
         "A resume token of a session that ended (grace expired, logged out, replaced).",
         "Log in again (agents) or obtain a new token (mobile).",
+    ),
+    ErrorInfo(
+        "UNIT_NOT_SERVED",
+        Area.AUTH,
+        403,
+        "This unit is not among the units you serve.",
+        "A report or lookup (REST, with the token of `POST /auth/login`) named a unit, or a dossier of a "
+        "unit, that the caller's unit does not serve (the serving map: unit 1 serves 1, 4 and 6).",
+        "Ask for one of your units; `GET /units` shows who serves whom.",
     ),
     # -- message authentication -----------------------------------------------------------------
     ErrorInfo(
@@ -387,6 +397,171 @@ _CATALOGUE = [
         "A mobile registered a device for a new subscriber number while its unit already holds as many "
         "registrations as its licence allows (setting `device_licence_limit`).",
         "Registrations of numbers already registered still work. Ask the operator to raise the unit's limit.",
+    ),
+    # -- media (issue #5): the media node, recordings, snapshots, evidence -------------------------
+    ErrorInfo(
+        "MEDIA_NODE_UNAVAILABLE",
+        Area.MEDIA,
+        503,
+        "No media node can carry the call right now.",
+        "`media.offer` found no live media node (none has sent a heartbeat within 15 s), or the call's node "
+        "could not be reached.",
+        "Retry the offer after a few seconds; if it persists, the media nodes are down: tell support.",
+    ),
+    ErrorInfo(
+        "MEDIA_NODE_FULL",
+        Area.MEDIA,
+        503,
+        "This media node is at capacity.",
+        "Every live media node carries as many calls as its capacity, or the node chosen refused the call "
+        "because it filled up meanwhile.",
+        "Retry the offer after a few seconds (another node is chosen); add nodes if it persists.",
+    ),
+    ErrorInfo(
+        "MEDIA_NODE_LOST",
+        Area.MEDIA,
+        503,
+        "The media node carrying the call stopped.",
+        "Pushed (no `request_id`) to a caller still waiting for an agent when the node playing its waiting "
+        "media died. A connected call ends instead (`call.ended`, reason `media_node_lost`).",
+        "Close the peer connection and send `media.offer` again: another node takes the call.",
+    ),
+    ErrorInfo(
+        "MEDIA_CALL_EXISTS",
+        Area.MEDIA,
+        409,
+        "This call is already open on the media node.",
+        "A media node was asked to open a call it already carries (internal to the node).",
+        "Attach the parties to the open call instead of opening it again.",
+    ),
+    ErrorInfo(
+        "MEDIA_BAD_CALL_ID",
+        Area.MEDIA,
+        400,
+        "The call id cannot name media files.",
+        "A call id that is empty, longer than 128 characters, or has characters other than letters, "
+        "digits, `.`, `_` and `-` (it becomes part of S3 keys).",
+        "Use the call id signaling issued.",
+    ),
+    ErrorInfo(
+        "MEDIA_CALL_NOT_FOUND",
+        Area.MEDIA,
+        404,
+        "The media node does not carry this call.",
+        "The call's media node no longer carries it (the node restarted, or the call's media was closed).",
+        "Send `media.offer` again; if the call has ended, nothing is to be done.",
+    ),
+    ErrorInfo(
+        "MEDIA_CALL_STATE",
+        Area.MEDIA,
+        409,
+        "The call's media cannot do this in its current state.",
+        "`media.offer` for a call that has ended (or, for an agent, that is not answered yet), "
+        "`media.snapshot` of a call that is not connected, or a media node asked to attach a party to a "
+        "call whose media is closing. The message names the state.",
+        "Follow the call's state: offer media while it waits or rings (mobile) or once connected (agent); "
+        "take the snapshot during the call.",
+    ),
+    ErrorInfo(
+        "MEDIA_BAD_PARTY",
+        Area.MEDIA,
+        400,
+        "Unknown call party.",
+        "A media node was given a party other than `mobile` or `agent` (internal to the node).",
+        "Use `mobile` or `agent`.",
+    ),
+    ErrorInfo(
+        "MEDIA_BAD_SDP",
+        Area.MEDIA,
+        400,
+        "The WebRTC offer could not be used.",
+        "The SDP of `media.offer` is malformed, is not an offer, or carries neither audio nor video.",
+        "Send the offer exactly as the WebRTC stack created it (type offer, audio and video, every ICE "
+        "candidate gathered).",
+    ),
+    ErrorInfo(
+        "MEDIA_CODEC_UNSUPPORTED",
+        Area.MEDIA,
+        400,
+        "The offer has no codec the media node relays (VP8 video, Opus audio).",
+        "The offer of `media.offer` lists neither VP8 (video) nor Opus (audio).",
+        "Enable VP8 and Opus in the client's WebRTC stack.",
+    ),
+    ErrorInfo(
+        "MEDIA_NO_CUSTOMER_VIDEO",
+        Area.MEDIA,
+        409,
+        "No video from the customer yet.",
+        "`media.snapshot` while the mobile sends no video (not attached, or its media was lost).",
+        "Wait until the customer's video shows, then take the snapshot again.",
+    ),
+    ErrorInfo(
+        "MEDIA_SNAPSHOT_TIMEOUT",
+        Area.MEDIA,
+        504,
+        "No full frame of the customer's video arrived in time.",
+        "The customer's phone did not send a key frame within the snapshot timeout (3 s by default).",
+        "Ask the customer to hold still on a better network, then take the snapshot again.",
+    ),
+    ErrorInfo(
+        "MEDIA_SNAPSHOT_FAILED",
+        Area.MEDIA,
+        500,
+        "The snapshot could not be decoded.",
+        "The customer's key frame could not be decoded into a picture.",
+        "Take the snapshot again; report the call id if it keeps failing.",
+    ),
+    ErrorInfo(
+        "MEDIA_WAITING_MEDIA_INVALID",
+        Area.MEDIA,
+        422,
+        "The waiting media file cannot be played.",
+        "The S3 object configured as a queue's waiting media is missing or has no decodable video (the "
+        "caller gets the default clip meanwhile).",
+        "Upload a video file (any common container, 2 to 30 s) and configure its key again.",
+    ),
+    ErrorInfo(
+        "MEDIA_STORAGE_ERROR",
+        Area.MEDIA,
+        500,
+        "The media node could not read or write the media bucket.",
+        "An S3 request of the media node failed after retries (a snapshot not stored, a recording not "
+        "finalized: its parts stay in S3 and are recovered).",
+        "Retry; check the bucket and the node's permissions (the message names the key).",
+    ),
+    ErrorInfo(
+        "RECORDING_NOT_FOUND",
+        Area.MEDIA,
+        404,
+        "There is no recording for this call.",
+        "Neither a finished recording nor any recorded part exists for the call id.",
+        "Check the call id; a call whose media never started has no recording.",
+    ),
+    ErrorInfo(
+        "RECORDING_STILL_ACTIVE",
+        Area.MEDIA,
+        409,
+        "The recording is still being written.",
+        "Recovery was asked for a call whose newest recorded part is too recent: a node may still record it.",
+        "Wait until the node is known dead (no heartbeat for 15 s) and retry; signaling retries by itself.",
+    ),
+    ErrorInfo(
+        "EVIDENCE_INVALID",
+        Area.MEDIA,
+        409,
+        "The evidence bundle does not verify.",
+        "A file listed in an evidence manifest is missing or its sha256 differs, or the manifest's own "
+        "sha256 differs from the one stored on the dossier's log entry.",
+        "Treat the dossier's evidence as tampered with; the message names the first mismatch.",
+    ),
+    ErrorInfo(
+        "GET_USER_MEDIA_ERROR",
+        Area.MEDIA,
+        400,
+        "The camera or microphone could not be opened.",
+        "Raised on the device, never sent by the server: the SDK or the agent page could not open the "
+        "camera or microphone (permission refused, no device, or the device in use by another app).",
+        "Allow the camera and microphone for the app or page, close other apps using them, and try again.",
     ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(

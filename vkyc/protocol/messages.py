@@ -171,6 +171,16 @@ class DeviceRegister(_Signed):
     device_id: CallId = Field(description="Chosen by the app, stable for the device (e.g. an install id).")
 
 
+class DeviceUnregister(_Signed):
+    """The mobile gives its registration up (the app is uninstalled, the customer no longer wants
+    call-backs): the subscriber's registration in the dossier's unit is deleted and its licence freed,
+    if ``device_id`` is still the registered device. Answered by ``device.unregistered``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE})
+    action: Literal["device.unregister"]
+    device_id: CallId
+
+
 class CallbackStart(_Signed):
     """The agent calls the customer of a dossier back. Answered by ``callback.ringing``; then pushes
     ``call.connected`` or ``call.ended``."""
@@ -204,6 +214,144 @@ class CallbackDecline(_Signed):
     call_id: CallId
 
 
+# -- media (issue #5): a party's WebRTC offer and the agent's snapshot; the media node's side -----------
+
+SDP_MAX_CHARS = 20_000
+"""An SDP offer or answer with every ICE candidate is a few kB; the limit keeps a message (and the push
+to the media node that carries it) well under API Gateway's 32 KB frame."""
+Sdp = Annotated[str, StringConstraints(min_length=1, max_length=SDP_MAX_CHARS)]
+Party = Literal["mobile", "agent"]
+LinkStatus = Literal["none", "new", "connecting", "up", "lost", "closed"]
+ObjectKey = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+ErrorCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+
+
+class MediaOffer(_Signed):
+    """A party's WebRTC offer (complete SDP: aiortc and browsers gather every ICE candidate first) for
+    the call's media node. The mobile sends it once its call is queued or ringing, the agent after
+    ``call.connected``; both parties of a call-back after ``call.connected``; either party again after
+    a reconnect (a fresh peer connection to the same node). Answered by ``ack``; then the push
+    ``media.answer`` with this ``request_id``, or an ``error`` with it."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MOBILE, Role.AGENT})
+    action: Literal["media.offer"]
+    call_id: CallId
+    sdp: Sdp
+
+
+class MediaSnapshot(_Signed):
+    """The agent asks for the decision snapshot of the customer's video (seed 002 step 15). Answered by
+    ``ack``; then the push ``media.snapshot_taken`` with this ``request_id``, or an ``error`` with it."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.AGENT})
+    action: Literal["media.snapshot"]
+    call_id: CallId
+
+
+class ReplyTo(_Message):
+    """Where the media node's answer to a party goes: the party's connection and request id, handed
+    to the node in ``media.attach`` / ``media.snapshot_request`` and echoed back unchanged."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    connection_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    request_id: RequestId
+
+
+class LinkStates(_Message):
+    """The node's view of both parties' peer connections (``none``: not attached)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    mobile: LinkStatus
+    agent: LinkStatus
+
+
+class NodeMediaAnswer(_Signed):
+    """Media node: its SDP answer to a party's offer (``media.attach``). Answered by ``ack``; the
+    party gets ``media.answer``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.answer"]
+    call_id: CallId
+    party: Party
+    sdp: Sdp
+    reply_to: ReplyTo
+
+
+class NodeSnapshotTaken(_Signed):
+    """Media node: the snapshot it took for ``media.snapshot_request`` (integers only, as every signed
+    message: sharpness in tenths, time in ms). Answered by ``ack``; the agent gets
+    ``media.snapshot_taken``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.snapshot_taken"]
+    call_id: CallId
+    reply_to: ReplyTo
+    snapshot_id: CallId
+    key: ObjectKey = Field(description="S3 key of the JPEG in the media bucket")
+    face_found: bool
+    face_box: (
+        Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=4, max_length=4)] | None
+    )
+    sharpness_tenths: int = Field(ge=0, le=2**53 - 1)
+    taken_at_ms: Millis
+    width: int = Field(ge=1, le=100_000)
+    height: int = Field(ge=1, le=100_000)
+
+
+class NodeMediaEvent(_Signed):
+    """Media node: a party's peer connection went up or was lost; ``links`` is the node's view of
+    both parties after it. Answered by ``ack``; both links up connects an answered call."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.event"]
+    call_id: CallId
+    kind: Literal["link.up", "link.lost"]
+    party: Party
+    stream: int = Field(ge=1, le=1_000_000, description="the party's peer connection number (+1 per attach)")
+    links: LinkStates
+
+
+class NodeRecording(_Signed):
+    """Media node: a call's recording is closed (``media.close``, the node's shutdown) or recovered
+    (``media.recover``). ``key`` null when no media ever arrived. Answered by ``ack``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.recording"]
+    call_id: CallId
+    key: ObjectKey | None
+    size: int = Field(ge=0, le=2**53 - 1)
+    duration_ms: int = Field(ge=0, le=2**53 - 1)
+    sha256: Sha256Hex | None
+    incomplete: bool
+    end_reason: ShortText | None = None
+
+
+class NodeMediaError(_Signed):
+    """Media node: an order failed (``op``); ``code`` is a catalogue code (``MEDIA_*``, ``RECORDING_*``).
+    With ``reply_to``, the party that asked gets the ``error``. Answered by ``ack``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.error"]
+    call_id: CallId
+    op: Literal["attach", "snapshot", "close", "recover"]
+    code: ErrorCode
+    message: Annotated[str, StringConstraints(max_length=500)] = ""
+    party: Party | None = None
+    reply_to: ReplyTo | None = None
+
+
+class NodeSync(_Signed):
+    """Media node: the calls it carries (after connecting, then every 30 s). Answered by
+    ``media.sync_result`` naming those signaling knows to be over, for the node to close."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
+    action: Literal["media.sync"]
+    call_ids: Annotated[list[CallId], Field(max_length=1000)]
+
+
 ClientMessage = Annotated[
     Hello
     | Ping
@@ -218,10 +366,19 @@ ClientMessage = Annotated[
     | OfferReject
     | CallDecide
     | DeviceRegister
+    | DeviceUnregister
     | CallbackStart
     | CallbackCancel
     | CallbackAccept
-    | CallbackDecline,
+    | CallbackDecline
+    | MediaOffer
+    | MediaSnapshot
+    | NodeMediaAnswer
+    | NodeSnapshotTaken
+    | NodeMediaEvent
+    | NodeRecording
+    | NodeMediaError
+    | NodeSync,
     Field(discriminator="action"),
 ]
 CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
@@ -241,10 +398,19 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
         OfferReject,
         CallDecide,
         DeviceRegister,
+        DeviceUnregister,
         CallbackStart,
         CallbackCancel,
         CallbackAccept,
         CallbackDecline,
+        MediaOffer,
+        MediaSnapshot,
+        NodeMediaAnswer,
+        NodeSnapshotTaken,
+        NodeMediaEvent,
+        NodeRecording,
+        NodeMediaError,
+        NodeSync,
     )
 }
 
@@ -346,12 +512,40 @@ class AgentRow(_Message):
     unit_id: str
     status: str
     since_ms: int
+    call_id: str | None = Field(
+        default=None, description="the call the agent is ringing for, in, or wrapping up (null when none)"
+    )
+
+
+class QueueRow(_Message):
+    """The queue of one serving unit: the calls waiting for one of its agents (none ringing yet)."""
+
+    unit_id: str = Field(description="the serving unit whose agents the calls wait for")
+    waiting: int
+    oldest_since_ms: int | None = Field(
+        default=None, description="when the longest-waiting call was placed; null if none"
+    )
 
 
 class MonitorAgents(_Message):
     action: Literal["monitor.agents"] = "monitor.agents"
     request_id: str
     agents: list[AgentRow]
+    queues: list[QueueRow] = Field(default_factory=list)
+
+
+class MonitorAgent(_Message):
+    """To supervisors (push): one agent of their units changed (status, current call)."""
+
+    action: Literal["monitor.agent"] = "monitor.agent"
+    agent: AgentRow
+
+
+class MonitorQueue(_Message):
+    """To supervisors (push): the queue of one of their serving units changed."""
+
+    action: Literal["monitor.queue"] = "monitor.queue"
+    queue: QueueRow
 
 
 class DossierImagesView(_Message):
@@ -468,6 +662,18 @@ class DeviceRegistered(_Message):
     )
 
 
+class DeviceUnregistered(_Message):
+    """Reply to device.unregister. ``released``: the registration was this device's and is gone, its
+    licence freed; false when nothing was registered for this device (already released, or another
+    device registered since), in which case nothing changed."""
+
+    action: Literal["device.unregistered"] = "device.unregistered"
+    request_id: str
+    device_id: str
+    unit_id: str
+    released: bool
+
+
 class CallbackRinging(_Message):
     """Reply to callback.start: the call-back exists and rings at the mobile until ``expires_at_ms``."""
 
@@ -496,6 +702,84 @@ class CallbackIncoming(_Message):
     expires_at_ms: int
 
 
+# -- media (issue #5) ------------------------------------------------------------------------------------
+
+
+class MediaAnswer(_Message):
+    """To the party that sent ``media.offer`` (with its ``request_id``): the media node's SDP answer."""
+
+    action: Literal["media.answer"] = "media.answer"
+    request_id: str
+    call_id: str
+    sdp: str
+
+
+class MediaSnapshotTaken(_Message):
+    """To the agent that sent ``media.snapshot`` (with its ``request_id``): the snapshot, stamped with
+    the date, time and call id. ``face_found`` false: ask the customer to face the camera and take it
+    again. ``snapshot_id`` is what ``call.decide`` carries."""
+
+    action: Literal["media.snapshot_taken"] = "media.snapshot_taken"
+    request_id: str
+    call_id: str
+    snapshot_id: str
+    face_found: bool
+    face_box: list[int] | None = Field(description="[x, y, width, height] of the face in pixels, or null")
+    sharpness: float = Field(description="variance of the Laplacian: under ~50 the picture is blurred")
+    taken_at: str = Field(description="when the frame was captured, ISO 8601 in UTC")
+    width: int
+    height: int
+
+
+class MediaAttach(_Message):
+    """To a media node: open the call if needed (``waiting_media``: an S3 key, or null for the default
+    clip; ``answered``: the agent already answered) and answer ``party``'s offer with ``media.answer``
+    (or ``media.error``), echoing ``reply_to``. A party already attached is reconnecting."""
+
+    action: Literal["media.attach"] = "media.attach"
+    call_id: str
+    party: Party
+    sdp: str
+    answered: bool
+    waiting_media: str | None = None
+    reply_to: ReplyTo
+
+
+class MediaSnapshotRequest(_Message):
+    """To a media node: take the decision snapshot; answer with ``media.snapshot_taken`` or
+    ``media.error``, echoing ``reply_to``."""
+
+    action: Literal["media.snapshot_request"] = "media.snapshot_request"
+    call_id: str
+    reply_to: ReplyTo
+
+
+class MediaClose(_Message):
+    """To a media node: the call ended; hang up its media, finalize the recording, report it with
+    ``media.recording``. Closing a call the node does not carry is not an error."""
+
+    action: Literal["media.close"] = "media.close"
+    call_id: str
+    reason: str
+
+
+class MediaRecover(_Message):
+    """To a media node: the node that carried the call died; assemble its recording from the parts in
+    S3 (not if the newest part is younger than ``min_idle_s``) and report it with ``media.recording``."""
+
+    action: Literal["media.recover"] = "media.recover"
+    call_id: str
+    min_idle_s: int
+
+
+class MediaSyncResult(_Message):
+    """Reply to ``media.sync``: the calls of the list that are over (or unknown, or another node's)."""
+
+    action: Literal["media.sync_result"] = "media.sync_result"
+    request_id: str
+    ended: list[str]
+
+
 ServerMessage = Annotated[
     Welcome
     | Pong
@@ -508,6 +792,8 @@ ServerMessage = Annotated[
     | PeerLeft
     | AgentStatus
     | MonitorAgents
+    | MonitorAgent
+    | MonitorQueue
     | CallQueued
     | CallRinging
     | CallOffer
@@ -517,8 +803,16 @@ ServerMessage = Annotated[
     | CallDecided
     | CallResult
     | DeviceRegistered
+    | DeviceUnregistered
     | CallbackRinging
-    | CallbackIncoming,
+    | CallbackIncoming
+    | MediaAnswer
+    | MediaSnapshotTaken
+    | MediaAttach
+    | MediaSnapshotRequest
+    | MediaClose
+    | MediaRecover
+    | MediaSyncResult,
     Field(discriminator="action"),
 ]
 SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)

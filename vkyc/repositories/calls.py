@@ -30,6 +30,11 @@ class CallRepository(StatefulRepository[Call]):
         condition = Call.created_at.between(since, until)
         return list(Call.by_unit_created.query(unit_id, range_key_condition=condition))
 
+    def open_in(self, unit_id: str) -> list[Call]:
+        """The unit's calls not yet final (either direction), oldest first (sparse GSI ``open``;
+        projected items carry direction and state only). One Query per 1 MB of index entries."""
+        return list(Call.open_calls.query(unit_id, scan_index_forward=True))
+
     def waiting(self, serving_unit_id: str) -> list[Call]:
         """The calls waiting for an agent of ``serving_unit_id``, oldest first (sparse GSI; projected
         items carry state and version only)."""

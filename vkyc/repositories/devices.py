@@ -6,8 +6,11 @@ the registration's Put and the licence counter's increment are one transaction, 
 conditioned on the counter being below the limit, so concurrent registrations never exceed it.
 Registering a subscriber again (another session, another phone) updates the item and takes nothing.
 
+A registration is given up by its own device (``unregister``): the item's deletion, conditioned on
+the device, and the counter's decrement are one transaction.
+
 Cost: a registration is one GetItem plus one UpdateItem (already registered) or one
-TransactWriteItems (new). A lookup is one GetItem.
+TransactWriteItems (new). A lookup is one GetItem; an unregistration one TransactWriteItems.
 """
 
 from __future__ import annotations
@@ -93,6 +96,28 @@ def register(
         if _create(unit_id, subscriber, device_id, session_id, registered_by, limit, at):
             return Registration(unit_id, subscriber, device_id, session_id, new=True)
     raise RepositoryError(f"registration of {subscriber!r} in unit {unit_id!r} kept conflicting")
+
+
+def unregister(unit_id: str, subscriber: str, device_id: str) -> bool:
+    """Delete the registration of ``subscriber`` in ``unit_id`` if ``device_id`` is its device, and
+    free its licence, in one transaction. False (nothing written) when no such registration exists:
+    already released, or another device registered since, whose registration this must not end."""
+    counter = DeviceLicence.registered
+    try:
+        with TransactWrite(connection=tables.connection()) as tx:
+            tx.delete(
+                DeviceRegistration(unit_id, subscriber),
+                condition=DeviceRegistration.device_id == device_id,
+            )
+            tx.update(DeviceLicence(unit_id), actions=[counter.add(-1)], condition=counter > 0)
+    except TransactWriteError as error:
+        if error.cause_response_code != "TransactionCanceledException":
+            raise RepositoryError(f"unregistration failed: {error.cause_response_message}") from error
+        reasons = [*error.cancellation_reasons, None]
+        if reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            return False
+        raise RepositoryError(f"unregistration cancelled: {error.cause_response_message}") from error
+    return True
 
 
 def registered_count(unit_id: str) -> int:

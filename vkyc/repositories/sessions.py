@@ -133,6 +133,7 @@ def new_connection(
         role=session.role,
         unit_id=session.unit_id,
         dossier_id=session.dossier_id,
+        dealer_channel=session.dealer_channel,
         session_key=session.session_key,
         connected_at=connected_at,
         expires_at=expires_at,

@@ -28,6 +28,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     MapAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -39,6 +40,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from vkyc import env
+from vkyc.domain.eligibility import is_live_call
 
 PAY_PER_REQUEST = PAY_PER_REQUEST_BILLING_MODE
 NEW_AND_OLD_IMAGES = STREAM_NEW_AND_OLD_IMAGE
@@ -101,6 +103,11 @@ class StatefulModel(VkycModel):
         name = type(self)._hash_keyname
         assert name is not None
         return str(getattr(self, name))
+
+    def derived(self, state: str) -> dict[str, Any]:
+        """Attributes that follow from the item's state (e.g. a sparse index's key), written by every
+        transition into ``state`` so that no code path can forget them. None removes one."""
+        return {}
 
 
 # --- configuration ------------------------------------------------------------------------------------
@@ -256,6 +263,14 @@ class MediaNode(VkycModel):
     load = IntegerAttribute(default=0)
     heartbeat_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    # The node's socket and session (set by its heartbeat): where signaling pushes its orders. Removed
+    # when the socket drops, so routing never picks a node it cannot reach.
+    connection_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    # Calls assigned to the node whose recording it has not reported yet: what to end and recover if
+    # it dies, and its load between heartbeats. Added with the assignment, removed with the report.
+    call_ids = UnicodeSetAttribute(null=True)
+    lost_at = UTCDateTimeAttribute(null=True)  # when signaling declared it dead (cleared by a heartbeat)
 
 
 # --- people and integrators --------------------------------------------------------------------------
@@ -347,6 +362,7 @@ class WsConnection(VkycModel):
     role = UnicodeAttribute()  # mobile | agent | supervisor | media
     unit_id = UnicodeAttribute()
     dossier_id = UnicodeAttribute(null=True)  # a mobile session's dossier: a call request reads no session
+    dealer_channel = UnicodeAttribute(null=True)  # a mobile session's, for routing (no session read)
     session_key = UnicodeAttribute()  # base64url; the HMAC key of the session
     connected_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
@@ -363,6 +379,11 @@ class DossierLog(LogModel):
         billing_mode = PAY_PER_REQUEST
 
     dossier_id = UnicodeAttribute(hash_key=True)
+    # On a decision's entry: the evidence bundle's manifest (``vkyc.evidence``) and its sha256, which
+    # makes the bundle tamper-evident; ``evidence_claimed_at`` is the builder's claim (one at a time).
+    evidence_key = UnicodeAttribute(null=True)
+    evidence_sha256 = UnicodeAttribute(null=True)
+    evidence_claimed_at = UTCDateTimeAttribute(null=True)
 
 
 class AgentLog(LogModel):
@@ -554,6 +575,18 @@ class CallsBySubscriber(GlobalSecondaryIndex["Call"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class CallsOpen(GlobalSecondaryIndex["Call"]):
+    """A unit's calls that are not final yet, oldest first (sparse): the sweeper's complete list of
+    calls that may need ending, however old."""
+
+    class Meta:
+        index_name = "open"
+        projection = IncludeProjection(["direction", "state"])
+
+    open_in = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Call(StatefulModel):
     """An inbound call (``direction = "in"``, mobile → agent) or a call-back (``"out"``, agent → mobile).
 
@@ -580,6 +613,7 @@ class Call(StatefulModel):
     subscriber = UnicodeAttribute(null=True)
     customer_type = UnicodeAttribute(null=True)  # copied from the dossier: group conditions route on it
     sub_type = UnicodeAttribute(null=True)
+    dealer_channel = UnicodeAttribute(null=True)  # the caller's, from its session: groups route on it
     device_id = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)  # the offer currently ringing
@@ -603,11 +637,30 @@ class Call(StatefulModel):
     # the agent started from (AVAILABLE or WRAP_UP), which is where an unanswered call-back returns them.
     ring_deadline = UTCDateTimeAttribute(null=True)
     agent_started_from = UnicodeAttribute(null=True)
+    # Media (``vkyc.services.media``): the recording as the node reported it when it closed the call (or
+    # as recovered after the node died; ``recording_closed_at`` says the facts are in), the snapshots the
+    # agent took, and the decision's dossier log version (where the evidence bundle's hash goes).
+    recording_key = UnicodeAttribute(null=True)
+    recording_size = IntegerAttribute(null=True)
+    recording_duration_s = NumberAttribute(null=True)
+    recording_sha256 = UnicodeAttribute(null=True)
+    recording_incomplete = BooleanAttribute(null=True)
+    recording_closed_at = UTCDateTimeAttribute(null=True)
+    snapshot_keys = UnicodeSetAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decision_version = IntegerAttribute(null=True)
 
     by_dossier = CallsByDossier()
     waiting = CallsWaiting()
     by_unit_created = CallsByUnitCreated()
     by_subscriber = CallsBySubscriber()
+    open_calls = CallsOpen()
+
+    # Set (to the caller's unit) while the call is in a state its machine can leave, by ``derived``.
+    open_in = UnicodeAttribute(null=True)
+
+    def derived(self, state: str) -> dict[str, Any]:
+        return {"open_in": self.unit_id if is_live_call(self.direction, state) else None}
 
 
 class OffersByCall(GlobalSecondaryIndex["Offer"]):
@@ -734,6 +787,7 @@ class Session(StatefulModel):
     unit_id = UnicodeAttribute()
     agent_id = UnicodeAttribute(null=True)
     dossier_id = UnicodeAttribute(null=True)
+    dealer_channel = UnicodeAttribute(null=True)  # a mobile's, from its token (``/auth/mobile``)
     session_key = UnicodeAttribute()
     resume_digest = UnicodeAttribute(null=True)  # set by the first session.hello
     key_delivered = BooleanAttribute(default=False)

@@ -173,7 +173,7 @@ def plan(
         event=str(event.value),
         actor=actor,
         reason=reason,
-        attrs=dict(attrs or {}),
+        attrs={**item.derived(str(target.value)), **(attrs or {})},
     )
 
 
@@ -216,6 +216,8 @@ def plan_create(
     for next_event in then:
         state = machine.transition(state, next_event)
         moves.append((str(next_event.value), str(state.value)))
+    for name, value in item.derived(str(state.value)).items():
+        setattr(item, name, value)
     return Change(
         item=item,
         prior_state=None,

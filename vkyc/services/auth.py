@@ -39,9 +39,15 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Channel = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
 class MobileTokenRequest(_Body):
     dealer_account: Ident
     dossier_id: Ident
+    # The dealer's sales channel (seed 002 step 6: point of sale "DBH" or agent "DL"); groups may take
+    # only some channels' calls. Absent: a call any group may take.
+    dealer_channel: Channel | None = None
 
 
 class LoginRequest(_Body):
@@ -82,6 +88,7 @@ class Principal:
     unit_id: str
     agent_id: str | None = None
     dossier_id: str | None = None
+    dealer_channel: str | None = None
 
 
 class AuthService:
@@ -112,6 +119,8 @@ class AuthService:
             "unit": key.unit_id,
             "dossier": request.dossier_id,
         }
+        if request.dealer_channel:
+            claims["channel"] = request.dealer_channel
         return Grant(tokens.issue(claims, MOBILE_TOKEN_TTL_S), MOBILE_TOKEN_TTL_S, Role.MOBILE, key.unit_id)
 
     def login(self, request: LoginRequest) -> Grant:
@@ -161,6 +170,7 @@ class AuthService:
                 unit_id=str(claims["unit"]),
                 agent_id=claims.get("agent"),
                 dossier_id=claims.get("dossier"),
+                dealer_channel=claims.get("channel"),
             )
         except (KeyError, ValueError):
             raise ProtocolError("TOKEN_INVALID", "incomplete claims") from None

@@ -22,7 +22,10 @@ Checks of ``start``, in order, each refusing with its code and writing nothing: 
 (``AGENT_FROM_NOT_FOUND``), the dossier exists and is served by the agent's unit (``NOT_FOUND``), the
 agent's unit has a hotline (``FROM_NUMBER_NOT_FOUND``) that allows call-out for one of the agent's
 groups (``FROM_NUMBER_NOT_ALLOWS_AGENT_CALL_OUT``), the subscriber is not blacklisted
-(``TO_NUMBER_NOT_ALLOWS_CALLOUT``), no other call of the dossier is live (``CALL_IN_PROGRESS``), the agent
+(``TO_NUMBER_NOT_ALLOWS_CALLOUT``), the dossier is not decided, in post-audit or for the counter
+(``DOSSIER_ALREADY_APPROVED``, ``DOSSIER_REJECTED``, ``DOSSIER_IN_POST_AUDIT``,
+``KYC_AT_COUNTER_REQUIRED``, as for an inbound call), no other call of the dossier is live
+(``CALL_IN_PROGRESS``), the agent
 is free (``AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL`` while ringing or in a call, ``ILLEGAL_TRANSITION`` when
 not available); then a missing registration gives state ``I``.
 
@@ -55,7 +58,7 @@ from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import EndedBy, EndReason
 from vkyc.domain.callback import CALLBACK, CallbackEvent, CallbackState
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierState
-from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.eligibility import check_dossier_state, is_live_call
 from vkyc.domain.session import SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import ProtocolError
@@ -66,6 +69,7 @@ from vkyc.protocol.messages import (
     CallDecided,
     CallEnded,
     DeviceRegistered,
+    DeviceUnregistered,
     Role,
 )
 from vkyc.repositories import devices
@@ -80,6 +84,8 @@ from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier, Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create, plan_note
 from vkyc.services.dossier_calls import call_placed, result_message
+from vkyc.services.eligibility import facts_of
+from vkyc.services.media import EVIDENCE_TIMER
 from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.callbacks")
@@ -131,6 +137,8 @@ class CallbackService:
         self.timers = timers
         self.settings = settings
         self.on_agent_freed = on_agent_freed
+        # Told after any path ended a call-back: its media node hangs up (``MediaService.call_ended``).
+        self.on_call_ended: Callable[[Call, str], None] | None = None
         # Configuration is cached per process, as routing's (tests shorten it with the same variable).
         ttl_s = float(os.environ.get("VKYC_CONFIG_CACHE_S", CONFIG_TTL_S))
         self.routing = routing or RoutingRepository(ttl_s=ttl_s)
@@ -150,13 +158,8 @@ class CallbackService:
         Raises ProtocolError: CALL_NOT_FOUND (the session has no dossier), NOT_FOUND (no dossier, or
         one without a subscriber number), DEVICE_LIMIT_REACHED (a new subscriber over the unit's limit).
         """
-        # The connection carries its session's dossier; a connection item older than that field does not.
-        dossier_id = connection.dossier_id or self.sessions.get(connection.session_id).dossier_id
-        if not dossier_id:
-            raise ProtocolError("CALL_NOT_FOUND", "This session has no dossier.")
-        dossier = self.dossiers.find(dossier_id)
-        if dossier is None or not dossier.subscriber:
-            raise ProtocolError("NOT_FOUND", f"Dossier {dossier_id} has no subscriber number.")
+        dossier = self._session_dossier(connection)
+        assert dossier.subscriber  # _session_dossier refuses a dossier without one
         limit = self.settings(dossier.unit_id).device_licence_limit
         try:
             registration = devices.register(
@@ -177,6 +180,30 @@ class CallbackService:
             new_registration=registration.new,
         )
         return Registered(reply, self._ring_again(dossier, connection, request_id))
+
+    def unregister(self, connection: WsConnection, device_id: str, request_id: str) -> DeviceUnregistered:
+        """Give up this device's registration for the subscriber of the session's dossier, freeing
+        its licence (idempotent: a repeat, or another device registered since, changes nothing).
+
+        Raises ProtocolError: CALL_NOT_FOUND (the session has no dossier), NOT_FOUND (no dossier, or
+        one without a subscriber number).
+        """
+        dossier = self._session_dossier(connection)
+        assert dossier.subscriber  # _session_dossier refuses a dossier without one
+        released = devices.unregister(dossier.unit_id, dossier.subscriber, device_id)
+        return DeviceUnregistered(
+            request_id=request_id, device_id=device_id, unit_id=dossier.unit_id, released=released
+        )
+
+    def _session_dossier(self, connection: WsConnection) -> Dossier:
+        # The connection carries its session's dossier; a connection item older than that field does not.
+        dossier_id = connection.dossier_id or self.sessions.get(connection.session_id).dossier_id
+        if not dossier_id:
+            raise ProtocolError("CALL_NOT_FOUND", "This session has no dossier.")
+        dossier = self.dossiers.find(dossier_id)
+        if dossier is None or not dossier.subscriber:
+            raise ProtocolError("NOT_FOUND", f"Dossier {dossier_id} has no subscriber number.")
+        return dossier
 
     def accept(self, connection: WsConnection, call_id: str, request_id: str) -> CallConnected:
         """The mobile answers (N → A). The parties become each other's peers; the agent is told."""
@@ -240,6 +267,7 @@ class CallbackService:
         hotline = self._call_out_line(agent)
         if dossier.subscriber and self.settings(dossier.unit_id).is_blacklisted(dossier.subscriber):
             raise ProtocolError("TO_NUMBER_NOT_ALLOWS_CALLOUT", f"{dossier.subscriber} is on the blacklist.")
+        check_dossier_state(facts_of(dossier))
         # Calls of a dossier follow one another (``last_call_id``): only its latest can still be live.
         latest = self.calls.find(dossier.last_call_id or "")
         if latest is not None and is_live_call(latest.direction, latest.state):
@@ -389,9 +417,11 @@ class CallbackService:
             )
         ]
         release = {"call_id": None, "offer_id": None, "available_since": now}
+        # Where the decision's evidence bundle will put its hash: the dossier's log entry of this move.
+        decided = {"decision": decision, "decided_at": now, "decision_version": changes[0].new_version}
         if live:  # decided during the call: it ends now, no wrap-up owed
             call_attrs = {
-                "decision": decision,
+                **decided,
                 "ended_at": now,
                 "end_reason": EndReason.COMPLETED.value,
                 "ended_by": EndedBy.AGENT.value,
@@ -400,9 +430,7 @@ class CallbackService:
             if self._holds(agent, call):
                 changes.append(plan(agent, AGENT, AgentEvent.RELEASE, actor=agent.agent_id, attrs=release))
         else:
-            changes.append(
-                plan_note(call, event="decided", actor=agent.agent_id, attrs={"decision": decision})
-            )
+            changes.append(plan_note(call, event="decided", actor=agent.agent_id, attrs=decided))
             changes.append(
                 plan(agent, AGENT, AgentEvent.DECISION_SUBMITTED, actor=agent.agent_id, attrs=release)
             )
@@ -415,9 +443,12 @@ class CallbackService:
                 ended_by=EndedBy.AGENT.value,
             )
             self._tell(call, ended.model_dump(mode="json"), asked_by=connection.session_id)
+            self._call_ended(call, EndReason.COMPLETED.value)
         self._to_session(
             call.mobile_session_id, result_message(call.call_id, decision, reason, dossier, snapshot_id)
         )
+        if call.media_node_id:  # its evidence bundle (built once the recording is closed too)
+            self.timers.schedule(EVIDENCE_TIMER, {"call_id": call.call_id}, 0)
         self._freed(agent)
         return CallDecided(
             request_id=request_id,
@@ -595,6 +626,7 @@ class CallbackService:
             moved = agent
         commit(*changes, request_id=request_id, at=now)
         self._tell(call, self._ended(call, reason, ended_by).model_dump(mode="json"), asked_by)
+        self._call_ended(call, reason)
         self._freed(moved)
 
     def _finish(
@@ -626,7 +658,35 @@ class CallbackService:
             moved = agent
         commit(*changes, request_id=request_id, at=now)
         self._tell(call, self._ended(call, reason, ended_by).model_dump(mode="json"), asked_by)
+        self._call_ended(call, reason)
         self._freed(moved)
+
+    def _call_ended(self, call: Call, reason: str) -> None:
+        if self.on_call_ended is not None:
+            self.on_call_ended(call, reason)
+
+    def end_for_media(self, call: Call, reason: str) -> bool:
+        """End an answered call-back whose media broke (``reason``, e.g. ``media_node_lost``): C, the
+        agent to WRAP_UP, both parties told. False when it was no longer answered."""
+        found: Call | None = call
+        for attempt in range(3):
+            if found is None or found.state != CallbackState.ACCEPTED:
+                return False
+            try:
+                self._finish(
+                    found,
+                    reason,
+                    EndedBy.SYSTEM,
+                    AgentEvent.CALL_ENDED,
+                    request_id=f"media:{reason}:{found.call_id}",
+                )
+            except TransitionConflict:
+                if attempt == 2:
+                    raise
+                found = self.calls.find(call.call_id)  # moved at that moment: look again
+                continue
+            return True
+        return False
 
     @staticmethod
     def _holds(agent: Agent, call: Call) -> bool:

@@ -3,7 +3,10 @@
 Use cases: ``request`` (eligibility → a call waiting in its serving unit's queue → offered to an
 agent), ``accept`` / ``reject`` / ``ring_timeout`` of an offer, ``cancel`` by the caller, ``hangup``
 by either party, ``decide`` by the agent, ``queue_timeout``, ``dispatch`` (offer waiting calls when
-an agent becomes available) and ``party_left`` (a session ended during a call).
+an agent becomes available) and ``party_left`` (a session ended during a call). The media of a call
+(issue #5, ``vkyc.services.media``) moves it through ``media_connected`` (A → CONNECTED),
+``no_call_timeout`` (A → T) and ``end_for_media`` (the media node died); ``on_call_ended`` is told
+after every path that ends a call, so its media node closes it.
 
 Every change is one transaction over the items that move together (call, offer, agent, dossier,
 sessions), with their logs; pushes and timers run after the commit. Events pushed: ``call.offer`` and
@@ -24,7 +27,7 @@ import logging
 import math
 import random
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -51,16 +54,19 @@ from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.offers import OfferRepository, call_of_offer, new_offer_id
 from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_touch
+from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier, Offer, Session, WsConnection
 from vkyc.repositories.transitions import Change, Op, commit, plan, plan_create, plan_note
 from vkyc.services.dossier_calls import call_placed, dossier_view, result_message
-from vkyc.services.ports import Clock, Notifier, Timer, Timers, utc_now
+from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER
+from vkyc.services.ports import Clock, Notifier, Timer, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.calls")
 
 RING_TIMER = "ring_timeout"
 DISPATCH_TIMER = "dispatch"  # retry routing when an overflow group opens
 QUEUE_TIMER = "queue_timeout"
+NO_CALL_ARRIVED = "no_call_arrived"  # the reason of a call that ends T
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
 MAX_CLAIM_ATTEMPTS = 3  # candidates tried when others claim the same agents at the same moment
@@ -127,6 +133,9 @@ class CallService:
         self.agents = AgentRepository()
         self.dossiers = DossierRepository()
         self.sessions = SessionRepository()
+        # Told after any path ended a call (``call.ended`` sent): its media node hangs up and finalizes
+        # the recording (``MediaService.call_ended``; signaling wires it).
+        self.on_call_ended: Callable[[Call, str], None] | None = None
 
     # -- the caller ------------------------------------------------------------------------------
 
@@ -150,6 +159,7 @@ class CallService:
             subscriber=dossier.subscriber,
             customer_type=dossier.customer_type,
             sub_type=dossier.sub_type,
+            dealer_channel=connection.dealer_channel,
             mobile_session_id=connection.session_id,
             mobile_connection_id=connection.connection_id,
             created_at=now,
@@ -335,7 +345,12 @@ class CallService:
                 attrs={"decided_by": agent.agent_id, "snapshot_key": snapshot_id},
             )
         ]
-        call_attrs: dict[str, Any] = {"decision": decision}
+        # Where the decision's evidence bundle will put its hash: the dossier's log entry of this move.
+        call_attrs: dict[str, Any] = {
+            "decision": decision,
+            "decided_at": now,
+            "decision_version": changes[0].new_version,
+        }
         if CallState(call.state) in LIVE:  # decided during the call: it ends now, no wrap-up owed
             call_attrs.update(
                 ended_at=now, end_reason=EndReason.COMPLETED.value, ended_by=EndedBy.AGENT.value
@@ -358,7 +373,12 @@ class CallService:
         commit(*changes, *session_touch(connection.session_id, seq), request_id=request_id, at=now)
         if was_live:
             self._tell_parties(call, EndReason.COMPLETED, EndedBy.AGENT, asked_by=connection.session_id)
+            self._ended(call, EndReason.COMPLETED.value)
         self._to_mobile(call, result_message(call.call_id, decision, reason, dossier, snapshot_id))
+        if call.media_node_id:
+            # The bundle needs the recording too: built now if it is closed, else when it is (whichever
+            # of the two comes last schedules it; the builder checks both and builds once).
+            self.timers.schedule(EVIDENCE_TIMER, {"call_id": call.call_id}, 0)
         self.dispatch(agent.unit_id)
         return CallDecided(
             request_id=request_id,
@@ -470,6 +490,12 @@ class CallService:
             request_id=f"dropped:{session.session_id}:{session.generation}",
             at=self.clock(),
         )
+        # A quick resume (the SDK retries within 50 ms) may have been handled, on another connection's
+        # handler, before this commit: it then found the call not yet RECONNECTING and left it. Look
+        # again, or the call would wait in RECONNECTING for a party that is back.
+        current = self.sessions.find(session.session_id)
+        if current is not None and current.state == "ACTIVE":
+            self.party_resumed(current)
 
     def party_resumed(self, session: Session) -> None:
         """A party came back within the grace: the call goes on once no party is still away."""
@@ -485,6 +511,100 @@ class CallService:
             request_id=f"resumed:{session.session_id}:{session.version}",
             at=self.clock(),
         )
+
+    # -- media (issue #5: ``vkyc.services.media`` calls these) ----------------------------------------
+
+    def media_connected(self, call_id: str) -> bool:
+        """The media node reports both parties' media up: an answered call is connected (A →
+        CONNECTED). False when the call is not waiting for its media (already connected, a party away,
+        ended, a call-back)."""
+        call = self.calls.find(call_id)
+        if call is None or call.direction != "in" or call.state != CallState.ACCEPTED:
+            return False
+        try:
+            commit(
+                plan(call, CALL, CallEvent.MEDIA_CONNECTED, actor="media", reason="both parties' media up"),
+                request_id=f"media-connected:{call_id}",
+                at=self.clock(),
+            )
+        except (TransitionConflict, IllegalTransition):
+            return False  # a party dropped or hung up at that moment: the call moved on without it
+        return True
+
+    def no_call_timeout(self, call_id: str) -> bool:
+        """The no-call timer: an answered call whose media never connected within ``no_call_arrived_s``
+        of the accept ends T (``no_call_arrived``); the agent goes to WRAP_UP (a decision, e.g. D, may
+        still be owed). A timer that fires early sets itself again for the rest. True if it ended it."""
+        for attempt in range(TIMER_ATTEMPTS):
+            call = self.calls.find(call_id)
+            if call is None or call.direction != "in" or call.state != CallState.ACCEPTED:
+                return False
+            now = self.clock()
+            limit = cached_settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+            due = as_utc(call.answered_at) + timedelta(seconds=limit)
+            if now < due - timedelta(seconds=1):
+                rest = math.ceil((due - now).total_seconds())
+                self.timers.schedule(NO_CALL_TIMER, {"call_id": call_id}, rest)
+                return False
+            changes = [
+                plan(
+                    call,
+                    CALL,
+                    CallEvent.NO_CALL_TIMEOUT,
+                    actor="system",
+                    reason=NO_CALL_ARRIVED,
+                    attrs={"ended_at": now, "end_reason": NO_CALL_ARRIVED, "ended_by": EndedBy.SYSTEM.value},
+                )
+            ]
+            agent = self.agents.find(call.agent_id or "")
+            if agent is not None and agent.state == AgentState.IN_CALL and agent.call_id == call.call_id:
+                changes.append(
+                    plan(agent, AGENT, AgentEvent.CALL_ENDED, actor="system", reason=NO_CALL_ARRIVED)
+                )
+            try:
+                commit(*changes, request_id=f"no-call:{call_id}", at=now)
+            except (TransitionConflict, IllegalTransition):
+                if attempt == TIMER_ATTEMPTS - 1:
+                    raise
+                continue  # the media came up or a party moved at that moment: look again
+            ended = CallEnded(
+                call_id=call.call_id, state=call.state, reason=NO_CALL_ARRIVED, ended_by=EndedBy.SYSTEM.value
+            ).model_dump(mode="json")
+            for role, session_id in (
+                (Role.MOBILE, call.mobile_session_id),
+                (Role.AGENT, call.agent_session_id),
+            ):
+                if session_id:
+                    self._to_party(call, role, ended)
+            self._ended(call, NO_CALL_ARRIVED)
+            return True
+        return False
+
+    def end_for_media(self, call: Call, reason: str) -> bool:
+        """End an answered call whose media broke (``reason``: an ``EndReason`` value, e.g.
+        ``media_node_lost``): FINISHED, the agent to WRAP_UP, both parties told. False when it was no
+        longer live."""
+        for attempt in range(TIMER_ATTEMPTS):
+            if CallState(call.state) not in LIVE:
+                return False
+            try:
+                self._finish(
+                    call,
+                    EndReason(reason),
+                    EndedBy.SYSTEM,
+                    request_id=f"media:{reason}:{call.call_id}",
+                    agent=self.agents.find(call.agent_id or ""),
+                )
+            except (TransitionConflict, IllegalTransition):
+                if attempt == TIMER_ATTEMPTS - 1:
+                    raise
+                found = self.calls.find(call.call_id)
+                if found is None:
+                    return False
+                call = found
+                continue
+            return True
+        return False
 
     # -- internals ---------------------------------------------------------------------------------
 
@@ -693,6 +813,7 @@ class CallService:
         )
         commit(*changes, *extra, request_id=request_id, at=now)
         self._send(pushes)
+        self._ended(call, end_reason)
         self._dispatch_freed(pushes)
 
     def _withdraw_offer(
@@ -765,6 +886,11 @@ class CallService:
             changes.append(plan(agent, AGENT, AgentEvent.CALL_ENDED, actor="system", reason=reason.value))
         commit(*changes, *extra, request_id=request_id, at=now)
         self._tell_parties(call, reason, ended_by, asked_by)
+        self._ended(call, reason.value)
+
+    def _ended(self, call: Call, reason: str) -> None:
+        if self.on_call_ended is not None:
+            self.on_call_ended(call, reason)
 
     def _tell_parties(self, call: Call, reason: EndReason, ended_by: EndedBy, asked_by: str | None) -> None:
         ended = CallEnded(

@@ -31,11 +31,9 @@ conditioned on the state and version read, so a race with a live handler just lo
 Reads (no Scan of the calls table): the ``units`` table (one Scan, nine items); per unit, the agents
 RINGING, IN_CALL and WRAP_UP from GSI ``agents.by_unit`` (one Query per state), then one GetItem per
 agent old enough to be stuck; the unit's queue from GSI ``calls.waiting`` (one Query); the unit's calls
-created within ``lookback`` from GSI ``calls.by_unit_created`` (one Query per MB; only non-final ones
-are read further); then one GetItem per candidate call (and its offer / sessions / agent as needed).
-A call that is not final, older than ``lookback``, no longer waiting and whose agent moved on is not
-found: no index has "non-final calls" as a key (a sparse ``open_in`` index would be the complete
-access path; it does not exist today).
+not yet final, however old, from the sparse GSI ``calls.open`` (one Query per MB: every transition
+sets or removes ``open_in``, see ``Call.derived``); then one GetItem per candidate call (and its
+offer / sessions / agent as needed).
 
 ``Housekeeping.end_of_day``: from the configured ``end_of_day`` (settings of each unit, local to its
 ``timezone``) until local midnight, every agent AVAILABLE, UNAVAILABLE or WRAP_UP goes OFFLINE
@@ -63,10 +61,12 @@ from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, LIVE_STATES, WAITING_STATES, CallEvent, CallState, EndedBy, EndReason
 from vkyc.domain.callback import CALLBACK, CallbackEvent, CallbackState
 from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.media import dead
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.domain.session import SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.messages import CallEnded
+from vkyc.repositories import media_nodes
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.errors import TransitionConflict
@@ -84,8 +84,6 @@ log = logging.getLogger("vkyc.housekeeping")
 MARGIN_S = 30
 """Seconds past a deadline before the sweeper acts: the timer had its chance, and a handler that just
 moved an item is not raced."""
-LOOKBACK = timedelta(hours=6)
-"""How far back the sweeper looks for unfinished calls in ``calls.by_unit_created``."""
 ACTOR = "sweeper"
 FINAL_CALL_STATES = frozenset({CallState.CALLER_HUNG_UP, CallState.NO_CALL_ARRIVED, CallState.FINISHED})
 BUSY_STATES = (AgentState.RINGING, AgentState.IN_CALL)
@@ -120,18 +118,18 @@ class Housekeeping:
         settings: SettingsOf = cached_settings,
         on_agent_freed: Callable[[str], None] | None = None,
         margin_s: int = MARGIN_S,
-        lookback: timedelta = LOOKBACK,
     ) -> None:
         self.notifier = notifier
         self.clock = clock
         self.settings = settings
         self.on_agent_freed = on_agent_freed
         self.margin = timedelta(seconds=margin_s)
-        self.lookback = lookback
         self.agents = AgentRepository()
         self.calls = CallRepository()
         self.offers = OfferRepository()
         self.sessions = SessionRepository()
+        # Told the id of each media node found dead with calls (the routing app hands it to signaling).
+        self.on_media_node_dead: Callable[[str], None] | None = None
 
     # -- the sweeper -------------------------------------------------------------------------------------
 
@@ -152,12 +150,13 @@ class Housekeeping:
                     self._guarded(report, self._check_agent, listed, now, report, freed, candidates)
             for waiting in self.calls.waiting(unit_id):
                 candidates.setdefault(waiting.call_id)
-            for listed_call in self.calls.of_unit(unit_id, now - self.lookback, now):
-                if is_live_call(listed_call.direction, listed_call.state):  # either machine's finals
+            for listed_call in self.calls.open_in(unit_id):
+                if is_live_call(listed_call.direction, listed_call.state):  # the index lags a little
                     candidates.setdefault(listed_call.call_id)
         for call_id in candidates:
             report.calls_examined += 1
             self._guarded(report, self._check_call, call_id, now, report, freed)
+        self._guarded(report, self.dead_media_nodes, now)
         hook = self.on_agent_freed
         if hook is not None:
             for unit_id in sorted(freed):
@@ -165,6 +164,22 @@ class Housekeeping:
         if report.agents_released or report.calls_swept or report.conflicts:
             log.info("sweep: %s", report)
         return report
+
+    def dead_media_nodes(self, now: datetime) -> list[str]:
+        """Media nodes whose heartbeat is older than 15 s, not yet declared lost, that still hold calls
+        (issue #5): each goes to ``on_media_node_dead``, which ends its calls and recovers their
+        recordings (``vkyc.services.media``). A backstop: a node's socket drop is noticed in seconds; this
+        finds a node that hangs with its socket open. One Scan of the (small) media-node table."""
+        found = [
+            node.node_id
+            for node in media_nodes.all_nodes()
+            if node.call_ids and node.lost_at is None and dead(media_nodes.view(node), now)
+        ]
+        for node_id in found:
+            log.warning("sweep: media node %s is silent and still holds calls", node_id)
+            if self.on_media_node_dead is not None:
+                self.on_media_node_dead(node_id)
+        return found
 
     def _check_agent(
         self, listed: Agent, now: datetime, report: SweepReport, freed: set[str], candidates: dict[str, None]

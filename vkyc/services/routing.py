@@ -53,7 +53,7 @@ class DataRouter:
         return CallFacts(
             customer_type=call.customer_type,
             sub_type=call.sub_type,
-            dealer_channel=None,  # no dealer channel is recorded yet (mSale does not send one)
+            dealer_channel=call.dealer_channel,
             waited_s=max(0.0, (self.clock() - created).total_seconds()),
         )
 

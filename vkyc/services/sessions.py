@@ -135,6 +135,7 @@ class SessionService:
             unit_id=principal.unit_id,
             agent_id=principal.agent_id,
             dossier_id=principal.dossier_id,
+            dealer_channel=principal.dealer_channel,
             session_key=session_key,
             resume_digest="",
             connection_id=connection_id,

@@ -8,6 +8,8 @@ does the action run. Errors become replies here and nowhere else.
 
 Call-back actions, and call actions that name a call-back, go to ``CallbackService``
 (``vkyc.services.callbacks``) with their seq accepted by a request of its own.
+Media actions (a party's ``media.offer`` / ``media.snapshot`` and the media node's reports), whatever
+call they name, go to ``MediaService`` (``vkyc.services.media``), their seq accepted the same way.
 
 The call actions (``TICKETED``) accept their ``seq`` inside the transaction of the action itself (a
 ``SeqTicket``), one request less per message: their reads may run before the seq is checked, but
@@ -33,7 +35,6 @@ from vkyc.protocol import signing
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import (
     CLIENT_ACTIONS,
-    AgentRow,
     AgentSetStatus,
     AgentStatus,
     Bye,
@@ -46,10 +47,19 @@ from vkyc.protocol.messages import (
     CallHangup,
     CallRequest,
     DeviceRegister,
+    DeviceUnregister,
     Hello,
+    MediaOffer,
+    MediaSnapshot,
     MonitorAgents,
     MonitorSnapshot,
     NodeHeartbeat,
+    NodeMediaAnswer,
+    NodeMediaError,
+    NodeMediaEvent,
+    NodeRecording,
+    NodeSnapshotTaken,
+    NodeSync,
     OfferAccept,
     OfferReject,
     Ping,
@@ -62,10 +72,11 @@ from vkyc.repositories.media_nodes import record_heartbeat
 from vkyc.repositories.sessions import SeqTicket, seq_refusal
 from vkyc.repositories.tables import Session, WsConnection
 from vkyc.repositories.transitions import TouchRejected, transition
-from vkyc.repositories.units import list_units
 from vkyc.services.callbacks import CallbackService, is_callback
 from vkyc.services.calls import CallService
+from vkyc.services.media import MediaService
 from vkyc.services.ports import Clock, utc_now
+from vkyc.services.reports_monitor import board
 from vkyc.services.sessions import SessionService
 
 log = logging.getLogger("vkyc.signaling")
@@ -78,7 +89,26 @@ STATUS_EVENTS = {"available": AgentEvent.READY, "unavailable": AgentEvent.BREAK,
 TICKETED = (CallRequest, CallCancel, CallHangup, OfferAccept, OfferReject, CallDecide)
 # The call-back's own actions; call.cancel / call.hangup / call.decide go there too when they name a
 # call-back (its id says so), since the inbound call's use cases must never move a call-back.
-CALLBACK_ACTIONS = (DeviceRegister, CallbackStart, CallbackCancel, CallbackAccept, CallbackDecline)
+CALLBACK_ACTIONS = (
+    DeviceRegister,
+    DeviceUnregister,
+    CallbackStart,
+    CallbackCancel,
+    CallbackAccept,
+    CallbackDecline,
+)
+# Media: a party's offer and snapshot, and the media node's reports (``vkyc.services.media``); signed,
+# their seq accepted by a request of its own (none of them is a call transition).
+MEDIA_ACTIONS = (
+    MediaOffer,
+    MediaSnapshot,
+    NodeMediaAnswer,
+    NodeSnapshotTaken,
+    NodeMediaEvent,
+    NodeRecording,
+    NodeMediaError,
+    NodeSync,
+)
 STATUS_TARGETS = {
     "available": AgentState.AVAILABLE,
     "unavailable": AgentState.UNAVAILABLE,
@@ -111,6 +141,7 @@ class SignalingService:
         *,
         agents: AgentRepository | None = None,
         callbacks: CallbackService | None = None,
+        media: MediaService | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.sessions = sessions
@@ -119,6 +150,15 @@ class SignalingService:
             sessions.notifier, sessions.timers, on_agent_freed=calls.dispatch, clock=clock
         )
         self.agents = agents or AgentRepository()
+        self.media = media or MediaService(
+            sessions.notifier,
+            sessions.timers,
+            end_call=lambda call, reason: (
+                self.callbacks.end_for_media if call.direction == "out" else calls.end_for_media
+            )(call, reason),
+            media_connected=calls.media_connected,
+            clock=clock,
+        )
         self.clock = clock
         # A connection item never changes while its socket lives, so a warm container keeps it: a
         # signed message then costs one DynamoDB request (the conditional seq update), not two.
@@ -174,7 +214,9 @@ class SignalingService:
             raise ProtocolError("FORBIDDEN_ACTION", f"{action} is not an action of a {connection.role}.")
         if isinstance(message, Hello):
             return Outcome(self.sessions.hello(connection, message).model_dump(mode="json"))
-        callback = isinstance(message, CALLBACK_ACTIONS) or is_callback(getattr(message, "call_id", None))
+        callback = not isinstance(message, MEDIA_ACTIONS) and (
+            isinstance(message, CALLBACK_ACTIONS) or is_callback(getattr(message, "call_id", None))
+        )
         self._authenticate(connection, raw, ticketed=isinstance(message, TICKETED) and not callback)
         if callback:
             return self._callback_action(connection, message)
@@ -192,7 +234,9 @@ class SignalingService:
             after = tuple(incoming.model_dump(mode="json") for incoming in registered.incoming)
             return Outcome(registered.reply.model_dump(mode="json"), after=after)
         reply: Any
-        if isinstance(message, CallbackStart):
+        if isinstance(message, DeviceUnregister):
+            reply = callbacks.unregister(connection, message.device_id, rid)
+        elif isinstance(message, CallbackStart):
             reply = callbacks.start(connection, message.dossier_id, rid)
         elif isinstance(message, CallbackCancel):
             reply = callbacks.cancel(connection, message.call_id, rid)
@@ -270,10 +314,37 @@ class SignalingService:
             return Outcome(self._snapshot(connection, message).model_dump(mode="json"))
         if isinstance(message, NodeHeartbeat):
             record_heartbeat(
-                connection.principal_id, message.address, message.capacity, message.load, at=self.clock()
+                connection.principal_id,
+                message.address,
+                message.capacity,
+                message.load,
+                at=self.clock(),
+                connection_id=connection.connection_id,
+                session_id=connection.session_id,
             )
             return Outcome({"action": "ack", "request_id": message.request_id})
+        if isinstance(message, MEDIA_ACTIONS):
+            return Outcome(self._media_action(connection, message).model_dump(mode="json"))
         raise ProtocolError("UNKNOWN_ACTION", f"{message.action} has no handler.")
+
+    def _media_action(self, connection: WsConnection, message: Any) -> Any:
+        """A media message (``vkyc.services.media``): a party's offer or snapshot, or a node's report."""
+        media = self.media
+        if isinstance(message, MediaOffer):
+            return media.offer(connection, message)
+        if isinstance(message, MediaSnapshot):
+            return media.snapshot(connection, message)
+        if isinstance(message, NodeMediaAnswer):
+            return media.node_answer(connection, message)
+        if isinstance(message, NodeSnapshotTaken):
+            return media.node_snapshot(connection, message)
+        if isinstance(message, NodeMediaEvent):
+            return media.node_event(connection, message)
+        if isinstance(message, NodeRecording):
+            return media.node_recording(connection, message)
+        if isinstance(message, NodeMediaError):
+            return media.node_error(connection, message)
+        return media.node_sync(connection, message)
 
     def _call_action(self, connection: WsConnection, message: Any, seq: SeqTicket) -> dict[str, Any]:
         calls, rid = self.calls, message.request_id
@@ -318,21 +389,9 @@ class SignalingService:
         )
 
     def _snapshot(self, connection: WsConnection, message: MonitorSnapshot) -> MonitorAgents:
-        """The agents of every unit whose calls the supervisor's unit answers (the serving map)."""
-        units = list_units()
-        scope = {u.unit_id for u in units if connection.unit_id in ("*", u.served_by)}
-        rows = [
-            AgentRow(
-                agent_id=a.agent_id,
-                name=a.name or a.agent_id,
-                unit_id=a.unit_id,
-                status=a.state,
-                since_ms=_ms(a.updated_at),
-            )
-            for unit_id in sorted(scope)
-            for a in self.agents.of_unit(unit_id)
-        ]
-        return MonitorAgents(request_id=message.request_id, agents=rows)
+        """The board of every unit whose calls the supervisor's unit answers (the serving map): agents
+        with their current call, and the queues (``vkyc.services.reports_monitor``)."""
+        return board(connection.unit_id, message.request_id, agents=self.agents)
 
 
 def _parse(body: str) -> dict[str, Any]:

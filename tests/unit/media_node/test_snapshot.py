@@ -90,6 +90,18 @@ def test_a_snapshot_of_a_key_frame_is_analysed_stamped_and_commented() -> None:
     assert_stamped_with(picture, text, "C-7", TAKEN)
 
 
+def test_a_low_resolution_key_frame_is_enlarged_so_its_stamp_stays_legible() -> None:
+    small = cv2.resize(face_picture(), (320, 240), interpolation=cv2.INTER_AREA)
+    clip = encode_clip(
+        [cv2.cvtColor(small, cv2.COLOR_BGR2RGB)], fps=15, width=320, height=240, bitrate=300_000, gop=15
+    )
+    jpeg, analysis, text = make_snapshot(clip.video[0].data, "C-8", TAKEN, VIETNAM)
+    assert (analysis.width, analysis.height) == (320, 240)  # the face box is in the frame's own pixels
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None and picture.shape == (480, 640, 3)
+    assert_stamped_with(picture, text, "C-8", TAKEN)
+
+
 def test_garbage_is_not_a_key_frame() -> None:
     with pytest.raises(SnapshotFailed):
         decode_keyframe(b"\x00" * 50)

@@ -1,0 +1,191 @@
+"""The agent page in Chromium, without media: the protocol's signing in WebCrypto, login and status,
+the ringing popup with its keyboard shortcuts (reject → the call rings on a second agent's page), the
+agent's own socket dropping and resuming, and errors shown as sentences with the call id to copy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import expect_console_errors, screenshot
+from tests.browser.helpers import go_available, login, wait_phase, wait_status
+from tests.integration.test_calls import all_on_break, caller, new_dossier, settle_calls
+from vkyc.protocol.errors import CATALOGUE
+from vkyc.repositories.dossiers import DossierRepository
+
+pytestmark = pytest.mark.usefixtures("stack_tables")
+
+
+@pytest.fixture(autouse=True)
+def quiet_unit_1(stack_tables):
+    settle_calls()
+    all_on_break()
+    yield
+    settle_calls()
+    all_on_break()
+
+
+def test_signing_in_the_browser_matches_the_guide_test_vectors(open_page):
+    page = open_page("/agent.html")
+    vector_two = {"z": [1, {"b": True, "a": None}], "name": "Đỗ Văn Hùng", "note": "a/b <c> & 'd' \"e\"\n"}
+    results = page.evaluate(
+        """async (two) => {
+          const s = await import('/js/signing.js');
+          const key = await s.importSessionKey('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
+          const one = {seq: 1, ts: 1767225600000, request_id: 'm-0002', action: 'ping'};
+          two = {...two, mac: 'ignored'};
+          return {c1: s.canonical(one), m1: await s.mac(key, one), c2: s.canonical(two),
+                  m2: await s.mac(key, two)};
+        }""",
+        vector_two,
+    )
+    assert results["c1"] == '{"action":"ping","request_id":"m-0002","seq":1,"ts":1767225600000}'
+    assert results["m1"] == "c3yuv-ny5rQfypq9trJgp5J0l9paBZZhZz4qRd4X6zs"
+    assert (
+        results["c2"]
+        == '{"name":"Đỗ Văn Hùng","note":"a/b <c> & \'d\' \\"e\\"\\n","z":[1,{"a":null,"b":true}]}'
+    )
+    assert results["m2"] == "jLx0CxBqdgm71fQmHLCmgLr1BbVITMPrT7tBt0wuoXo"
+
+
+def test_every_error_code_has_a_sentence_in_both_languages(open_page):
+    page = open_page("/agent.html")
+    errors = page.evaluate("async () => (await import('/js/i18n.js')).ERRORS")
+    for code in CATALOGUE:
+        assert errors.get(code, {}).get("vi") and errors[code].get("en"), code
+
+
+def test_reject_by_keyboard_rings_the_call_on_a_second_agent_page(open_page, stack):
+    first = open_page("/agent.html", "tdv1.kv1")
+    login(first, "tdv1.kv1", "#work")
+    go_available(first)
+    second = open_page("/agent.html", "tdv2.kv1")
+    login(second, "tdv2.kv1", "#work")
+    go_available(second)
+
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    # The agent idle longest (the first) rings: popup, countdown, shortcuts.
+    first.wait_for_selector("#offer", state="visible")
+    assert re.search(r"\d+ giây", first.inner_text("#offer-countdown"))
+    assert "Esc" in first.inner_text("#offer")
+    first.keyboard.press("Escape")
+    wait_phase(first, "idle")
+    wait_status(first, "AVAILABLE")
+
+    second.wait_for_selector("#offer", state="visible")
+    second.keyboard.press("Enter")
+    wait_phase(second, "incall")
+    connected = mobile.next_push("call.connected")
+    assert connected["call_id"] == call_id and connected["agent_id"] == "tdv2.kv1"
+    assert second.evaluate("window.vkyc.call.call_id") == call_id
+    assert call_id in second.inner_text("#call-id")
+    assert first.is_hidden("#offer")
+    mobile.request("call.hangup", call_id=call_id)
+    wait_phase(second, "wrapup")
+    assert second.is_visible("#closing") and second.is_visible("#decision")
+    mobile.close()
+
+
+def test_own_socket_drop_shows_reconnecting_then_resumes(open_page):
+    page = open_page("/agent.html", "tdv3.kv1")
+    login(page, "tdv3.kv1", "#work")
+    page.evaluate("window.vkyc.drop()")
+    page.wait_for_selector(".banner[data-key=own]", state="visible")
+    assert "Mất kết nối, đang kết nối lại" in page.inner_text(".banner[data-key=own]")
+    page.wait_for_selector(".banner[data-key=restored]", state="visible")
+    assert page.is_hidden(".banner[data-key=own]")
+    assert page.evaluate("window.vkyc.session.reconnects") == 1
+    go_available(page)  # the resumed session signs and numbers its messages on
+
+
+def test_errors_are_sentences_with_the_call_id_and_switch_language(open_page):
+    page = open_page("/agent.html", "tdv1.kv1")
+    login(page, "tdv1.kv1", "#work")
+    go_available(page)
+    # A call-back to a customer whose phone never registered: refused, recorded (state I), explained.
+    page.fill("#callback-dossier", "HS-KV1-0001")
+    page.click("#callback-form button[type=submit]")
+    page.wait_for_selector("#dossier [data-field=customer_name]")
+    assert page.inner_text("#dossier [data-field=customer_name]") == "Đỗ Văn Hùng"
+    page.click("#callback-start")
+    card = page.wait_for_selector(".error-card[data-code=DEVICE_NOT_REGISTERED]")
+    assert "chưa đăng ký nhận cuộc gọi lại" in card.inner_text()
+    call_id = card.query_selector("[data-copy]").get_attribute("data-copy")
+    assert call_id.startswith("cb-")
+    screenshot(page, "agent-error")
+    page.click("#lang")
+    card = page.wait_for_selector(".error-card[data-code=DEVICE_NOT_REGISTERED]")
+    assert "is not registered for call-backs" in card.inner_text() and call_id in card.inner_text()
+    assert page.inner_text("#status-badge") == "Available"
+    page.click("#lang")
+
+    # A REST 404 is explained too (the browser logs the 404 itself).
+    expect_console_errors(page, r"status of 404")
+    page.fill("#callback-dossier", "NO-SUCH-DOSSIER")
+    page.click("#callback-form button[type=submit]")
+    card = page.wait_for_selector(".error-card[data-code=NOT_FOUND]")
+    assert "Không tìm thấy hồ sơ" in card.inner_text()
+
+
+def test_call_back_from_a_dossier_rings_the_customer_then_is_decided(open_page, stack):
+    page = open_page("/agent.html", "tdv1.kv1")
+    login(page, "tdv1.kv1", "#work")
+    go_available(page)
+    dossier_id = new_dossier()
+    mobile = caller(stack, dossier_id)
+    assert mobile.request("device.register", device_id="browser-test-phone")["action"] == "device.registered"
+
+    page.fill("#callback-dossier", dossier_id)
+    page.click("#callback-form button[type=submit]")
+    page.wait_for_selector(f'#dossier [data-field=id]:text("{dossier_id}")')
+    page.click("#callback-start")
+    wait_phase(page, "callback")
+    assert re.search(r"Đang gọi khách hàng… \(\d+ giây\)", page.inner_text("#callback-ringing-text"))
+    incoming = mobile.next_push("callback.incoming")
+    assert incoming["agent_id"] == "tdv1.kv1" and incoming["dossier_id"] == dossier_id
+    mobile.request("callback.accept", call_id=incoming["call_id"])
+    wait_phase(page, "incall")
+    assert page.evaluate("window.vkyc.call.call_id") == incoming["call_id"]
+
+    page.click("#hangup")
+    wait_phase(page, "wrapup")
+    assert mobile.next_push("call.ended")["call_id"] == incoming["call_id"]
+    page.fill("#reason", "Khách hàng không nghe rõ, hẹn gọi lại")
+    page.click("[data-decision=D]")
+    wait_phase(page, "idle")
+    assert page.inner_text("#dossier [data-field=state]").startswith("D")
+    assert DossierRepository().get(dossier_id).state == "D"
+    assert mobile.next_push("call.result")["decision"] == "D"
+    mobile.close()
+
+
+def test_a_blocked_camera_is_explained_with_what_to_do(open_page):
+    page = open_page("/agent.html", "tdv3.kv1")
+    page.add_init_script(
+        """navigator.mediaDevices.getUserMedia = () =>
+             Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));"""
+    )
+    page.reload()
+    login(page, "tdv3.kv1", "#work")
+    go_available(page)
+    card = page.wait_for_selector(".error-card[data-code=GET_USER_MEDIA_ERROR]")
+    text = card.inner_text()
+    assert "Không mở được camera hoặc micro" in text and "Cho phép" in text and "NotAllowedError" in text
+
+
+def test_a_login_elsewhere_replaces_the_session_and_logout_ends_it(open_page):
+    first = open_page("/agent.html", "tdv2.kv1 first device")
+    login(first, "tdv2.kv1", "#work")
+    second = open_page("/agent.html", "tdv2.kv1 second device")
+    login(second, "tdv2.kv1", "#work")
+    banner = first.wait_for_selector(".banner[data-key=login]")
+    assert "đăng nhập trên thiết bị khác" in banner.inner_text()
+    assert first.is_visible("#login") and first.evaluate("sessionStorage.getItem('vkyc.agent')") is None
+
+    second.click("#logout")
+    second.wait_for_selector("#login", state="visible")
+    assert second.query_selector(".banner[data-key=login]") is None
+    second.reload()  # nothing to resume after a logout
+    second.wait_for_selector("#login", state="visible")

@@ -1,0 +1,60 @@
+"""The web client's texts (``web/js/i18n.js``), read without a browser: every error code a page can meet
+has a sentence in Vietnamese and English, and every text key the pages name exists in both languages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from media_node.errors import CODES as MEDIA_CODES
+from vkyc.protocol.errors import CATALOGUE
+from vkyc.protocol.schema import SEED_003_CODES
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+I18N = (WEB / "js" / "i18n.js").read_text(encoding="utf-8")
+
+
+def error_entries() -> dict[str, dict[str, str]]:
+    body = I18N.split("export const ERRORS = {", 1)[1].split("\n};", 1)[0]
+    entries: dict[str, dict[str, str]] = {}
+    for code, block in re.findall(r"^  ([A-Z0-9_]+): \{\n(.*?)^  \},", body, re.M | re.S):
+        entries[code] = dict(re.findall(r'^\s+(vi|en): "((?:[^"\\]|\\.)+)",$', block, re.M))
+    return entries
+
+
+def text_keys() -> set[str]:
+    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
+    return set(re.findall(r'^  "([a-z0-9_.A-Z]+)": \[', body, re.M))
+
+
+ERRORS = error_entries()
+KEYS = text_keys()
+
+
+@pytest.mark.parametrize("code", sorted(set(CATALOGUE) | set(MEDIA_CODES) | set(SEED_003_CODES)))
+def test_every_error_code_is_a_sentence_in_both_languages(code):
+    entry = ERRORS.get(code, {})
+    assert entry.get("vi") and entry.get("en"), f"{code}: add it to ERRORS in web/js/i18n.js"
+    assert entry["vi"] != entry["en"]
+
+
+def test_every_text_has_two_languages():
+    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
+    for key, pair in re.findall(r'^  "([^"]+)": \[(.*?)\],$', body, re.M | re.S):
+        assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
+
+
+@pytest.mark.parametrize("page", ["agent.html", "supervisor.html"])
+def test_every_key_a_page_names_exists(page):
+    html = (WEB / page).read_text(encoding="utf-8")
+    named = set(re.findall(r'data-i18n(?:-placeholder|-title|-aria)?="([^"]+)"', html))
+    assert named and named <= KEYS, sorted(named - KEYS)
+
+
+@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js"])
+def test_every_literal_key_a_script_uses_exists(script):
+    source = (WEB / "js" / script).read_text(encoding="utf-8")
+    used = set(re.findall(r'\bt\("([a-z][a-z0-9_.A-Z]+)"', source))
+    assert used <= KEYS, sorted(used - KEYS)

@@ -1,0 +1,1017 @@
+// The agent page (web/agent.html): log in, set the status, answer the ringing popup, hold the video call
+// next to the dossier, take the snapshot, decide, call customers back. Protocol: docs/protocol.md;
+// the REST reads: docs/openapi.json.
+//
+// What survives a reload (sessionStorage "vkyc.agent", this tab only): the WebSocket address, the login
+// token (the REST reads), the latest resume token, and the call or popup on screen. A reload resumes the
+// session (?resume=), asks GET /me where the agent stands, and carries on: the popup with its countdown,
+// the call with a fresh media.offer, or the wrap-up.
+//
+// window.vkyc exposes the page's state for support and the browser tests.
+
+import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
+import { CallMedia, openCamera } from "./media.js";
+import { api, Session } from "./session.js";
+import { $, Banners, clear, clock, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
+
+const STORE = "vkyc.agent";
+const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
+const SETTABLE = { AVAILABLE: "available", UNAVAILABLE: "unavailable", OFFLINE: "offline" };
+
+const S = {
+  session: null,
+  token: null,
+  wsUrl: null,
+  me: null,
+  settings: {},
+  status: "OFFLINE",
+  statusSince: Date.now(),
+  phase: "login", // login | idle | ringing | callback | incall | wrapup
+  offer: null,
+  call: null,
+  media: null,
+  mediaState: "",
+  mediaRequestId: null,
+  snapshotRequestId: null,
+  localStream: null,
+  peerDeadline: null,
+  ownDeadline: null,
+  missed: false,
+  busy: false,
+  shownDossier: null, // {dossier, image_urls} in the side panel
+};
+
+let errors;
+let banners;
+
+// -- storage ----------------------------------------------------------------------------------------------
+
+function save() {
+  if (!S.session) return;
+  const stored = {
+    wsUrl: S.wsUrl,
+    token: S.token,
+    resumeToken: S.session.resumeToken,
+    offer: S.phase === "ringing" ? S.offer : null,
+    call: S.call,
+  };
+  sessionStorage.setItem(STORE, JSON.stringify(stored));
+}
+
+function load() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STORE) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function forget() {
+  sessionStorage.removeItem(STORE);
+}
+
+// -- alerts: ringtone (WebAudio) and notification ---------------------------------------------------------
+
+let audio = null;
+let ringTimer = null;
+
+function unlockAudio() {
+  // Browsers let a page make sound only after a gesture: the context is made (or resumed) on one.
+  try {
+    if (!audio) audio = new AudioContext();
+    else if (audio.state === "suspended") audio.resume().catch(() => {});
+  } catch {
+    audio = null;
+  }
+}
+
+function beep() {
+  if (!audio || audio.state !== "running") return;
+  const now = audio.currentTime;
+  for (const [start, frequency] of [
+    [0, 440],
+    [0.45, 480],
+  ]) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, now + start);
+    gain.gain.exponentialRampToValueAtTime(0.25, now + start + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + start + 0.4);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + start);
+    osc.stop(now + start + 0.42);
+  }
+}
+
+function ring(on) {
+  clearInterval(ringTimer);
+  ringTimer = null;
+  if (on) {
+    beep();
+    ringTimer = setInterval(beep, 2000);
+  }
+}
+
+function notifyIncoming(offer) {
+  if (!S.settings.notify_incoming || !("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const note = new Notification(t("offer.title"), {
+      body: t("offer.notification", { name: offer.dossier.customer_name || offer.dossier.dossier_id }),
+      tag: offer.offer_id,
+      requireInteraction: true,
+    });
+    note.onclick = () => {
+      window.focus();
+      note.close();
+    };
+    S.notification = note;
+  } catch {
+    // notifications unsupported here
+  }
+}
+
+function askNotificationPermission() {
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
+}
+
+// -- session --------------------------------------------------------------------------------------------
+
+async function startSession(query, wsUrl, token, stored) {
+  const session = new Session(wsUrl, { clientName: "vkyc-web-agent/1" });
+  S.session = session;
+  S.wsUrl = wsUrl;
+  S.token = token;
+  session.addEventListener("push", (event) => onPush(event.detail.message));
+  session.addEventListener("state", (event) => onConnState(event.detail));
+  session.addEventListener("welcome", () => save());
+  session.addEventListener("ended", (event) => onEnded(event.detail));
+  await session.start(query);
+  save();
+  await syncWithServer(stored);
+}
+
+function onConnState({ state, deadline }) {
+  const conn = $("#conn");
+  conn.dataset.state = state;
+  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+  if (state === "reconnecting") {
+    S.ownDeadline = deadline;
+    tick();
+  } else if (state === "connected" && S.ownDeadline) {
+    S.ownDeadline = null;
+    banners.remove("own");
+    banners.flash("restored", "ok", t("conn.restored"));
+    afterReconnect();
+  }
+}
+
+async function afterReconnect() {
+  // Replies owed on the old socket are lost: re-read where the agent stands, and renegotiate media.
+  try {
+    const me = await api("/me", { token: S.token });
+    if (me.agent) setStatus(me.agent.status, me.agent.since_ms);
+  } catch (exc) {
+    errors.fromException(exc);
+  }
+  if (S.phase === "incall" && S.call) startMedia();
+}
+
+function onEnded({ reason }) {
+  stopCall();
+  ring(false);
+  S.offer = null;
+  S.call = null;
+  forget();
+  if (reason === "bye") showLogin(null); // logged out on purpose
+  else showLogin(reason === "replaced" ? t("conn.replaced") : t("conn.ended"));
+}
+
+async function syncWithServer(stored) {
+  const me = await api("/me", { token: S.token });
+  S.me = me;
+  S.settings = me.settings || {};
+  $("#who").textContent = `${me.name} · ${me.principal_id}`;
+  const agent = me.agent || { status: "OFFLINE", since_ms: Date.now() };
+  setStatus(agent.status, agent.since_ms);
+  S.phase = "idle";
+  if ((agent.status === "IN_CALL" || agent.status === "WRAP_UP") && agent.call_id) {
+    const kept = stored && stored.call && stored.call.call_id === agent.call_id ? stored.call : null;
+    S.call = kept || { call_id: agent.call_id, dossier: null, connected: true, isCallback: agent.call_id.startsWith("cb-") };
+    if (agent.status === "WRAP_UP") {
+      S.call.ended = true;
+      S.call.endedAt = S.call.endedAt || Date.now();
+      S.phase = "wrapup";
+    } else if (S.call.isCallback && !S.call.connected) {
+      S.phase = "callback";
+    } else {
+      S.call.connected = true;
+      S.phase = "incall";
+    }
+    const dossierId = (S.call.dossier && S.call.dossier.dossier_id) || agent.dossier_id;
+    if (dossierId) showDossier(dossierId, S.call);
+    if (S.phase === "incall") startMedia();
+  } else if (agent.status === "RINGING" && stored && stored.offer && stored.offer.offer_id === agent.offer_id) {
+    showOffer(stored.offer);
+  } else {
+    S.call = null;
+  }
+  save();
+  render();
+  if (agent.status === "AVAILABLE") ensureCamera({ quiet: true });
+}
+
+// -- status ---------------------------------------------------------------------------------------------
+
+function setStatus(status, sinceMs) {
+  S.status = status;
+  S.statusSince = sinceMs ? sinceMs - (S.session ? S.session.clockOffsetMs : 0) : Date.now();
+  const badge = $("#status-badge");
+  badge.dataset.status = status;
+  badge.textContent = t(`status.${status}`);
+  for (const button of document.querySelectorAll("[data-set-status]")) {
+    button.setAttribute("aria-pressed", String(SETTABLE[status] === button.dataset.setStatus));
+    button.disabled = WORKING.has(status);
+  }
+  renderIdle();
+}
+
+async function changeStatus(wanted) {
+  unlockAudio();
+  try {
+    const reply = await S.session.request("agent.set_status", { status: wanted });
+    S.missed = false;
+    setStatus(reply.status, reply.since_ms);
+    if (reply.status === "AVAILABLE") ensureCamera();
+  } catch (exc) {
+    errors.fromException(exc);
+  }
+}
+
+// -- camera ---------------------------------------------------------------------------------------------
+
+async function ensureCamera({ quiet = false } = {}) {
+  if (S.localStream && S.localStream.getTracks().every((track) => track.readyState === "live")) return S.localStream;
+  try {
+    S.localStream = await openCamera();
+    $("#preview").srcObject = S.localStream;
+    $("#local-video").srcObject = S.localStream;
+    errors.items = errors.items.filter((item) => item.code !== "GET_USER_MEDIA_ERROR");
+    errors.render();
+    return S.localStream;
+  } catch (exc) {
+    S.localStream = null;
+    const name = (exc && exc.name) || "Error";
+    const key = `gum.${name}`;
+    const text = `${errorText("GET_USER_MEDIA_ERROR")} ${gumSentence(key, name)}`;
+    if (!quiet || name !== "NotAllowedError") {
+      errors.show("GET_USER_MEDIA_ERROR", { text, detail: name, callId: S.call ? S.call.call_id : null });
+    }
+    return null;
+  }
+}
+
+function gumSentence(key, name) {
+  const known = ["gum.NotAllowedError", "gum.NotFoundError", "gum.NotReadableError", "gum.OverconstrainedError", "gum.SecurityError"];
+  return known.includes(key) ? t(key) : t("gum.other", { name });
+}
+
+// -- incoming call --------------------------------------------------------------------------------------
+
+function showOffer(offer) {
+  S.offer = offer;
+  S.phase = "ringing";
+  S.missed = false;
+  setStatus("RINGING", null);
+  const d = offer.dossier || {};
+  const fields = $("#offer-fields");
+  clear(fields);
+  for (const [key, value] of [
+    ["dossier.customer_name", d.customer_name],
+    ["dossier.subscriber", d.subscriber],
+    ["dossier.id", d.dossier_id],
+    ["dossier.sub_type", d.sub_type],
+    ["dossier.unit", d.unit_id],
+  ]) {
+    fields.append(h("dt", {}, t(key)), h("dd", {}, value || t("none")));
+  }
+  $("#accept").disabled = false;
+  $("#reject").disabled = false;
+  save();
+  render();
+  $("#accept").focus();
+  ring(true);
+  notifyIncoming(offer);
+  tick();
+}
+
+function closeOffer() {
+  ring(false);
+  if (S.notification) {
+    S.notification.close();
+    S.notification = null;
+  }
+  S.offer = null;
+}
+
+async function accept() {
+  if (!S.offer || S.busy) return;
+  unlockAudio();
+  S.busy = true;
+  $("#accept").disabled = $("#reject").disabled = true;
+  const offer = S.offer;
+  try {
+    const stream = await ensureCamera();
+    if (!stream) return; // explained by the error card; the popup stays (reject, or fix and accept)
+    let reply;
+    try {
+      reply = await S.session.request("offer.accept", { offer_id: offer.offer_id });
+    } catch (exc) {
+      errors.fromException(exc, { callId: offer.call_id });
+      if (exc.code !== "CONNECTION_LOST" && exc.code !== "TIMEOUT") {
+        closeOffer();
+        S.phase = "idle";
+        render();
+      }
+      return;
+    }
+    closeOffer();
+    enterCall({ call_id: reply.call_id, dossier: offer.dossier, connected: true, isCallback: false });
+  } finally {
+    S.busy = false;
+    $("#accept").disabled = $("#reject").disabled = false;
+  }
+}
+
+async function reject() {
+  if (!S.offer || S.busy) return;
+  S.busy = true;
+  const offer = S.offer;
+  try {
+    await S.session.request("offer.reject", { offer_id: offer.offer_id });
+  } catch (exc) {
+    if (exc.code !== "OFFER_NOT_FOUND") errors.fromException(exc, { callId: offer.call_id });
+  } finally {
+    S.busy = false;
+  }
+  closeOffer();
+  S.phase = "idle";
+  setStatus("AVAILABLE", null); // the protocol: AVAILABLE again after a reject
+  save();
+  render();
+}
+
+// -- the call -------------------------------------------------------------------------------------------
+
+function enterCall(call) {
+  S.call = { snapshot: null, ended: false, decided: null, ...call, startedAt: Date.now() };
+  S.phase = "incall";
+  setStatus("IN_CALL", null);
+  if (call.dossier) showDossier(call.dossier.dossier_id, S.call);
+  $("#snapshot-result").classList.add("hidden");
+  save();
+  render();
+  startMedia();
+}
+
+async function startMedia() {
+  const call = S.call;
+  if (!call) return;
+  const stream = await ensureCamera();
+  if (!stream || S.call !== call || S.phase !== "incall") return;
+  if (S.media) S.media.close();
+  const media = new CallMedia(stream, {
+    onRemoteStream: (remote) => {
+      if (S.media === media) $("#remote-video").srcObject = remote;
+    },
+    onState: (state) => {
+      if (S.media === media) setMediaState(state);
+    },
+  });
+  S.media = media;
+  setMediaState("connecting");
+  let sdp;
+  try {
+    sdp = await media.offer();
+  } catch (exc) {
+    setMediaState("failed");
+    errors.show("MEDIA_BAD_SDP", { callId: call.call_id, detail: String(exc) });
+    return;
+  }
+  if (S.media !== media) return;
+  const requestId = S.session.newRequestId();
+  S.mediaRequestId = requestId;
+  try {
+    await S.session.request("media.offer", { call_id: call.call_id, sdp }, { requestId });
+  } catch (exc) {
+    if (S.media !== media) return;
+    setMediaState("failed");
+    if (exc.code !== "CONNECTION_LOST") errors.fromException(exc, { callId: call.call_id });
+  }
+}
+
+function setMediaState(state) {
+  S.mediaState = state;
+  const text =
+    state === "connected"
+      ? t("call.media_connected")
+      : state === "failed" || state === "closed"
+        ? t("call.media_failed")
+        : t("call.media_connecting");
+  $("#media-state").textContent = text;
+}
+
+function stopCall() {
+  if (S.media) S.media.close();
+  S.media = null;
+  S.mediaRequestId = null;
+  S.snapshotRequestId = null;
+  S.peerDeadline = null;
+  banners.remove("peer");
+  const remote = $("#remote-video");
+  remote.srcObject = null;
+}
+
+async function hangup() {
+  if (!S.call) return;
+  try {
+    const ended = await S.session.request("call.hangup", { call_id: S.call.call_id });
+    onCallEnded(ended);
+  } catch (exc) {
+    errors.fromException(exc, { callId: S.call && S.call.call_id });
+  }
+}
+
+function onCallEnded(message) {
+  if (!S.call || message.call_id !== S.call.call_id) return;
+  stopCall();
+  const call = S.call;
+  if (call.ended && S.phase === "wrapup") return;
+  call.ended = true;
+  call.endState = message.state;
+  call.endReason = message.reason;
+  call.endedAt = Date.now();
+  if (call.decided) {
+    finishCall();
+    return;
+  }
+  if (!call.connected) {
+    // A call-back nobody answered: nothing to decide, the agent is back where they were.
+    banners.flash("ended", "info", t("call.ended", { reason: endReasonText(message.reason) }));
+    S.call = null;
+    S.phase = "idle";
+    refreshStatus();
+    save();
+    render();
+    return;
+  }
+  S.phase = "wrapup";
+  setStatus("WRAP_UP", null);
+  save();
+  render();
+}
+
+function endReasonText(reason) {
+  const key = `call.reason.end.${reason}`;
+  const text = t(key);
+  return text === key ? reason : text;
+}
+
+async function refreshStatus() {
+  try {
+    const me = await api("/me", { token: S.token });
+    if (me.agent) setStatus(me.agent.status, me.agent.since_ms);
+  } catch (exc) {
+    errors.fromException(exc);
+  }
+}
+
+function finishCall() {
+  stopCall();
+  const call = S.call;
+  S.call = null;
+  S.phase = "idle";
+  $("#reason").value = "";
+  if (call && call.dossier) $("#callback-dossier").value = call.dossier.dossier_id;
+  save();
+  render();
+}
+
+// -- snapshot -------------------------------------------------------------------------------------------
+
+function captureFrame() {
+  const video = $("#remote-video");
+  const canvas = $("#snapshot-canvas");
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#222";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (video.videoWidth) ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+  // Kept with the call (sessionStorage): the thumbnail survives a reload, as the result does.
+  if (S.call) S.call.snapshotThumb = canvas.toDataURL("image/jpeg", 0.7);
+}
+
+async function takeSnapshot() {
+  if (!S.call) return;
+  const button = $("#snapshot");
+  button.disabled = true;
+  button.textContent = t("call.snapshot.busy");
+  captureFrame();
+  const requestId = S.session.newRequestId();
+  S.snapshotRequestId = requestId;
+  try {
+    await S.session.request("media.snapshot", { call_id: S.call.call_id }, { requestId });
+  } catch (exc) {
+    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    snapshotDone();
+  }
+}
+
+function snapshotDone() {
+  const button = $("#snapshot");
+  button.disabled = false;
+  button.textContent = t("call.snapshot");
+}
+
+function showSnapshot(result) {
+  if (!S.call || result.call_id !== S.call.call_id) return;
+  S.call.snapshot = result;
+  snapshotDone();
+  save();
+  renderSnapshot();
+}
+
+function renderSnapshot() {
+  const result = S.call && S.call.snapshot;
+  const box = $("#snapshot-result");
+  if (!result) {
+    box.classList.add("hidden");
+    return;
+  }
+  box.classList.remove("hidden");
+  const verdict = $("#snapshot-verdict");
+  verdict.className = result.face_found ? "ok" : "warn";
+  verdict.dataset.faceFound = String(result.face_found);
+  verdict.textContent = result.face_found ? t("call.snapshot.face_ok") : t("call.snapshot.no_face");
+  const blurred = result.sharpness < 50 ? ` ${t("call.snapshot.blurred")}` : "";
+  $("#snapshot-details").textContent = t("call.snapshot.details", {
+    id: result.snapshot_id,
+    width: result.width,
+    height: result.height,
+    sharpness: Math.round(result.sharpness),
+    time: clock(result.taken_at),
+  }) + blurred;
+  const canvas = $("#snapshot-canvas");
+  const ctx = canvas.getContext("2d");
+  const drawBox = () => {
+    if (!result.face_box || !result.width || !result.height) return;
+    const [x, y, w, hgt] = result.face_box;
+    const sx = canvas.width / result.width;
+    const sy = canvas.height / result.height;
+    ctx.strokeStyle = "#3ccf6e";
+    ctx.lineWidth = 3;
+    ctx.strokeRect(x * sx, y * sy, w * sx, hgt * sy);
+  };
+  const thumb = S.call.snapshotThumb;
+  if (thumb && canvas.dataset.thumb !== thumb.slice(-32)) {
+    const picture = new Image();
+    picture.onload = () => {
+      ctx.drawImage(picture, 0, 0, canvas.width, canvas.height);
+      canvas.dataset.thumb = thumb.slice(-32);
+      drawBox();
+    };
+    picture.src = thumb;
+  } else {
+    drawBox();
+  }
+}
+
+// -- decision -------------------------------------------------------------------------------------------
+
+async function decide(letter) {
+  if (!S.call || S.busy) return;
+  const reason = $("#reason").value.trim();
+  const call = S.call;
+  if (letter !== "A" && !reason) {
+    errors.show("REASON_REQUIRED", { callId: call.call_id, text: t("decide.reason_required", { decision: letter }) });
+    $("#reason").focus();
+    return;
+  }
+  const fields = { call_id: call.call_id, decision: letter, reason };
+  if (call.snapshot && call.snapshot.snapshot_id) fields.snapshot_id = call.snapshot.snapshot_id;
+  S.busy = true;
+  try {
+    const reply = await S.session.request("call.decide", fields);
+    call.decided = reply.dossier_state;
+    const shown = S.shownDossier && S.shownDossier.dossier;
+    if (shown && shown.dossier_id === reply.dossier_id) {
+      shown.state = reply.dossier_state;
+      renderDossier();
+    }
+    const withSnapshot = fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "";
+    banners.flash("decided", "ok", t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot, 15000);
+    finishCall();
+    refreshStatus();
+  } catch (exc) {
+    errors.fromException(exc, { callId: call.call_id });
+  } finally {
+    S.busy = false;
+  }
+}
+
+// -- call-back ------------------------------------------------------------------------------------------
+
+async function findDossier(event) {
+  event.preventDefault();
+  const id = $("#callback-dossier").value.trim();
+  if (!id) return;
+  await showDossier(id, null);
+  $("#callback-start").classList.toggle("hidden", !S.shownDossier || S.phase !== "idle");
+}
+
+async function startCallback() {
+  const shown = S.shownDossier;
+  if (!shown || S.busy) return;
+  unlockAudio();
+  S.busy = true;
+  try {
+    const stream = await ensureCamera();
+    if (!stream) return;
+    const reply = await S.session.request("callback.start", { dossier_id: shown.dossier.dossier_id });
+    S.call = {
+      call_id: reply.call_id,
+      dossier: shown.dossier,
+      isCallback: true,
+      connected: false,
+      ended: false,
+      decided: null,
+      snapshot: null,
+      expiresAt: reply.expires_at_ms - S.session.clockOffsetMs,
+      mobileOnline: reply.mobile_online,
+    };
+    S.phase = "callback";
+    setStatus("IN_CALL", null);
+    save();
+    render();
+  } catch (exc) {
+    errors.fromException(exc);
+  } finally {
+    S.busy = false;
+  }
+}
+
+async function cancelCallback() {
+  if (!S.call) return;
+  try {
+    const ended = await S.session.request("callback.cancel", { call_id: S.call.call_id });
+    onCallEnded(ended);
+  } catch (exc) {
+    errors.fromException(exc, { callId: S.call && S.call.call_id });
+  }
+}
+
+// -- dossier panel ----------------------------------------------------------------------------------------
+
+async function showDossier(dossierId, call) {
+  try {
+    const body = await api(`/dossiers/${encodeURIComponent(dossierId)}`, { token: S.token });
+    S.shownDossier = body;
+    if (call && !call.dossier) call.dossier = body.dossier;
+  } catch (exc) {
+    errors.fromException(exc);
+    if (!call) S.shownDossier = null;
+    else S.shownDossier = { dossier: call.dossier || { dossier_id: dossierId }, image_urls: {} };
+  }
+  renderDossier();
+}
+
+function renderDossier() {
+  const box = $("#dossier");
+  const images = $("#dossier-images");
+  clear(box);
+  clear(images);
+  const shown = S.shownDossier;
+  if (!shown) {
+    box.append(h("p.muted", {}, t("none")));
+    return;
+  }
+  const d = shown.dossier;
+  const state = d.state ? `${d.state} — ${t(`dossier.state.${d.state}`)}` : t("none");
+  const fields = h("dl.fields", {});
+  for (const [key, value] of [
+    ["dossier.id", d.dossier_id],
+    ["dossier.state", state],
+    ["dossier.customer_name", d.customer_name],
+    ["dossier.id_number", d.id_number],
+    ["dossier.subscriber", d.subscriber],
+    ["dossier.sub_type", d.sub_type],
+    ["dossier.customer_type", d.customer_type],
+    ["dossier.payment_type", d.payment_type],
+    ["dossier.dealer_account", d.dealer_account],
+    ["dossier.unit", d.unit_id],
+  ]) {
+    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key.split(".")[1] } }, value || t("none")));
+  }
+  box.append(fields);
+  const urls = shown.image_urls || {};
+  for (const [kind, label] of [
+    ["id_front", "dossier.id_front"],
+    ["id_back", "dossier.id_back"],
+    ["portrait", "dossier.portrait"],
+  ]) {
+    const url = urls[kind];
+    const picture = url
+      ? h("img", { src: url, alt: t(label), dataset: { image: kind } })
+      : h("div.noimg", { dataset: { image: kind } }, t("dossier.no_image"));
+    images.append(h("figure", {}, picture, h("figcaption", {}, t(label))));
+  }
+}
+
+// -- pushes ---------------------------------------------------------------------------------------------
+
+const pushLog = []; // the last pushes' actions, for support and the tests (window.vkyc.pushes)
+
+function onPush(message) {
+  pushLog.push(message.action);
+  if (pushLog.length > 200) pushLog.shift();
+  switch (message.action) {
+    case "call.offer":
+      showOffer(message);
+      break;
+    case "offer.withdrawn":
+      if (S.offer && S.offer.offer_id === message.offer_id) {
+        closeOffer();
+        S.phase = "idle";
+        if (message.reason === "rang_out") S.missed = true;
+        else setStatus("AVAILABLE", null); // after every reason but rang_out (then agent.status follows)
+        const key = ["rang_out", "caller_hung_up"].includes(message.reason) ? message.reason : "other";
+        banners.flash("withdrawn", "info", t(`offer.withdrawn.${key}`));
+        save();
+        render();
+      }
+      break;
+    case "agent.status":
+      setStatus(message.status, message.since_ms);
+      break;
+    case "call.connected":
+      if (S.call && S.call.call_id === message.call_id && !S.call.connected) {
+        S.call.connected = true;
+        enterCall(S.call);
+      }
+      break;
+    case "call.ended":
+      onCallEnded(message);
+      break;
+    case "peer.reconnecting":
+      if (S.call && message.call_id === S.call.call_id) {
+        S.peerDeadline = Date.now() + message.grace_s * 1000;
+        tick();
+      }
+      break;
+    case "peer.reconnected":
+      if (S.call && message.call_id === S.call.call_id) {
+        S.peerDeadline = null;
+        banners.remove("peer");
+        banners.flash("peer-back", "ok", t("call.peer_reconnected"));
+      }
+      break;
+    case "peer.left":
+      if (S.call && message.call_id === S.call.call_id) {
+        S.peerDeadline = null;
+        banners.set("peer", "warn", t("call.peer_left"));
+      }
+      break;
+    case "media.answer":
+      if (S.media && S.call && message.call_id === S.call.call_id && message.request_id === S.mediaRequestId) {
+        S.media.accept(message.sdp).catch((exc) => {
+          setMediaState("failed");
+          errors.show("MEDIA_BAD_SDP", { callId: message.call_id, detail: String(exc) });
+        });
+      }
+      break;
+    case "media.snapshot_taken":
+      showSnapshot(message);
+      break;
+    case "error":
+      if (message.code === "MEDIA_NODE_LOST" && S.phase === "incall" && S.call && message.call_id === S.call.call_id) {
+        startMedia(); // another node takes the call
+      } else if (message.request_id && message.request_id === S.mediaRequestId) setMediaState("failed");
+      if (message.request_id && message.request_id === S.snapshotRequestId) snapshotDone();
+      errors.show(message.code, {
+        callId: message.call_id || (S.call && S.call.call_id),
+        requestId: message.request_id,
+        serverMessage: message.message,
+      });
+      break;
+    default:
+      break; // a newer server's message: ignored, as the protocol asks
+  }
+}
+
+// -- rendering ------------------------------------------------------------------------------------------
+
+function show(selector, visible) {
+  $(selector).classList.toggle("hidden", !visible);
+}
+
+function showLogin(message) {
+  S.phase = "login";
+  S.session = null;
+  S.me = null;
+  S.shownDossier = null;
+  $("#who").textContent = "";
+  $("#conn").dataset.state = "idle";
+  $("#conn").textContent = "";
+  banners.remove("own");
+  banners.remove("peer");
+  if (message) banners.set("login", "warn", message);
+  render();
+  $("#login-form [name=username]").focus();
+}
+
+function renderIdle() {
+  const text = $("#idle-text");
+  if (!text) return;
+  text.textContent = S.missed ? t("idle.missed") : S.status === "AVAILABLE" ? t("idle.available") : t("idle.not_available");
+}
+
+function render() {
+  const phase = S.phase;
+  const loggedIn = phase !== "login";
+  show("#login", !loggedIn);
+  show("#work", loggedIn);
+  show("#status-control", loggedIn);
+  show("#logout", loggedIn);
+  show("#offer", phase === "ringing");
+  show("#idle", phase === "idle" || phase === "ringing");
+  show("#call", phase === "incall" || phase === "wrapup");
+  show("#callback-ringing", phase === "callback");
+  show("#decision", phase === "incall" || phase === "wrapup");
+  show("#callback", phase === "idle" || phase === "ringing");
+  show("#callback-start", phase === "idle" && !!S.shownDossier && !S.busy);
+  $("#stage").classList.toggle("over", phase === "wrapup");
+  show("#stage-ended", phase === "wrapup");
+  show("#snapshot", phase === "incall");
+  show("#hangup", phase === "incall");
+  show("#greeting", phase === "incall");
+  show("#closing", phase === "wrapup");
+  $("#greeting-text").textContent = S.settings.greeting || "";
+  $("#closing-text").textContent = S.settings.closing_message || "";
+  $("#call-id").textContent = S.call ? `${t("call_id")}: ${S.call.call_id}` : "";
+  if (loggedIn) banners.remove("login");
+  renderIdle();
+  renderSnapshot();
+  if (S.mediaState) setMediaState(S.mediaState);
+  tick();
+}
+
+/** Every countdown and clock on the page (4 times a second). */
+function tick() {
+  const now = Date.now();
+  if (S.phase !== "login") $("#status-since").textContent = duration(now - S.statusSince);
+  if (S.phase === "ringing" && S.offer) {
+    const expires = S.offer.expires_at_ms - (S.session ? S.session.clockOffsetMs : 0);
+    const left = Math.max(0, expires - now);
+    $("#offer-countdown").textContent = t("offer.countdown", { seconds: Math.ceil(left / 1000) });
+    $("#offer-bar").style.width = `${Math.min(100, (100 * left) / (S.offer.ring_timeout_s * 1000))}%`;
+  }
+  if (S.ownDeadline) {
+    banners.set("own", "warn", t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.ownDeadline - now) / 1000)) }));
+  }
+  if (S.peerDeadline) {
+    banners.set("peer", "warn", t("call.peer_reconnecting", { seconds: Math.max(0, Math.ceil((S.peerDeadline - now) / 1000)) }));
+  }
+  if (S.phase === "callback" && S.call) {
+    const left = Math.max(0, (S.call.expiresAt || now) - now);
+    $("#callback-ringing-text").textContent = t("callback.ringing", { seconds: Math.ceil(left / 1000) });
+    show("#callback-offline", S.call.mobileOnline === false);
+  }
+  if (S.phase === "wrapup" && S.call) {
+    const reason = S.call.endReason ? endReasonText(S.call.endReason) : "";
+    $("#stage-ended").textContent = t("call.ended", { reason }).replace(" ()", "");
+    const limit = (S.settings.wrap_up_limit_s || 120) * 1000;
+    const left = Math.max(0, (S.call.endedAt || now) + limit - now);
+    $("#wrapup-text").textContent = t("call.wrapup", { seconds: Math.ceil(left / 1000) });
+  } else if (S.phase === "incall") {
+    $("#wrapup-text").textContent = "";
+  }
+}
+
+// -- start ----------------------------------------------------------------------------------------------
+
+async function login(event) {
+  event.preventDefault();
+  unlockAudio();
+  askNotificationPermission();
+  const form = event.target;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  button.textContent = t("login.busy");
+  errors.clear();
+  try {
+    const grant = await api("/auth/login", {
+      method: "POST",
+      body: { username: form.username.value.trim(), password: form.password.value },
+    });
+    if (grant.role !== "agent") {
+      errors.show("FORBIDDEN_ACTION", { text: t("login.wrong_page_agent") });
+      return;
+    }
+    form.password.value = "";
+    await startSession({ token: grant.token }, grant.ws_url, grant.token, null);
+  } catch (exc) {
+    errors.fromException(exc);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("login.submit");
+  }
+}
+
+async function logout() {
+  const session = S.session;
+  stopCall();
+  forget();
+  if (session) await session.bye();
+  showLogin(null);
+}
+
+function onKey(event) {
+  if (S.phase !== "ringing" || !S.offer) return;
+  if (event.key === "Enter") {
+    event.preventDefault();
+    accept();
+  } else if (event.key === "Escape") {
+    event.preventDefault();
+    reject();
+  }
+}
+
+async function main() {
+  errors = new ErrorList($("#errors"));
+  banners = new Banners($("#banners"));
+  applyTranslations();
+  wireLanguageButton($("#lang"));
+  onLangChange(() => {
+    setStatus(S.status, null);
+    renderDossier();
+    render();
+  });
+  $("#login-form").addEventListener("submit", login);
+  $("#logout").addEventListener("click", logout);
+  for (const button of document.querySelectorAll("[data-set-status]")) {
+    button.addEventListener("click", () => changeStatus(button.dataset.setStatus));
+  }
+  $("#accept").addEventListener("click", accept);
+  $("#reject").addEventListener("click", reject);
+  $("#hangup").addEventListener("click", hangup);
+  $("#snapshot").addEventListener("click", takeSnapshot);
+  for (const button of document.querySelectorAll("[data-decision]")) {
+    button.addEventListener("click", () => decide(button.dataset.decision));
+  }
+  $("#callback-form").addEventListener("submit", findDossier);
+  $("#callback-start").addEventListener("click", startCallback);
+  $("#callback-cancel").addEventListener("click", cancelCallback);
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("pointerdown", unlockAudio);
+  setInterval(tick, 250);
+
+  const stored = load();
+  if (stored && stored.resumeToken && stored.wsUrl) {
+    try {
+      await startSession({ resume: stored.resumeToken }, stored.wsUrl, stored.token, stored);
+      banners.flash("resumed", "ok", t("conn.resumed_after_reload"));
+      return;
+    } catch {
+      forget();
+      showLogin(t("conn.ended"));
+      return;
+    }
+  }
+  showLogin(null);
+}
+
+window.vkyc = {
+  get phase() {
+    return S.phase;
+  },
+  get status() {
+    return S.status;
+  },
+  get call() {
+    return S.call;
+  },
+  get session() {
+    return S.session;
+  },
+  get mediaState() {
+    return S.mediaState;
+  },
+  get pushes() {
+    return [...pushLog];
+  },
+  stats: async () => (S.media ? S.media.stats() : null),
+  drop: () => S.session && S.session.drop(),
+};
+
+main();

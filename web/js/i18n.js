@@ -1,0 +1,591 @@
+// Every text of the web client, in Vietnamese (the default: the users are Vietnamese agents) and English.
+//
+// - TEXTS: interface texts, key -> [vi, en]; "{name}" placeholders are filled by t(key, {name: ...}).
+// - ERRORS: every error code a page can meet (the server's catalogue, docs/errors.md; the media node's
+//   codes; GET_USER_MEDIA_ERROR and REQUEST_ANSWER_URL_ERROR of seed 003) as a sentence for people with
+//   what to do. tests/unit/test_web_i18n.py checks that every code of the catalogue is here in both
+//   languages. Keep the layout "  CODE: {" / "    vi: ..." / "    en: ..." that the test reads.
+//
+// The language is kept in localStorage ("vkyc.lang"); setLang() re-renders every [data-i18n] element.
+
+export const LANGS = ["vi", "en"];
+const STORE_KEY = "vkyc.lang";
+
+const TEXTS = {
+  // common
+  "app.title": ["vkyc — Xác thực video", "vkyc — Video verification"],
+  "lang.switch": ["English", "Tiếng Việt"],
+  "login.title": ["Đăng nhập", "Log in"],
+  "login.username": ["Tên đăng nhập", "Username"],
+  "login.password": ["Mật khẩu", "Password"],
+  "login.submit": ["Đăng nhập", "Log in"],
+  "login.busy": ["Đang đăng nhập…", "Logging in…"],
+  "login.wrong_page_agent": [
+    "Tài khoản này là giám sát viên: hãy dùng trang giám sát.",
+    "This account is a supervisor's: use the supervisor console.",
+  ],
+  "login.wrong_page_supervisor": [
+    "Tài khoản này là giao dịch viên: hãy dùng trang giao dịch viên.",
+    "This account is an agent's: use the agent page.",
+  ],
+  "logout": ["Đăng xuất", "Log out"],
+  "copy": ["Sao chép", "Copy"],
+  "copied": ["Đã sao chép", "Copied"],
+  "close": ["Đóng", "Close"],
+  "retry": ["Thử lại", "Retry"],
+  "none": ["—", "—"],
+  "call_id": ["Mã cuộc gọi", "Call id"],
+  "request_id": ["Mã yêu cầu", "Request id"],
+  "error.code": ["Mã lỗi", "Error code"],
+  "error.unknown": [
+    "Đã xảy ra lỗi không xác định. Hãy báo cho quản trị kèm mã cuộc gọi.",
+    "Something unexpected went wrong. Report it to your administrator with the call id.",
+  ],
+  "error.network": [
+    "Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.",
+    "The server cannot be reached. Check the network and try again.",
+  ],
+  "conn.connecting": ["Đang kết nối…", "Connecting…"],
+  "conn.connected": ["Đã kết nối", "Connected"],
+  "conn.reconnecting": [
+    "Mất kết nối, đang kết nối lại… ({seconds} giây)",
+    "Connection lost, reconnecting… ({seconds} s)",
+  ],
+  "conn.restored": ["Đã kết nối lại, cuộc gọi tiếp tục.", "Reconnected: the call goes on."],
+  "conn.ended": ["Phiên làm việc đã kết thúc. Hãy đăng nhập lại.", "Your session has ended. Please log in again."],
+  "conn.replaced": [
+    "Bạn đã đăng nhập trên thiết bị khác; phiên ở đây đã đóng.",
+    "You logged in on another device; this session was closed.",
+  ],
+  "conn.resumed_after_reload": ["Đã khôi phục phiên làm việc.", "Session restored."],
+
+  // agent status
+  "status.label": ["Trạng thái", "Status"],
+  "status.AVAILABLE": ["Sẵn sàng", "Available"],
+  "status.UNAVAILABLE": ["Tạm nghỉ", "Unavailable"],
+  "status.OFFLINE": ["Ngoại tuyến", "Offline"],
+  "status.RINGING": ["Đang đổ chuông", "Ringing"],
+  "status.IN_CALL": ["Đang trong cuộc gọi", "In a call"],
+  "status.WRAP_UP": ["Hoàn tất hồ sơ", "Wrap-up"],
+  "status.set.available": ["Sẵn sàng", "Available"],
+  "status.set.unavailable": ["Tạm nghỉ", "Unavailable"],
+  "status.set.offline": ["Ngoại tuyến", "Offline"],
+  "status.since": ["từ {time}", "for {time}"],
+  "idle.title": ["Chờ cuộc gọi", "Waiting for calls"],
+  "idle.available": [
+    "Bạn đang sẵn sàng: cuộc gọi đến sẽ hiện ở đây.",
+    "You are available: incoming calls appear here.",
+  ],
+  "idle.not_available": [
+    "Chọn «Sẵn sàng» để bắt đầu nhận cuộc gọi.",
+    "Choose “Available” to start taking calls.",
+  ],
+  "idle.missed": [
+    "Bạn đã bỏ lỡ một cuộc gọi nên được chuyển sang Tạm nghỉ. Chọn «Sẵn sàng» khi quay lại.",
+    "You missed a call, so you were set Unavailable. Choose “Available” when you are back.",
+  ],
+  "camera.preview": ["Camera của bạn", "Your camera"],
+
+  // incoming call popup
+  "offer.title": ["Cuộc gọi đến", "Incoming call"],
+  "offer.countdown": ["Tự động chuyển sau {seconds} giây", "Passes on in {seconds} s"],
+  "offer.accept": ["Nhận cuộc gọi", "Accept"],
+  "offer.reject": ["Từ chối", "Reject"],
+  "offer.keys": ["Phím tắt: Enter để nhận, Esc để từ chối", "Shortcuts: Enter to accept, Esc to reject"],
+  "offer.notification": ["Cuộc gọi xác thực: {name}", "Verification call: {name}"],
+  "offer.withdrawn.rang_out": [
+    "Cuộc gọi đã chuyển cho người khác vì bạn không nhận kịp.",
+    "The call went to someone else: it was not answered in time.",
+  ],
+  "offer.withdrawn.caller_hung_up": ["Khách hàng đã gác máy trước khi bạn nhận.", "The caller hung up before you answered."],
+  "offer.withdrawn.other": ["Cuộc gọi không còn đổ chuông ở chỗ bạn.", "The call is no longer ringing for you."],
+
+  // dossier
+  "dossier.title": ["Hồ sơ khách hàng", "Customer dossier"],
+  "dossier.id": ["Mã hồ sơ", "Dossier"],
+  "dossier.state": ["Trạng thái hồ sơ", "Dossier state"],
+  "dossier.customer_name": ["Họ tên", "Name"],
+  "dossier.id_number": ["Số CMND/CCCD", "ID number"],
+  "dossier.subscriber": ["Số thuê bao", "Subscriber"],
+  "dossier.sub_type": ["Gói cước", "SUB_TYPE"],
+  "dossier.customer_type": ["Loại khách hàng", "Customer type"],
+  "dossier.payment_type": ["Hình thức", "Payment"],
+  "dossier.dealer_account": ["Tài khoản ĐBH", "Dealer account"],
+  "dossier.unit": ["Đơn vị", "Unit"],
+  "dossier.id_front": ["CMND/CCCD mặt trước", "ID card, front"],
+  "dossier.id_back": ["CMND/CCCD mặt sau", "ID card, back"],
+  "dossier.portrait": ["Ảnh chân dung (eKYC)", "Portrait (eKYC)"],
+  "dossier.no_image": ["Không có ảnh", "No image"],
+  "dossier.state.N": ["Mới", "New"],
+  "dossier.state.W": ["Chờ xác thực", "Waiting"],
+  "dossier.state.A": ["Đã duyệt", "Approved"],
+  "dossier.state.R": ["Từ chối", "Rejected"],
+  "dossier.state.C": ["Hậu kiểm", "Post-audit"],
+  "dossier.state.D": ["Không liên lạc được", "Unreachable"],
+
+  // in call
+  "call.title": ["Cuộc gọi video", "Video call"],
+  "call.customer_video": ["Khách hàng", "Customer"],
+  "call.own_video": ["Bạn", "You"],
+  "call.greeting": ["Lời chào", "Greeting"],
+  "call.closing": ["Lời kết thúc", "Closing message"],
+  "call.hangup": ["Kết thúc cuộc gọi", "Hang up"],
+  "call.media_connecting": ["Đang kết nối hình ảnh…", "Connecting video…"],
+  "call.media_connected": ["Hình ảnh đã kết nối", "Video connected"],
+  "call.media_failed": ["Không kết nối được hình ảnh.", "The video could not be connected."],
+  "call.peer_reconnecting": [
+    "Khách hàng đang kết nối lại… ({seconds} giây)",
+    "The customer is reconnecting… ({seconds} s)",
+  ],
+  "call.peer_reconnected": ["Khách hàng đã kết nối lại.", "The customer is back."],
+  "call.peer_left": ["Khách hàng đã rời cuộc gọi.", "The customer left the call."],
+  "call.ended": ["Cuộc gọi đã kết thúc ({reason}).", "The call has ended ({reason})."],
+  "call.wrapup": [
+    "Cuộc gọi đã kết thúc. Hãy chọn kết quả cho hồ sơ (còn {seconds} giây).",
+    "The call has ended. Decide the dossier ({seconds} s left).",
+  ],
+  "call.snapshot": ["Chụp ảnh xác thực", "Take snapshot"],
+  "call.snapshot.busy": ["Đang chụp…", "Taking the snapshot…"],
+  "call.snapshot.face_ok": ["Đã thấy khuôn mặt chính diện.", "Frontal face found."],
+  "call.snapshot.no_face": [
+    "Không thấy khuôn mặt chính diện — đề nghị khách hàng nhìn thẳng vào camera rồi chụp lại.",
+    "No frontal face — ask the customer to face the camera, then take the snapshot again.",
+  ],
+  "call.snapshot.blurred": [
+    "Ảnh hơi mờ: đề nghị khách hàng giữ yên máy nếu cần chụp lại.",
+    "The picture is slightly blurred: ask the customer to hold still if you take it again.",
+  ],
+  "call.snapshot.details": ["Ảnh {id} · {width}×{height} · độ nét {sharpness} · {time}", "Snapshot {id} · {width}×{height} · sharpness {sharpness} · {time}"],
+  "call.reason.end.completed": ["đã hoàn tất", "completed"],
+  "call.reason.end.grace_expired": ["mất kết nối quá lâu", "the connection was lost too long"],
+  "call.reason.end.mobile_left": ["khách hàng rời đi", "the customer left"],
+  "call.reason.end.agent_left": ["giao dịch viên rời đi", "the agent left"],
+  "call.reason.end.media_failed": ["lỗi hình ảnh", "media failed"],
+  "call.reason.end.no_answer": ["khách hàng không nghe máy", "the customer did not answer"],
+  "call.reason.end.declined": ["khách hàng từ chối", "the customer declined"],
+  "call.reason.end.agent_cancelled": ["bạn đã hủy", "you cancelled"],
+  "call.reason.end.swept": ["hệ thống đã đóng", "closed by the system"],
+
+  // decision
+  "decide.title": ["Kết quả xác thực", "Decision"],
+  "decide.A": ["A — Duyệt", "A — Approve"],
+  "decide.R": ["R — Từ chối", "R — Reject"],
+  "decide.C": ["C — Hậu kiểm", "C — Post-audit"],
+  "decide.D": ["D — Không liên lạc được", "D — Unreachable"],
+  "decide.reason": ["Lý do", "Reason"],
+  "decide.reason_hint": ["Bắt buộc với R, C, D", "Required for R, C and D"],
+  "decide.reason_required": ["Hãy nhập lý do cho quyết định {decision}.", "Enter a reason for decision {decision}."],
+  "decide.done": ["Đã ghi nhận: hồ sơ {dossier} → {state}.", "Recorded: dossier {dossier} → {state}."],
+  "decide.with_snapshot": ["kèm ảnh {id}", "with snapshot {id}"],
+
+  // call-back
+  "callback.title": ["Gọi lại khách hàng", "Call a customer back"],
+  "callback.dossier": ["Mã hồ sơ", "Dossier id"],
+  "callback.find": ["Xem hồ sơ", "Show dossier"],
+  "callback.start": ["Gọi lại", "Call back"],
+  "callback.cancel": ["Hủy cuộc gọi", "Cancel call"],
+  "callback.ringing": ["Đang gọi khách hàng… ({seconds} giây)", "Calling the customer… ({seconds} s)"],
+  "callback.offline": [
+    "Điện thoại của khách hàng chưa kết nối; hệ thống sẽ gọi khi máy kết nối lại.",
+    "The customer's phone is not connected; it rings as soon as it reconnects.",
+  ],
+
+  // media errors (getUserMedia)
+  "gum.NotAllowedError": [
+    "Trình duyệt đang chặn camera/micro. Bấm biểu tượng camera trên thanh địa chỉ, chọn «Cho phép», rồi bấm Thử lại.",
+    "The browser blocks the camera/microphone. Click the camera icon in the address bar, choose “Allow”, then Retry.",
+  ],
+  "gum.NotFoundError": [
+    "Không tìm thấy camera hoặc micro. Cắm thiết bị vào máy rồi bấm Thử lại.",
+    "No camera or microphone was found. Plug one in, then Retry.",
+  ],
+  "gum.NotReadableError": [
+    "Camera/micro đang bị ứng dụng khác dùng (Zoom, Teams…). Đóng ứng dụng đó rồi bấm Thử lại.",
+    "Another application (Zoom, Teams…) is using the camera/microphone. Close it, then Retry.",
+  ],
+  "gum.OverconstrainedError": [
+    "Camera không hỗ trợ độ phân giải yêu cầu. Thử camera khác.",
+    "The camera does not support the requested resolution. Try another camera.",
+  ],
+  "gum.SecurityError": [
+    "Trang phải được mở qua HTTPS để dùng camera. Báo quản trị.",
+    "The page must be opened over HTTPS to use the camera. Tell your administrator.",
+  ],
+  "gum.other": [
+    "Không mở được camera/micro ({name}). Tải lại trang; nếu vẫn lỗi, báo quản trị.",
+    "The camera/microphone could not be opened ({name}). Reload the page; if it persists, tell your administrator.",
+  ],
+
+  // supervisor console
+  "sup.title": ["Giám sát trực tuyến", "Live monitor"],
+  "sup.agents": ["Giao dịch viên", "Agents"],
+  "sup.queues": ["Hàng đợi", "Queues"],
+  "sup.col.agent": ["Giao dịch viên", "Agent"],
+  "sup.col.unit": ["Đơn vị", "Unit"],
+  "sup.col.status": ["Trạng thái", "Status"],
+  "sup.col.time": ["Thời gian", "Time in state"],
+  "sup.col.call": ["Cuộc gọi hiện tại", "Current call"],
+  "sup.col.waiting": ["Đang chờ", "Waiting"],
+  "sup.col.longest": ["Chờ lâu nhất", "Longest wait"],
+  "sup.no_agents": ["Không có giao dịch viên.", "No agents."],
+  "sup.lookup": ["Tra cứu cuộc gọi", "Call lookup"],
+  "sup.lookup.placeholder": ["Nhập mã cuộc gọi", "Call id"],
+  "sup.lookup.go": ["Tra cứu", "Look up"],
+  "sup.lookup.timeline": ["Diễn biến", "Timeline"],
+  "sup.lookup.offers": ["Đã đổ chuông tại", "Offered to"],
+  "sup.lookup.snapshots": ["Ảnh xác thực", "Snapshots"],
+  "sup.lookup.recording": ["Ghi hình", "Recording"],
+  "sup.lookup.no_snapshot": ["Chưa có ảnh.", "No snapshot."],
+  "sup.lookup.no_recording": ["Chưa có bản ghi hình.", "No recording."],
+  "sup.field.state": ["Trạng thái", "State"],
+  "sup.field.direction": ["Chiều", "Direction"],
+  "sup.field.direction.in": ["Gọi đến", "Inbound"],
+  "sup.field.direction.out": ["Gọi lại", "Call-back"],
+  "sup.field.dossier": ["Hồ sơ", "Dossier"],
+  "sup.field.agent": ["Giao dịch viên", "Agent"],
+  "sup.field.created": ["Bắt đầu", "Placed"],
+  "sup.field.answered": ["Trả lời", "Answered"],
+  "sup.field.ended": ["Kết thúc", "Ended"],
+  "sup.field.end_reason": ["Lý do kết thúc", "End reason"],
+  "sup.field.decision": ["Kết quả", "Decision"],
+  "sup.report": ["Báo cáo theo giờ", "Calls per hour"],
+  "sup.report.date": ["Ngày", "Date"],
+  "sup.report.unit": ["Đơn vị", "Unit"],
+  "sup.report.all_units": ["Tất cả", "All"],
+  "sup.report.show": ["Xem", "Show"],
+  "sup.report.answered": ["Đã trả lời", "Answered"],
+  "sup.report.missed": ["Nhỡ", "Missed"],
+  "sup.report.sl": ["Mức phục vụ", "Service level"],
+  "sup.report.sl_value": [
+    "{value}% trả lời trong {seconds} giây (mục tiêu {target}%)",
+    "{value}% answered within {seconds} s (target {target}%)",
+  ],
+  "sup.report.sl_none": ["Chưa có cuộc gọi trong ngày.", "No calls that day."],
+  "sup.report.chart_title": ["Cuộc gọi theo giờ: đã trả lời và nhỡ", "Calls per hour: answered and missed"],
+  "sup.report.hour": ["Giờ", "Hour"],
+};
+
+export const ERRORS = {
+  BAD_JSON: {
+    vi: "Ứng dụng đã gửi một tin nhắn hỏng. Tải lại trang; nếu vẫn lỗi, báo quản trị.",
+    en: "The page sent a broken message. Reload the page; if it persists, tell your administrator.",
+  },
+  BAD_MESSAGE: {
+    vi: "Dữ liệu gửi lên không hợp lệ. Kiểm tra lại thông tin vừa nhập.",
+    en: "The request was not valid. Check what you entered.",
+  },
+  UNKNOWN_ACTION: {
+    vi: "Máy chủ không hiểu yêu cầu này: trang có thể đã cũ. Tải lại trang.",
+    en: "The server does not know this request: the page may be out of date. Reload it.",
+  },
+  UNSUPPORTED_PROTOCOL: {
+    vi: "Phiên bản trang không còn được hỗ trợ. Tải lại trang.",
+    en: "This version of the page is no longer supported. Reload it.",
+  },
+  HELLO_REQUIRED: {
+    vi: "Kết nối chưa sẵn sàng. Đợi vài giây rồi thử lại.",
+    en: "The connection is not ready yet. Wait a moment and try again.",
+  },
+  FORBIDDEN_ACTION: {
+    vi: "Tài khoản của bạn không được làm thao tác này.",
+    en: "Your account may not do this.",
+  },
+  AUTH_REQUIRED: {
+    vi: "Bạn cần đăng nhập.",
+    en: "You need to log in.",
+  },
+  API_KEY_INVALID: {
+    vi: "Khóa API của đơn vị không hợp lệ hoặc đã bị thu hồi. Báo quản trị.",
+    en: "The unit's API key is unknown or revoked. Tell your administrator.",
+  },
+  INVALID_CREDENTIALS: {
+    vi: "Sai tên đăng nhập hoặc mật khẩu.",
+    en: "Wrong username or password.",
+  },
+  ACCOUNT_DISABLED: {
+    vi: "Tài khoản đã bị khóa. Liên hệ quản trị.",
+    en: "This account is disabled. Contact your administrator.",
+  },
+  TOKEN_INVALID: {
+    vi: "Phiên đăng nhập không hợp lệ. Hãy đăng nhập lại.",
+    en: "Your login is not valid. Please log in again.",
+  },
+  TOKEN_EXPIRED: {
+    vi: "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
+    en: "Your login has expired. Please log in again.",
+  },
+  NOT_FOUND: {
+    vi: "Không tìm thấy hồ sơ. Kiểm tra lại mã hồ sơ.",
+    en: "No such dossier. Check the dossier id.",
+  },
+  DOSSIER_OTHER_UNIT: {
+    vi: "Hồ sơ thuộc đơn vị khác.",
+    en: "The dossier belongs to another unit.",
+  },
+  AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL: {
+    vi: "Tài khoản đang đổ chuông hoặc trong cuộc gọi ở nơi khác. Kết thúc cuộc gọi đó trước.",
+    en: "This account is ringing or in a call elsewhere. Finish that call first.",
+  },
+  SESSION_REPLACED: {
+    vi: "Bạn đã đăng nhập trên thiết bị khác.",
+    en: "You logged in on another device.",
+  },
+  SESSION_ENDED: {
+    vi: "Phiên làm việc đã kết thúc. Hãy đăng nhập lại.",
+    en: "Your session has ended. Please log in again.",
+  },
+  UNIT_NOT_SERVED: {
+    vi: "Đơn vị này không thuộc phạm vi bạn phục vụ.",
+    en: "This unit is not among the units you serve.",
+  },
+  MAC_INVALID: {
+    vi: "Chữ ký tin nhắn không hợp lệ. Tải lại trang.",
+    en: "A message signature was not valid. Reload the page.",
+  },
+  SEQ_REPLAYED: {
+    vi: "Tin nhắn bị gửi trùng. Thao tác có thể đã được thực hiện; kiểm tra lại trước khi làm lại.",
+    en: "A message was sent twice. The action may already be done; check before repeating it.",
+  },
+  SEQ_OUT_OF_WINDOW: {
+    vi: "Kết nối bị lệch thứ tự. Tải lại trang.",
+    en: "The connection is out of order. Reload the page.",
+  },
+  MESSAGE_EXPIRED: {
+    vi: "Đồng hồ máy tính sai lệch quá nhiều. Chỉnh lại giờ máy rồi tải lại trang.",
+    en: "Your computer's clock is too far off. Fix the clock, then reload the page.",
+  },
+  ILLEGAL_TRANSITION: {
+    vi: "Không thể làm thao tác này ở trạng thái hiện tại (ví dụ: hồ sơ đã có kết quả, hoặc đã quá hạn).",
+    en: "This cannot be done in the current state (for example the dossier is already decided, or it is too late).",
+  },
+  STATE_CONFLICT: {
+    vi: "Dữ liệu vừa thay đổi cùng lúc. Thử lại.",
+    en: "Something changed at the same moment. Try again.",
+  },
+  DOSSIER_ALREADY_APPROVED: {
+    vi: "Hồ sơ đã được duyệt: không cần gọi nữa.",
+    en: "The dossier is already approved: no call is needed.",
+  },
+  DOSSIER_REJECTED: {
+    vi: "Hồ sơ đã bị từ chối.",
+    en: "The dossier was rejected.",
+  },
+  DOSSIER_IN_POST_AUDIT: {
+    vi: "Hồ sơ đang hậu kiểm: không gọi được.",
+    en: "The dossier is in post-audit: it cannot be called.",
+  },
+  KYC_AT_COUNTER_REQUIRED: {
+    vi: "Hồ sơ phải xác thực tại quầy, không qua video.",
+    en: "This dossier must be verified at the counter, not by video.",
+  },
+  VIDEO_CALL_NOT_REQUIRED: {
+    vi: "Gói cước này không cần gọi video.",
+    en: "This package needs no video call.",
+  },
+  UNKNOWN_SUB_TYPE: {
+    vi: "Gói cước của hồ sơ không có trong bảng chính sách. Báo quản trị.",
+    en: "The dossier's SUB_TYPE is not in the policy table. Tell your administrator.",
+  },
+  SUBSCRIBER_BLACKLISTED: {
+    vi: "Số thuê bao nằm trong danh sách chặn.",
+    en: "The subscriber number is blacklisted.",
+  },
+  DAILY_CALL_LIMIT_REACHED: {
+    vi: "Thuê bao đã đủ số cuộc gọi thành công trong ngày.",
+    en: "The subscriber reached today's limit of successful calls.",
+  },
+  CALL_IN_PROGRESS: {
+    vi: "Hồ sơ đang có một cuộc gọi khác.",
+    en: "Another call of this dossier is in progress.",
+  },
+  NO_AGENT_AVAILABLE: {
+    vi: "Hiện không có giao dịch viên rảnh.",
+    en: "No agent is available right now.",
+  },
+  CALL_NOT_FOUND: {
+    vi: "Không tìm thấy cuộc gọi (hoặc cuộc gọi không phải của bạn).",
+    en: "No such call (or the call is not yours).",
+  },
+  OFFER_NOT_FOUND: {
+    vi: "Cuộc gọi không còn đổ chuông ở chỗ bạn.",
+    en: "This call is no longer ringing for you.",
+  },
+  REASON_REQUIRED: {
+    vi: "Hãy nhập lý do cho quyết định này.",
+    en: "Enter a reason for this decision.",
+  },
+  AGENT_FROM_NOT_FOUND: {
+    vi: "Tài khoản của bạn chưa được khai báo trong tổng đài. Báo quản trị.",
+    en: "Your account is not set up in the switchboard. Tell your administrator.",
+  },
+  FROM_NUMBER_NOT_FOUND: {
+    vi: "Đơn vị của bạn chưa có đầu số để gọi ra. Báo quản trị.",
+    en: "Your unit has no hotline to call out from. Tell your administrator.",
+  },
+  FROM_NUMBER_NOT_ALLOWS_AGENT_CALL_OUT: {
+    vi: "Đầu số không cho phép nhóm của bạn gọi ra.",
+    en: "The hotline does not allow your group to call out.",
+  },
+  TO_NUMBER_NOT_ALLOWS_CALLOUT: {
+    vi: "Số của khách hàng nằm trong danh sách chặn gọi ra.",
+    en: "The customer's number is on the call-out blacklist.",
+  },
+  DEVICE_NOT_REGISTERED: {
+    vi: "Điện thoại của khách hàng chưa đăng ký nhận cuộc gọi lại: không gọi lại được.",
+    en: "The customer's phone is not registered for call-backs: it cannot be called back.",
+  },
+  DEVICE_LIMIT_REACHED: {
+    vi: "Đơn vị đã dùng hết số thiết bị được cấp phép.",
+    en: "The unit has used all its device licences.",
+  },
+  INTERNAL_ERROR: {
+    vi: "Lỗi hệ thống. Thử lại; nếu vẫn lỗi, báo quản trị kèm mã cuộc gọi.",
+    en: "A server error. Try again; if it persists, tell your administrator with the call id.",
+  },
+  GET_USER_MEDIA_ERROR: {
+    vi: "Không mở được camera hoặc micro.",
+    en: "The camera or microphone could not be opened.",
+  },
+  REQUEST_ANSWER_URL_ERROR: {
+    vi: "Không mở được trang thông tin khách hàng khi nhận cuộc gọi.",
+    en: "The customer page opened on answer could not be reached.",
+  },
+  MEDIA_NODE_UNAVAILABLE: {
+    vi: "Hiện không có máy chủ hình ảnh nào nhận được cuộc gọi. Đợi vài giây; trang sẽ thử lại khi kết nối lại. Nếu vẫn lỗi, báo quản trị.",
+    en: "No media server can carry the call right now. Wait a few seconds; the page retries when it reconnects. If it persists, tell your administrator.",
+  },
+  MEDIA_NODE_LOST: {
+    vi: "Máy chủ hình ảnh của cuộc gọi đã dừng; trang đang kết nối lại hình ảnh qua máy chủ khác.",
+    en: "The call's media server stopped; the page is reconnecting the video through another one.",
+  },
+  MEDIA_NODE_FULL: {
+    vi: "Máy chủ hình ảnh đang quá tải. Thử lại sau ít phút.",
+    en: "The media server is full. Try again in a few minutes.",
+  },
+  MEDIA_CALL_EXISTS: {
+    vi: "Hình ảnh của cuộc gọi này đã được mở.",
+    en: "The media of this call is already open.",
+  },
+  MEDIA_BAD_CALL_ID: {
+    vi: "Mã cuộc gọi không hợp lệ cho máy chủ hình ảnh.",
+    en: "The call id is not valid for the media server.",
+  },
+  MEDIA_CALL_NOT_FOUND: {
+    vi: "Máy chủ hình ảnh không có cuộc gọi này (có thể đã kết thúc).",
+    en: "The media server does not carry this call (it may have ended).",
+  },
+  MEDIA_CALL_STATE: {
+    vi: "Hình ảnh của cuộc gọi chưa sẵn sàng cho thao tác này.",
+    en: "The call's media cannot do this right now.",
+  },
+  MEDIA_BAD_PARTY: {
+    vi: "Bên tham gia cuộc gọi không hợp lệ.",
+    en: "Unknown call party.",
+  },
+  MEDIA_BAD_SDP: {
+    vi: "Trình duyệt gửi thông số hình ảnh không dùng được. Tải lại trang.",
+    en: "The browser's video offer could not be used. Reload the page.",
+  },
+  MEDIA_CODEC_UNSUPPORTED: {
+    vi: "Trình duyệt không hỗ trợ chuẩn hình ảnh VP8/Opus. Dùng Chrome hoặc Edge bản mới.",
+    en: "The browser offers no VP8/Opus. Use a recent Chrome or Edge.",
+  },
+  MEDIA_NO_CUSTOMER_VIDEO: {
+    vi: "Chưa nhận được hình của khách hàng. Đợi hình hiện lên rồi chụp lại.",
+    en: "No video from the customer yet. Wait for the picture, then take the snapshot again.",
+  },
+  MEDIA_SNAPSHOT_TIMEOUT: {
+    vi: "Hình của khách hàng đến quá chậm. Đề nghị khách giữ yên máy rồi chụp lại.",
+    en: "The customer's picture came too slowly. Ask them to hold still, then try again.",
+  },
+  MEDIA_SNAPSHOT_FAILED: {
+    vi: "Không chụp được ảnh. Chụp lại; nếu vẫn lỗi, báo quản trị kèm mã cuộc gọi.",
+    en: "The snapshot failed. Try again; if it persists, report it with the call id.",
+  },
+  MEDIA_WAITING_MEDIA_INVALID: {
+    vi: "Video chờ của hàng đợi bị lỗi. Báo quản trị.",
+    en: "The queue's waiting video is broken. Tell your administrator.",
+  },
+  MEDIA_STORAGE_ERROR: {
+    vi: "Máy chủ hình ảnh không lưu được tệp. Báo quản trị kèm mã cuộc gọi.",
+    en: "The media server could not store a file. Tell your administrator with the call id.",
+  },
+  RECORDING_NOT_FOUND: {
+    vi: "Cuộc gọi này không có bản ghi hình.",
+    en: "There is no recording of this call.",
+  },
+  RECORDING_STILL_ACTIVE: {
+    vi: "Bản ghi hình vẫn đang được ghi. Thử lại sau.",
+    en: "The recording is still being written. Try again later.",
+  },
+  EVIDENCE_INVALID: {
+    vi: "Bộ chứng cứ của hồ sơ không khớp: có thể đã bị thay đổi. Báo quản trị ngay.",
+    en: "The dossier's evidence does not verify: it may have been tampered with. Tell your administrator now.",
+  },
+};
+
+let current = (() => {
+  try {
+    const saved = localStorage.getItem(STORE_KEY);
+    return LANGS.includes(saved) ? saved : "vi";
+  } catch {
+    return "vi";
+  }
+})();
+
+export function lang() {
+  return current;
+}
+
+function fill(text, vars) {
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (vars && name in vars ? String(vars[name]) : whole));
+}
+
+export function t(key, vars) {
+  const entry = TEXTS[key];
+  if (!entry) return key;
+  return fill(entry[LANGS.indexOf(current)], vars);
+}
+
+export function has(key) {
+  return key in TEXTS;
+}
+
+/** The human sentence for an error code (the server's English message is the fallback). */
+export function errorText(code, serverMessage) {
+  const entry = ERRORS[code];
+  if (entry) return entry[current];
+  return serverMessage || t("error.unknown");
+}
+
+/** Fill every [data-i18n] (text), [data-i18n-placeholder], [data-i18n-title] and [data-i18n-aria] in root. */
+export function applyTranslations(root = document) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
+}
+
+const listeners = new Set();
+
+/** Call fn() after every language change (pages re-render what they built with t()). */
+export function onLangChange(fn) {
+  listeners.add(fn);
+}
+
+export function setLang(next) {
+  if (!LANGS.includes(next)) return;
+  current = next;
+  try {
+    localStorage.setItem(STORE_KEY, next);
+  } catch {
+    // private mode: the choice lasts until the page closes
+  }
+  applyTranslations();
+  for (const fn of listeners) fn();
+}
+
+export function toggleLang() {
+  setLang(current === "vi" ? "en" : "vi");
+}

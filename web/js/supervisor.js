@@ -1,0 +1,392 @@
+// The supervisor console (web/supervisor.html): the live board of the agents and queues of the units the
+// supervisor serves (monitor.snapshot, then monitor.agent / monitor.queue pushes over the WebSocket),
+// a call lookup by id (GET /calls/{call_id}: timeline, snapshots, recording) and the calls-per-hour
+// report with the service level against its target (GET /reports/calls-per-hour), drawn in SVG.
+//
+// A reload resumes the session like the agent page does (sessionStorage "vkyc.supervisor").
+
+import { hourlyChart, serviceLevelGauge } from "./charts.js";
+import { applyTranslations, onLangChange, t } from "./i18n.js";
+import { api, Session } from "./session.js";
+import { $, Banners, clear, dateTime, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
+
+const STORE = "vkyc.supervisor";
+
+const S = {
+  session: null,
+  token: null,
+  wsUrl: null,
+  me: null,
+  agents: new Map(),
+  queues: new Map(),
+  lookup: null,
+  report: null,
+  reconnecting: false,
+};
+
+let errors;
+let banners;
+
+function save() {
+  if (!S.session) return;
+  sessionStorage.setItem(STORE, JSON.stringify({ wsUrl: S.wsUrl, token: S.token, resumeToken: S.session.resumeToken }));
+}
+
+function load() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STORE) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function serverToLocal(ms) {
+  return ms - (S.session ? S.session.clockOffsetMs : 0);
+}
+
+// -- session --------------------------------------------------------------------------------------------
+
+async function startSession(query, wsUrl, token) {
+  const session = new Session(wsUrl, { clientName: "vkyc-web-supervisor/1" });
+  S.session = session;
+  S.wsUrl = wsUrl;
+  S.token = token;
+  session.addEventListener("push", (event) => onPush(event.detail.message));
+  session.addEventListener("welcome", () => save());
+  session.addEventListener("state", (event) => onConnState(event.detail));
+  session.addEventListener("ended", (event) => {
+    sessionStorage.removeItem(STORE);
+    const reason = event.detail.reason;
+    showLogin(reason === "bye" ? null : reason === "replaced" ? t("conn.replaced") : t("conn.ended"));
+  });
+  await session.start(query);
+  save();
+  S.me = await api("/me", { token });
+  $("#who").textContent = `${S.me.name} · ${S.me.principal_id}`;
+  fillUnits();
+  showConsole();
+  await snapshot();
+  await report();
+}
+
+function onConnState({ state, deadline }) {
+  const conn = $("#conn");
+  conn.dataset.state = state;
+  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+  if (state === "reconnecting") {
+    S.reconnecting = deadline;
+  } else if (state === "connected" && S.reconnecting) {
+    S.reconnecting = false;
+    banners.remove("own");
+    banners.flash("restored", "ok", t("conn.restored"));
+    snapshot();
+  }
+}
+
+async function snapshot() {
+  try {
+    const board = await S.session.request("monitor.snapshot");
+    S.agents = new Map(board.agents.map((row) => [row.agent_id, row]));
+    S.queues = new Map((board.queues || []).map((row) => [row.unit_id, row]));
+    renderBoard();
+  } catch (exc) {
+    errors.fromException(exc);
+  }
+}
+
+function onPush(message) {
+  if (message.action === "monitor.agent") {
+    S.agents.set(message.agent.agent_id, message.agent);
+    renderBoard();
+  } else if (message.action === "monitor.queue") {
+    S.queues.set(message.queue.unit_id, message.queue);
+    renderBoard();
+  } else if (message.action === "error") {
+    errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
+  }
+}
+
+// -- board ----------------------------------------------------------------------------------------------
+
+function renderBoard() {
+  const body = $("#agents tbody");
+  clear(body);
+  const rows = [...S.agents.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id) || a.name.localeCompare(b.name));
+  if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 5 }, t("sup.no_agents"))));
+  for (const row of rows) {
+    const call = row.call_id
+      ? h("a", { href: `#${row.call_id}`, onclick: (event) => {
+          event.preventDefault();
+          $("#lookup-id").value = row.call_id;
+          lookup(row.call_id);
+        } }, row.call_id)
+      : t("none");
+    body.append(
+      h(
+        "tr",
+        { dataset: { agent: row.agent_id, status: row.status } },
+        h("td", {}, h("div", {}, row.name), h("div.muted.mono", {}, row.agent_id)),
+        h("td", {}, row.unit_id),
+        h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
+        h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
+        h("td.call", {}, call),
+      ),
+    );
+  }
+  const queues = $("#queues tbody");
+  clear(queues);
+  for (const row of [...S.queues.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id))) {
+    const since = row.oldest_since_ms ? serverToLocal(row.oldest_since_ms) : null;
+    queues.append(
+      h(
+        "tr",
+        { dataset: { unit: row.unit_id, waiting: row.waiting } },
+        h("td", {}, row.unit_id),
+        h("td", {}, String(row.waiting)),
+        h("td.mono", { dataset: since ? { since } : {} }, since ? duration(Date.now() - since) : t("none")),
+      ),
+    );
+  }
+}
+
+function tick() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("td[data-since]")) {
+    cell.textContent = duration(now - Number(cell.dataset.since));
+  }
+  if (S.reconnecting) {
+    banners.set("own", "warn", t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.reconnecting - now) / 1000)) }));
+  }
+}
+
+// -- call lookup ----------------------------------------------------------------------------------------
+
+async function lookup(callId) {
+  const box = $("#lookup");
+  try {
+    S.lookup = await api(`/calls/${encodeURIComponent(callId)}`, { token: S.token });
+  } catch (exc) {
+    S.lookup = null;
+    clear(box);
+    errors.fromException(exc, { callId });
+    return;
+  }
+  renderLookup();
+}
+
+function renderLookup() {
+  const box = $("#lookup");
+  clear(box);
+  const found = S.lookup;
+  if (!found) return;
+  const c = found.call;
+  const fields = h("dl.fields", { dataset: { call: c.call_id } });
+  const direction = c.direction === "out" ? t("sup.field.direction.out") : t("sup.field.direction.in");
+  for (const [key, value] of [
+    ["call_id", c.call_id],
+    ["sup.field.state", c.state],
+    ["sup.field.direction", direction],
+    ["sup.field.dossier", c.dossier_id],
+    ["sup.field.agent", c.agent_id],
+    ["sup.field.created", dateTime(c.created_at)],
+    ["sup.field.answered", dateTime(c.answered_at)],
+    ["sup.field.ended", dateTime(c.ended_at)],
+    ["sup.field.end_reason", c.end_reason],
+    ["sup.field.decision", c.decision],
+  ]) {
+    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key } }, value || t("none")));
+  }
+  box.append(fields);
+
+  const timeline = h("ol.timeline", { id: "timeline" });
+  for (const entry of found.timeline) {
+    const what = `${entry.from_state || "∅"} → ${entry.to_state} · ${entry.event} · ${entry.actor}${entry.reason ? ` · ${entry.reason}` : ""}`;
+    timeline.append(h("li", { dataset: { state: entry.to_state } }, h("span.mono", {}, dateTime(entry.at)), h("span", {}, what)));
+  }
+  box.append(h("div", {}, h("h3", {}, t("sup.lookup.timeline")), timeline));
+
+  if (found.offers.length) {
+    const offers = found.offers.map((o) => `${o.agent_id} (${o.state})`).join(", ");
+    box.append(h("div", {}, h("h3", {}, t("sup.lookup.offers")), h("p", {}, offers)));
+  }
+
+  const media = h("div.lookup-media", {});
+  const shots = h("div", {}, h("h3", {}, t("sup.lookup.snapshots")));
+  if (found.snapshots.length) {
+    for (const shot of found.snapshots) {
+      shots.append(h("img", { src: shot.url, alt: shot.snapshot_id, title: shot.snapshot_id, dataset: { snapshot: shot.snapshot_id } }));
+    }
+  } else {
+    shots.append(h("p.muted", {}, t("sup.lookup.no_snapshot")));
+  }
+  const recording = h("div", {}, h("h3", {}, t("sup.lookup.recording")));
+  if (found.recording) {
+    recording.append(h("video", { src: found.recording.url, controls: true, preload: "metadata", id: "recording" }));
+  } else {
+    recording.append(h("p.muted", {}, t("sup.lookup.no_recording")));
+  }
+  media.append(shots, recording);
+  box.append(media);
+}
+
+// -- report ---------------------------------------------------------------------------------------------
+
+function todayLocal() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+function fillUnits() {
+  const select = $("#report-unit");
+  const chosen = select.value;
+  clear(select);
+  select.append(h("option", { value: "" }, t("sup.report.all_units")));
+  for (const unit of (S.me && S.me.units) || []) {
+    select.append(h("option", { value: unit.unit_id }, `${unit.unit_id} — ${unit.name}`));
+  }
+  select.value = chosen;
+  if (!$("#report-date").value) $("#report-date").value = todayLocal();
+}
+
+async function report(event) {
+  if (event) event.preventDefault();
+  const params = new URLSearchParams({ date: $("#report-date").value || todayLocal() });
+  const unit = $("#report-unit").value;
+  if (unit) params.set("unit_id", unit);
+  try {
+    S.report = await api(`/reports/calls-per-hour?${params}`, { token: S.token });
+  } catch (exc) {
+    S.report = null;
+    errors.fromException(exc);
+  }
+  renderReport();
+}
+
+function renderReport() {
+  const chart = clear($("#chart"));
+  const sl = clear($("#sl"));
+  const found = S.report;
+  if (!found) return;
+  chart.append(
+    hourlyChart(found.hours, {
+      title: t("sup.report.chart_title"),
+      answered: t("sup.report.answered"),
+      missed: t("sup.report.missed"),
+      hour: t("sup.report.hour"),
+    }),
+  );
+  const text =
+    found.service_level_percent === null
+      ? t("sup.report.sl_none")
+      : t("sup.report.sl_value", {
+          value: found.service_level_percent,
+          seconds: found.sla_answer_within_s,
+          target: found.sla_target_percent,
+        });
+  sl.append(h("p", { id: "sl-text" }, text), serviceLevelGauge(found.service_level_percent, found.sla_target_percent, text));
+}
+
+// -- screens --------------------------------------------------------------------------------------------
+
+function showLogin(message) {
+  $("#login").classList.remove("hidden");
+  $("#console").classList.add("hidden");
+  $("#logout").classList.add("hidden");
+  $("#who").textContent = "";
+  $("#conn").dataset.state = "idle";
+  $("#conn").textContent = "";
+  banners.remove("own");
+  if (message) banners.set("login", "warn", message);
+}
+
+function showConsole() {
+  banners.remove("login");
+  $("#login").classList.add("hidden");
+  $("#console").classList.remove("hidden");
+  $("#logout").classList.remove("hidden");
+}
+
+async function login(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  button.textContent = t("login.busy");
+  errors.clear();
+  try {
+    const grant = await api("/auth/login", {
+      method: "POST",
+      body: { username: form.username.value.trim(), password: form.password.value },
+    });
+    if (grant.role !== "supervisor") {
+      errors.show("FORBIDDEN_ACTION", { text: t("login.wrong_page_supervisor") });
+      return;
+    }
+    form.password.value = "";
+    await startSession({ token: grant.token }, grant.ws_url, grant.token);
+  } catch (exc) {
+    errors.fromException(exc);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("login.submit");
+  }
+}
+
+async function logout() {
+  const session = S.session;
+  sessionStorage.removeItem(STORE);
+  S.session = null;
+  if (session) await session.bye();
+  showLogin(null);
+}
+
+async function main() {
+  errors = new ErrorList($("#errors"));
+  banners = new Banners($("#banners"));
+  applyTranslations();
+  wireLanguageButton($("#lang"));
+  onLangChange(() => {
+    fillUnits();
+    renderBoard();
+    renderLookup();
+    renderReport();
+  });
+  $("#login-form").addEventListener("submit", login);
+  $("#logout").addEventListener("click", logout);
+  $("#lookup-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("#lookup-id").value.trim();
+    if (id) lookup(id);
+  });
+  $("#report-form").addEventListener("submit", report);
+  $("#report-date").value = todayLocal();
+  setInterval(tick, 1000);
+
+  const stored = load();
+  if (stored && stored.resumeToken) {
+    try {
+      await startSession({ resume: stored.resumeToken }, stored.wsUrl, stored.token);
+      return;
+    } catch {
+      sessionStorage.removeItem(STORE);
+      showLogin(t("conn.ended"));
+      return;
+    }
+  }
+  showLogin(null);
+}
+
+window.vkycSupervisor = {
+  get agents() {
+    return [...S.agents.values()];
+  },
+  get queues() {
+    return [...S.queues.values()];
+  },
+  get session() {
+    return S.session;
+  },
+};
+
+main();
