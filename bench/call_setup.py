@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import os
 import random
@@ -52,7 +53,11 @@ from vkyc import env
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_UNIT = "42"
 
-_local = threading.local()
+# The handler invocation being traced: a context variable, so that reads a handler runs on another
+# thread (``vkyc.services.calls``' read-ahead copies its context) are counted with it.
+_trace: contextvars.ContextVar[list[tuple[str, str, str]] | None] = contextvars.ContextVar(
+    "trace", default=None
+)
 # One entry per traced handler invocation: (action of the message, [(service, operation, detail)]).
 TRACES: list[tuple[str, list[tuple[str, str, str]]]] = []
 _traces_lock = threading.Lock()
@@ -62,7 +67,7 @@ def _install_counter() -> None:
     original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 (private, untyped)
 
     def counted(self: botocore.client.BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        trace: list[tuple[str, str, str]] | None = getattr(_local, "trace", None)
+        trace = _trace.get()
         if trace is not None:
             detail = ""
             if operation_name == "PostToConnection":
@@ -95,13 +100,14 @@ def _trace_handlers(stack_apps: list[Any]) -> None:
                 action = str(json.loads(body).get("action", ""))
             except ValueError:
                 action = ""
-            _local.trace = []
+            trace: list[tuple[str, str, str]] = []
+            token = _trace.set(trace)
             try:
                 return _handler(event, context)
             finally:
                 with _traces_lock:
-                    TRACES.append((action, _local.trace))
-                _local.trace = None
+                    TRACES.append((action, trace))
+                _trace.reset(token)
 
         app.handler_map[config.name] = traced
 

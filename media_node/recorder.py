@@ -40,7 +40,8 @@ import av
 from media_node.config import KeyLayout
 from media_node.errors import RecordingNotFound, RecordingStillActive, StorageError
 from media_node.frames import EncodedFrame, Kind, vp8_dimensions
-from media_node.storage import ObjectStore, sha256_of_stream
+from media_node.storage import ObjectStore
+from vkyc.evidence import sha256_of_stream
 
 log = logging.getLogger("vkyc.media.recorder")
 

@@ -9,7 +9,6 @@ Errors: a missing key raises ``KeyError``; any other failure raises ``StorageErr
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,27 +47,6 @@ class ObjectStore(Protocol):
     def delete(self, keys: list[str]) -> None: ...
 
 
-def sha256_of_stream(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int]:
-    """(hex sha256, size) of everything left in ``stream``, read in chunks (constant memory)."""
-    digest = hashlib.sha256()
-    size = 0
-    while True:
-        block = stream.read(chunk)
-        if not block:
-            return digest.hexdigest(), size
-        digest.update(block)
-        size += len(block)
-
-
-def sha256_of_object(store: ObjectStore, key: str) -> tuple[str, int]:
-    """(hex sha256, size) of one stored object, streamed; ``KeyError`` if absent."""
-    stream = store.open(key)
-    try:
-        return sha256_of_stream(stream)
-    finally:
-        stream.close()
-
-
 class S3Store:
     """``ObjectStore`` on one S3 bucket. ``client`` is a boto3 S3 client (thread-safe)."""
 
@@ -79,18 +57,10 @@ class S3Store:
     @classmethod
     def from_env(cls, bucket: str | None = None) -> S3Store:
         """The deployment's media bucket (``VKYC_BUCKET``) at ``AWS_ENDPOINT_URL`` (or real AWS)."""
-        import boto3
-        from botocore.config import Config
-
         from vkyc import env
+        from vkyc.adapters.s3 import s3_client
 
-        client = boto3.client(
-            "s3",
-            region_name=env.region(),
-            endpoint_url=env.endpoint_url(),
-            # Path-style addressing works against moto and LocalStack as well as AWS.
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}),
-        )
+        client = s3_client()
         return cls(bucket or env.bucket_name(), client)
 
     @property

@@ -69,3 +69,15 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
 def stack_tables(stack: Stack) -> None:
     """Point the models at the stack's tables (functional test modules re-bind them to their own)."""
     tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])
+
+
+@pytest.fixture()
+def quiet_unit_1(stack_tables: None) -> Iterator[None]:
+    """No call of units 1 and 6 in flight and every unit-1 agent on a break, before and after the test."""
+    from tests.integration.test_calls import all_on_break, settle_calls
+
+    settle_calls()
+    all_on_break()
+    yield
+    settle_calls()
+    all_on_break()

@@ -26,7 +26,7 @@ from chalice.app import DynamoDBEvent, WebsocketDisconnectedError
 
 from vkyc import env
 from vkyc.adapters.media_files import MediaFiles
-from vkyc.adapters.notifier import CallbackNotifier
+from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories import units
 from vkyc.services.reports import ReportsService
@@ -38,22 +38,8 @@ log = logging.getLogger("vkyc.reports")
 reports = ReportsService(MediaFiles())
 
 
-class _NoPush:
-    """Where the WebSocket API is not reachable from this app: pushes are dropped."""
-
-    def send(self, connection_id: str, message: dict[str, Any]) -> bool:
-        return False
-
-    def close(self, connection_id: str) -> None:
-        return None
-
-
-def _notifier() -> CallbackNotifier | _NoPush:
-    api_id = os.environ.get("VKYC_WS_API_ID")
-    if not api_id or app.websocket_api.session is None:
-        return _NoPush()
-    app.websocket_api.configure_from_api_id(api_id, os.environ.get("VKYC_WS_STAGE", "api"))
-    return CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
+def _notifier() -> CallbackNotifier | NoPush:
+    return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
 
 
 _monitor: MonitorService | None = None

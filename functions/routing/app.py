@@ -19,13 +19,11 @@ Locally the stack points this app's ``websocket_api`` at the emulator too.
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
 
-from vkyc.adapters.notifier import CallbackNotifier
+from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.services.calls import DISPATCH_TIMER
 from vkyc.services.housekeeping import Housekeeping, SweepReport
@@ -35,23 +33,8 @@ app = Chalice(app_name="vkyc-routing")
 log = logging.getLogger("vkyc.routing")
 
 
-class _NoPush:
-    """Where the WebSocket API is not reachable from this app: pushes are dropped (logged)."""
-
-    def send(self, connection_id: str, message: dict[str, Any]) -> bool:
-        log.debug("no push to %s: %s", connection_id, message.get("action"))
-        return False
-
-    def close(self, connection_id: str) -> None:
-        return None
-
-
-def _notifier() -> CallbackNotifier | _NoPush:
-    api_id = os.environ.get("VKYC_WS_API_ID")
-    if not api_id or app.websocket_api.session is None:
-        return _NoPush()
-    app.websocket_api.configure_from_api_id(api_id, os.environ.get("VKYC_WS_STAGE", "api"))
-    return CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
+def _notifier() -> CallbackNotifier | NoPush:
+    return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
 
 
 timers_queue = SqsTimers()

@@ -10,20 +10,11 @@ import pytest
 
 from tests.browser.conftest import expect_console_errors, screenshot
 from tests.browser.helpers import go_available, login, wait_phase, wait_status
-from tests.integration.test_calls import all_on_break, caller, new_dossier, settle_calls
+from tests.integration.test_calls import caller, new_dossier
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.repositories.dossiers import DossierRepository
 
-pytestmark = pytest.mark.usefixtures("stack_tables")
-
-
-@pytest.fixture(autouse=True)
-def quiet_unit_1(stack_tables):
-    settle_calls()
-    all_on_break()
-    yield
-    settle_calls()
-    all_on_break()
+pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
 def test_signing_in_the_browser_matches_the_guide_test_vectors(open_page):

@@ -34,12 +34,11 @@ from sdk.media import MediaPeer, connect_media
 from tests.browser.conftest import LoopThread, screenshot
 from tests.browser.helpers import dossier_with_images, go_available, login, wait_phase
 from tests.integration.media.helpers import FrameLog, mobile_peer
-from tests.integration.test_calls import all_on_break, settle_calls
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 
-pytestmark = pytest.mark.usefixtures("stack_tables")
+pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +46,6 @@ def media_node(stack: Any) -> Iterator[MediaNodeProcess]:
     node = MediaNodeProcess(stack.http_url, f"media-browser-{uuid.uuid4().hex[:4]}").start()
     yield node
     node.stop()
-
-
-@pytest.fixture(autouse=True)
-def quiet_unit_1(stack_tables):
-    settle_calls()
-    all_on_break()
-    yield
-    settle_calls()
-    all_on_break()
 
 
 def frames_decoded(page: Any) -> int:

@@ -144,3 +144,96 @@ def test_concurrent_conditional_transactions_on_one_item_exactly_one_wins(ddb):
         assert len(winner) == 1, f"round {r}: winners {winner}"
         assert item["state"] == {"S": winner[0]} and item["v"] == {"N": "2"} and log["to"] == {"S": winner[0]}
     assert len(wins) == len(losses) == rounds
+
+
+# Plain ``SET #a = :a, ...`` updates take a path of their own (without moto's expression parser): they
+# must do exactly what moto's path does, and anything else must still get moto's own answer.
+
+
+def _set(client, table: str, key: str, condition: str | None = None, **attrs: dict) -> dict:
+    names = {f"#{n}": n for n in attrs}
+    values = {f":{n}": v for n, v in attrs.items()}
+    extra = {}
+    if condition is not None:
+        extra["ConditionExpression"] = condition
+        names["#state"] = "state"
+        values[":expected"] = {"S": "W"}
+    return client.update_item(
+        TableName=table,
+        Key={"pk": {"S": key}},
+        UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attrs),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+        **extra,
+    )
+
+
+def test_a_plain_set_updates_creates_and_streams_like_dynamodb(moto_server, ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "state": {"S": "W"}, "kept": {"N": "1"}})
+    after = _set(client, table, "a", "#state = :expected", state={"S": "A"}, note={"M": {"x": {"L": []}}})
+    assert after["Attributes"] == {
+        "pk": {"S": "a"},
+        "state": {"S": "A"},
+        "kept": {"N": "1"},
+        "note": {"M": {"x": {"L": []}}},
+    }
+    _set(client, table, "new", state={"S": "N"})
+    assert client.get_item(TableName=table, Key={"pk": {"S": "new"}})["Item"] == {
+        "pk": {"S": "new"},
+        "state": {"S": "N"},
+    }
+    modify = [r for r in stream_records(moto_server, client, table) if r["eventName"] == "MODIFY"]
+    assert modify[-1]["dynamodb"]["OldImage"]["state"] == {"S": "W"}
+    assert modify[-1]["dynamodb"]["NewImage"]["state"] == {"S": "A"}
+
+
+def test_a_plain_set_whose_condition_fails_changes_nothing(ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "state": {"S": "R"}})
+    with pytest.raises(ClientError) as info:
+        _set(client, table, "a", "#state = :expected", state={"S": "A"})
+    assert info.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]["state"] == {"S": "R"}
+
+
+@pytest.mark.parametrize(
+    ("expression", "names", "values", "message"),
+    [
+        ("SET #pk = :v", {"#pk": "pk"}, {":v": {"S": "b"}}, "key"),
+        ("SET #a = :v", {"#a": "a"}, {":w": {"S": "x"}}, "expressionattributevalues"),
+        ("SET #a = :v, #a = :w", {"#a": "a"}, {":v": {"S": "x"}, ":w": {"S": "y"}}, "overlap"),
+        ("SET #a = :v", {"#a": "a"}, {":v": {"S": "x" * 410_000}}, "size"),
+    ],
+)
+def test_updates_moto_must_refuse_still_get_its_error(ddb, expression, names, values, message):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "a": {"S": "old"}})
+    with pytest.raises(ClientError) as info:
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": "a"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert message in info.value.response["Error"]["Message"].lower()
+    assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]["a"] == {"S": "old"}
+
+
+def test_other_update_expressions_still_work(ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "n": {"N": "1"}, "gone": {"S": "x"}})
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET #n = #n + :one REMOVE #gone",
+        ExpressionAttributeNames={"#n": "n", "#gone": "gone"},
+        ExpressionAttributeValues={":one": {"N": "2"}},
+    )
+    assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"] == {
+        "pk": {"S": "a"},
+        "n": {"N": "3"},
+    }

@@ -16,23 +16,14 @@ import boto3
 import pytest
 
 from tests.integration.signaling_client import Client
-from tests.integration.test_calls import all_on_break, available, caller, new_dossier, settle_calls
+from tests.integration.test_calls import available, caller, new_dossier
 from tests.integration.test_signaling import login
 from vkyc import env
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.security import tokens
 
-pytestmark = pytest.mark.usefixtures("stack_tables")
-
-
-@pytest.fixture(autouse=True)
-def quiet_unit_1(stack_tables):
-    settle_calls()
-    all_on_break()
-    yield
-    settle_calls()
-    all_on_break()
+pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
 def get(stack, path: str, token: str | None = None, header: str | None = None) -> tuple[int, dict]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from vkyc import env
+from vkyc.adapters.s3 import s3_client
 
 
 @dataclass(frozen=True)
@@ -31,14 +30,7 @@ class MediaBucket:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client(
-                "s3",
-                region_name=env.region(),
-                endpoint_url=env.endpoint_url(),
-                config=Config(
-                    retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}
-                ),
-            )
+            self._client = s3_client()
         return self._client
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from vkyc import env
+from vkyc.adapters.s3 import s3_client
 
 URL_TTL_S = 900  # long enough to watch a recording; short enough that a leaked link soon dies
 
@@ -40,13 +39,7 @@ class MediaFiles:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client(
-                "s3",
-                region_name=env.region(),
-                endpoint_url=env.endpoint_url(),
-                # Path-style URLs: a pre-signed URL then works against a local endpoint (no bucket DNS).
-                config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-            )
+            self._client = s3_client()
         return self._client
 
     def listing(self, prefix: str) -> list[StoredFile]:

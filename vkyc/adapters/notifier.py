@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,3 +38,25 @@ class CallbackNotifier:
             self._close(connection_id)
         except self._gone:
             log.debug("close: %s was already gone", connection_id)
+
+
+class NoPush:
+    """Where the WebSocket API is not reachable from an app: pushes are dropped (logged)."""
+
+    def send(self, connection_id: str, message: dict[str, Any]) -> bool:
+        log.debug("no push to %s: %s", connection_id, message.get("action"))
+        return False
+
+    def close(self, connection_id: str) -> None:
+        return None
+
+
+def management_api_notifier(websocket_api: Any, gone: type[Exception]) -> CallbackNotifier | NoPush:
+    """Pushes through ``@connections`` for an app that does not serve the WebSocket API itself
+    (routing, reports): configured from ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``, else ``NoPush``.
+    ``websocket_api`` is the Chalice app's ``app.websocket_api``."""
+    api_id = os.environ.get("VKYC_WS_API_ID")
+    if not api_id or websocket_api.session is None:
+        return NoPush()
+    websocket_api.configure_from_api_id(api_id, os.environ.get("VKYC_WS_STAGE", "api"))
+    return CallbackNotifier(websocket_api.send, websocket_api.close, gone)

@@ -69,7 +69,7 @@ QUEUE_TIMER = "queue_timeout"
 NO_CALL_ARRIVED = "no_call_arrived"  # the reason of a call that ends T
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
-MAX_CLAIM_ATTEMPTS = 3  # candidates tried when others claim the same agents at the same moment
+MAX_CLAIM_ATTEMPTS = 6  # candidates tried when others claim the same agents at the same moment
 TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
 CLAIM_SPREAD = 5  # after a lost claim, the next try picks at random among this many best candidates
 
@@ -659,8 +659,13 @@ class CallService:
         free agent (claimed in the same transaction, with a PENDING offer), or waiting in its serving
         unit's queue when nobody may take it. Returns the agent and offer it rings, or None."""
         excluded: set[str] = set()
+        candidates: list[Agent] = []
         for _ in range(MAX_CLAIM_ATTEMPTS):
-            candidates = list(self.router.choose_agent(call, excluded))
+            # A lost claim only tells that one agent is taken: the others read with it are tried
+            # before the index is read again (a Query saved per lost claim, when callers crowd).
+            candidates = [a for a in candidates if a.agent_id not in excluded] or list(
+                self.router.choose_agent(call, excluded)
+            )
             if not candidates:
                 break
             agent = _pick(candidates, excluded)

@@ -11,7 +11,7 @@
 
 import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
-import { api, Session } from "./session.js";
+import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
@@ -904,28 +904,9 @@ async function login(event) {
   event.preventDefault();
   unlockAudio();
   askNotificationPermission();
-  const form = event.target;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  button.textContent = t("login.busy");
-  errors.clear();
-  try {
-    const grant = await api("/auth/login", {
-      method: "POST",
-      body: { username: form.username.value.trim(), password: form.password.value },
-    });
-    if (grant.role !== "agent") {
-      errors.show("FORBIDDEN_ACTION", { text: t("login.wrong_page_agent") });
-      return;
-    }
-    form.password.value = "";
-    await startSession({ token: grant.token }, grant.ws_url, grant.token, null);
-  } catch (exc) {
-    errors.fromException(exc);
-  } finally {
-    button.disabled = false;
-    button.textContent = t("login.submit");
-  }
+  await submitLogin(event.target, "agent", errors, "login.wrong_page_agent", (grant) =>
+    startSession({ token: grant.token }, grant.ws_url, grant.token, null),
+  );
 }
 
 async function logout() {

@@ -19,6 +19,7 @@
 // Events (EventTarget): "state" {state: connecting|connected|reconnecting|ended, deadline},
 // "welcome" {welcome}, "push" {message}, "ended" {reason, message}.
 
+import { t } from "./i18n.js";
 import { importSessionKey, sign } from "./signing.js";
 
 export const PROTOCOL = 1;
@@ -97,6 +98,33 @@ class ConnectFailed extends Error {
 }
 
 let counter = 0;
+
+// The login form of either page: POST /auth/login, then `start(grant)` when the grant's role is the
+// page's, the button busy all along (a second click cannot open a second session); otherwise shows
+// why (a wrong page or the server's error).
+export async function submitLogin(form, role, errors, wrongPageKey, start) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  button.textContent = t("login.busy");
+  errors.clear();
+  try {
+    const grant = await api("/auth/login", {
+      method: "POST",
+      body: { username: form.username.value.trim(), password: form.password.value },
+    });
+    if (grant.role !== role) {
+      errors.show("FORBIDDEN_ACTION", { text: t(wrongPageKey) });
+      return;
+    }
+    form.password.value = "";
+    await start(grant);
+  } catch (exc) {
+    errors.fromException(exc);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("login.submit");
+  }
+}
 
 export class Session extends EventTarget {
   constructor(wsUrl, { clientName = "vkyc-web/1" } = {}) {

@@ -7,7 +7,7 @@
 
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, onLangChange, t } from "./i18n.js";
-import { api, Session } from "./session.js";
+import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.supervisor";
@@ -309,28 +309,9 @@ function showConsole() {
 
 async function login(event) {
   event.preventDefault();
-  const form = event.target;
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  button.textContent = t("login.busy");
-  errors.clear();
-  try {
-    const grant = await api("/auth/login", {
-      method: "POST",
-      body: { username: form.username.value.trim(), password: form.password.value },
-    });
-    if (grant.role !== "supervisor") {
-      errors.show("FORBIDDEN_ACTION", { text: t("login.wrong_page_supervisor") });
-      return;
-    }
-    form.password.value = "";
-    await startSession({ token: grant.token }, grant.ws_url, grant.token);
-  } catch (exc) {
-    errors.fromException(exc);
-  } finally {
-    button.disabled = false;
-    button.textContent = t("login.submit");
-  }
+  await submitLogin(event.target, "supervisor", errors, "login.wrong_page_supervisor", (grant) =>
+    startSession({ token: grant.token }, grant.ws_url, grant.token),
+  );
 }
 
 async function logout() {
