@@ -204,6 +204,8 @@ def test_a_plain_set_whose_condition_fails_changes_nothing(ddb):
         ("SET #pk = :v", {"#pk": "pk"}, {":v": {"S": "b"}}, "key"),
         ("SET #a = :v", {"#a": "a"}, {":w": {"S": "x"}}, "expressionattributevalues"),
         ("SET #a = :v, #a = :w", {"#a": "a"}, {":v": {"S": "x"}, ":w": {"S": "y"}}, "overlap"),
+        ("SET #a = :v REMOVE #a", {"#a": "a"}, {":v": {"S": "x"}}, "overlap"),
+        ("REMOVE #pk", {"#pk": "pk"}, None, "key"),
         ("SET #a = :v", {"#a": "a"}, {":v": {"S": "x" * 410_000}}, "size"),
     ],
 )
@@ -216,7 +218,7 @@ def test_updates_moto_must_refuse_still_get_its_error(ddb, expression, names, va
             Key={"pk": {"S": "a"}},
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            **({"ExpressionAttributeValues": values} if values else {}),
         )
     assert info.value.response["Error"]["Code"] == "ValidationException"
     assert message in info.value.response["Error"]["Message"].lower()
@@ -237,3 +239,46 @@ def test_other_update_expressions_still_work(ddb):
         "pk": {"S": "a"},
         "n": {"N": "3"},
     }
+
+
+def test_a_plain_set_and_remove_applies_both_and_streams_the_old_image(moto_server, ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "state": {"S": "W"}, "call": {"S": "c-1"}})
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET #s = :s REMOVE #c, #never",
+        ExpressionAttributeNames={"#s": "state", "#c": "call", "#never": "never_there"},
+        ExpressionAttributeValues={":s": {"S": "A"}},
+    )
+    assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"] == {
+        "pk": {"S": "a"},
+        "state": {"S": "A"},
+    }
+    last = stream_records(moto_server, client, table)[-1]["dynamodb"]
+    assert last["OldImage"]["call"] == {"S": "c-1"} and "call" not in last["NewImage"]
+
+
+def test_a_put_on_attribute_not_exists_is_refused_when_the_item_exists(ddb):
+    client, table = ddb
+    client.put_item(TableName=table, Item={"pk": {"S": "log-1"}, "v": {"N": "1"}})
+    with pytest.raises(ClientError) as info:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "log-2"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "log-1"}, "v": {"N": "2"}},
+                        "ConditionExpression": "attribute_not_exists (#k)",
+                        "ExpressionAttributeNames": {"#k": "pk"},
+                    }
+                },
+            ]
+        )
+    assert [r["Code"] for r in info.value.response["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert client.get_item(TableName=table, Key={"pk": {"S": "log-1"}})["Item"]["v"] == {"N": "1"}
+    assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "log-2"}})

@@ -189,7 +189,7 @@ def test_second_login_takes_over_and_the_first_device_is_told(stack):
     second.close()
 
 
-def test_second_login_is_refused_while_the_agent_is_in_a_call(stack):
+def test_second_login_is_refused_while_the_agent_is_in_a_call(stack, quiet_unit_1):
     device = agent_client(stack, "tdv1.kv1")
     device.request("agent.set_status", status="available")
     agents = AgentRepository()
