@@ -13,6 +13,7 @@ from tests.integration.test_signaling import API_KEY_UNIT_1, agent_client
 from tests.polling import wait_until
 from vkyc.domain.agent import AGENT, AgentEvent
 from vkyc.domain.call import CALL, CallEvent
+from vkyc.domain.dossier import DOSSIER, DossierEvent
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
@@ -458,3 +459,31 @@ def test_a_group_that_takes_one_dealer_channel_is_rung_only_for_its_channels_cal
     assert refused[0] == 400 and refused[1]["code"] == "BAD_MESSAGE"
     for client in (shop, dealer, agent):
         client.close()
+
+
+# A mobile's hello reads its dossier ahead of the call request (off the path to the ring): a copy that
+# went stale in between must neither let a call through nor refuse one.
+
+
+def test_a_dossier_decided_after_the_hello_is_refused_and_gets_no_call(stack, quiet_unit_1):
+    dossier_id = new_dossier()
+    mobile = caller(stack, dossier_id)  # the dossier is read ahead here, not decided
+    dossier = DossierRepository().get(dossier_id)
+    for event in ([DossierEvent.SUBMIT] if dossier.state == "N" else []) + [DossierEvent.APPROVE]:
+        dossier = transition(dossier, DOSSIER, event, request_id=uuid.uuid4().hex, actor="back-office")
+    assert mobile.request("call.request")["code"] == "DOSSIER_ALREADY_APPROVED"
+    assert CallRepository().of_dossier(dossier_id) == []
+    mobile.close()
+
+
+def test_a_dossier_made_eligible_after_the_hello_can_be_called(stack, quiet_unit_1):
+    dossier_id = new_dossier(kyc_at_counter=True)
+    mobile = caller(stack, dossier_id)  # read ahead: KYC at the counter required
+    fixed = DossierRepository().get(dossier_id)  # a back-office correction after the hello
+    fixed.kyc_at_counter = False
+    fixed.version += 1
+    fixed.save()
+    reply = mobile.request("call.request")
+    assert reply["action"] in ("call.queued", "call.ringing"), reply
+    assert mobile.request("call.cancel", call_id=reply["call_id"])["action"] == "call.ended"
+    mobile.close()

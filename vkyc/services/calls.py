@@ -27,6 +27,7 @@ import logging
 import math
 import random
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from typing import Any, Protocol
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, CallEvent, CallState, EndedBy, EndReason
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierState
+from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.protocol.errors import ProtocolError
@@ -69,6 +71,7 @@ QUEUE_TIMER = "queue_timeout"
 NO_CALL_ARRIVED = "no_call_arrived"  # the reason of a call that ends T
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
+READ_AHEAD_SIZE = 1_000  # dossiers kept between a mobile's hello and its call request, per container
 MAX_CLAIM_ATTEMPTS = 6  # candidates tried when others claim the same agents at the same moment
 TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
 CLAIM_SPREAD = 5  # after a lost claim, the next try picks at random among this many best candidates
@@ -133,6 +136,10 @@ class CallService:
         self.agents = AgentRepository()
         self.dossiers = DossierRepository()
         self.sessions = SessionRepository()
+        # Dossiers read when their mobile session said hello, each used by one call request. A copy may
+        # be stale: the request's transaction is conditioned on the dossier's version (a conflict reads
+        # again), and a refusal is checked again on a fresh read.
+        self._read_ahead: OrderedDict[str, Dossier] = OrderedDict()
         # Told after any path ended a call (``call.ended`` sent): its media node hangs up and finalizes
         # the recording (``MediaService.call_ended``; signaling wires it).
         self.on_call_ended: Callable[[Call, str], None] | None = None
@@ -145,8 +152,16 @@ class CallService:
         """Place the call of this mobile session's dossier: created ringing at the free agent idle
         longest (reply ``call.ringing``), else waiting in the queue (reply ``call.queued``). Raises
         ProtocolError, NotEligible (eligibility codes)."""
-        dossier = self.dossiers.get(connection.dossier_id or self._dossier_of_session(connection))
-        self.eligibility.check(dossier)
+        dossier_id = connection.dossier_id or self._dossier_of_session(connection)
+        read_ahead = self._read_ahead.pop(dossier_id, None)
+        dossier = read_ahead or self.dossiers.get(dossier_id)
+        try:
+            self.eligibility.check(dossier)
+        except NotEligible:
+            if read_ahead is None:
+                raise
+            dossier = self.dossiers.get(dossier_id)
+            self.eligibility.check(dossier)
         route = self.router.route(dossier)
         now = self.clock()
         call = Call(
@@ -188,6 +203,16 @@ class CallService:
             return CallRinging(request_id=request_id, call_id=call.call_id)
         self.timers.schedule_many([*timers, *self._overflow_timer(call)])
         return CallQueued(request_id=request_id, call_id=call.call_id, position=self._position(call))
+
+    def read_ahead(self, dossier_id: str) -> None:
+        """Read the dossier a mobile session will call for, off the path from [Call] to the ring (the
+        dealer opens the eKYC screen, then presses Call)."""
+        found = self.dossiers.find(dossier_id)
+        if found is None:
+            return
+        self._read_ahead[dossier_id] = found
+        if len(self._read_ahead) > READ_AHEAD_SIZE:
+            self._read_ahead.popitem(last=False)
 
     def cancel(
         self, connection: WsConnection, call_id: str, request_id: str, seq: SeqTicket | None = None

@@ -213,7 +213,10 @@ class SignalingService:
         if Role(connection.role) not in cls.ROLES:
             raise ProtocolError("FORBIDDEN_ACTION", f"{action} is not an action of a {connection.role}.")
         if isinstance(message, Hello):
-            return Outcome(self.sessions.hello(connection, message).model_dump(mode="json"))
+            welcome = self.sessions.hello(connection, message)
+            if connection.role == Role.MOBILE.value and connection.dossier_id:
+                self.calls.read_ahead(connection.dossier_id)
+            return Outcome(welcome.model_dump(mode="json"))
         callback = not isinstance(message, MEDIA_ACTIONS) and (
             isinstance(message, CALLBACK_ACTIONS) or is_callback(getattr(message, "call_id", None))
         )
