@@ -136,8 +136,14 @@ class Stack:
 
             shown = demo_file.relative_to(ROOT) if demo_file.is_relative_to(ROOT) else demo_file
             self.step(f"demo data from {shown}")
-            result = write_demo_data(load_demo_file(demo_file))
+            data = load_demo_file(demo_file)
+            result = write_demo_data(data)
             summary = summary_text(result)
+            from local.demo.images import upload_demo_images
+            from vkyc.adapters.s3 import s3_client
+
+            pictures = upload_demo_images(data, s3_client(), resources.bucket)
+            self.out(f"      dossier pictures: {pictures} written (ID card front and back, portrait)")
 
         _local_secrets()
         os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")

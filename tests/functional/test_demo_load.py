@@ -310,3 +310,38 @@ def test_the_demo_dossiers_answer_the_policy_question(loaded):
     assert (
         video_call_required(table, postpaid.sub_type, postpaid.customer_type, postpaid.payment_type) is False
     )
+
+
+def test_the_dossiers_pictures_are_put_in_the_bucket_once_and_a_replaced_one_is_kept(demo, moto_server):
+    import boto3
+    import cv2
+    import numpy as np
+
+    from local.demo.images import CARD_SIZE, upload_demo_images
+
+    s3 = boto3.client("s3", endpoint_url=moto_server.url, region_name="ap-southeast-1")
+    bucket = f"demo-pictures-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-southeast-1"})
+    first = demo.dossiers[0].images
+    s3.put_object(Bucket=bucket, Key=first.portrait_key, Body=b"the integrator's own portrait")
+
+    assert upload_demo_images(demo, s3, bucket) == 3 * len(demo.dossiers) - 1
+    for dossier in demo.dossiers:
+        for key in (dossier.images.id_front_key, dossier.images.id_back_key):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            card = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+            assert card is not None and card.shape[1::-1] == CARD_SIZE
+    portrait = s3.get_object(Bucket=bucket, Key=demo.dossiers[1].images.portrait_key)["Body"].read()
+    assert cv2.imdecode(np.frombuffer(portrait, np.uint8), cv2.IMREAD_COLOR) is not None
+    assert (
+        s3.get_object(Bucket=bucket, Key=first.portrait_key)["Body"].read()
+        == b"the integrator's own portrait"
+    )
+    assert upload_demo_images(demo, s3, bucket) == 0  # a second start writes nothing
+
+
+def test_a_card_shows_the_name_without_diacritics():
+    from local.demo.images import without_diacritics
+
+    assert without_diacritics("Đỗ Văn Hùng") == "Do Van Hung"
+    assert without_diacritics("Công ty TNHH Hải Phòng Xanh") == "Cong ty TNHH Hai Phong Xanh"
