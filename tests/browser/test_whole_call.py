@@ -30,7 +30,7 @@ import pytest
 
 from local.media_node_process import MediaNodeProcess
 from sdk import VkycClient, mobile_token
-from sdk.media import MediaPeer, connect_media
+from sdk.media import BlankVideo, MediaPeer, VideoSource, connect_media
 from tests.browser.conftest import LoopThread, screenshot
 from tests.browser.helpers import dossier_with_images, go_available, login, wait_phase
 from tests.integration.media.helpers import FrameLog, mobile_peer
@@ -78,8 +78,9 @@ def wait_agent_frames(log: FrameLog, since: float, count: int, timeout: float = 
 class Mobile:
     """The dealer's phone: the SDK's client and an aiortc peer sending FaceVideo, in the loop thread."""
 
-    def __init__(self, loop: LoopThread) -> None:
+    def __init__(self, loop: LoopThread, video: VideoSource | None = None) -> None:
         self.loop = loop
+        self.video = video
         self.log = FrameLog()
         self.client: VkycClient | None = None
         self.peer: MediaPeer | None = None
@@ -99,7 +100,7 @@ class Mobile:
 
     async def _connect_media(self) -> None:
         assert self.client is not None
-        self.peer = mobile_peer(log=self.log)
+        self.peer = mobile_peer(self.video, log=self.log)
         self.peers.append(self.peer)
         await connect_media(self.client, self.call_id, self.peer)
 
@@ -257,3 +258,28 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     supervisor.wait_for_selector("#chart svg rect[data-kind=answered]")
     assert supervisor.inner_text("#sl-text")
     screenshot(supervisor, "supervisor-lookup")
+
+
+def test_a_snapshot_without_a_face_warns_the_agent_to_ask_for_the_camera(open_page, stack, loop, media_node):
+    dossier_id = dossier_with_images()
+    agent = open_page("/agent.html", "tdv1.kv1")
+    login(agent, "tdv1.kv1", "#work")
+    go_available(agent)
+    mobile = Mobile(loop, video=BlankVideo())  # the phone films a wall
+    try:
+        mobile.call(stack.http_url, dossier_id)
+        agent.wait_for_selector("#offer", state="visible")
+        agent.click("#accept")
+        wait_phase(agent, "incall")
+        wait_frames(agent, 10)
+        agent.click("#snapshot")
+        verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=false]", timeout=20_000)
+        assert "Không thấy khuôn mặt chính diện" in verdict.inner_text()
+        agent.click("#hangup")
+        wait_phase(agent, "wrapup")
+        agent.fill("#reason", "Khách hàng không nhìn vào camera")
+        agent.click("[data-decision=D]")
+        wait_phase(agent, "idle")
+        assert DossierRepository().get(dossier_id).state == "D"
+    finally:
+        mobile.close()
