@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import json
 import os
 import random
@@ -53,11 +52,7 @@ from vkyc import env
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_UNIT = "42"
 
-# The handler invocation being traced: a context variable, so that reads a handler runs on another
-# thread (``vkyc.services.calls``' read-ahead copies its context) are counted with it.
-_trace: contextvars.ContextVar[list[tuple[str, str, str]] | None] = contextvars.ContextVar(
-    "trace", default=None
-)
+_local = threading.local()
 # One entry per traced handler invocation: (action of the message, [(service, operation, detail)]).
 TRACES: list[tuple[str, list[tuple[str, str, str]]]] = []
 _traces_lock = threading.Lock()
@@ -67,7 +62,7 @@ def _install_counter() -> None:
     original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 (private, untyped)
 
     def counted(self: botocore.client.BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        trace = _trace.get()
+        trace: list[tuple[str, str, str]] | None = getattr(_local, "trace", None)
         if trace is not None:
             detail = ""
             if operation_name == "PostToConnection":
@@ -100,14 +95,13 @@ def _trace_handlers(stack_apps: list[Any]) -> None:
                 action = str(json.loads(body).get("action", ""))
             except ValueError:
                 action = ""
-            trace: list[tuple[str, str, str]] = []
-            token = _trace.set(trace)
+            _local.trace = []
             try:
                 return _handler(event, context)
             finally:
                 with _traces_lock:
-                    TRACES.append((action, trace))
-                _trace.reset(token)
+                    TRACES.append((action, _local.trace))
+                _local.trace = None
 
         app.handler_map[config.name] = traced
 

@@ -12,12 +12,10 @@
    update expression), the items it touched and their stream records are put back.
 
 3. **Update expressions.** moto parses an update expression, then walks its syntax tree about ten
-   times to validate it (and rebuilds each walker's table of node types at every node): a third of
-   a 10-item transaction's time. vkyc's updates are nearly all ``SET #a = :a, ... REMOVE #b, ...``
-   of whole attributes: those are applied directly (same condition check, same stream record, same
-   size limit), and the ``attribute_not_exists(#key)`` of every log entry is answered without
-   moto's lexer; anything else goes through moto's own path, whose walkers now build their tables
-   once.
+   times to validate it: a third of a 10-item transaction's time. vkyc's updates are nearly all
+   ``SET #a = :a, ... REMOVE #b, ...`` of whole attributes: those are applied directly (same
+   condition check, same stream record, same size limit), and the ``attribute_not_exists(#key)`` of
+   every log entry is answered without moto's lexer; anything else goes through moto's own path.
 
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it.
 """
@@ -31,7 +29,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from moto.dynamodb.comparisons import create_condition_expression_parser, get_filter_expression
+from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     ItemSizeToUpdateTooLarge,
@@ -45,7 +43,6 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler
 
 STOCK_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items  # kept for bench/moto_transactions.py
@@ -78,8 +75,6 @@ def apply() -> None:
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
-        DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed
-        DepthFirstTraverser.process = _process
         _applied = True
 
 
@@ -116,10 +111,9 @@ def _update_item(
     table = self.get_table(table_name)
     hash_value, range_value = self.get_keys_value(table, key)
     item = table.get_item(hash_value, range_value)
-    condition = create_condition_expression_parser(
-        condition_expression, expression_attribute_names, expression_attribute_values
-    ).parse()
-    if not condition.expr(item):
+    if condition_expression is not None and not _condition_holds(
+        condition_expression, expression_attribute_names, expression_attribute_values, item
+    ):
         if return_values_on_condition_check_failure == "ALL_OLD" and item is not None:
             raise ConditionalCheckFailed(item=item.to_json()["Attributes"])
         raise ConditionalCheckFailed
@@ -148,7 +142,7 @@ def _size(attrs: dict[str, DynamoType]) -> int:
 
 
 def _snapshot(item: Item | None) -> Item | None:
-    """The item as it is now, for a change that only replaces whole attributes (a plain SET): a new
+    """The item as it is now, for a change that only replaces whole attributes (a plain SET / REMOVE): a new
     attribute map holding the same values, which such a change never alters in place."""
     if item is None:
         return None
@@ -177,9 +171,8 @@ def _plain_update(
         return None
     pairs = re.findall(_ASSIGNMENT, match["set"] or "")
     removed = re.findall(r"#\w+", match["remove"] or "")
-    if any(n not in names or v not in (values or {}) for n, v in pairs) or any(
-        n not in names for n in removed
-    ):
+    known = values or {}
+    if any(n not in names or v not in known for n, v in pairs) or any(n not in names for n in removed):
         return None
     assigned = [str(names[n]) for n, _ in pairs]
     gone = [str(names[n]) for n in removed]
@@ -187,7 +180,7 @@ def _plain_update(
     keys = {a["AttributeName"] for a in backend.get_table(table_name).schema}
     if len(set(touched)) != len(touched) or keys & set(touched):
         return None
-    chosen = [(values or {})[v] for _, v in pairs]
+    chosen = [known[v] for _, v in pairs]
     if not all(isinstance(v, dict) and len(v) == 1 and _well_formed(v) for v in chosen):
         return None
     return _PlainUpdate(dict(zip(assigned, chosen, strict=True)), tuple(gone))
@@ -196,28 +189,6 @@ def _plain_update(
 def _well_formed(value: dict[str, Any]) -> bool:
     # Sets are left to moto: it refuses empty ones with DynamoDB's own message.
     return next(iter(value)) in {"S", "N", "B", "BOOL", "NULL", "M", "L"}
-
-
-def _processing_map(walker: DepthFirstTraverser) -> dict[type, Any]:
-    # A walker's map holds only its own bound methods: the same for its whole life.
-    cached: dict[type, Any] | None = walker.__dict__.get("_vkyc_map")
-    if cached is None:
-        cached = walker.__dict__["_vkyc_map"] = walker._processing_map()
-    return cached
-
-
-def _nodes_to_be_processed(self: DepthFirstTraverser) -> tuple[type, ...]:
-    types: tuple[type, ...] | None = self.__dict__.get("_vkyc_types")
-    if types is None:
-        types = self.__dict__["_vkyc_types"] = tuple(_processing_map(self))
-    return types
-
-
-def _process(self: DepthFirstTraverser, node: Any) -> Any:
-    for node_type, processor in _processing_map(self).items():
-        if isinstance(node, node_type):
-            return processor(node)
-    return None
 
 
 def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -273,7 +244,6 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
     if any(code is not None for code, _, _ in errors):
         raise TransactionCanceledException(errors)
 
-    # A Put or a Delete replaces the stored item object; only an Update changes it in place.
     undo = [(table, key, _before_write(op_type, op, current)) for op_type, op, table, key, current in planned]
     shards = {id(t.stream_shard): t.stream_shard for _, _, t, _, _ in planned if t.stream_shard is not None}
     stream_marks = [(shard, len(shard.items)) for shard in shards.values()]

@@ -12,7 +12,7 @@
 import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
-import { $, Banners, clear, clock, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
+import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
 const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
@@ -154,9 +154,7 @@ async function startSession(query, wsUrl, token, stored) {
 }
 
 function onConnState({ state, deadline }) {
-  const conn = $("#conn");
-  conn.dataset.state = state;
-  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+  showConnection(state);
   if (state === "reconnecting") {
     S.ownDeadline = deadline;
     tick();

@@ -8,7 +8,7 @@
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, onLangChange, t } from "./i18n.js";
 import { api, Session, submitLogin } from "./session.js";
-import { $, Banners, clear, dateTime, duration, ErrorList, h, wireLanguageButton } from "./ui.js";
+import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.supervisor";
 
@@ -70,9 +70,7 @@ async function startSession(query, wsUrl, token) {
 }
 
 function onConnState({ state, deadline }) {
-  const conn = $("#conn");
-  conn.dataset.state = state;
-  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+  showConnection(state);
   if (state === "reconnecting") {
     S.reconnecting = deadline;
   } else if (state === "connected" && S.reconnecting) {

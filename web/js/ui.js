@@ -176,6 +176,13 @@ export class Banners {
   }
 }
 
+// The header's connection indicator: a dot (styled by data-state) and the word for it.
+export function showConnection(state) {
+  const conn = $("#conn");
+  conn.dataset.state = state;
+  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+}
+
 export function wireLanguageButton(button) {
   button.addEventListener("click", () => toggleLang());
 }
