@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.media_facts import customer_seen
 from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.session import SESSION
 from vkyc.domain.settings import CallSettings
@@ -332,14 +333,15 @@ def test_accepted_then_hung_up_ends_c_with_the_agent_in_wrap_up(world):
     assert call_of(call_id).answered_at is not None
 
 
-def test_declined_ends_t_and_frees_the_agent(world):
+def test_declined_ends_t_with_the_agent_holding_it_in_wrap_up(world):
     register(world)
     call_id = start(world).call_id
     ended = world.service.decline(world.mobile, call_id, "m-decline")
     assert (ended.state, ended.reason, ended.ended_by) == ("T", "declined", "mobile")
-    assert agent_of(world.agent).state == "AVAILABLE" and agent_of(world.agent).call_id is None
+    agent = agent_of(world.agent)
+    assert (agent.state, agent.call_id) == ("WRAP_UP", call_id), "held: D may be decided through it"
     assert world.pushes.to(world.agent.connection_id)[-1]["reason"] == "declined"
-    assert world.freed == [world.unit_id]
+    assert world.freed == []
     assert events_of(call_id)[-1] == ("N", "decline", "T")
 
 
@@ -359,7 +361,7 @@ def test_the_ring_timeout_ends_t_once(world):
     assert world.service.ring_timeout(call_id) is True
     call = call_of(call_id)
     assert (call.state, call.end_reason, call.ended_by) == ("T", "no_answer", "system")
-    assert agent_of(world.agent).state == "AVAILABLE"
+    assert (agent_of(world.agent).state, agent_of(world.agent).call_id) == ("WRAP_UP", call_id)
     assert world.pushes.to(world.mobile.connection_id)[-1]["reason"] == "no_answer"
     assert world.pushes.to(world.agent.connection_id)[-1]["reason"] == "no_answer"
     version = call.version
@@ -375,7 +377,7 @@ def test_an_answered_call_back_is_not_ended_by_its_ring_timer(world):
     assert call_of(call_id).state == "A"
 
 
-def test_no_registered_device_records_i_and_leaves_the_agent_alone(world):
+def test_no_registered_device_records_i_and_holds_the_agent_in_wrap_up(world):
     before = agent_of(world.agent)
     error = refused("DEVICE_NOT_REGISTERED", start, world)
     assert error.call_id is not None and is_callback(error.call_id)
@@ -383,8 +385,12 @@ def test_no_registered_device_records_i_and_leaves_the_agent_alone(world):
     assert (call.state, call.end_reason, call.agent_id) == ("I", "device_not_registered", before.agent_id)
     assert events_of(error.call_id) == [(None, "create", "N"), ("N", "device_not_registered", "I")]
     after = agent_of(world.agent)
-    assert (after.state, after.version) == (before.state, before.version)
+    assert (after.state, after.call_id) == ("WRAP_UP", error.call_id)
     assert world.pushes.timers == [] and world.pushes.sent == []
+    refused("DECISION_NOT_ALLOWED", world.service.decide, world.agent, error.call_id, "A", "", None, "a-a")
+    assert DossierRepository().get(world.dossier_id).state == "W", "a refusal changes nothing"
+    decided = world.service.decide(world.agent, error.call_id, "D", "no device", None, "a-d")
+    assert decided.dossier_state == "D" and agent_of(world.agent).state == "AVAILABLE"
 
 
 # -- the checks of start, in order; each refusal changes nothing -------------------------------------
@@ -552,6 +558,8 @@ def test_deciding_during_the_call_back_ends_it_and_frees_the_agent(world):
     call_id = start(world).call_id
     world.service.accept(world.mobile, call_id, "m-accept")
     refused("REASON_REQUIRED", world.service.decide, world.agent, call_id, "R", " ", None, "a-r")
+    refused("DECISION_NOT_ALLOWED", world.service.decide, world.agent, call_id, "A", "", None, "a-early")
+    customer_seen(call_id, "snap-1")
     decided = world.service.decide(world.agent, call_id, "A", "", "snap-1", "a-decide")
     assert (decided.dossier_state, decided.call_id) == ("A", call_id)
     call = call_of(call_id)
@@ -567,6 +575,7 @@ def test_deciding_after_an_answered_call_back_in_wrap_up(world):
     register(world)
     call_id = start(world).call_id
     world.service.accept(world.mobile, call_id, "m-accept")
+    customer_seen(call_id, face=False)
     world.service.hangup(world.agent, call_id, "a-hangup")
     decided = world.service.decide(world.agent, call_id, "C", "portrait blurred", None, "a-decide")
     assert decided.dossier_state == "C"
@@ -577,7 +586,8 @@ def test_deciding_after_an_answered_call_back_in_wrap_up(world):
 def test_no_decision_on_a_ringing_call_back(world):
     register(world)
     call_id = start(world).call_id
-    refused("ILLEGAL_TRANSITION", world.service.decide, world.agent, call_id, "A", "", None, "a-early")
+    for decision in ("A", "R", "C", "D"):
+        refused("DECISION_NOT_ALLOWED", world.service.decide, world.agent, call_id, decision, "x", None, "a")
     assert DossierRepository().get(world.dossier_id).state == "W"
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.integration.signaling_client import Client, rest
+from tests.media_facts import customer_seen
 from vkyc.domain.agent import AGENT
 from vkyc.domain.roles import UserRole
 from vkyc.repositories import api_keys, queues, tables, users
@@ -204,6 +205,8 @@ class AgentBot(threading.Thread):
                 ended = self.client.request("call.hangup", call_id=call_id)
                 self.events.append((time.perf_counter(), "hangup_reply", ended))
             decision = self.rng.choice(["A", "D"])
+            if decision == "A":  # no media node here: what one reports of a call where both were seen
+                customer_seen(call_id)
             decided = self.client.request(
                 "call.decide", call_id=call_id, decision=decision, reason="load test"
             )

@@ -27,6 +27,7 @@ from tests.integration.test_calls import (
     unit_settings,
 )
 from tests.integration.test_signaling import API_KEY_UNIT_1, agent_client
+from tests.media_facts import customer_seen
 from tests.polling import wait_until
 from vkyc import env
 from vkyc.domain.callback import CALLBACK, CallbackEvent
@@ -139,6 +140,7 @@ def test_the_mobile_answers_the_agent_hangs_up_then_decides(stack):
     assert mobile.next_push("call.ended")["state"] == "C"
     assert agent_state(agent) == "WRAP_UP"
 
+    customer_seen(call_id)
     decided = agent.request("call.decide", call_id=call_id, decision="A", reason="")
     assert (decided["action"], decided["dossier_state"]) == ("call.decided", "A")
     assert mobile.next_push("call.result")["decision"] == "A"
@@ -189,7 +191,8 @@ def test_the_mobile_declines(stack):
     ended = mobile.request("callback.decline", call_id=call_id)
     assert (ended["state"], ended["reason"], ended["ended_by"]) == ("T", "declined", "mobile")
     assert agent.next_push("call.ended")["reason"] == "declined"
-    assert agent_state(agent) == "AVAILABLE" and call_of(call_id).state == "T"
+    assert agent_state(agent) == "WRAP_UP" and call_of(call_id).state == "T", "held, for a D"
+    assert agent.request("agent.set_status", status="available")["status"] == "AVAILABLE"
     mobile.close()
     agent.close()
 
@@ -219,19 +222,22 @@ def test_no_answer_within_the_ring_time_ends_t(stack):
         assert mobile.next_push("call.ended", timeout=15)["reason"] == "no_answer"
         ended = agent.next_push("call.ended", timeout=15)
         assert (ended["call_id"], ended["state"], ended["ended_by"]) == (ringing["call_id"], "T", "system")
-        assert wait_until(lambda: agent_state(agent) == "AVAILABLE")
+        assert wait_until(lambda: agent_state(agent) == "WRAP_UP")
+        decided = agent.request("call.decide", call_id=ringing["call_id"], decision="D", reason="no answer")
+        assert decided["dossier_state"] == "D" and agent_state(agent) == "AVAILABLE"
         mobile.close()
         agent.close()
 
 
-def test_an_unregistered_device_records_i_and_the_agent_stays_available(stack):
+def test_an_unregistered_device_records_i_and_the_agent_holds_it_in_wrap_up(stack):
     dossier_id = new_dossier()
     agent = available(stack, "tdv2.kv1")
     refused = agent.request("callback.start", dossier_id=dossier_id)
     assert refused["code"] == "DEVICE_NOT_REGISTERED" and refused["call_id"]
     call = call_of(refused["call_id"])
     assert (call.state, call.direction, call.dossier_id) == ("I", "out", dossier_id)
-    assert agent_state(agent) == "AVAILABLE"
+    assert agent_state(agent) == "WRAP_UP"
+    assert agent.request("agent.set_status", status="available")["status"] == "AVAILABLE"
     agent.close()
 
 
@@ -378,7 +384,7 @@ def test_wrong_roles_malformed_and_foreign_messages_are_refused_without_effect(s
     assert mobile.request("call.cancel", call_id=call_id)["code"] == "ILLEGAL_TRANSITION"
     assert mobile.request("call.hangup", call_id=call_id)["code"] == "ILLEGAL_TRANSITION"
     assert agent.request("call.decide", call_id=call_id, decision="A", reason="")["code"] == (
-        "ILLEGAL_TRANSITION"
+        "DECISION_NOT_ALLOWED"
     )
 
     assert call_of(call_id).version == version and call_of(call_id).state == "N"

@@ -10,6 +10,7 @@ import pytest
 
 from tests.integration.signaling_client import Client, rest
 from tests.integration.test_signaling import API_KEY_UNIT_1, agent_client
+from tests.media_facts import customer_seen
 from tests.polling import wait_until
 from vkyc.domain.agent import AGENT, AgentEvent
 from vkyc.domain.call import CALL, CallEvent
@@ -159,7 +160,14 @@ def test_agent_accepts_then_hangup_then_decision_a(stack):
     assert agent.next_push("call.ended")["call_id"] == queued["call_id"]
     assert agent_state(agent) == "WRAP_UP"
 
-    decided = agent.request("call.decide", call_id=queued["call_id"], decision="A", reason="")
+    refused = agent.request("call.decide", call_id=queued["call_id"], decision="A", reason="")
+    assert (refused["code"], refused["call_id"]) == ("DECISION_NOT_ALLOWED", queued["call_id"]), (
+        "no video ever reached both sides: nobody saw the customer"
+    )
+    snapshot_id = customer_seen(queued["call_id"])
+    decided = agent.request(
+        "call.decide", call_id=queued["call_id"], decision="A", reason="", snapshot_id=snapshot_id
+    )
     assert decided["dossier_state"] == "A"
     assert DossierRepository().get(dossier_id).state == "A"
     result = mobile.next_push("call.result")
@@ -369,6 +377,7 @@ def test_agent_reload_mid_call_keeps_the_call(stack):
     reloaded = Client(stack.ws_url, resume=agent.welcome["resume_token"])
     reloaded.hello()
     assert AgentRepository().get(agent.welcome["principal_id"]).state == "IN_CALL"
+    customer_seen(call_id)
     decided = reloaded.request("call.decide", call_id=call_id, decision="A", reason="")
     assert decided["dossier_state"] == "A"
     assert mobile.next_push("call.ended")["ended_by"] == "agent"

@@ -18,6 +18,7 @@ import pytest
 from tests.integration.signaling_client import Client
 from tests.integration.test_calls import available, caller, new_dossier
 from tests.integration.test_signaling import login
+from tests.media_facts import customer_seen
 from vkyc import env
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.repositories.settings_cache import cached_settings
@@ -142,6 +143,7 @@ def test_call_lookup_shows_the_timeline_snapshot_and_recording(stack):
     offer = agent.next_push("call.offer")
     agent.request("offer.accept", offer_id=offer["offer_id"])
     agent.request("call.hangup", call_id=call_id)
+    customer_seen(call_id, "snap-1")
     agent.request("call.decide", call_id=call_id, decision="A", reason="", snapshot_id="snap-1")
     bucket = env.bucket_name()
     s3().put_object(Bucket=bucket, Key=f"calls/{call_id}/snapshots/snap-1.jpg", Body=b"\xff\xd8snap")
@@ -182,6 +184,7 @@ def test_calls_per_hour_counts_answered_and_missed_with_the_service_level(stack)
     offer = agent.next_push("call.offer")
     agent.request("offer.accept", offer_id=offer["offer_id"])
     agent.request("call.hangup", call_id=call_id)
+    customer_seen(call_id)
     agent.request("call.decide", call_id=call_id, decision="A", reason="")
     agent.request("agent.set_status", status="unavailable")
     missed = caller(stack, new_dossier())

@@ -13,7 +13,8 @@ Events:
 
 - LOGIN: OFFLINE → UNAVAILABLE. Logging in does not make the agent ready: calls only go to a desk
   whose agent said so (READY), the same reason a missed offer sets UNAVAILABLE.
-- READY: UNAVAILABLE → AVAILABLE.
+- READY: UNAVAILABLE → AVAILABLE; also WRAP_UP → AVAILABLE: the agent ends after-call work without
+  deciding (the dossier stays waiting, as when the wrap-up limit passes).
 - BREAK: AVAILABLE → UNAVAILABLE.
 - OFFER: AVAILABLE → RINGING.
 - ACCEPT: RINGING → IN_CALL.
@@ -30,6 +31,10 @@ Events:
   later decision; the agent is not held back from the queue.
 - CALLBACK_STARTED: the agent calls the customer back, AVAILABLE or WRAP_UP → IN_CALL. From WRAP_UP
   because calling back a customer whose call dropped is the usual reason to call out, before deciding.
+  A call-back nobody answered (no answer, declined) ends with CALL_ENDED: the agent holds it in WRAP_UP,
+  where "unreachable" (D) may be decided through it.
+- CALLBACK_NOT_PLACED: the call-back could not ring (no registered device, ``I``): AVAILABLE or
+  WRAP_UP → WRAP_UP, holding it, for the same reason.
 - LOGOUT: OFFLINE by choice, from AVAILABLE, UNAVAILABLE or WRAP_UP; not while RINGING or IN_CALL
   (the agent must finish first).
 - SESSION_LOST: the agent's socket stayed gone beyond the grace, any online state → OFFLINE.
@@ -68,6 +73,7 @@ class AgentEvent(StrEnum):
     DECISION_SUBMITTED = "decision_submitted"
     WRAP_UP_EXPIRED = "wrap_up_expired"
     CALLBACK_STARTED = "callback_started"
+    CALLBACK_NOT_PLACED = "callback_not_placed"
     LOGOUT = "logout"
     SESSION_LOST = "session_lost"
     END_OF_DAY = "end_of_day"
@@ -99,6 +105,9 @@ AGENT = StateMachine[AgentState, AgentEvent](
         (S.WRAP_UP, E.WRAP_UP_EXPIRED): S.AVAILABLE,
         (S.AVAILABLE, E.CALLBACK_STARTED): S.IN_CALL,
         (S.WRAP_UP, E.CALLBACK_STARTED): S.IN_CALL,
+        (S.AVAILABLE, E.CALLBACK_NOT_PLACED): S.WRAP_UP,
+        (S.WRAP_UP, E.CALLBACK_NOT_PLACED): S.WRAP_UP,
+        (S.WRAP_UP, E.READY): S.AVAILABLE,
         (S.AVAILABLE, E.LOGOUT): S.OFFLINE,
         (S.UNAVAILABLE, E.LOGOUT): S.OFFLINE,
         (S.WRAP_UP, E.LOGOUT): S.OFFLINE,

@@ -160,6 +160,10 @@ class CallSettings(BaseModel):
     overflow_enabled: bool = True
     """Whether overflow groups (a queue group with a delay) join the routing once their delay passes."""
 
+    # --- decisions ---
+    approve_requires_face: bool = True
+    """Approving (``A``) needs a snapshot of the call in which the media node found the customer's face."""
+
     # --- SLA ---
     sla_target_percent: Annotated[float, Field(strict=True, ge=0, le=100)] = 80.0
     """Share of answered calls (percent, 0-100) that should be answered within ``sla_answer_within_s``."""

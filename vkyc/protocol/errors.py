@@ -344,6 +344,29 @@ _CATALOGUE = [
         "A decision R (rejected), C (post-audit) or D (unreachable) came without a reason.",
         "Write the reason shown to the back office.",
     ),
+    ErrorInfo(
+        "DECISION_NOT_ALLOWED",
+        Area.CALL,
+        409,
+        "This decision is not allowed through this call.",
+        "`call.decide` named a call the agent is not holding now (the agent is in it, or in wrap-up "
+        "after it), or the call lacks what the decision needs: A and C need a call that was answered "
+        "and whose video reached both sides; R needs an answered call; D needs an answered call or a "
+        "call-back nobody answered. A named snapshot must be one of the call's. Nothing was changed.",
+        "Decide through the call you are in or wrapping up; if the video never connected, decide R or "
+        "D with a reason, or call the customer back.",
+    ),
+    ErrorInfo(
+        "FACE_SNAPSHOT_REQUIRED",
+        Area.CALL,
+        409,
+        "Approval needs a snapshot with the customer's face.",
+        "`call.decide` with A, while the setting `approve_requires_face` is on, on a call with no "
+        "snapshot in which the media node found a face (or naming a snapshot without one). Nothing was "
+        "changed.",
+        "Ask the customer to face the camera, take a snapshot (`media.snapshot`) until `face_found` is "
+        "true, then approve with that snapshot's id.",
+    ),
     # -- calls: call-backs (agent → mobile) and device registration ----------------------------------
     ErrorInfo(
         "AGENT_FROM_NOT_FOUND",

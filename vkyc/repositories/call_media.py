@@ -84,9 +84,24 @@ def release_node(call_id: str, node_id: str) -> bool:
     return released
 
 
-def add_snapshot(call_id: str, key: str) -> None:
-    """Remember a snapshot the agent took (S3 key): the evidence bundle lists the call's snapshots."""
-    _update(Call(call_id=call_id), [Call.snapshot_keys.add({key})], Call.call_id.exists())
+def add_snapshot(call_id: str, key: str, snapshot_id: str, *, face_found: bool) -> None:
+    """Remember a snapshot the agent took (S3 key and id): the evidence bundle lists the call's snapshots,
+    and a decision may rest only on one of them (an approval on one with a face: ``vkyc.domain.decision``).
+    """
+    actions = [Call.snapshot_keys.add({key}), Call.snapshot_ids.add({snapshot_id})]
+    if face_found:
+        actions.append(Call.face_snapshot_ids.add({snapshot_id}))
+    _update(Call(call_id=call_id), actions, Call.call_id.exists())
+
+
+def mark_media_connected(call_id: str, at: datetime) -> bool:
+    """Stamp the first time the node reported both parties' media up (once; unversioned, so a party's
+    concurrent move is not disturbed). False when already stamped or the call does not exist."""
+    return _update(
+        Call(call_id=call_id),
+        [Call.media_connected_at.set(at)],
+        Call.call_id.exists() & Call.media_connected_at.does_not_exist(),
+    )
 
 
 def store_recording(call_id: str, facts: RecordingFacts, at: datetime) -> Call | None:

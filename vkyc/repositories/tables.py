@@ -637,6 +637,9 @@ class Call(StatefulModel):
     # the agent started from (AVAILABLE or WRAP_UP), which is where an unanswered call-back returns them.
     ring_deadline = UTCDateTimeAttribute(null=True)
     agent_started_from = UnicodeAttribute(null=True)
+    # The call the agent held (in WRAP_UP) when starting this call-back: a call-back the agent cancels
+    # gives it back to them, so that it stays decidable (``vkyc.domain.decision``).
+    agent_held_before = UnicodeAttribute(null=True)
     # Media (``vkyc.services.media``): the recording as the node reported it when it closed the call (or
     # as recovered after the node died; ``recording_closed_at`` says the facts are in), the snapshots the
     # agent took, and the decision's dossier log version (where the evidence bundle's hash goes).
@@ -647,6 +650,11 @@ class Call(StatefulModel):
     recording_incomplete = BooleanAttribute(null=True)
     recording_closed_at = UTCDateTimeAttribute(null=True)
     snapshot_keys = UnicodeSetAttribute(null=True)
+    # The evidence a decision rests on (``vkyc.domain.decision``): when the node first reported both
+    # parties' media up, the snapshots taken and those in which it found a face.
+    media_connected_at = UTCDateTimeAttribute(null=True)
+    snapshot_ids = UnicodeSetAttribute(null=True)
+    face_snapshot_ids = UnicodeSetAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)
     decision_version = IntegerAttribute(null=True)
 

@@ -15,7 +15,7 @@ States (``vkyc.domain.callback``) and what moves them:
 - ``T`` not answered: ``ring_timeout`` (``callback_timeout_s``, the SQS timer ``CALLBACK_RING_TIMER``)
   or ``decline`` by the mobile;
 - ``I`` no device registered for the subscriber: recorded by ``start``, which then refuses with
-  ``DEVICE_NOT_REGISTERED`` naming it; the agent is not moved;
+  ``DEVICE_NOT_REGISTERED`` naming it; the agent holds it in WRAP_UP (``CALLBACK_NOT_PLACED``);
 - ``F`` the sweeper released it (``vkyc.services.housekeeping``).
 
 Checks of ``start``, in order, each refusing with its code and writing nothing: the agent exists
@@ -29,10 +29,13 @@ groups (``FROM_NUMBER_NOT_ALLOWS_AGENT_CALL_OUT``), the subscriber is not blackl
 is free (``AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL`` while ringing or in a call, ``ILLEGAL_TRANSITION`` when
 not available); then a missing registration gives state ``I``.
 
-Where the agent goes at the end: back to where they started it from (AVAILABLE, or WRAP_UP when they
-called back before deciding an earlier call) when it was never answered; WRAP_UP after an answered
-call-back (the decision is owed, as after an inbound call); AVAILABLE when deciding during the call or
-when swept; OFFLINE when their own session ended.
+Where the agent goes at the end: WRAP_UP holding the call-back when it was not answered (T, I: "the
+customer is unreachable", D, may be decided through it; ``agent.set_status available`` or the wrap-up
+limit ends that) or after an answered call-back (the decision is owed, as after an inbound call); back
+to where they started it from when they cancelled it themselves (AVAILABLE, or WRAP_UP holding again
+the call they were wrapping up: ``agent_held_before``); AVAILABLE when deciding during the call or when
+swept; OFFLINE when their own session ended. Deciding follows the one rule of
+``vkyc.domain.decision`` (the call the agent holds; A and C need the media connected).
 
 The live part reuses the inbound call's messages: ``call.hangup`` and ``call.decide`` name a call-back
 by its id, and the parties get ``call.connected``, ``call.ended``, ``call.result`` and ``peer.*``. A
@@ -83,7 +86,7 @@ from vkyc.repositories.sessions import SessionRepository, link_call
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier, Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create, plan_note
-from vkyc.services.dossier_calls import call_placed, result_message
+from vkyc.services.dossier_calls import call_placed, check_decision_allowed, result_message
 from vkyc.services.eligibility import facts_of
 from vkyc.services.media import EVIDENCE_TIMER
 from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
@@ -295,15 +298,16 @@ class CallbackService:
             agent_session_id=connection.session_id,
             created_at=now,
         )
+        call.agent_started_from = agent.state
+        call.agent_held_before = agent.call_id if agent.state == AgentState.WRAP_UP else None
         registration = devices.find_registration(dossier.unit_id, dossier.subscriber)
         if registration is None:
-            self._not_registered(call, agent, request_id, now)
+            self._not_registered(call, agent, dossier, request_id, now)
         mobile = self.sessions.find(registration.session_id or "")
         live_mobile = mobile if mobile is not None and mobile.state != SessionState.ENDED else None
         call.device_id = registration.device_id
         call.mobile_session_id = live_mobile.session_id if live_mobile is not None else None
         call.ring_deadline = now + timedelta(seconds=timeout_s)
-        call.agent_started_from = agent.state
         changes: list[Change] = [
             plan_create(call, CALLBACK, actor=agent.agent_id, reason="call-back started"),
             plan(
@@ -385,26 +389,18 @@ class CallbackService:
         ends the call-back if it is live (C, the agent AVAILABLE) or notes the decision on it (the agent
         WRAP_UP → AVAILABLE). The mobile that answered receives ``call.result``.
 
-        Raises ProtocolError: REASON_REQUIRED, CALL_NOT_FOUND, ILLEGAL_TRANSITION (ringing, already
-        decided, or the agent no longer in WRAP_UP: the wrap-up limit passed or nothing is owed).
+        Raises ProtocolError: CALL_NOT_FOUND, ILLEGAL_TRANSITION (already decided); DecisionRefused
+        (``vkyc.domain.decision``: not the call the agent holds, not answered, no face...).
         """
-        if decision != "A" and not reason.strip():
-            raise ProtocolError("REASON_REQUIRED")
         call = self._agents(connection, call_id)
         if call.decision:
             raise ProtocolError(
                 "ILLEGAL_TRANSITION", f"The dossier was already decided ({call.decision}).", call_id=call_id
             )
-        dossier = self.dossiers.get(call.dossier_id or "")
         agent = self.agents.get(connection.principal_id)
-        state = CallbackState(call.state)
-        live = state is CallbackState.ACCEPTED
-        if not live and (state is CallbackState.NEW or agent.state != AgentState.WRAP_UP):
-            raise ProtocolError(
-                "ILLEGAL_TRANSITION",
-                f"The call-back is {state.value} and you are {agent.state}: no decision is owed on it.",
-                call_id=call_id,
-            )
+        check_decision_allowed(call, agent, decision, reason, snapshot_id)
+        dossier = self.dossiers.get(call.dossier_id or "")
+        live = call.state == CallbackState.ACCEPTED
         now = self.clock()
         changes: list[Change] = [
             plan(
@@ -530,30 +526,41 @@ class CallbackService:
                 return line
         raise ProtocolError("FROM_NUMBER_NOT_ALLOWS_AGENT_CALL_OUT")
 
-    def _not_registered(self, call: Call, agent: Agent, request_id: str, now: datetime) -> NoReturn:
-        """Record the attempt (created, then I: two log entries, the history as it happened) and refuse.
-        The agent never moved: nothing to release."""
+    def _not_registered(
+        self, call: Call, agent: Agent, dossier: Dossier, request_id: str, now: datetime
+    ) -> NoReturn:
+        """Record the attempt (created with the dossier's part, as any call-back; then I: two log
+        entries, the history as it happened) and refuse. The agent holds it in WRAP_UP
+        (``CALLBACK_NOT_PLACED``), where D may be decided through it; an agent who moved meanwhile (an
+        offer came in) is left alone."""
         commit(
             plan_create(call, CALLBACK, actor=agent.agent_id, reason="call-back started"),
+            call_placed(dossier, call.call_id, agent.agent_id, note="callback_started"),
             request_id=request_id,
             at=now,
         )
-        commit(
-            plan(
-                call,
-                CALLBACK,
-                CallbackEvent.DEVICE_NOT_REGISTERED,
-                actor="system",
-                reason=DEVICE_NOT_REGISTERED,
-                attrs={
-                    "ended_at": now,
-                    "end_reason": DEVICE_NOT_REGISTERED,
-                    "ended_by": EndedBy.SYSTEM.value,
-                },
-            ),
-            request_id=f"{request_id}:{DEVICE_NOT_REGISTERED}",
-            at=now,
+        ended = plan(
+            call,
+            CALLBACK,
+            CallbackEvent.DEVICE_NOT_REGISTERED,
+            actor="system",
+            reason=DEVICE_NOT_REGISTERED,
+            attrs={"ended_at": now, "end_reason": DEVICE_NOT_REGISTERED, "ended_by": EndedBy.SYSTEM.value},
         )
+        hold = plan(
+            agent,
+            AGENT,
+            AgentEvent.CALLBACK_NOT_PLACED,
+            actor="system",
+            reason=DEVICE_NOT_REGISTERED,
+            attrs={"call_id": call.call_id, "offer_id": None},
+        )
+        try:
+            commit(ended, hold, request_id=f"{request_id}:{DEVICE_NOT_REGISTERED}", at=now)
+        except TransitionConflict as exc:
+            if exc.kind != "agent":
+                raise
+            commit(ended, request_id=f"{request_id}:{DEVICE_NOT_REGISTERED}:alone", at=now)
         raise ProtocolError(
             "DEVICE_NOT_REGISTERED",
             f"No device of {call.subscriber} in unit {call.unit_id}.",
@@ -603,8 +610,10 @@ class CallbackService:
         asked_by: str | None = None,
         agent_event: AgentEvent | None = None,
     ) -> None:
-        """End a ringing call-back (E or T); the agent goes back to where they started from (or
-        ``agent_event``). Both parties but ``asked_by`` are told with ``call.ended``."""
+        """End a ringing call-back (E or T). Unanswered (T): the agent holds it in WRAP_UP, where D may be
+        decided through it. Cancelled by the agent (E): back to where they started from, holding again
+        the call they were wrapping up, if any. ``agent_event`` overrides (a lost session). Both parties
+        but ``asked_by`` are told with ``call.ended``."""
         now = self.clock()
         changes = [
             plan(
@@ -619,10 +628,15 @@ class CallbackService:
         agent = self.agents.find(call.agent_id or "")
         moved: Agent | None = None
         if agent is not None and self._holds(agent, call):
-            if agent_event is None:
-                back_to_wrap_up = call.agent_started_from == AgentState.WRAP_UP
-                agent_event = AgentEvent.CALL_ENDED if back_to_wrap_up else AgentEvent.RELEASE
-            changes.append(self._agent_change(agent, agent_event, reason, now))
+            attrs: dict[str, Any] | None = None
+            if agent_event is None and event is CallbackEvent.CANCEL:
+                if call.agent_started_from == AgentState.WRAP_UP:
+                    agent_event, attrs = AgentEvent.CALL_ENDED, {"call_id": call.agent_held_before}
+                else:
+                    agent_event = AgentEvent.RELEASE
+            changes.append(
+                self._agent_change(agent, agent_event or AgentEvent.CALL_ENDED, reason, now, attrs)
+            )
             moved = agent
         commit(*changes, request_id=request_id, at=now)
         self._tell(call, self._ended(call, reason, ended_by).model_dump(mode="json"), asked_by)
@@ -694,14 +708,13 @@ class CallbackService:
         return agent.state == AgentState.IN_CALL and agent.call_id == call.call_id
 
     @staticmethod
-    def _agent_change(agent: Agent, event: AgentEvent, reason: str, now: datetime) -> Change:
+    def _agent_change(
+        agent: Agent, event: AgentEvent, reason: str, now: datetime, attrs: dict[str, Any] | None = None
+    ) -> Change:
         # Back to AVAILABLE: the agent is no longer on a call and is idle from now (routing order).
         target = AGENT.transition(AgentState(agent.state), event)
-        attrs = (
-            {"call_id": None, "offer_id": None, "available_since": now}
-            if target is AgentState.AVAILABLE
-            else None
-        )
+        if target is AgentState.AVAILABLE:
+            attrs = {"call_id": None, "offer_id": None, "available_since": now}
         return plan(agent, AGENT, event, actor="system", reason=reason, attrs=attrs)
 
     def _note_party(self, session: Session, event: str, request_id: str) -> None:

@@ -59,7 +59,7 @@ from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_tou
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier, Offer, Session, WsConnection
 from vkyc.repositories.transitions import Change, Op, commit, plan, plan_create, plan_note
-from vkyc.services.dossier_calls import call_placed, dossier_view, result_message
+from vkyc.services.dossier_calls import call_placed, check_decision_allowed, dossier_view, result_message
 from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER
 from vkyc.services.ports import Clock, Notifier, Timer, Timers, as_utc, utc_now
 
@@ -347,16 +347,17 @@ class CallService:
         request_id: str,
         seq: SeqTicket | None = None,
     ) -> CallDecided:
-        """The agent decides the dossier (A, R, C, D); one transaction moves the dossier, ends the call if
-        it is still live, and frees the agent. The mobile receives ``call.result``."""
-        if decision != "A" and not reason.strip():
-            raise ProtocolError("REASON_REQUIRED")
+        """The agent decides the dossier (A, R, C, D) through the call they hold, if its evidence allows
+        (``vkyc.domain.decision``: DECISION_NOT_ALLOWED, FACE_SNAPSHOT_REQUIRED, REASON_REQUIRED); one
+        transaction moves the dossier, ends the call if it is still live, and frees the agent. The
+        mobile receives ``call.result``."""
         call, found = self._call_parts(connection, call_id)
         if call.decision:
             raise ProtocolError("ILLEGAL_TRANSITION", f"The dossier was already decided ({call.decision}).")
         if found is None:
             raise ProtocolError("CALL_NOT_FOUND", call_id=call_id)
         agent = found
+        check_decision_allowed(call, agent, decision, reason, snapshot_id)
         dossier = self.dossiers.get(call.dossier_id or "")
         now = self.clock()
         target = DossierState(decision)
@@ -548,7 +549,14 @@ class CallService:
             return False
         try:
             commit(
-                plan(call, CALL, CallEvent.MEDIA_CONNECTED, actor="media", reason="both parties' media up"),
+                plan(
+                    call,
+                    CALL,
+                    CallEvent.MEDIA_CONNECTED,
+                    actor="media",
+                    reason="both parties' media up",
+                    attrs={"media_connected_at": self.clock()},
+                ),
                 request_id=f"media-connected:{call_id}",
                 at=self.clock(),
             )

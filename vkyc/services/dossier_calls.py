@@ -1,14 +1,21 @@
 """What inbound calls and call-backs do alike with the dossier they are about: the dossier's part of a
-new call (one conditional write, so two calls of one dossier never start together), and the view of
+new call (one conditional write, so two calls of one dossier never start together), whether the agent
+may decide it through a call (``vkyc.domain.decision``, one rule for both directions), and the view of
 the dossier sent to the agent and the mobile."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from vkyc.domain.agent import AgentState
+from vkyc.domain.callback import CallbackState
+from vkyc.domain.decision import DecisionFacts, DecisionRefused, check_decision
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
+from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView
-from vkyc.repositories.tables import Dossier
+from vkyc.repositories.calls import OUTBOUND
+from vkyc.repositories.settings_cache import cached_settings
+from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.repositories.transitions import Change, plan, plan_note
 
 
@@ -22,6 +29,35 @@ def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Cha
     if dossier.state == DossierState.UNREACHABLE:
         return plan(dossier, DOSSIER, DossierEvent.RETRY, actor=actor, attrs=attrs)
     return plan_note(dossier, event=note, actor=actor, attrs=attrs)
+
+
+HOLDING_STATES = frozenset({AgentState.IN_CALL.value, AgentState.WRAP_UP.value})
+UNANSWERED_CALLBACK_STATES = frozenset({CallbackState.TIMEOUT.value, CallbackState.NOT_REGISTERED.value})
+
+
+def check_decision_allowed(
+    call: Call, agent: Agent, decision: str, reason: str, snapshot_id: str | None
+) -> None:
+    """Raise ``ProtocolError`` (with the call id) unless ``agent`` may decide ``call``'s dossier now (the
+    rule and its codes: ``vkyc.domain.decision``). The serving unit's settings apply
+    (``approve_requires_face``)."""
+    settings = cached_settings(call.serving_unit_id or call.unit_id)
+    facts = DecisionFacts(
+        decision=DossierState(decision),
+        reason=reason,
+        held=agent.call_id == call.call_id and agent.state in HOLDING_STATES,
+        answered=call.answered_at is not None,
+        media_connected=call.media_connected_at is not None,
+        unanswered_callback=call.direction == OUTBOUND and call.state in UNANSWERED_CALLBACK_STATES,
+        snapshot_ids=frozenset(call.snapshot_ids or ()),
+        face_snapshot_ids=frozenset(call.face_snapshot_ids or ()),
+        snapshot_id=snapshot_id,
+        approve_requires_face=settings.approve_requires_face,
+    )
+    try:
+        check_decision(facts)
+    except DecisionRefused as exc:
+        raise ProtocolError(exc.code, str(exc), call_id=call.call_id) from None
 
 
 def dossier_view(dossier: Dossier) -> DossierView:

@@ -209,7 +209,7 @@ class MediaService:
         call = self._nodes_call(node, message.call_id)
         if call is None:
             return Ack(request_id=message.request_id)
-        call_media.add_snapshot(call.call_id, message.key)
+        call_media.add_snapshot(call.call_id, message.key, message.snapshot_id, face_found=message.face_found)
         box = list(message.face_box) if message.face_box is not None else None
         taken = MediaSnapshotTaken(
             request_id=message.reply_to.request_id,
@@ -236,8 +236,18 @@ class MediaService:
             message.links.model_dump(),
         )
         if message.kind == "link.up" and message.links.mobile == "up" and message.links.agent == "up":
-            self.media_connected(message.call_id)
+            self._media_up(message.call_id)
         return Ack(request_id=message.request_id)
+
+    def _media_up(self, call_id: str) -> None:
+        """Both parties' media up: the fact a decision to let the subscriber in rests on
+        (``media_connected_at``), and an answered inbound call is now CONNECTED (the stamp rides on
+        that transition: no request more on the usual path)."""
+        if self.media_connected(call_id):
+            return
+        call = self.calls.find(call_id)
+        if call is not None and call.media_connected_at is None and _is_answered(call):
+            call_media.mark_media_connected(call_id, self.clock())
 
     def node_recording(self, node: WsConnection, message: NodeRecording) -> Ack:
         """A call's recording is closed (or recovered): its facts go on the call, once; the node that

@@ -414,6 +414,14 @@ export const ERRORS = {
     vi: "Hãy nhập lý do cho quyết định này.",
     en: "Enter a reason for this decision.",
   },
+  DECISION_NOT_ALLOWED: {
+    vi: "Không thể ra quyết định này qua cuộc gọi này: A và C cần cuộc gọi đã trả lời và đã có hình ảnh hai chiều; R cần cuộc gọi đã trả lời; D cần cuộc gọi đã trả lời hoặc cuộc gọi lại không ai nghe máy.",
+    en: "This decision is not allowed through this call: A and C need an answered call with video both ways; R needs an answered call; D needs an answered call or a call-back nobody answered.",
+  },
+  FACE_SNAPSHOT_REQUIRED: {
+    vi: "Để duyệt (A), cần một ảnh chụp có khuôn mặt khách hàng: đề nghị khách nhìn thẳng vào camera rồi chụp lại.",
+    en: "Approving (A) needs a snapshot with the customer's face: ask the customer to face the camera and take it again.",
+  },
   AGENT_FROM_NOT_FOUND: {
     vi: "Tài khoản của bạn chưa được khai báo trong tổng đài. Báo quản trị.",
     en: "Your account is not set up in the switchboard. Tell your administrator.",
