@@ -182,7 +182,8 @@ def _fire(payload: dict[str, Any]) -> None:
     elif kind == CALLBACK_RING_TIMER:
         callbacks.ring_timeout(str(payload["call_id"]))
     elif kind == NO_CALL_TIMER:
-        calls.no_call_timeout(str(payload["call_id"]))
+        call_id = str(payload["call_id"])
+        (callbacks.no_call_timeout if is_callback(call_id) else calls.no_call_timeout)(call_id)
     elif kind == NODE_TIMER:
         session_id = payload.get("session_id")
         generation = payload.get("generation")

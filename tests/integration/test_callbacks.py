@@ -424,3 +424,19 @@ def test_the_licence_limit_of_a_unit_refuses_a_new_number(stack):
     finally:
         clear_settings(["device_licence_limit"], unit_id=unit.unit_id)
         SETTINGS_CACHE.clear()
+
+
+def test_an_answered_call_back_nobody_brings_media_to_ends_and_frees_the_agent(stack):
+    with unit_settings("1", no_call_arrived_s=2):
+        dossier_id = new_dossier()
+        mobile = registered_mobile(stack, dossier_id)
+        agent = available(stack, "tdv1.kv1")
+        call_id = agent.request("callback.start", dossier_id=dossier_id)["call_id"]
+        mobile.next_push("callback.incoming")
+        mobile.request("callback.accept", call_id=call_id)
+        ended = agent.next_push("call.ended", timeout=30)
+        assert (ended["call_id"], ended["state"], ended["reason"]) == (call_id, "C", "no_call_arrived")
+        assert mobile.next_push("call.ended", timeout=30)["reason"] == "no_call_arrived"
+        assert agent_state(agent) == "WRAP_UP"
+        mobile.close()
+        agent.close()

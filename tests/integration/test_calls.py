@@ -496,3 +496,21 @@ def test_a_dossier_made_eligible_after_the_hello_can_be_called(stack, quiet_unit
     assert reply["action"] in ("call.queued", "call.ringing"), reply
     assert mobile.request("call.cancel", call_id=reply["call_id"])["action"] == "call.ended"
     mobile.close()
+
+
+def test_an_answered_call_nobody_brings_media_to_ends_t_and_frees_the_agent(stack):
+    """The no-call timer starts at the answer, not at a party's media offer: with no media at all the
+    call still ends T (``no_call_arrived``) and the agent goes to wrap-up."""
+    with unit_settings("1", no_call_arrived_s=2):
+        agent = available(stack, "tdv1.kv1")
+        mobile = caller(stack, new_dossier())
+        call_id = mobile.request("call.request")["call_id"]
+        agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+        ended = mobile.next_push("call.ended", timeout=30)
+        assert (ended["call_id"], ended["state"], ended["reason"]) == (call_id, "T", "no_call_arrived")
+        assert agent.next_push("call.ended", timeout=30)["state"] == "T"
+        assert agent_state(agent) == "WRAP_UP"
+        decided = agent.request("call.decide", call_id=call_id, decision="D", reason="no video")
+        assert decided["dossier_state"] == "D" and agent_state(agent) == "AVAILABLE"
+        mobile.close()
+        agent.close()

@@ -50,6 +50,7 @@ mobile; ``call.connected`` to the agent; ``call.ended`` and ``call.result`` to t
 from __future__ import annotations
 
 import logging
+import math
 import os
 import uuid
 from collections.abc import Callable
@@ -88,7 +89,7 @@ from vkyc.repositories.tables import Agent, Call, Dossier, Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create, plan_note
 from vkyc.services.dossier_calls import call_placed, check_decision_allowed, result_message
 from vkyc.services.eligibility import facts_of
-from vkyc.services.media import EVIDENCE_TIMER
+from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER
 from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.callbacks")
@@ -101,6 +102,7 @@ AGENT_CANCELLED = "agent_cancelled"
 DECLINED = "declined"
 NO_ANSWER = "no_answer"
 DEVICE_NOT_REGISTERED = "device_not_registered"
+NO_CALL_ARRIVED = "no_call_arrived"
 
 
 def is_callback(call_id: str | None) -> bool:
@@ -235,6 +237,9 @@ class CallbackService:
             agent_name=(agent.name if agent is not None else None) or "",
         )
         self._to_session(call.agent_session_id, connected.model_dump(mode="json"))
+        # As for an inbound call: from the answer, media must connect within the limit.
+        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+        self.timers.schedule(NO_CALL_TIMER, {"call_id": call.call_id}, limit)
         return connected.model_copy(update={"request_id": request_id})
 
     def decline(self, connection: WsConnection, call_id: str, request_id: str) -> CallEnded:
@@ -472,6 +477,32 @@ class CallbackService:
         except TransitionConflict:
             log.info("ring timeout of call-back %s lost a race; nothing left to do", call_id)
             return False
+        return True
+
+    def no_call_timeout(self, call_id: str) -> bool:
+        """The no-call timer: an answered call-back whose media never connected within
+        ``no_call_arrived_s`` of the answer ends (C, reason ``no_call_arrived``), the agent to WRAP_UP.
+        A timer that fires early sets itself again for the rest. True if it ended it."""
+        call = self.calls.find(call_id)
+        if (
+            call is None
+            or call.state != CallbackState.ACCEPTED
+            or call.media_connected_at is not None
+            or call.answered_at is None
+        ):
+            return False
+        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+        due = as_utc(call.answered_at) + timedelta(seconds=limit)
+        now = self.clock()
+        if now < due - timedelta(seconds=1):
+            self.timers.schedule(NO_CALL_TIMER, {"call_id": call_id}, math.ceil((due - now).total_seconds()))
+            return False
+        try:
+            self._finish(
+                call, NO_CALL_ARRIVED, EndedBy.SYSTEM, AgentEvent.CALL_ENDED, request_id=f"no-call:{call_id}"
+            )
+        except TransitionConflict:
+            return False  # a party hung up or left at that moment: it ended anyway
         return True
 
     def party_dropped(self, session: Session) -> None:

@@ -71,6 +71,7 @@ QUEUE_TIMER = "queue_timeout"
 NO_CALL_ARRIVED = "no_call_arrived"  # the reason of a call that ends T
 WAITING = frozenset({CallState.NEW, CallState.REJECTED, CallState.MISSED})
 LIVE = frozenset({CallState.ACCEPTED, CallState.CONNECTED, CallState.RECONNECTING})
+UNANSWERED = WAITING | {CallState.RINGING}
 READ_AHEAD_SIZE = 1_000  # dossiers kept between a mobile's hello and its call request, per container
 MAX_CLAIM_ATTEMPTS = 6  # candidates tried when others claim the same agents at the same moment
 TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
@@ -217,15 +218,12 @@ class CallService:
     def cancel(
         self, connection: WsConnection, call_id: str, request_id: str, seq: SeqTicket | None = None
     ) -> CallEnded:
-        """The caller gives up before an answer (E). A ringing offer is withdrawn, the agent freed."""
-        call = self._own_call(connection, call_id)
-        if CallState(call.state) not in WAITING | {CallState.RINGING}:
-            raise ProtocolError("ILLEGAL_TRANSITION", f"The call is {call.state}: hang up instead.")
-        self._end_unanswered(
-            call,
-            CallEvent.CALLER_HANGUP,
+        """The caller gives up before an answer (E), in whichever not-yet-answered state the call is
+        (queued, ringing, or between a reject or ring-out and the next offer): a ringing offer is
+        withdrawn, the agent freed. Raises ILLEGAL_TRANSITION once the call was answered."""
+        call = self._caller_gone(
+            self._own_call(connection, call_id),
             actor=connection.principal_id,
-            ended_by=EndedBy.MOBILE,
             end_reason="caller_hung_up",
             request_id=request_id,
             extra=session_touch(connection.session_id, seq),
@@ -273,6 +271,10 @@ class CallService:
         )
         connected = CallConnected(call_id=call.call_id, agent_id=agent.agent_id, agent_name=agent.name or "")
         self._to_mobile(call, connected.model_dump(mode="json"))
+        # From the answer, whatever the parties do with their media (none at all included): a call whose
+        # media never connects ends T and frees the agent (``no_call_timeout``).
+        limit = cached_settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+        self.timers.schedule(NO_CALL_TIMER, {"call_id": call.call_id}, limit)
         return connected.model_copy(update={"request_id": request_id})
 
     def reject(
@@ -482,17 +484,18 @@ class CallService:
         call = self.calls.find(session.call_id or "")
         if call is None:
             return
-        state = CallState(call.state)
-        if session.role == Role.MOBILE.value and state in WAITING | {CallState.RINGING}:
-            self._end_unanswered(
-                call,
-                CallEvent.CALLER_HANGUP,
-                actor="system",
-                ended_by=EndedBy.MOBILE,
-                end_reason=EndReason.MOBILE_LEFT.value,
-                request_id=f"left:{session.session_id}:{call.call_id}",
-            )
-        elif state in LIVE:
+        if session.role == Role.MOBILE.value and CallState(call.state) in UNANSWERED:
+            try:
+                self._caller_gone(
+                    call,
+                    actor="system",
+                    end_reason=EndReason.MOBILE_LEFT.value,
+                    request_id=f"left:{session.session_id}:{call.call_id}",
+                )
+                return
+            except ProtocolError:  # answered at that very moment: it ends as a live call below
+                call = self.calls.get(call.call_id)
+        if CallState(call.state) in LIVE:
             end = (
                 EndReason.GRACE_EXPIRED
                 if reason == "grace_expired"
@@ -815,6 +818,36 @@ class CallService:
             self.timers.schedule_many(self._overflow_timer(call))
         if agent_event is AgentEvent.REJECT:
             self.dispatch(agent.unit_id)
+
+    def _caller_gone(
+        self, call: Call, *, actor: str, end_reason: str, request_id: str, extra: Sequence[Op] = ()
+    ) -> Call:
+        """End ``call`` E because its caller gave up, atomically against whatever moves it meanwhile:
+        a reject or ring-out and the re-offer that follows commit between this read and this write, so a
+        lost race reads the call again and ends it from its new state (withdrawing a new offer). The
+        re-offer, conditioned on the version it read, then finds the call gone and rings nobody."""
+        for attempt in range(MAX_CLAIM_ATTEMPTS):
+            if CallState(call.state) not in UNANSWERED:
+                raise ProtocolError(
+                    "ILLEGAL_TRANSITION", f"The call is {call.state}: hang up instead.", call_id=call.call_id
+                )
+            try:
+                self._end_unanswered(
+                    call,
+                    CallEvent.CALLER_HANGUP,
+                    actor=actor,
+                    ended_by=EndedBy.MOBILE,
+                    end_reason=end_reason,
+                    request_id=request_id,
+                    extra=extra,
+                )
+            except (TransitionConflict, IllegalTransition):
+                if attempt == MAX_CLAIM_ATTEMPTS - 1:
+                    raise
+                call = self.calls.get(call.call_id)
+                continue
+            break
+        return call
 
     def _end_unanswered(
         self,

@@ -12,7 +12,7 @@ Client use cases (each answered ``ack`` at once; the outcome is pushed later wit
   SDP's shape, gives the call a node on its first offer (the least-loaded live node, one conditional
   transaction: ``vkyc.repositories.call_media.assign_node``), and pushes ``media.attach`` to the node.
   The node answers with ``media.answer`` (→ the party's ``media.answer``) or ``media.error``
-  (→ the party's ``error``). The agent's offer of an answered inbound call starts the no-call timer.
+  (→ the party's ``error``). (The no-call timer starts at the answer: ``CallService.accept``.)
 - ``snapshot`` (``media.snapshot``): the agent, during the call → ``media.snapshot_request`` to the
   node → ``media.snapshot_taken`` (the key is kept on the call, for the evidence bundle).
 
@@ -156,11 +156,6 @@ class MediaService:
                 f"Media node {node.node_id} cannot be reached.",
                 call_id=call.call_id,
             )
-        if party == Role.AGENT.value and call.direction != OUTBOUND and call.state == CallState.ACCEPTED:
-            try:
-                self._schedule_no_call(call)
-            except Exception:  # the offer went out: the sweeper still bounds a call that never connects
-                log.exception("no-call timer of %s not set", call.call_id)
         return Ack(request_id=message.request_id)
 
     def snapshot(self, connection: WsConnection, message: MediaSnapshot) -> Ack:
@@ -458,11 +453,6 @@ class MediaService:
         if call.direction == OUTBOUND:
             return None
         return self.settings(call.serving_unit_id or call.unit_id).waiting_media_key
-
-    def _schedule_no_call(self, call: Call) -> None:
-        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
-        elapsed = (self.clock() - as_utc(call.answered_at)).total_seconds() if call.answered_at else 0.0
-        self.timers.schedule(NO_CALL_TIMER, {"call_id": call.call_id}, max(1, round(limit - elapsed)))
 
     def _party_call(self, connection: WsConnection, call_id: str, party: str) -> Call:
         """The call of which this connection's session is ``party``, or CALL_NOT_FOUND."""
