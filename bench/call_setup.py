@@ -111,7 +111,7 @@ def _start_stack() -> Stack:
         {
             "VKYC_TABLE_PREFIX": f"b{uuid.uuid4().hex[:6]}-",
             "VKYC_TOKEN_SECRET": "bench-secret-" + "x" * 40,
-            "VKYC_MEDIA_NODE_KEY": "bench-node-key",
+            "VKYC_MEDIA_NODE_MASTER_KEY": "bench-node-key-master-" + "x" * 16,
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -5,6 +5,10 @@
 a crash does: the node's loss is then signaling's to notice). The child exits by itself when its
 parent dies (``python -m local.media_node_process`` watches for it), so a killed stack leaves no node
 behind. Its log (stderr) is kept, the last ``KEPT_LINES`` lines, for a failing test to show.
+
+The child holds its own node key and never the master: with ``VKYC_MEDIA_NODE_MASTER_KEY`` in this
+process's environment (the local stack's), the key of ``node_id`` is derived from it
+(``vkyc.security.node_keys``) unless ``env`` gives ``VKYC_MEDIA_NODE_KEY``; the master is not passed on.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from vkyc.security import node_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_MARKER = "connected to signaling"
@@ -60,6 +66,9 @@ class MediaNodeProcess:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             **self.extra_env,
         }
+        master = env.pop(node_keys.MASTER_VARIABLE, "")
+        if master and "VKYC_MEDIA_NODE_KEY" not in self.extra_env:
+            env["VKYC_MEDIA_NODE_KEY"] = node_keys.node_key(self.node_id, master.encode("utf-8"))
         if self.capacity is not None:
             env["VKYC_MEDIA_CAPACITY"] = str(self.capacity)
         self._ready.clear()

@@ -237,7 +237,9 @@ class Stack:
 def _local_secrets() -> None:
     """Secrets production keeps in its secret store; locally, fresh random ones for each run."""
     os.environ.setdefault("VKYC_TOKEN_SECRET", secrets.token_urlsafe(48))
-    os.environ.setdefault("VKYC_MEDIA_NODE_KEY", secrets.token_urlsafe(24))
+    # Signaling keeps the node-key master; each node process gets only its own key, derived from it
+    # (``local.media_node_process``).
+    os.environ.setdefault("VKYC_MEDIA_NODE_MASTER_KEY", secrets.token_urlsafe(32))
 
 
 def run_stack(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@
     python -m media_node recover <call-id> [--min-idle-s S] [--bucket NAME]
 
 ``run`` (the default) is a media node on the signaling channel (``media_node.wiring``): a token from
-``POST /auth/node`` (``VKYC_REST_URL``, ``VKYC_MEDIA_NODE_KEY``), role ``media`` on the WebSocket API,
+``POST /auth/node`` (``VKYC_REST_URL``; ``VKYC_MEDIA_NODE_ID`` and that id's own key ``VKYC_MEDIA_NODE_KEY``,
+printed by ``python -m vkyc.security.node_keys <node-id>``), role ``media`` on the WebSocket API,
 heartbeats, and the orders signaling pushes, until SIGTERM/SIGINT. ``serve`` runs the engine without
 signaling: idle, or with ``--control stdio`` driven by JSON lines (``media_node.control``; tests and
 the capacity benchmark). On stdin's end or SIGTERM, open calls are closed and their recordings
@@ -24,6 +25,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -81,8 +83,13 @@ async def _run(args: argparse.Namespace) -> int:
     wiring_config = WiringConfig.from_env()
     if args.rest_url:
         wiring_config = dataclasses.replace(wiring_config, rest_url=args.rest_url)
-    if not wiring_config.node_key:
-        print("VKYC_MEDIA_NODE_KEY is not set: the node cannot get a token", file=sys.stderr)
+    if not wiring_config.node_key or "VKYC_MEDIA_NODE_ID" not in os.environ:
+        # A node's key is bound to its id: without both, signaling refuses every token it asks for.
+        print(
+            "VKYC_MEDIA_NODE_ID and VKYC_MEDIA_NODE_KEY (that id's key: python -m vkyc.security.node_keys "
+            "<node-id>) must be set: the node cannot get a token",
+            file=sys.stderr,
+        )
         return 2
     engine = MediaEngine(_store(args.bucket), config, on_event=lambda event: wiring.on_event(event))
     wiring = NodeWiring(engine, config, wiring_config)

@@ -2,7 +2,7 @@
 
 | variable | default | what |
 |---|---|---|
-| ``VKYC_MEDIA_NODE_ID`` | ``media-<hostname>-<pid>`` | the node's id in the media-node table |
+| ``VKYC_MEDIA_NODE_ID`` | ``media-<host>-<pid>`` | the node's id (``run`` needs it: its key is bound to it) |
 | ``VKYC_MEDIA_CAPACITY`` | 8 | calls this process carries before refusing (``MEDIA_NODE_FULL``) |
 | ``VKYC_MEDIA_CHUNK_S`` | 2 | seconds of recording per part uploaded during the call |
 | ``VKYC_MEDIA_MAX_VIDEO_BPS`` | 1000000 | cap on the video bitrate asked of each sender (REMB) |
@@ -10,7 +10,7 @@
 | ``VKYC_MEDIA_SNAPSHOT_TIMEOUT_S`` | 3 | how long a snapshot waits for the customer's key frame |
 | ``VKYC_MEDIA_UTC_OFFSET`` | ``+07:00`` | the time zone burned into snapshots (Vietnam) |
 | ``VKYC_MEDIA_ICE_SERVERS`` | none | STUN/TURN: JSON list of ``{"urls", "username", "credential"}`` |
-| ``VKYC_MEDIA_KEY_PREFIX`` | ``calls/`` | S3 prefix of per-call media |
+| ``VKYC_MEDIA_KEY_PREFIX`` | ``calls/`` | S3 prefix of per-call media (signaling accepts only ``calls/``) |
 """
 
 from __future__ import annotations

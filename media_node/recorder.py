@@ -6,10 +6,11 @@ to a *part*: a small journal file that is uploaded every ``chunk_seconds`` under
 whatever happens to the node.
 
 **At the end** ``assemble`` muxes the parts into ``calls/<call_id>/recording.webm`` (VP8 + Opus in
-WebM, up to four tracks: mobile video, mobile audio, agent video, agent audio), writes its size,
-duration and sha256 to ``recording.json`` next to it and deletes the parts. ``recover_recording``
-does the same for a call whose node died (``incomplete: true``); it refuses while the newest part is
-younger than ``min_idle_s`` (a live node may still be writing).
+WebM, up to four tracks: mobile video, mobile audio, agent video, agent audio), uploaded with its
+sha256 as the object's checksum (signaling checks the node's report against what S3 says of it),
+writes its size, duration and sha256 to ``recording.json`` next to it and deletes the parts.
+``recover_recording`` does the same for a call whose node died (``incomplete: true``); it refuses while
+the newest part is younger than ``min_idle_s`` (a live node may still be writing).
 
 Part format (little-endian): ``b"VKR1"``, u32 header length, a JSON header (call id, sequence number,
 node id, wall-clock times), then records ``<u8 track, u8 flags, i64 pts_us, u32 size>`` + data.
@@ -382,7 +383,7 @@ def finalize(
             with out.open("rb") as stream:
                 digest, size = sha256_of_stream(stream)
             key = layout.recording(call_id)
-            store.put_file(key, out, content_type="video/webm")
+            store.put_file(key, out, content_type="video/webm", sha256=digest)
             info = RecordingInfo(
                 call_id,
                 key,

@@ -1,7 +1,8 @@
 """The media node on the signaling channel: what ``python -m media_node`` (or ``run``) runs.
 
 The node is one more client of the WebSocket API, role ``media`` (``sdk.client.VkycClient``): it gets
-a token from ``POST /auth/node`` (``VKYC_MEDIA_NODE_KEY``), connects, and then
+a token from ``POST /auth/node`` (``VKYC_MEDIA_NODE_ID`` and its own key ``VKYC_MEDIA_NODE_KEY``, which
+is bound to that id: ``vkyc.security.node_keys``), connects, and then
 
 - sends ``node.heartbeat`` (address, capacity, load) every ``heartbeat_s`` (3 s; signaling counts a
   node silent for 15 s as dead) and ``media.sync`` (the calls it carries) on connecting and every
@@ -75,7 +76,7 @@ class WiringConfig:
     """Where signaling is and how the node introduces itself (environment variables in brackets)."""
 
     rest_url: str = "http://127.0.0.1:8000"  # VKYC_REST_URL: POST /auth/node is there
-    node_key: str = ""  # VKYC_MEDIA_NODE_KEY: the deployment's shared node key
+    node_key: str = ""  # VKYC_MEDIA_NODE_KEY: this node's own key (python -m vkyc.security.node_keys <id>)
     address: str = ""  # VKYC_MEDIA_ADDRESS: shown in the registration (default: the host name)
     heartbeat_s: float = 3.0  # VKYC_MEDIA_HEARTBEAT_S
     sync_s: float = 30.0  # VKYC_MEDIA_SYNC_S

@@ -81,7 +81,8 @@ async def login(
 async def node_token(
     rest_url: str, node_id: str, node_key: str, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> TokenGrant:
-    """A media node's session token (``node_key``: the deployment's shared node key).
+    """A media node's session token (``node_key``: the node's own key, bound to ``node_id``; see
+    ``vkyc.security.node_keys``).
 
     Errors: ``INVALID_CREDENTIALS``.
     """

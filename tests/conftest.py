@@ -17,6 +17,8 @@ from vkyc import env
 from vkyc.repositories import tables
 
 ROOT = Path(__file__).resolve().parents[1]
+# The stack's node-key master: a test gets a node's key with ``vkyc.security.node_keys.node_key``.
+NODE_MASTER_KEY = "node-key-master-for-tests-" + "m" * 16
 
 # Tests never reach real AWS: fake credentials and a region before anything makes a client.
 ensure_fake_credentials()
@@ -50,7 +52,7 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
         {
             "VKYC_TABLE_PREFIX": prefix,
             "VKYC_TOKEN_SECRET": "integration-tests-secret-" + "x" * 32,
-            "VKYC_MEDIA_NODE_KEY": "node-key-for-tests",
+            "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
             # Routing configuration changed by a test is seen at once.
             "VKYC_CONFIG_CACHE_S": "0",
             # Housekeeping runs when a test fires it, not by the wall clock.

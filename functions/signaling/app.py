@@ -43,6 +43,7 @@ timers_queue = SqsTimers()
 auth = AuthService()
 calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
 callbacks = CallbackService(notifier, timers_queue, on_agent_freed=calls.dispatch)
+bucket = MediaBucket()
 media = MediaService(
     notifier,
     timers_queue,
@@ -50,10 +51,11 @@ media = MediaService(
         call, reason
     ),
     media_connected=calls.media_connected,
+    objects=bucket,
 )
 # Any path that ends a call tells its media node to close it.
 calls.on_call_ended = callbacks.on_call_ended = media.call_ended
-evidence = EvidenceService(MediaBucket())
+evidence = EvidenceService(bucket)
 
 
 # A session's drops, resumes and end go to the use cases of the call it is in: a call-back's id says so.

@@ -6,6 +6,7 @@ The same through the signaling entry point for what only it checks (role, field 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pytest
 
 from media_node.storage import MemoryStore
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierState
+from vkyc.domain.media_facts import StoredObject
 from vkyc.domain.session import SESSION
 from vkyc.domain.settings import CallSettings
 from vkyc.evidence import verify_bundle
@@ -104,6 +106,32 @@ def stamped(item: Any, state: str, version: int = 3, at: datetime = NOW) -> Any:
     return item
 
 
+class BucketFacts:
+    """``ObjectFacts`` over a ``MemoryStore``: size and sha256 of what it holds, as S3's HeadObject
+    reports them; keys in ``unchecked`` were uploaded without a SHA-256 checksum; ``failing`` raises."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store or MemoryStore()
+        self.unchecked: set[str] = set()
+        self.failing = False
+        self.asked: list[str] = []
+
+    def stat(self, key: str) -> StoredObject | None:
+        self.asked.append(key)
+        if self.failing:
+            raise ConnectionError("S3 is unreachable")
+        try:
+            data = self.store.get(key)
+        except KeyError:
+            return None
+        return StoredObject(len(data), None if key in self.unchecked else hashlib.sha256(data).hexdigest())
+
+    def put(self, key: str, data: bytes) -> tuple[int, str]:
+        """Store ``data`` at ``key``: its size and sha256, as a node reports them."""
+        self.store.put(key, data)
+        return len(data), hashlib.sha256(data).hexdigest()
+
+
 @dataclass
 class World:
     media: MediaService
@@ -112,11 +140,19 @@ class World:
     mobile: WsConnection
     agent: WsConnection
     unit_id: str
+    bucket: BucketFacts
 
 
 @pytest.fixture
 def world(tables: Any) -> World:
+    return build_world()
+
+
+def build_world() -> World:
+    """Services on a recording notifier and an in-memory bucket, a unit, an agent and a mobile session,
+    and no media node registered (each test registers the nodes it wants)."""
     pushes = Recorder()
+    bucket = BucketFacts()
     calls = CallService(pushes, pushes, eligibility=None, router=None)  # type: ignore[arg-type]
     callbacks = CallbackService(pushes, pushes, settings=lambda unit: CallSettings())
     media = MediaService(
@@ -127,6 +163,7 @@ def world(tables: Any) -> World:
             call, reason
         ),
         media_connected=calls.media_connected,
+        objects=bucket,
         settings=lambda unit: CallSettings(waiting_media_key=None, no_call_arrived_s=20),
     )
     calls.on_call_ended = callbacks.on_call_ended = media.call_ended
@@ -134,9 +171,9 @@ def world(tables: Any) -> World:
     agent_id = f"a-{uuid.uuid4().hex[:6]}"
     agent = new_session("agent", agent_id, agent_id=agent_id, unit_id=unit_id)
     mobile = new_session("mobile", f"dealer-{uuid.uuid4().hex[:4]}", unit_id=unit_id)
-    for node in list(media_nodes.all_nodes()):  # each test registers the nodes it wants
+    for node in list(media_nodes.all_nodes()):
         node.delete()
-    return World(media, calls, pushes, mobile, agent, unit_id)
+    return World(media, calls, pushes, mobile, agent, unit_id, bucket)
 
 
 def node_up(node_id: str, *, load: int = 0, capacity: int = 8, age_s: float = 1.0) -> str:
@@ -332,7 +369,7 @@ def test_the_nodes_answer_reaches_the_party_even_after_it_resumed_on_another_soc
     assert world.pushes.to("conn-resumed") == [pushed]
 
 
-def test_a_report_on_a_call_that_is_not_the_nodes_closes_it_on_that_node(world: World) -> None:
+def test_an_answer_on_a_call_that_is_not_the_nodes_is_refused_and_closed_on_that_node(world: World) -> None:
     node_up("n1")
     call = new_call(world, "W", media_node_id="other")
     answer = signed(
@@ -343,7 +380,7 @@ def test_a_report_on_a_call_that_is_not_the_nodes_closes_it_on_that_node(world: 
         sdp=SDP,
         reply_to=reply_to(world.mobile),
     )
-    world.media.node_answer(node_connection("n1"), answer)
+    refused("MEDIA_NODE_NOT_ASSIGNED", world.media.node_answer, node_connection("n1"), answer)
     assert world.pushes.to(world.mobile.connection_id) == []
     assert world.pushes.to("node-conn-n1") == [
         {"action": "media.close", "call_id": call.call_id, "reason": "not_assigned"}
@@ -405,14 +442,16 @@ def test_recording_facts_are_stored_once_and_a_decided_call_then_gets_its_bundle
     call = new_call(world, "W")
     offer(world, call.call_id)
     stamped(CallRepository().get(call.call_id), "FINISHED", version=call.version)
+    key = f"calls/{call.call_id}/recording.webm"
+    size, digest = world.bucket.put(key, b"w" * 1234)
     report = signed(
         NodeRecording,
         action="media.recording",
         call_id=call.call_id,
-        key=f"calls/{call.call_id}/recording.webm",
-        size=1234,
+        key=key,
+        size=size,
         duration_ms=65_432,
-        sha256="ab" * 32,
+        sha256=digest,
         incomplete=False,
         end_reason="completed",
     )
@@ -423,11 +462,14 @@ def test_recording_facts_are_stored_once_and_a_decided_call_then_gets_its_bundle
         65.432,
         False,
     )
+    assert stored.recording_sha256 == digest
     assert stored.recording_closed_at is not None and stored.version == call.version
     assert not media_nodes.find("n1").call_ids  # type: ignore[union-attr]
     assert EVIDENCE_TIMER not in world.pushes.kinds()  # not decided
+    asked = len(world.bucket.asked)
     world.media.node_recording(node_connection("n1"), report.model_copy(update={"size": 9}))
     assert CallRepository().get(call.call_id).recording_size == 1234  # once
+    assert len(world.bucket.asked) == asked  # a repeated report costs no S3 request
 
 
 def test_the_sync_names_the_calls_the_node_must_close(world: World) -> None:
@@ -520,6 +562,7 @@ def test_the_recovery_goes_to_a_live_node_or_waits_for_one(world: World) -> None
     assert world.pushes.to(connection_id) == [
         {"action": "media.recover", "call_id": call.call_id, "min_idle_s": 10}
     ]
+    assert CallRepository().get(call.call_id).recovery_node_ids == {"rescuer"}  # it may report it
 
 
 # -- the no-call timer ------------------------------------------------------------------------------------

@@ -31,13 +31,14 @@ from sdk import (
     node_token,
 )
 from vkyc.protocol.messages import Ack, AgentStatus, MonitorAgents, Pong, SessionReplaced
+from vkyc.security.node_keys import node_key
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_API_KEY_UNIT_1 = "vkyc_demo_kv1_2f6c0a9e41b87d35c0e1a9f4"
 DOSSIER = "HS-KV1-0001"
-NODE_KEY = "sdk-test-node-key-0123456789"
+NODE_MASTER_KEY = "sdk-test-node-key-master-0123456789"
 
 
 @dataclass
@@ -57,7 +58,7 @@ def up() -> Iterator[UpStack]:
             "VKYC_AWS_PORT": str(ports["aws"]),
             "VKYC_WS_PORT": str(ports["ws"]),
             "VKYC_HTTP_PORT": str(ports["http"]),
-            "VKYC_MEDIA_NODE_KEY": NODE_KEY,
+            "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
         }
     )
     proc = subprocess.Popen(
@@ -138,7 +139,7 @@ def test_supervisor_and_media_node_use_their_actions(up: UpStack):
         async with VkycClient.open(supervisor.ws_url, token=supervisor.token, heartbeat=False) as client:
             agents = await client.request_as(MonitorAgents, "monitor.snapshot")
             assert {row.unit_id for row in agents.agents} >= {"1"}
-        node = await node_token(up.rest, "node-sdk-1", NODE_KEY)
+        node = await node_token(up.rest, "node-sdk-1", node_key("node-sdk-1", NODE_MASTER_KEY.encode()))
         async with VkycClient.open(node.ws_url, token=node.token, heartbeat=False) as client:
             await client.request_as(Ack, "node.heartbeat", address="127.0.0.1:9999", capacity=10, load=0)
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.conftest import NODE_MASTER_KEY
 from tests.integration.signaling_client import Client, rest
 from tests.polling import wait_until
 from vkyc.domain.agent import AGENT, AgentEvent
@@ -18,6 +19,7 @@ from vkyc.repositories.settings_cache import SETTINGS_CACHE
 from vkyc.repositories.tables import Session
 from vkyc.repositories.transitions import transition
 from vkyc.security import tokens
+from vkyc.security.node_keys import node_key
 
 API_KEY_UNIT_1 = "vkyc_demo_kv1_2f6c0a9e41b87d35c0e1a9f4"
 pytestmark = pytest.mark.usefixtures("stack_tables")
@@ -76,9 +78,7 @@ def test_each_role_connects_with_a_good_credential(stack):
     assert supervisor.welcome["role"] == "supervisor"
     mobile = mobile_client(stack)
     assert mobile.welcome["role"] == "mobile" and mobile.request("ping")["action"] == "pong"
-    status, grant = rest(
-        stack.http_url, "/auth/node", {"node_id": "node-a", "node_key": "node-key-for-tests"}
-    )
+    status, grant = rest(stack.http_url, "/auth/node", {"node_id": "node-a", "node_key": node_key("node-a")})
     assert status == 200
     node = Client(stack.ws_url, token=grant["token"])
     node.hello()
@@ -125,6 +125,13 @@ def test_bad_missing_or_expired_credentials_are_refused_with_403(stack):
             "NOT_FOUND",
         ),
         ("/auth/node", {"node_id": "n", "node_key": "wrong"}, {}, 401, "INVALID_CREDENTIALS"),
+        (
+            "/auth/node",
+            {"node_id": "node-b", "node_key": node_key("node-a", NODE_MASTER_KEY.encode())},
+            {},
+            401,
+            "INVALID_CREDENTIALS",
+        ),
     ],
     ids=[
         "bad-password",
@@ -135,6 +142,7 @@ def test_bad_missing_or_expired_credentials_are_refused_with_403(stack):
         "other-unit",
         "no-dossier",
         "bad-node-key",
+        "another-nodes-key",
     ],
 )
 def test_token_endpoints_refuse_with_coded_errors(stack, path, body, headers, status, code):

@@ -1,8 +1,12 @@
 """The media bucket as ``vkyc.evidence.BlobStore``: what the evidence bundle of a decision reads
-(dossier images, snapshots, the recording) and writes (its manifest). boto3, built on first use."""
+(dossier images, snapshots, the recording) and writes (its manifest); and as
+``vkyc.services.ports.ObjectFacts``: what S3 reports of a recording a media node reported (``stat``).
+boto3, built on first use."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -10,6 +14,9 @@ from botocore.exceptions import ClientError
 
 from vkyc import env
 from vkyc.adapters.s3 import s3_client
+from vkyc.domain.media_facts import StoredObject
+
+_MISSING = ("404", "NoSuchKey", "NotFound")
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,23 @@ class MediaBucket:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
 
+    def stat(self, key: str) -> StoredObject | None:
+        """One HeadObject with ``ChecksumMode=ENABLED``. The SHA-256 is S3's full-object checksum,
+        which S3 checked against the body at upload; a composite one (a multipart upload: a hash of the
+        parts' hashes, ``<b64>-<parts>``) or none at all gives ``sha256`` None."""
+        try:
+            head = self.client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+        return StoredObject(int(head["ContentLength"]), _full_object_sha256(head))
+
     def open(self, key: str) -> BinaryIO:
         try:
             body: BinaryIO = self.client.get_object(Bucket=self._bucket, Key=key)["Body"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
                 raise KeyError(key) from None
             raise
         return body
@@ -51,3 +70,14 @@ class MediaBucket:
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
             found.extend(BucketObject(o["Key"], int(o["Size"])) for o in page.get("Contents", []))
         return sorted(found, key=lambda o: o.key)
+
+
+def _full_object_sha256(head: dict[str, Any]) -> str | None:
+    value = head.get("ChecksumSHA256")
+    if not isinstance(value, str) or "-" in value or head.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest.hex() if len(digest) == 32 else None

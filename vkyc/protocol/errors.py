@@ -103,8 +103,11 @@ _CATALOGUE = [
         Area.AUTH,
         401,
         "Wrong username or password.",
-        "A login with an unknown username or a wrong password (the two are not told apart).",
-        "Check the username and password; after repeated failures ask an admin to reset the password.",
+        "A login with an unknown username or a wrong password (the two are not told apart); or, at "
+        "`POST /auth/node`, a `node_key` that is not the key of that `node_id` (a node's key is bound to its "
+        "id: the key of another node is refused like a wrong one).",
+        "Check the username and password; after repeated failures ask an admin to reset the password. A "
+        "media node: use the key printed for its own id (`python -m vkyc.security.node_keys <node-id>`).",
     ),
     ErrorInfo(
         "ACCOUNT_DISABLED",
@@ -567,6 +570,45 @@ _CATALOGUE = [
         "The recording is still being written.",
         "Recovery was asked for a call whose newest recorded part is too recent: a node may still record it.",
         "Wait until the node is known dead (no heartbeat for 15 s) and retry; signaling retries by itself.",
+    ),
+    ErrorInfo(
+        "MEDIA_NODE_NOT_ASSIGNED",
+        Area.MEDIA,
+        403,
+        "This media node does not carry the call.",
+        "A media node reported on a call (`media.answer`, `media.snapshot_taken`, `media.event`, "
+        "`media.recording`, `media.error`) that signaling gave to another node or to none; for a recording "
+        "(and its `media.error`), a node that signaling did not ask to recover it either. Nothing is stored; "
+        "the node is also pushed `media.close` (reason `not_assigned`).",
+        "Report only on the calls signaling attached to this node, or asked it to recover.",
+    ),
+    ErrorInfo(
+        "MEDIA_KEY_OUTSIDE_CALL",
+        Area.MEDIA,
+        422,
+        "The file is not stored under the call's own prefix.",
+        "A media node reported a recording key outside `calls/<call_id>/`, or a snapshot key outside "
+        "`calls/<call_id>/snapshots/`. Nothing is stored.",
+        "Store a call's files under its own prefix (the media node's key layout) and report those keys.",
+    ),
+    ErrorInfo(
+        "RECORDING_OBJECT_MISSING",
+        Area.MEDIA,
+        422,
+        "The reported recording is not in the media bucket.",
+        "`media.recording` named a key the media bucket does not hold. Nothing is stored.",
+        "Upload the recording before reporting it; the report can then be sent again.",
+    ),
+    ErrorInfo(
+        "RECORDING_MISMATCH",
+        Area.MEDIA,
+        422,
+        "The reported recording does not match the stored file.",
+        "`media.recording` gave a size or sha256 other than what the media bucket reports for the object, "
+        "the bucket reports no SHA-256 of the whole object (it must be uploaded in one PutObject with "
+        "`ChecksumAlgorithm` SHA256), or the facts contradict themselves (no key but a size; a key without "
+        "a sha256). The message says which. Nothing is stored.",
+        "Report the facts of the file as uploaded; upload it with its SHA-256 checksum.",
     ),
     ErrorInfo(
         "EVIDENCE_INVALID",

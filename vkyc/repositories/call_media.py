@@ -8,6 +8,7 @@ version conflict. Each is conditioned on what makes it idempotent or safe:
   ``call_ids`` gains it in the same transaction (what to end and recover if the node dies);
 - ``release_node``: a node that refused the call gives it back (only if it is still that node's and
   no recording was reported);
+- ``add_recoverer``: a node asked to recover a dead node's recording (only while none is stored);
 - ``store_recording``: the facts are written once (``recording_closed_at``);
 - ``claim_evidence`` / ``store_evidence``: one builder at a time, one bundle per decision.
 """
@@ -101,6 +102,16 @@ def mark_media_connected(call_id: str, at: datetime) -> bool:
         Call(call_id=call_id),
         [Call.media_connected_at.set(at)],
         Call.call_id.exists() & Call.media_connected_at.does_not_exist(),
+    )
+
+
+def add_recoverer(call_id: str, node_id: str) -> bool:
+    """``node_id`` is asked to recover the call's recording: it may then report it. False when the
+    recording is already stored (nothing to recover) or the call does not exist."""
+    return _update(
+        Call(call_id=call_id),
+        [Call.recovery_node_ids.add({node_id})],
+        Call.call_id.exists() & Call.recording_closed_at.does_not_exist(),
     )
 
 

@@ -643,6 +643,9 @@ class Call(StatefulModel):
     # Media (``vkyc.services.media``): the recording as the node reported it when it closed the call (or
     # as recovered after the node died; ``recording_closed_at`` says the facts are in), the snapshots the
     # agent took, and the decision's dossier log version (where the evidence bundle's hash goes).
+    # ``recovery_node_ids``: the nodes asked to recover the recording of a call whose node died (only
+    # they, and the call's own node, may report it).
+    recovery_node_ids = UnicodeSetAttribute(null=True)
     recording_key = UnicodeAttribute(null=True)
     recording_size = IntegerAttribute(null=True)
     recording_duration_s = NumberAttribute(null=True)

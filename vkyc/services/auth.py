@@ -7,8 +7,7 @@ failure is a ``ProtocolError`` with a catalogue code. Tokens are presented once,
 from __future__ import annotations
 
 import functools
-import hmac
-import os
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,8 +23,10 @@ from vkyc.repositories.api_keys import find_api_key
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.users import find_user
-from vkyc.security import tokens
+from vkyc.security import node_keys, tokens
 from vkyc.security.passwords import api_key_digest, hash_password, verify
+
+log = logging.getLogger("vkyc.auth")
 
 MOBILE_TOKEN_TTL_S = 600  # long enough to connect; the session then lives on its own
 LOGIN_TOKEN_TTL_S = 12 * 3600  # one working day
@@ -150,8 +151,16 @@ class AuthService:
         return Grant(token, LOGIN_TOKEN_TTL_S, role, user.unit_id or "*", user.agent_id)
 
     def node_token(self, request: NodeTokenRequest) -> Grant:
-        expected = os.environ.get("VKYC_MEDIA_NODE_KEY", "")
-        if not expected or not hmac.compare_digest(request.node_key.encode(), expected.encode()):
+        """A media node's token, for the node id its own key is bound to (``vkyc.security.node_keys``):
+        a key of another id is INVALID_CREDENTIALS, so a node can never speak as another one. The
+        token's principal is the node id, which the registration, heartbeat and media use cases key on.
+        """
+        try:
+            valid = node_keys.is_key_of(request.node_id, request.node_key)
+        except tokens.SecretMissing:
+            log.error("POST /auth/node refused: %s is not set", node_keys.MASTER_VARIABLE)
+            raise ProtocolError("INTERNAL_ERROR", "Media node keys are not configured.") from None
+        if not valid:
             raise ProtocolError("INVALID_CREDENTIALS")
         claims = {"role": Role.MEDIA.value, "sub": request.node_id, "unit": "*"}
         return Grant(tokens.issue(claims, NODE_TOKEN_TTL_S), NODE_TOKEN_TTL_S, Role.MEDIA, "*")

@@ -543,12 +543,13 @@ class CallService:
 
     # -- media (issue #5: ``vkyc.services.media`` calls these) ----------------------------------------
 
-    def media_connected(self, call_id: str) -> bool:
-        """The media node reports both parties' media up: an answered call is connected (A →
-        CONNECTED). False when the call is not waiting for its media (already connected, a party away,
+    def media_connected(self, call: Call) -> bool:
+        """The call's media node reports both parties' media up: an answered call is connected (A →
+        CONNECTED). ``call`` as the media use case just read it (the transition is conditioned on that
+        version). False when the call is not waiting for its media (already connected, a party away,
         ended, a call-back)."""
-        call = self.calls.find(call_id)
-        if call is None or call.direction != "in" or call.state != CallState.ACCEPTED:
+        call_id = call.call_id
+        if call.direction != "in" or call.state != CallState.ACCEPTED:
             return False
         try:
             commit(

@@ -18,14 +18,20 @@ Client use cases (each answered ``ack`` at once; the outcome is pushed later wit
 
 Node use cases: ``node_answer``, ``node_snapshot``, ``node_event`` (both links up connects an answered
 call: A → CONNECTED), ``node_recording`` (the recording's facts on the call, once; a decided call then
-gets its evidence bundle), ``node_error``, ``node_sync`` (which of the node's calls are over).
+gets its evidence bundle), ``node_error``, ``node_sync`` (which of the node's calls are over). A node
+is its token's principal (its own key: ``vkyc.security.node_keys``), and each report passes one guard,
+``_node_call``, before anything else: the call is this node's (or, for a recording and its errors, the
+node was asked to recover it), else MEDIA_NODE_NOT_ASSIGNED. Recording facts are then checked against
+what S3 reports (``ObjectFacts``, ``vkyc.domain.media_facts``) before they are stored: forged facts never
+reach the evidence bundle. A refusal writes nothing.
 
 System: ``call_ended`` (any path that ends a call tells its node to close it: ``media.close``),
 ``node_dropped`` / ``node_check`` / ``node_left`` / ``node_lost`` (a node whose socket is gone for
 ``NODE_LOST_CHECK_S``, whose session ended, or whose heartbeat is 15 s old (the sweeper) is lost: its
 answered calls end ``media_node_lost`` with ``recording_incomplete``, callers still waiting are told
 ``MEDIA_NODE_LOST`` and re-offer to another node, and the recordings are assembled from the parts the
-dead node left in S3 by a live node: ``media.recover``), ``recover`` (that timer), ``no_call_timeout``.
+dead node left in S3 by a live node: ``media.recover``), ``recover`` (that timer: the node asked is
+written on the call first, ``recovery_node_ids``), ``no_call_timeout``.
 
 Side effects (pushes, timers) run after the writes they follow. Everything is idempotent: facts are
 written once, transitions are conditioned on the state read, timers re-read before acting.
@@ -38,6 +44,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vkyc.domain import media_facts
 from vkyc.domain.call import LIVE_STATES, CallState, EndReason
 from vkyc.domain.callback import CallbackState
 from vkyc.domain.eligibility import is_live_call
@@ -50,6 +57,7 @@ from vkyc.domain.media import (
     offer_allowed,
     snapshot_allowed,
 )
+from vkyc.domain.media_facts import ReportedRecording
 from vkyc.domain.session import SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
@@ -79,7 +87,7 @@ from vkyc.repositories.calls import OUTBOUND, CallRepository
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Call, MediaNode, Session, WsConnection
-from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
+from vkyc.services.ports import Clock, Notifier, ObjectFacts, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.media")
 
@@ -113,7 +121,8 @@ class MediaService:
         timers: Timers,
         *,
         end_call: Callable[[Call, str], bool],
-        media_connected: Callable[[str], bool],
+        media_connected: Callable[[Call], bool],
+        objects: ObjectFacts,
         clock: Clock = utc_now,
         settings: Callable[[str | None], CallSettings] = cached_settings,
     ) -> None:
@@ -121,6 +130,7 @@ class MediaService:
         self.timers = timers
         self.end_call = end_call
         self.media_connected = media_connected
+        self.objects = objects
         self.clock = clock
         self.settings = settings
         self.calls = CallRepository()
@@ -186,24 +196,32 @@ class MediaService:
     # -- the media node -----------------------------------------------------------------------------
 
     def node_answer(self, node: WsConnection, message: NodeMediaAnswer) -> Ack:
-        """The node's SDP answer: to the party that offered. A call that ended meanwhile, or is not
-        this node's, is closed on the node instead."""
-        call = self._nodes_call(node, message.call_id)
-        if call is not None and is_live_call(call.direction, call.state):
+        """The node's SDP answer: to the party that offered. A call that ended meanwhile gets the party
+        an error instead. Raises MEDIA_NODE_NOT_ASSIGNED (see ``_node_call``)."""
+        call = self._node_call(node, message.call_id)
+        if is_live_call(call.direction, call.state):
             answer = MediaAnswer(
                 request_id=message.reply_to.request_id, call_id=call.call_id, sdp=message.sdp
             )
             self._reply(call, message.party, message.reply_to, answer.model_dump(mode="json"))
-        elif call is not None:
+        else:
             error = ProtocolError("MEDIA_CALL_STATE", f"The call is {call.state}.", call_id=call.call_id)
             self._reply(call, message.party, message.reply_to, _error(error, message.reply_to.request_id))
         return Ack(request_id=message.request_id)
 
     def node_snapshot(self, node: WsConnection, message: NodeSnapshotTaken) -> Ack:
-        """The snapshot is in S3: remember its key on the call, and tell the agent."""
-        call = self._nodes_call(node, message.call_id)
-        if call is None:
-            return Ack(request_id=message.request_id)
+        """The snapshot is in S3: remember its key on the call, and tell the agent. Raises
+        MEDIA_NODE_NOT_ASSIGNED; MEDIA_KEY_OUTSIDE_CALL for a key outside the call's ``snapshots/``
+        (nothing kept: the agent is told MEDIA_SNAPSHOT_FAILED and may take another)."""
+        call = self._node_call(node, message.call_id)
+        refusal = media_facts.snapshot_refusal(call.call_id, message.key)
+        if refusal is not None:
+            log.warning(
+                "node %s reported snapshot %s of %s: refused", node.principal_id, message.key, call.call_id
+            )
+            failed = ProtocolError("MEDIA_SNAPSHOT_FAILED", call_id=call.call_id)
+            self._reply(call, Role.AGENT.value, message.reply_to, _error(failed, message.reply_to.request_id))
+            raise ProtocolError(refusal.code, refusal.detail, call_id=call.call_id)
         call_media.add_snapshot(call.call_id, message.key, message.snapshot_id, face_found=message.face_found)
         box = list(message.face_box) if message.face_box is not None else None
         taken = MediaSnapshotTaken(
@@ -221,7 +239,9 @@ class MediaService:
         return Ack(request_id=message.request_id)
 
     def node_event(self, node: WsConnection, message: NodeMediaEvent) -> Ack:
-        """A link went up or was lost. Both parties' links up: the answered call is connected."""
+        """A link went up or was lost. Both parties' links up: the answered call is connected. Raises
+        MEDIA_NODE_NOT_ASSIGNED: only the call's own node says whether its media is up."""
+        call = self._node_call(node, message.call_id)
         log.info(
             "media %s of call %s on %s (stream %d); links %s",
             message.kind,
@@ -231,22 +251,49 @@ class MediaService:
             message.links.model_dump(),
         )
         if message.kind == "link.up" and message.links.mobile == "up" and message.links.agent == "up":
-            self._media_up(message.call_id)
+            self._media_up(call)
         return Ack(request_id=message.request_id)
 
-    def _media_up(self, call_id: str) -> None:
+    def _media_up(self, call: Call) -> None:
         """Both parties' media up: the fact a decision to let the subscriber in rests on
         (``media_connected_at``), and an answered inbound call is now CONNECTED (the stamp rides on
         that transition: no request more on the usual path)."""
-        if self.media_connected(call_id):
+        if self.media_connected(call):
             return
-        call = self.calls.find(call_id)
-        if call is not None and call.media_connected_at is None and _is_answered(call):
-            call_media.mark_media_connected(call_id, self.clock())
+        if call.media_connected_at is None and _is_answered(call):
+            call_media.mark_media_connected(call.call_id, self.clock())
 
     def node_recording(self, node: WsConnection, message: NodeRecording) -> Ack:
         """A call's recording is closed (or recovered): its facts go on the call, once; the node that
-        carried it no longer holds it; a decided call gets its evidence bundle now."""
+        carried it no longer holds it; a decided call gets its evidence bundle now.
+
+        Raises, storing nothing: MEDIA_NODE_NOT_ASSIGNED (neither the call's node nor one asked to
+        recover it), MEDIA_KEY_OUTSIDE_CALL, RECORDING_OBJECT_MISSING, RECORDING_MISMATCH (the facts
+        against S3's HeadObject: ``vkyc.domain.media_facts``). A repeated report of stored facts is
+        acknowledged without asking S3. S3 failing: INTERNAL_ERROR, and a recovery is scheduled, which
+        has a live node report the recording again."""
+        call = self._node_call(node, message.call_id, recovery=True)
+        if call.recording_closed_at is not None:
+            self._stored(call, None)
+            return Ack(request_id=message.request_id)
+        reported = ReportedRecording(message.key, message.size, message.sha256)
+        refusal = media_facts.recording_key_refusal(call.call_id, reported)
+        if refusal is None and message.key is not None:
+            try:
+                stored_object = self.objects.stat(message.key)
+            except Exception:
+                self.timers.schedule(RECOVER_TIMER, {"call_id": call.call_id}, RECOVER_RETRY_S)
+                raise
+            refusal = media_facts.recording_refusal(reported, stored_object)
+        if refusal is not None:
+            log.warning(
+                "recording of %s from %s refused: %s %s",
+                call.call_id,
+                node.principal_id,
+                refusal.code,
+                refusal.detail,
+            )
+            raise ProtocolError(refusal.code, refusal.detail, call_id=call.call_id)
         facts = RecordingFacts(
             key=message.key,
             size=message.size,
@@ -254,14 +301,16 @@ class MediaService:
             sha256=message.sha256,
             incomplete=message.incomplete,
         )
-        self._stored(message.call_id, call_media.store_recording(message.call_id, facts, self.clock()))
+        self._stored(call, call_media.store_recording(call.call_id, facts, self.clock()))
         return Ack(request_id=message.request_id)
 
     def node_error(self, node: WsConnection, message: NodeMediaError) -> Ack:
         """An order failed on the node: the party that asked is told; a node that was full gives the call
-        back (the next offer goes elsewhere); a recording not assembled is retried."""
-        call = self.calls.find(message.call_id)
-        if message.op in ("attach", "snapshot") and message.reply_to is not None and call is not None:
+        back (the next offer goes elsewhere); a recording not assembled is retried. Raises
+        MEDIA_NODE_NOT_ASSIGNED: only the call's node reports on it (a recovery's error: also a node
+        asked to recover it)."""
+        call = self._node_call(node, message.call_id, recovery=message.op == "recover")
+        if message.op in ("attach", "snapshot") and message.reply_to is not None:
             code = message.code if message.code in CATALOGUE else "INTERNAL_ERROR"
             error = ProtocolError(code, message.message or None, call_id=call.call_id)
             party = Role.AGENT.value if message.op == "snapshot" else message.party
@@ -270,7 +319,7 @@ class MediaService:
                 call_media.release_node(call.call_id, node.principal_id)
         elif message.op == "recover" and message.code == "RECORDING_NOT_FOUND":
             # Nothing was ever recorded: the recording is "none", and that is a fact too.
-            self._store_none(message.call_id, incomplete=True)
+            self._store_none(call, incomplete=True)
         elif message.op in ("recover", "close"):
             log.warning(
                 "media %s of %s failed on %s: %s",
@@ -385,6 +434,9 @@ class MediaService:
             self.timers.schedule(RECOVER_TIMER, {"call_id": call_id}, RECOVER_RETRY_S)
             return False
         target = min(live, key=lambda n: (media_nodes.view(n).effective_load, n.node_id))
+        # Written before the push: the node's report must find itself allowed (``_node_call``).
+        if not call_media.add_recoverer(call_id, target.node_id):
+            return False  # stored meanwhile
         push = MediaRecover(call_id=call_id, min_idle_s=RECOVER_MIN_IDLE_S)
         if not target.connection_id or not self.notifier.send(
             target.connection_id, push.model_dump(mode="json")
@@ -467,30 +519,35 @@ class MediaService:
             raise ProtocolError("CALL_NOT_FOUND", call_id=call_id)
         return call
 
-    def _nodes_call(self, node: WsConnection, call_id: str) -> Call | None:
-        """The call, if it is this node's; otherwise the node is told to close it (None)."""
+    def _node_call(self, node: WsConnection, call_id: str, *, recovery: bool = False) -> Call:
+        """The call a node reports on, if it may (``vkyc.domain.media_facts.may_report``): the node
+        that carries it, or (``recovery``) one asked to recover its recording. Otherwise raises
+        MEDIA_NODE_NOT_ASSIGNED, having written nothing, and pushes ``media.close`` (``not_assigned``)
+        to the node: media it holds for a call that is not its own must stop."""
         call = self.calls.find(call_id)
-        if call is None or call.media_node_id != node.principal_id:
-            log.warning("node %s reported on call %s, which is not its own", node.principal_id, call_id)
-            self.notifier.send(
-                node.connection_id, MediaClose(call_id=call_id, reason="not_assigned").model_dump(mode="json")
-            )
-            return None
-        return call
+        if call is not None and media_facts.may_report(
+            node.principal_id, call.media_node_id, call.recovery_node_ids or (), recovery=recovery
+        ):
+            return call
+        log.warning("node %s reported on call %s, which is not its own", node.principal_id, call_id)
+        self.notifier.send(
+            node.connection_id, MediaClose(call_id=call_id, reason="not_assigned").model_dump(mode="json")
+        )
+        raise ProtocolError("MEDIA_NODE_NOT_ASSIGNED", call_id=call_id)
 
-    def _store_none(self, call_id: str, *, incomplete: bool) -> None:
+    def _store_none(self, call: Call, *, incomplete: bool) -> None:
         facts = RecordingFacts(key=None, size=0, duration_s=0.0, sha256=None, incomplete=incomplete)
-        self._stored(call_id, call_media.store_recording(call_id, facts, self.clock()))
+        self._stored(call, call_media.store_recording(call.call_id, facts, self.clock()))
 
-    def _stored(self, call_id: str, stored: Call | None) -> None:
+    def _stored(self, call: Call, stored: Call | None) -> None:
         """After a recording report: the node no longer holds an ended call (a live one stays listed, so
         that the node's loss still ends it: a node shutting down reports its calls first); a decided
         call gets its evidence bundle (the decision came first)."""
-        call = stored or self.calls.find(call_id)
-        if call is not None and call.media_node_id and not is_live_call(call.direction, call.state):
-            media_nodes.remove_call(call.media_node_id, call.call_id)
+        current = stored or call
+        if current.media_node_id and not is_live_call(current.direction, current.state):
+            media_nodes.remove_call(current.media_node_id, current.call_id)
         if stored is not None and stored.decision:
-            self.timers.schedule(EVIDENCE_TIMER, {"call_id": call_id}, 0)
+            self.timers.schedule(EVIDENCE_TIMER, {"call_id": call.call_id}, 0)
 
     def _reply(self, call: Call, party: str | None, reply_to: ReplyTo, message: dict[str, Any]) -> None:
         """To the connection that asked; if it is gone (the party resumed on another socket), to where

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from vkyc.domain.media_facts import StoredObject
+
 
 class Notifier(Protocol):
     """Pushes to a WebSocket connection (API Gateway ``@connections``)."""
@@ -27,6 +29,14 @@ class Timers(Protocol):
 
     def schedule_many(self, timers: list[Timer]) -> None:
         """Several timers in one request (SQS ``SendMessageBatch``, at most 10)."""
+        ...
+
+
+class ObjectFacts(Protocol):
+    """What the media bucket reports of an object, without reading it (S3 HeadObject)."""
+
+    def stat(self, key: str) -> StoredObject | None:
+        """Size and full-object SHA-256 of ``key`` as S3 reports them; None when there is no such object."""
         ...
 
 

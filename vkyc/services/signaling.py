@@ -141,7 +141,7 @@ class SignalingService:
         *,
         agents: AgentRepository | None = None,
         callbacks: CallbackService | None = None,
-        media: MediaService | None = None,
+        media: MediaService,
         clock: Clock = utc_now,
     ) -> None:
         self.sessions = sessions
@@ -150,15 +150,7 @@ class SignalingService:
             sessions.notifier, sessions.timers, on_agent_freed=calls.dispatch, clock=clock
         )
         self.agents = agents or AgentRepository()
-        self.media = media or MediaService(
-            sessions.notifier,
-            sessions.timers,
-            end_call=lambda call, reason: (
-                self.callbacks.end_for_media if call.direction == "out" else calls.end_for_media
-            )(call, reason),
-            media_connected=calls.media_connected,
-            clock=clock,
-        )
+        self.media = media  # wired by the function, which gives it the media bucket (S3)
         self.clock = clock
         # A connection item never changes while its socket lives, so a warm container keeps it: a
         # signed message then costs one DynamoDB request (the conditional seq update), not two.

@@ -526,6 +526,22 @@ export const ERRORS = {
     vi: "Bản ghi hình vẫn đang được ghi. Thử lại sau.",
     en: "The recording is still being written. Try again later.",
   },
+  MEDIA_NODE_NOT_ASSIGNED: {
+    vi: "Máy chủ hình ảnh này không phục vụ cuộc gọi. Báo quản trị kèm mã cuộc gọi.",
+    en: "This media server does not carry the call. Tell your administrator with the call id.",
+  },
+  MEDIA_KEY_OUTSIDE_CALL: {
+    vi: "Tệp hình ảnh không thuộc cuộc gọi này nên không được lưu. Báo quản trị kèm mã cuộc gọi.",
+    en: "The media file does not belong to this call and was not kept. Tell your administrator with the call id.",
+  },
+  RECORDING_OBJECT_MISSING: {
+    vi: "Không tìm thấy tệp ghi hình đã báo. Báo quản trị kèm mã cuộc gọi.",
+    en: "The reported recording file is missing. Tell your administrator with the call id.",
+  },
+  RECORDING_MISMATCH: {
+    vi: "Tệp ghi hình không khớp với thông tin đã báo nên không được ghi nhận. Báo quản trị kèm mã cuộc gọi.",
+    en: "The recording file does not match what was reported and was not accepted. Tell your administrator with the call id.",
+  },
   EVIDENCE_INVALID: {
     vi: "Bộ chứng cứ của hồ sơ không khớp: có thể đã bị thay đổi. Báo quản trị ngay.",
     en: "The dossier's evidence does not verify: it may have been tampered with. Tell your administrator now.",

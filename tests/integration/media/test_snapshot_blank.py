@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -24,6 +25,7 @@ def test_a_blank_video_gives_a_snapshot_without_a_face(media_store: S3Store) -> 
             await engine.open_call("IT-BLANK-1")
             await connect(engine, "IT-BLANK-1", "mobile", mobile)
             await mobile.wait_frames("video", 5)  # the node relays waiting media: the link is up
+            await node_has_mobile_video(engine, "IT-BLANK-1")  # under load the other way lags behind
             shot = await engine.snapshot("IT-BLANK-1")
             await engine.close_call("IT-BLANK-1", "hangup")
             return shot
@@ -35,3 +37,10 @@ def test_a_blank_video_gives_a_snapshot_without_a_face(media_store: S3Store) -> 
     assert not shot.face_found and shot.face_box is None
     assert shot.sharpness < 5  # a flat grey picture (only the compression's noise)
     assert media_store.get(shot.key)[:2] == b"\xff\xd8"  # the JPEG is stored all the same
+
+
+async def node_has_mobile_video(engine: MediaEngine, call_id: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while engine.stats(call_id).parties["mobile"].video_frames_in == 0:
+        assert time.monotonic() < deadline, "no video from the mobile reached the node"
+        await asyncio.sleep(0.05)
