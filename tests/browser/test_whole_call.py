@@ -150,7 +150,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     agent = open_page("/agent.html", "tdv1.kv1")
     login(agent, "tdv1.kv1", "#work")
     go_available(agent)
-    agent.wait_for_function("document.querySelector('#preview').videoWidth > 0")
+    agent.wait_for_function("() => document.querySelector('#preview').videoWidth > 0")
     screenshot(agent, "agent-idle")
     supervisor.wait_for_selector('tr[data-agent="tdv1.kv1"][data-status=AVAILABLE]')
 
@@ -181,8 +181,8 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         # 4. Video both ways: decoded in the page (the customer's face), and the agent's camera at the mobile.
         wait_frames(agent, 30)
         wait_agent_frames(mobile.log, accepted_at, 20)
-        agent.wait_for_function("window.vkyc.mediaState === 'connected'")
-        agent.wait_for_function("document.querySelector('#remote-video').videoWidth > 0")
+        agent.wait_for_function("() => window.vkyc.mediaState === 'connected'")
+        agent.wait_for_function("() => document.querySelector('#remote-video').videoWidth > 0")
         assert CallRepository().get(call_id).state == "CONNECTED"
 
         # 5. The customer's network drops and comes back within the grace: the page is told both.

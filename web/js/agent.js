@@ -12,7 +12,7 @@
 import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
-import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, wireLanguageButton } from "./ui.js";
+import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
 const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
@@ -857,7 +857,10 @@ function render() {
   $("#greeting-text").textContent = S.settings.greeting || "";
   $("#closing-text").textContent = S.settings.closing_message || "";
   $("#call-id").textContent = S.call ? `${t("call_id")}: ${S.call.call_id}` : "";
-  if (loggedIn) banners.remove("login");
+  if (loggedIn) {
+    banners.remove("login");
+    banners.remove("api");
+  }
   renderIdle();
   renderSnapshot();
   if (S.mediaState) setMediaState(S.mediaState);
@@ -930,6 +933,7 @@ async function main() {
   errors = new ErrorList($("#errors"));
   banners = new Banners($("#banners"));
   applyTranslations();
+  warnIgnoredApi(banners);
   wireLanguageButton($("#lang"));
   onLangChange(() => {
     setStatus(S.status, null);

@@ -28,6 +28,10 @@ const TEXTS = {
     "Tài khoản này là giao dịch viên: hãy dùng trang giao dịch viên.",
     "This account is an agent's: use the agent page.",
   ],
+  "api.ignored": [
+    "Liên kết này dùng ?api= để gửi đăng nhập tới một máy chủ không được phép ({url}): đã bỏ qua, trang dùng máy chủ của chính nó. Nếu ai đó gửi cho bạn liên kết này, hãy báo cho quản trị.",
+    "This link's ?api= would send your login to a server that is not allowed ({url}): it was ignored and the page uses its own server. If someone sent you this link, tell your administrator.",
+  ],
   "logout": ["Đăng xuất", "Log out"],
   "copy": ["Sao chép", "Copy"],
   "copied": ["Đã sao chép", "Copied"],

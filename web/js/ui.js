@@ -2,6 +2,7 @@
 // cards (a human sentence, the code, the call id to copy), banners, durations, the header's language
 // switch.
 
+import { apiChoice } from "./config.js";
 import { errorText, lang, onLangChange, t, toggleLang } from "./i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
@@ -181,6 +182,12 @@ export function showConnection(state) {
   const conn = $("#conn");
   conn.dataset.state = state;
   conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+}
+
+/** The login screen's warning (banner "api") when the link's ?api= named a server that is not allowed. */
+export async function warnIgnoredApi(banners) {
+  const { ignored } = await apiChoice();
+  if (ignored) banners.set("api", "warn", t("api.ignored", { url: ignored }));
 }
 
 export function wireLanguageButton(button) {
