@@ -160,6 +160,12 @@ class CallSettings(BaseModel):
     overflow_enabled: bool = True
     """Whether overflow groups (a queue group with a delay) join the routing once their delay passes."""
 
+    # --- decisions ---
+    approve_requires_face: bool = True
+    """Decision ``A`` needs a snapshot with ``face_found`` true taken in the same call (the normal evidence
+    for an approval); off: a call whose media reached ``CONNECTED`` is enough. The agent page greys A out
+    and says why until then; the server refuses it (``DECISION_NOT_ALLOWED``) either way."""
+
     # --- SLA ---
     sla_target_percent: Annotated[float, Field(strict=True, ge=0, le=100)] = 80.0
     """Share of answered calls (percent, 0-100) that should be answered within ``sla_answer_within_s``."""

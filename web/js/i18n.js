@@ -181,6 +181,30 @@ const TEXTS = {
   "decide.reason_required": ["Hãy nhập lý do cho quyết định {decision}.", "Enter a reason for decision {decision}."],
   "decide.done": ["Đã ghi nhận: hồ sơ {dossier} → {state}.", "Recorded: dossier {dossier} → {state}."],
   "decide.with_snapshot": ["kèm ảnh {id}", "with snapshot {id}"],
+  "decide.why.answered": [
+    "A, R và C cần một cuộc gọi khách hàng đã nghe máy.",
+    "A, R and C need a call the customer answered.",
+  ],
+  "decide.why.answered_ended": [
+    "Khách hàng chưa nghe máy: chỉ có thể chọn D.",
+    "The customer never answered: only D is possible.",
+  ],
+  "decide.why.media": [
+    "A và C cần hình ảnh của khách hàng: chưa nhận được video của khách hàng trong cuộc gọi này.",
+    "A and C need the customer's video: none has arrived in this call yet.",
+  ],
+  "decide.why.media_ended": [
+    "A và C cần hình ảnh của khách hàng, nhưng cuộc gọi đã kết thúc mà chưa nhận được video: chọn R hoặc D.",
+    "A and C need the customer's video, but the call ended without it: choose R or D.",
+  ],
+  "decide.why.face": [
+    "A cần một ảnh chụp thấy khuôn mặt khách hàng trong cuộc gọi này: bấm “Chụp ảnh xác thực” khi khách hàng nhìn thẳng vào camera.",
+    "A needs a snapshot showing the customer's face in this call: press “Take snapshot” while the customer faces the camera.",
+  ],
+  "decide.why.face_ended": [
+    "A cần một ảnh chụp thấy khuôn mặt khách hàng, nhưng cuộc gọi đã kết thúc mà chưa có: chọn C, R hoặc D.",
+    "A needs a snapshot showing the customer's face, but the call ended without one: choose C, R or D.",
+  ],
 
   // call-back
   "callback.title": ["Gọi lại khách hàng", "Call a customer back"],
@@ -417,6 +441,10 @@ export const ERRORS = {
   REASON_REQUIRED: {
     vi: "Hãy nhập lý do cho quyết định này.",
     en: "Enter a reason for this decision.",
+  },
+  DECISION_NOT_ALLOWED: {
+    vi: "Máy chủ không cho phép quyết định này cho cuộc gọi này (A và C cần cuộc gọi đã có hình ảnh của khách hàng và, nếu được yêu cầu, ảnh chụp thấy khuôn mặt; R cần cuộc gọi đã nghe máy). Hồ sơ không thay đổi: hãy chọn quyết định khác.",
+    en: "The server does not allow this decision for this call (A and C need a call where the customer's video arrived and, where required, a snapshot showing the face; R needs an answered call). The dossier is unchanged: choose another decision.",
   },
   AGENT_FROM_NOT_FOUND: {
     vi: "Tài khoản của bạn chưa được khai báo trong tổng đài. Báo quản trị.",
