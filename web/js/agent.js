@@ -977,7 +977,7 @@ async function main() {
   decideErrors = new ErrorList($("#decide-errors"), 1, { compact: true });
   banners = new Banners($("#banners"));
   applyTranslations();
-  warnIgnoredApi(banners);
+  await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
   onLangChange(() => {
     setStatus(S.status, null);

@@ -325,7 +325,7 @@ async function main() {
   errors = new ErrorList($("#errors"));
   banners = new Banners($("#banners"));
   applyTranslations();
-  warnIgnoredApi(banners);
+  await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
   onLangChange(() => {
     fillUnits();
