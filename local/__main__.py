@@ -2,6 +2,7 @@
 
 python -m local up                          # everything, with demo data (what `make up` runs)
 python -m local ws --project-dir DIR        # the WebSocket emulator alone, for any Chalice app
+python -m local csp --ws-url URL --media-url URL   # the web pages' security headers, for a deployment
 """
 
 from __future__ import annotations
@@ -52,6 +53,22 @@ def _ws(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csp(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from local.web_policy import WebConfigError, load_web_config, security_headers
+
+    try:
+        config = load_web_config(Path(args.config))
+        headers = security_headers(config, ws_url=args.ws_url, media_url=args.media_url)
+    except (WebConfigError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     from local.stack import run_stack
 
@@ -79,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         help="send a handler's returned body back to the client (two-way routes)",
     )
     ws.set_defaults(func=_ws)
+
+    csp = sub.add_parser("csp", help="print the security headers the static pages must be served with")
+    csp.add_argument("--config", default="web/config.json", help="the deployed config.json (API origins)")
+    csp.add_argument("--ws-url", required=True, help="the WebSocket API, e.g. wss://ID.execute-api.REGION...")
+    csp.add_argument(
+        "--media-url",
+        required=True,
+        help="where pre-signed media URLs point, e.g. https://s3.REGION.amazonaws.com",
+    )
+    csp.set_defaults(func=_csp)
 
     up = sub.add_parser("up", help="start the whole local stack with demo data")
     up.add_argument("--demo", default=None, help="demo data file (default: local/demo/demo.toml)")

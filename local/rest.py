@@ -2,7 +2,8 @@
 
 Each request goes to the first app that has a route for its path (through Chalice's own
 ``LocalGateway``, so routing, CORS, authorizers and error responses behave as under
-``chalice local``); anything else is a file under ``web/``; else a JSON 404.
+``chalice local``); anything else is a file under ``web/``, sent with ``static_headers`` (the pages'
+Content-Security-Policy: ``local/web_policy.py``); else a JSON 404.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import mimetypes
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -45,10 +47,16 @@ class RestServer:
     """``ThreadingHTTPServer`` in a daemon thread. Port 0 picks a free port."""
 
     def __init__(
-        self, apps: list[Chalice], static_dir: Path | None, host: str = "127.0.0.1", port: int = 8000
+        self,
+        apps: list[Chalice],
+        static_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        static_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.mounted = [_Mounted(app) for app in apps]
         self.static_dir = static_dir.resolve() if static_dir else None
+        self.static_headers = dict(static_headers or {})
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self.host, self.port = host, int(self._httpd.server_address[1])
@@ -121,7 +129,8 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
         def _send_file(self, file: Path) -> None:
             content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             data = file.read_bytes()
-            self._send(200, {"Content-Type": content_type, "Cache-Control": "no-cache"}, data)
+            headers = {"Content-Type": content_type, "Cache-Control": "no-cache", **server.static_headers}
+            self._send(200, headers, data)
 
         def _send_json(self, status: int, payload: object) -> None:
             self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())

@@ -166,8 +166,16 @@ class Stack:
 
         self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
         from local.rest import RestServer
+        from local.web_policy import load_web_config, security_headers
 
-        rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port).start()
+        # The pages' policy names the origins they really use: the grants' WebSocket API, the
+        # pre-signed media URLs (the AWS endpoint), the API origins of web/config.json.
+        headers = security_headers(
+            load_web_config(ROOT / "web" / "config.json"),
+            ws_url=os.environ["VKYC_WS_URL"],
+            media_url=self.aws_endpoint,
+        )
+        rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port, headers).start()
         self._stops.append(("REST server", rest.stop))
         self.http_url = rest.url
         self._start_media_nodes()

@@ -5,6 +5,9 @@ session's whole stack (``tests/conftest.py``), with fake camera and microphone.
 - ``open_page(path)``: a new context at 1366x768 with camera, microphone and notifications allowed,
   the page opened at the stack's web address. Every console error and page error is collected; the
   test fails at teardown on any (``expect_console_errors`` lists the few a test provokes on purpose).
+  The pages run under their Content-Security-Policy (served by the stack, never bypassed), so a
+  violation is such an error; and ``wait_for_function`` takes a function (``"() => ..."``): a bare
+  expression is re-evaluated as a string in the page, which the policy (no ``unsafe-eval``) refuses.
 - ``loop``: an asyncio loop in a thread of its own, for the SDK's mobile client (aiortc) while the
   test drives the browser synchronously.
 """

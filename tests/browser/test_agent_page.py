@@ -4,7 +4,9 @@ agent's own socket dropping and resuming, and errors shown as sentences with the
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 
@@ -139,10 +141,18 @@ def test_call_back_from_a_dossier_rings_the_customer_then_is_decided(open_page, 
     mobile.request("callback.accept", call_id=incoming["call_id"])
     wait_phase(page, "incall")
     assert page.evaluate("window.vkyc.call.call_id") == incoming["call_id"]
+    # This customer sends no media at all: A and C wait for the video, and say so; R and D are offered.
+    why = page.wait_for_selector("#decide-why [data-why=media]")
+    assert "chưa nhận được video của khách hàng" in why.inner_text()
+    assert page.is_disabled("[data-decision=A]") and page.is_disabled("[data-decision=C]")
+    assert page.is_enabled("[data-decision=R]") and page.is_enabled("[data-decision=D]")
 
     page.click("#hangup")
     wait_phase(page, "wrapup")
     assert mobile.next_push("call.ended")["call_id"] == incoming["call_id"]
+    why = page.wait_for_selector("#decide-why [data-why=media_ended]")
+    assert "kết thúc mà chưa nhận được video" in why.inner_text()
+    assert page.is_disabled("[data-decision=A]") and page.is_disabled("[data-decision=C]")
     page.fill("#reason", "Khách hàng không nghe rõ, hẹn gọi lại")
     page.click("[data-decision=D]")
     wait_phase(page, "idle")
@@ -180,3 +190,92 @@ def test_a_login_elsewhere_replaces_the_session_and_logout_ends_it(open_page):
     assert second.query_selector(".banner[data-key=login]") is None
     second.reload()  # nothing to resume after a logout
     second.wait_for_selector("#login", state="visible")
+
+
+def test_the_page_offers_a_decision_only_when_the_call_allows_it(open_page):
+    page = open_page("/agent.html")
+    gates = page.evaluate(
+        """async () => {
+          const { decisionGate } = await import('/js/decisions.js');
+          const face = { snapshot_id: 's-1', face_found: true };
+          const on = { approve_requires_face: true };
+          const off = { approve_requires_face: false };
+          return {
+            ringing_callback: decisionGate({ connected: false }, on),
+            answered_no_media: decisionGate({ connected: true, mediaUp: false }, on),
+            media_no_snapshot: decisionGate({ connected: true, mediaUp: true }, on),
+            media_blank_snapshot: decisionGate(
+              { connected: true, mediaUp: true, faceSnapshot: null, snapshot: { face_found: false } }, on),
+            media_and_face: decisionGate({ connected: true, mediaUp: true, faceSnapshot: face }, on),
+            face_not_required: decisionGate({ connected: true, mediaUp: true }, off),
+            older_server: decisionGate({ connected: true, mediaUp: true }, {}),
+          };
+        }"""
+    )
+    assert gates["ringing_callback"] == {
+        "A": ["answered", "media", "face"],
+        "R": ["answered"],
+        "C": ["answered", "media"],
+        "D": [],
+    }
+    assert gates["answered_no_media"] == {"A": ["media", "face"], "R": [], "C": ["media"], "D": []}
+    for name in ("media_no_snapshot", "media_blank_snapshot", "older_server"):
+        assert gates[name] == {"A": ["face"], "R": [], "C": [], "D": []}, name
+    for name in ("media_and_face", "face_not_required"):
+        assert gates[name] == {"A": [], "R": [], "C": [], "D": []}, name
+
+
+def test_a_decision_the_server_refuses_is_explained_beside_the_buttons(open_page, stack):
+    """The server is the authority: its DECISION_NOT_ALLOWED (here answered in the server's place, to the
+    first call.decide the page sends) is shown in the decision panel, and the call stays decidable."""
+    refused: list[dict] = []
+
+    def between(ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(frame: str | bytes) -> None:
+            message = json.loads(frame) if isinstance(frame, str) else {}
+            if message.get("action") == "call.decide" and not refused:
+                refused.append(message)
+                ws.send(
+                    json.dumps(
+                        {
+                            "action": "error",
+                            "request_id": message["request_id"],
+                            "call_id": message["call_id"],
+                            "code": "DECISION_NOT_ALLOWED",
+                            "message": "Decision D is not allowed on this call.",
+                        }
+                    )
+                )
+                return
+            server.send(frame)
+
+        ws.on_message(from_page)
+
+    page = open_page("about:blank", "tdv1.kv1")
+    page.route_web_socket(lambda url: url.startswith(stack.ws_url), between)
+    page.goto("/agent.html")
+    login(page, "tdv1.kv1", "#work")
+    go_available(page)
+    dossier_id = new_dossier()
+    mobile = caller(stack, dossier_id)
+    call_id = mobile.request("call.request")["call_id"]
+    page.wait_for_selector("#offer", state="visible")
+    page.click("#accept")
+    wait_phase(page, "incall")
+    mobile.request("call.hangup", call_id=call_id)
+    wait_phase(page, "wrapup")
+
+    page.fill("#reason", "Khách hàng không nghe rõ")
+    page.click("[data-decision=D]")
+    card = page.wait_for_selector("#decision .error-card[data-code=DECISION_NOT_ALLOWED]")
+    assert "Máy chủ không cho phép quyết định này" in card.inner_text() and call_id in card.inner_text()
+    assert refused and refused[0]["decision"] == "D"
+    assert DossierRepository().get(dossier_id).state == "W" and page.evaluate("window.vkyc.phase") == "wrapup"
+
+    page.click("[data-decision=D]")  # the next one reaches the server
+    wait_phase(page, "idle")
+    assert DossierRepository().get(dossier_id).state == "D"
+    assert page.query_selector("#decision .error-card") is None
+    mobile.close()

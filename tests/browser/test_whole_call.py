@@ -9,7 +9,8 @@ One call, step by step (each step asserts what it promises):
 4. video frames are decoded on both sides: ``getStats`` framesDecoded in the page, the agent's
    camera (not the node's waiting clip) at the mobile;
 5. the mobile's network drops and comes back: the page is told (peer.reconnecting / reconnected);
-6. the snapshot: the face-check result is shown (a real face: found) (screenshot: in call);
+6. the snapshot: the face-check result is shown (a real face: found), and only now is A offered (before,
+   greyed out with the reason: a snapshot of the face) (screenshot: in call);
 7. a reload mid-call resumes the session and the call: same call, fresh media both ways;
 8. hang-up: wrap-up with the closing message; R without a reason is refused on the page
    (screenshot: decision); A is recorded: the dossier is A in its table, the mobile gets call.result;
@@ -150,7 +151,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     agent = open_page("/agent.html", "tdv1.kv1")
     login(agent, "tdv1.kv1", "#work")
     go_available(agent)
-    agent.wait_for_function("document.querySelector('#preview').videoWidth > 0")
+    agent.wait_for_function("() => document.querySelector('#preview').videoWidth > 0")
     screenshot(agent, "agent-idle")
     supervisor.wait_for_selector('tr[data-agent="tdv1.kv1"][data-status=AVAILABLE]')
 
@@ -168,6 +169,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         agent.click("#accept")
         wait_phase(agent, "incall")
         accepted_at = time.monotonic()
+        assert agent.is_disabled("[data-decision=A]"), "no approval before a snapshot of the face"
         assert mobile.next_push("call.connected").agent_id == "tdv1.kv1"
         supervisor.wait_for_selector(f'tr[data-agent="tdv1.kv1"][data-status=IN_CALL] a[href="#{call_id}"]')
         screenshot(supervisor, "supervisor-board")
@@ -181,9 +183,16 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         # 4. Video both ways: decoded in the page (the customer's face), and the agent's camera at the mobile.
         wait_frames(agent, 30)
         wait_agent_frames(mobile.log, accepted_at, 20)
-        agent.wait_for_function("window.vkyc.mediaState === 'connected'")
-        agent.wait_for_function("document.querySelector('#remote-video').videoWidth > 0")
+        agent.wait_for_function("() => window.vkyc.mediaState === 'connected'")
+        agent.wait_for_function("() => document.querySelector('#remote-video').videoWidth > 0")
         assert CallRepository().get(call_id).state == "CONNECTED"
+        # The customer's video is up: C is offered; A waits for a snapshot with the face, and says so.
+        agent.wait_for_selector("[data-decision=C]:enabled")
+        assert (
+            agent.is_disabled("[data-decision=A]")
+            and agent.get_attribute("[data-decision=A]", "data-why") == "face"
+        )
+        assert "A cần một ảnh chụp thấy khuôn mặt" in agent.inner_text("#decide-why")
 
         # 5. The customer's network drops and comes back within the grace: the page is told both.
         mobile.drop()
@@ -201,6 +210,8 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=true]", timeout=20_000)
         assert "Đã thấy khuôn mặt chính diện" in verdict.inner_text()
         snapshot_id = agent.evaluate("window.vkyc.call.snapshot.snapshot_id")
+        agent.wait_for_selector("[data-decision=A]:enabled")
+        assert agent.is_hidden("#decide-why")
         screenshot(agent, "agent-in-call")
 
         # 7. Reload mid-call: the session resumes, the call and its snapshot are back, fresh media flows.
@@ -213,6 +224,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         wait_frames(agent, 20)
         wait_agent_frames(mobile.log, reloaded_at + 1.0, 15)
         assert agent.is_visible("#snapshot-verdict[data-face-found=true]")
+        assert agent.is_enabled("[data-decision=A]"), "the face snapshot and the media survive the reload"
 
         # 8. Hang up, wrap-up with the closing message; R needs a reason; A is recorded.
         agent.click("#hangup")
@@ -220,7 +232,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         assert mobile.next_push("call.ended").reason == "completed"
         assert "Cảm ơn quý khách" in agent.inner_text("#closing-text")
         agent.click("[data-decision=R]")
-        agent.wait_for_selector(".error-card[data-code=REASON_REQUIRED]")
+        agent.wait_for_selector("#decision .error-card[data-code=REASON_REQUIRED]")
         assert DossierRepository().get(dossier_id).state == "W"
         agent.fill("#reason", "Khách hàng đã xác nhận thông tin")
         screenshot(agent, "agent-decision")
@@ -260,7 +272,9 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     screenshot(supervisor, "supervisor-lookup")
 
 
-def test_a_snapshot_without_a_face_warns_the_agent_to_ask_for_the_camera(open_page, stack, loop, media_node):
+def test_a_snapshot_without_a_face_warns_the_agent_and_keeps_approval_greyed_out(
+    open_page, stack, loop, media_node
+):
     dossier_id = dossier_with_images()
     agent = open_page("/agent.html", "tdv1.kv1")
     login(agent, "tdv1.kv1", "#work")
@@ -275,8 +289,23 @@ def test_a_snapshot_without_a_face_warns_the_agent_to_ask_for_the_camera(open_pa
         agent.click("#snapshot")
         verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=false]", timeout=20_000)
         assert "Không thấy khuôn mặt chính diện" in verdict.inner_text()
+        # The customer's video is up (C is offered) but no face was seen: A stays greyed out, and says why.
+        agent.wait_for_selector("[data-decision=C]:enabled")
+        assert (
+            agent.is_disabled("[data-decision=A]")
+            and agent.get_attribute("[data-decision=A]", "data-why") == "face"
+        )
+        assert "A cần một ảnh chụp thấy khuôn mặt khách hàng" in agent.inner_text(
+            "#decide-why [data-why=face]"
+        )
+        agent.click("#lang")
+        assert "A needs a snapshot showing the customer's face" in agent.inner_text("#decide-why")
+        agent.click("#lang")
         agent.click("#hangup")
         wait_phase(agent, "wrapup")
+        ended = agent.wait_for_selector("#decide-why [data-why=face_ended]")
+        assert "cuộc gọi đã kết thúc mà chưa có" in ended.inner_text()
+        assert agent.is_disabled("[data-decision=A]") and agent.is_enabled("[data-decision=C]")
         agent.fill("#reason", "Khách hàng không nhìn vào camera")
         agent.click("[data-decision=D]")
         wait_phase(agent, "idle")

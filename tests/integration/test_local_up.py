@@ -83,6 +83,12 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert get_json(f"{http}/health") == {"status": "ok"}
         served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
         assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
+        with urllib.request.urlopen(f"{http}/agent.html", timeout=5) as response:
+            assert b"js/agent.js" in response.read()
+            # The pages' policy names the WebSocket API and the media endpoint of this very stack.
+            policy = response.headers["Content-Security-Policy"]
+            assert f"connect-src 'self' ws://127.0.0.1:{ports['ws']};" in policy
+            assert f"img-src 'self' data: http://127.0.0.1:{ports['aws']};" in policy
         with urllib.request.urlopen(f"{http}/", timeout=5) as response:
             assert b"<h1>vkyc</h1>" in response.read()
 

@@ -21,7 +21,8 @@ from tests.integration.test_signaling import login
 from tests.media_facts import customer_seen
 from vkyc import env
 from vkyc.protocol.errors import CATALOGUE
-from vkyc.repositories.settings_cache import cached_settings
+from vkyc.repositories.settings import clear_settings, put_settings
+from vkyc.repositories.settings_cache import SETTINGS_CACHE, cached_settings
 from vkyc.security import tokens
 
 pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
@@ -111,6 +112,19 @@ def test_me_tells_an_agent_its_status_reach_and_the_scripts(stack):
     assert me["settings"]["greeting"] == settings.greeting and me["settings"]["closing_message"]
     assert me["settings"]["ring_timeout_s"] == 60 and me["settings"]["reconnect_grace_s"] == 15
     agent.close()
+
+
+def test_me_tells_the_agent_page_whether_approval_needs_a_face_snapshot(stack):
+    token = login(stack, "tdv1.kv1")["token"]
+    assert get(stack, "/me", token)[1]["settings"]["approve_requires_face"] is True  # the default
+    put_settings({"approve_requires_face": False}, unit_id="1", by="test")
+    SETTINGS_CACHE.clear()  # the stack runs in this process: see the change now
+    try:
+        assert get(stack, "/me", token)[1]["settings"]["approve_requires_face"] is False
+    finally:
+        clear_settings(["approve_requires_face"], unit_id="1")
+        SETTINGS_CACHE.clear()
+    assert get(stack, "/me", token)[1]["settings"]["approve_requires_face"] is True
 
 
 def test_dossier_has_urls_for_the_images_that_exist(stack):

@@ -12,6 +12,8 @@ from chalice import Chalice, Response
 
 from local.rest import RestServer
 
+STATIC_HEADERS = {"Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff"}
+
 
 def make_app() -> Chalice:
     app = Chalice(app_name="rest-test-app")
@@ -37,7 +39,7 @@ def server(tmp_path: Path):
     (web / "index.html").write_text("<h1>home</h1>")
     (web / "css" / "site.css").write_text("body{}")
     (tmp_path / "secret.txt").write_text("outside the web root")
-    rest = RestServer([make_app()], web, port=0).start()
+    rest = RestServer([make_app()], web, port=0, static_headers=STATIC_HEADERS).start()
     yield rest
     rest.stop()
 
@@ -69,6 +71,14 @@ def test_static_files_index_and_content_types(server):
     assert status == 200 and body == b"<h1>home</h1>" and headers["Content-Type"] == "text/html"
     status, headers, _ = request(f"{server.url}/css/site.css")
     assert status == 200 and headers["Content-Type"] == "text/css"
+
+
+def test_static_files_carry_the_pages_security_headers_and_api_answers_do_not(server):
+    for path in ("/", "/index.html", "/css/site.css"):
+        headers = request(f"{server.url}{path}")[1]
+        assert {name: headers.get(name) for name in STATIC_HEADERS} == STATIC_HEADERS, path
+    headers = request(f"{server.url}/things/1")[1]
+    assert "Content-Security-Policy" not in headers
 
 
 @pytest.mark.parametrize(

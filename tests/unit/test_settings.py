@@ -30,6 +30,7 @@ def test_defaults_match_the_domain_document():
     assert s.timezone == "Asia/Ho_Chi_Minh"
     assert s.blacklist == frozenset()
     assert s.missed_ticket_merge in set(MissedTicketMerge)
+    assert s.approve_requires_face is True
     assert len(MissedTicketMerge) == 4
 
 

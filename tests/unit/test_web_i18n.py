@@ -58,3 +58,11 @@ def test_every_literal_key_a_script_uses_exists(script):
     source = (WEB / "js" / script).read_text(encoding="utf-8")
     used = set(re.findall(r'\bt\("([a-z][a-z0-9_.A-Z]+)"', source))
     assert used <= KEYS, sorted(used - KEYS)
+
+
+def test_every_explanation_of_a_greyed_out_decision_exists():
+    # decisions.js builds these keys: "decide.why." + why + ("_ended" once the call is over).
+    source = (WEB / "js" / "decisions.js").read_text(encoding="utf-8")
+    whys = set(re.findall(r'\.push\("([a-z]+)"\)', source))
+    assert whys == {"answered", "media", "face"}
+    assert {f"decide.why.{why}{end}" for why in whys for end in ("", "_ended")} <= KEYS

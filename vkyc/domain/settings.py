@@ -162,7 +162,10 @@ class CallSettings(BaseModel):
 
     # --- decisions ---
     approve_requires_face: bool = True
-    """Approving (``A``) needs a snapshot of the call in which the media node found the customer's face."""
+    """Decision ``A`` needs a snapshot with ``face_found`` true taken in the same call (the normal evidence
+    for an approval); off: a call whose media reached both sides is enough. The agent page greys A out
+    and says why until then; the server refuses it either way (``FACE_SNAPSHOT_REQUIRED``,
+    ``vkyc.domain.decision``)."""
 
     # --- SLA ---
     sla_target_percent: Annotated[float, Field(strict=True, ge=0, le=100)] = 80.0

@@ -139,7 +139,8 @@ class ReportsService:
     def me(self, authorization: str | None) -> dict[str, Any]:
         """Who the token is, the units it reaches, the agent's status and current work (the call and
         its dossier: what a reloaded page resumes), and the settings the web client shows (greeting
-        and closing scripts, notification, timers, SLA)."""
+        and closing scripts, notification, timers, SLA) or obeys (``approve_requires_face``: when the
+        page may offer decision A)."""
         caller = self.caller(authorization)
         principal = caller.principal
         home = principal.unit_id if principal.unit_id != "*" else None
@@ -182,6 +183,7 @@ class ReportsService:
                 "wrap_up_limit_s": settings.wrap_up_limit_s,
                 "sla_target_percent": settings.sla_target_percent,
                 "sla_answer_within_s": settings.sla_answer_within_s,
+                "approve_requires_face": settings.approve_requires_face,
             },
         }
 

@@ -9,10 +9,11 @@
 //
 // window.vkyc exposes the page's state for support and the browser tests.
 
+import { DECISIONS, decisionGate, explanations } from "./decisions.js";
 import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
-import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, wireLanguageButton } from "./ui.js";
+import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
 const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
@@ -42,6 +43,7 @@ const S = {
 };
 
 let errors;
+let decideErrors; // beside the decision buttons: why the last decision was not recorded
 let banners;
 
 // -- storage ----------------------------------------------------------------------------------------------
@@ -364,7 +366,8 @@ async function reject() {
 // -- the call -------------------------------------------------------------------------------------------
 
 function enterCall(call) {
-  S.call = { snapshot: null, ended: false, decided: null, ...call, startedAt: Date.now() };
+  S.call = { snapshot: null, faceSnapshot: null, mediaUp: false, ended: false, decided: null, ...call, startedAt: Date.now() };
+  decideErrors.clear();
   S.phase = "incall";
   setStatus("IN_CALL", null);
   if (call.dossier) showDossier(call.dossier.dossier_id, S.call);
@@ -412,6 +415,7 @@ async function startMedia() {
 
 function setMediaState(state) {
   S.mediaState = state;
+  checkMediaUp();
   const text =
     state === "connected"
       ? t("call.media_connected")
@@ -419,6 +423,19 @@ function setMediaState(state) {
         ? t("call.media_failed")
         : t("call.media_connecting");
   $("#media-state").textContent = text;
+}
+
+// The customer's media is up once the connected peer connection has decoded a frame of the customer's
+// video (the node sends the agent nothing else): both links up. Kept with the call (a reload in
+// wrap-up cannot see it again); A and C wait for it (decisions.js).
+function checkMediaUp() {
+  const call = S.call;
+  if (!call || call.mediaUp || S.phase !== "incall" || S.mediaState !== "connected") return;
+  if ($("#remote-video").videoWidth > 0) {
+    call.mediaUp = true;
+    save();
+    renderDecision();
+  }
 }
 
 function stopCall() {
@@ -490,6 +507,7 @@ function finishCall() {
   stopCall();
   const call = S.call;
   S.call = null;
+  decideErrors.clear();
   S.phase = "idle";
   $("#reason").value = "";
   if (call && call.dossier) $("#callback-dossier").value = call.dossier.dossier_id;
@@ -535,9 +553,11 @@ function snapshotDone() {
 function showSnapshot(result) {
   if (!S.call || result.call_id !== S.call.call_id) return;
   S.call.snapshot = result;
+  if (result.face_found === true) S.call.faceSnapshot = result; // A's evidence, even if a later one is blank
   snapshotDone();
   save();
   renderSnapshot();
+  renderDecision();
 }
 
 function renderSnapshot() {
@@ -591,13 +611,16 @@ async function decide(letter) {
   if (!S.call || S.busy) return;
   const reason = $("#reason").value.trim();
   const call = S.call;
+  if (decisionGate(call, S.settings)[letter].length) return; // greyed out, explained beside the buttons
+  decideErrors.clear();
   if (letter !== "A" && !reason) {
-    errors.show("REASON_REQUIRED", { callId: call.call_id, text: t("decide.reason_required", { decision: letter }) });
+    decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: t("decide.reason_required", { decision: letter }) });
     $("#reason").focus();
     return;
   }
   const fields = { call_id: call.call_id, decision: letter, reason };
-  if (call.snapshot && call.snapshot.snapshot_id) fields.snapshot_id = call.snapshot.snapshot_id;
+  const evidence = letter === "A" && call.faceSnapshot ? call.faceSnapshot : call.snapshot;
+  if (evidence && evidence.snapshot_id) fields.snapshot_id = evidence.snapshot_id;
   S.busy = true;
   try {
     const reply = await S.session.request("call.decide", fields);
@@ -612,10 +635,29 @@ async function decide(letter) {
     finishCall();
     refreshStatus();
   } catch (exc) {
-    errors.fromException(exc, { callId: call.call_id });
+    // DECISION_NOT_ALLOWED included: the server changed nothing, the agent chooses again.
+    decideErrors.fromException(exc, { callId: call.call_id });
   } finally {
     S.busy = false;
   }
+}
+
+/** Grey out the decisions the call does not allow yet (decisions.js) and say why, beside the buttons. */
+function renderDecision() {
+  const call = S.call;
+  const gate = decisionGate(call, S.settings);
+  for (const letter of DECISIONS) {
+    const button = document.querySelector(`[data-decision="${letter}"]`);
+    const why = gate[letter];
+    button.disabled = why.length > 0;
+    if (why.length) button.dataset.why = why.join(" ");
+    else delete button.dataset.why;
+  }
+  const box = $("#decide-why");
+  clear(box);
+  const keys = call ? explanations(gate, !!call.ended) : [];
+  for (const key of keys) box.append(h("p", { dataset: { why: key.split(".")[2] } }, t(key)));
+  box.classList.toggle("hidden", keys.length === 0);
 }
 
 // -- call-back ------------------------------------------------------------------------------------------
@@ -857,9 +899,13 @@ function render() {
   $("#greeting-text").textContent = S.settings.greeting || "";
   $("#closing-text").textContent = S.settings.closing_message || "";
   $("#call-id").textContent = S.call ? `${t("call_id")}: ${S.call.call_id}` : "";
-  if (loggedIn) banners.remove("login");
+  if (loggedIn) {
+    banners.remove("login");
+    banners.remove("api");
+  }
   renderIdle();
   renderSnapshot();
+  renderDecision();
   if (S.mediaState) setMediaState(S.mediaState);
   tick();
 }
@@ -928,8 +974,10 @@ function onKey(event) {
 
 async function main() {
   errors = new ErrorList($("#errors"));
+  decideErrors = new ErrorList($("#decide-errors"), 1, { compact: true });
   banners = new Banners($("#banners"));
   applyTranslations();
+  await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
   onLangChange(() => {
     setStatus(S.status, null);
@@ -945,6 +993,7 @@ async function main() {
   $("#reject").addEventListener("click", reject);
   $("#hangup").addEventListener("click", hangup);
   $("#snapshot").addEventListener("click", takeSnapshot);
+  $("#remote-video").addEventListener("resize", checkMediaUp); // the first frame gives it a size
   for (const button of document.querySelectorAll("[data-decision]")) {
     button.addEventListener("click", () => decide(button.dataset.decision));
   }

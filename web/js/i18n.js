@@ -28,6 +28,10 @@ const TEXTS = {
     "Tài khoản này là giao dịch viên: hãy dùng trang giao dịch viên.",
     "This account is an agent's: use the agent page.",
   ],
+  "api.ignored": [
+    "Liên kết này dùng ?api= để gửi đăng nhập tới một máy chủ không được phép ({url}): đã bỏ qua, trang dùng máy chủ của chính nó. Nếu ai đó gửi cho bạn liên kết này, hãy báo cho quản trị.",
+    "This link's ?api= would send your login to a server that is not allowed ({url}): it was ignored and the page uses its own server. If someone sent you this link, tell your administrator.",
+  ],
   "logout": ["Đăng xuất", "Log out"],
   "copy": ["Sao chép", "Copy"],
   "copied": ["Đã sao chép", "Copied"],
@@ -177,6 +181,30 @@ const TEXTS = {
   "decide.reason_required": ["Hãy nhập lý do cho quyết định {decision}.", "Enter a reason for decision {decision}."],
   "decide.done": ["Đã ghi nhận: hồ sơ {dossier} → {state}.", "Recorded: dossier {dossier} → {state}."],
   "decide.with_snapshot": ["kèm ảnh {id}", "with snapshot {id}"],
+  "decide.why.answered": [
+    "A, R và C cần một cuộc gọi khách hàng đã nghe máy.",
+    "A, R and C need a call the customer answered.",
+  ],
+  "decide.why.answered_ended": [
+    "Khách hàng chưa nghe máy: chỉ có thể chọn D.",
+    "The customer never answered: only D is possible.",
+  ],
+  "decide.why.media": [
+    "A và C cần hình ảnh của khách hàng: chưa nhận được video của khách hàng trong cuộc gọi này.",
+    "A and C need the customer's video: none has arrived in this call yet.",
+  ],
+  "decide.why.media_ended": [
+    "A và C cần hình ảnh của khách hàng, nhưng cuộc gọi đã kết thúc mà chưa nhận được video: chọn R hoặc D.",
+    "A and C need the customer's video, but the call ended without it: choose R or D.",
+  ],
+  "decide.why.face": [
+    "A cần một ảnh chụp thấy khuôn mặt khách hàng trong cuộc gọi này: bấm “Chụp ảnh xác thực” khi khách hàng nhìn thẳng vào camera.",
+    "A needs a snapshot showing the customer's face in this call: press “Take snapshot” while the customer faces the camera.",
+  ],
+  "decide.why.face_ended": [
+    "A cần một ảnh chụp thấy khuôn mặt khách hàng, nhưng cuộc gọi đã kết thúc mà chưa có: chọn C, R hoặc D.",
+    "A needs a snapshot showing the customer's face, but the call ended without one: choose C, R or D.",
+  ],
 
   // call-back
   "callback.title": ["Gọi lại khách hàng", "Call a customer back"],
@@ -415,8 +443,8 @@ export const ERRORS = {
     en: "Enter a reason for this decision.",
   },
   DECISION_NOT_ALLOWED: {
-    vi: "Không thể ra quyết định này qua cuộc gọi này: A và C cần cuộc gọi đã trả lời và đã có hình ảnh hai chiều; R cần cuộc gọi đã trả lời; D cần cuộc gọi đã trả lời hoặc cuộc gọi lại không ai nghe máy.",
-    en: "This decision is not allowed through this call: A and C need an answered call with video both ways; R needs an answered call; D needs an answered call or a call-back nobody answered.",
+    vi: "Không thể ra quyết định này qua cuộc gọi này: A và C cần cuộc gọi đã trả lời và đã có hình ảnh hai chiều; R cần cuộc gọi đã trả lời; D cần cuộc gọi đã trả lời hoặc cuộc gọi lại không ai nghe máy. Hồ sơ không thay đổi.",
+    en: "This decision is not allowed through this call: A and C need an answered call with video both ways; R needs an answered call; D needs an answered call or a call-back nobody answered. The dossier is unchanged.",
   },
   FACE_SNAPSHOT_REQUIRED: {
     vi: "Để duyệt (A), cần một ảnh chụp có khuôn mặt khách hàng: đề nghị khách nhìn thẳng vào camera rồi chụp lại.",

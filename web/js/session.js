@@ -19,6 +19,7 @@
 // Events (EventTarget): "state" {state: connecting|connected|reconnecting|ended, deadline},
 // "welcome" {welcome}, "push" {message}, "ended" {reason, message}.
 
+import { apiChoice } from "./config.js";
 import { t } from "./i18n.js";
 import { importSessionKey, sign } from "./signing.js";
 
@@ -48,19 +49,20 @@ export class ApiError extends Error {
   }
 }
 
-/** Where the REST API is: ?api=<url> on the page, else the page's own origin (make up serves both). */
-export function apiBase() {
-  const given = new URLSearchParams(location.search).get("api");
-  return (given || location.origin).replace(/\/$/, "");
+/** Where the REST API is: config.json's API or the page's own origin (make up serves both), or a
+ * link's ?api= when its origin is allowed (config.js). */
+export async function apiBase() {
+  return (await apiChoice()).base;
 }
 
 export async function api(path, { method = "GET", body, token } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
+  const url = (await apiBase()) + path;
   let response;
   try {
-    response = await fetch(apiBase() + path, {
+    response = await fetch(url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -83,7 +85,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
 
 async function restReachable() {
   try {
-    const response = await fetch(apiBase() + "/health", { cache: "no-store" });
+    const response = await fetch((await apiBase()) + "/health", { cache: "no-store" });
     return response.ok;
   } catch {
     return false;

@@ -8,7 +8,7 @@
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, onLangChange, t } from "./i18n.js";
 import { api, Session, submitLogin } from "./session.js";
-import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, wireLanguageButton } from "./ui.js";
+import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.supervisor";
 
@@ -300,6 +300,7 @@ function showLogin(message) {
 
 function showConsole() {
   banners.remove("login");
+  banners.remove("api");
   $("#login").classList.add("hidden");
   $("#console").classList.remove("hidden");
   $("#logout").classList.remove("hidden");
@@ -324,6 +325,7 @@ async function main() {
   errors = new ErrorList($("#errors"));
   banners = new Banners($("#banners"));
   applyTranslations();
+  await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
   onLangChange(() => {
     fillUnits();

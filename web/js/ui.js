@@ -2,6 +2,7 @@
 // cards (a human sentence, the code, the call id to copy), banners, durations, the header's language
 // switch.
 
+import { apiChoice } from "./config.js";
 import { errorText, lang, onLangChange, t, toggleLang } from "./i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
@@ -80,9 +81,12 @@ export function copyable(label, value) {
  * and the call id and request id with a copy button. At most `keep` cards; newest first.
  */
 export class ErrorList {
-  constructor(container, keep = 3) {
+  /** `compact`: the sentence and one line of ids as text (no copy or dismiss buttons), for a list
+   * inside a panel where the call id is on screen already (the decision panel). */
+  constructor(container, keep = 3, { compact = false } = {}) {
     this.container = container;
     this.keep = keep;
+    this.compact = compact;
     this.items = [];
     onLangChange(() => this.render());
   }
@@ -116,6 +120,18 @@ export class ErrorList {
     clear(this.container);
     for (const item of this.items) {
       const sentence = item.text || errorText(item.code, item.serverMessage);
+      if (this.compact) {
+        const ids = [item.code, item.callId, item.requestId].filter(Boolean).join(" · ");
+        this.container.append(
+          h(
+            "div.error-card.compact",
+            { role: "alert", dataset: { code: item.code } },
+            h("div.sentence", {}, sentence, item.detail ? h("span.muted", {}, ` (${item.detail})`) : null),
+            h("div.ids", {}, h("code", {}, ids)),
+          ),
+        );
+        continue;
+      }
       const card = h(
         "div.error-card",
         { role: "alert", dataset: { code: item.code } },
@@ -181,6 +197,12 @@ export function showConnection(state) {
   const conn = $("#conn");
   conn.dataset.state = state;
   conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+}
+
+/** The login screen's warning (banner "api") when the link's ?api= named a server that is not allowed. */
+export async function warnIgnoredApi(banners) {
+  const { ignored } = await apiChoice();
+  if (ignored) banners.set("api", "warn", t("api.ignored", { url: ignored }));
 }
 
 export function wireLanguageButton(button) {
