@@ -270,7 +270,7 @@ def test_a_decision_the_server_refuses_is_explained_beside_the_buttons(open_page
     page.fill("#reason", "Khách hàng không nghe rõ")
     page.click("[data-decision=D]")
     card = page.wait_for_selector("#decision .error-card[data-code=DECISION_NOT_ALLOWED]")
-    assert "Máy chủ không cho phép quyết định này" in card.inner_text() and call_id in card.inner_text()
+    assert "Không thể ra quyết định này" in card.inner_text() and call_id in card.inner_text()
     assert refused and refused[0]["decision"] == "D"
     assert DossierRepository().get(dossier_id).state == "W" and page.evaluate("window.vkyc.phase") == "wrapup"
 
