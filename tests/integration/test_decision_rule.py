@@ -4,6 +4,8 @@ refused with a code and change nothing, and the agent's real call stays decidabl
 
 from __future__ import annotations
 
+import uuid
+
 from tests.integration.test_callbacks import call_of, registered_mobile
 from tests.integration.test_calls import (
     agent_state,
@@ -61,7 +63,8 @@ def test_a_call_back_that_never_rang_cannot_approve(stack):
     """From a wrap-up, a call-back to a customer with no registered device ends I at once."""
     agent = available(stack, "tdv2.kv1")
     _answered_and_hung_up(stack, agent)
-    target = new_dossier()
+    # A number of its own: other tests register devices for the shared test number.
+    target = new_dossier(subscriber=f"849{uuid.uuid4().int % 10**8:08d}")
     mobile = caller(stack, target)  # the dealer called once and gave up: the dossier waits (W)
     queued = mobile.request("call.request")
     assert queued["action"] == "call.queued", "nobody free: the agent is in wrap-up"
