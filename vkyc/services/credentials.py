@@ -39,6 +39,14 @@ WRONG_CREDENTIAL = frozenset({"INVALID_CREDENTIALS", "API_KEY_INVALID"})
 
 
 @dataclass(frozen=True)
+class _Attempt:
+    scope: str  # login | mobile | node: the counters' and the audit's name of the endpoint
+    principal: str  # the username, dealer account or node id given
+    source: str
+    unit_of: Callable[[], str | None] = lambda: None  # the unit whose trail a failure goes to
+
+
+@dataclass(frozen=True)
 class _Counter:
     key: str
     what: str  # "account" or "address": said in the lockout's audit detail
@@ -51,82 +59,68 @@ class CredentialGuard:
         self.clock = clock
 
     def login(self, request: LoginRequest, source: str) -> Grant:
-        counters = self._counters("login", request.username, source)
-        had_failures = self._refuse_if_locked(counters)
-        try:
-            grant = self.auth.login(request)
-        except ProtocolError as exc:
-            if exc.code in WRONG_CREDENTIAL:
-                user = find_user(request.username)
-                unit = (user.unit_id if user is not None else None) or None
-                self._failed("login", counters, request.username, unit, source)
-            raise
+        def unit_of_user() -> str | None:
+            user = find_user(request.username)
+            return user.unit_id if user is not None else None
+
+        attempt = _Attempt("login", request.username, source, unit_of_user)
+        counters = self._counters(attempt, account=request.username)
+        grant, had_failures = self._guarded(attempt, counters, lambda: self.auth.login(request))
         if had_failures[0]:
             throttles.clear(counters[0].key)
-        record_auth_event(
-            AuthEventKind.LOGIN_SUCCEEDED,
-            request.username,
-            grant.unit_id,
-            source,
-            f"role {grant.role.value}",
-            scope="login",
-            at=self._at(),
-        )
+        self._audit(AuthEventKind.LOGIN_SUCCEEDED, attempt, grant.unit_id, f"role {grant.role.value}")
         return grant
 
     def mobile_token(self, api_key: str | None, request: MobileTokenRequest, source: str) -> Grant:
-        counters = self._counters("mobile", None, source)
-        self._refuse_if_locked(counters)
-        try:
-            grant = self.auth.mobile_token(api_key, request)
-        except ProtocolError as exc:
-            if exc.code in WRONG_CREDENTIAL:
-                self._failed("mobile", counters, request.dealer_account, None, source)
-            raise
-        record_auth_event(
-            AuthEventKind.TOKEN_ISSUED,
-            request.dealer_account,
-            grant.unit_id,
-            source,
-            f"mobile token for dossier {request.dossier_id}",
-            scope="mobile",
-            at=self._at(),
-        )
+        attempt = _Attempt("mobile", request.dealer_account, source)
+        counters = self._counters(attempt, account=None)
+        grant, _ = self._guarded(attempt, counters, lambda: self.auth.mobile_token(api_key, request))
+        detail = f"mobile token for dossier {request.dossier_id}"
+        self._audit(AuthEventKind.TOKEN_ISSUED, attempt, grant.unit_id, detail)
         return grant
 
     def node_token(self, request: NodeTokenRequest, source: str) -> Grant:
-        counters = self._counters("node", request.node_id, source)
-        self._refuse_if_locked(counters)
+        attempt = _Attempt("node", request.node_id, source)
+        counters = self._counters(attempt, account=request.node_id)
+        grant, _ = self._guarded(attempt, counters, lambda: self.auth.node_token(request))
+        self._audit(AuthEventKind.TOKEN_ISSUED, attempt, None, "media node token")
+        return grant
+
+    def _guarded(
+        self, attempt: _Attempt, counters: list[_Counter], use_case: Callable[[], Grant]
+    ) -> tuple[Grant, list[bool]]:
+        """Refuse while locked, run ``use_case``, count a wrong credential; the grant, and whether
+        each counter had failures before."""
+        had_failures = self._refuse_if_locked(counters)
         try:
-            grant = self.auth.node_token(request)
+            return use_case(), had_failures
         except ProtocolError as exc:
             if exc.code in WRONG_CREDENTIAL:
-                self._failed("node", counters, request.node_id, None, source)
+                self._failed(attempt, counters)
             raise
+
+    def _audit(self, kind: AuthEventKind, attempt: _Attempt, unit_id: str | None, detail: str | None) -> None:
+        at = self._at()
         record_auth_event(
-            AuthEventKind.TOKEN_ISSUED,
-            request.node_id,
-            None,
-            source,
-            "media node token",
-            scope="node",
-            at=self._at(),
+            kind, attempt.principal, unit_id, attempt.source, detail, scope=attempt.scope, at=at
         )
-        return grant
 
     def _at(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
     # -- the counters ------------------------------------------------------------------------------
 
-    def _counters(self, scope: str, account: str | None, source: str) -> list[_Counter]:
+    def _counters(self, attempt: _Attempt, account: str | None) -> list[_Counter]:
         """The account's counter first (when there is an account), then the source's."""
         found = []
         if account is not None:
             policy = configured(ACCOUNT_FAILURES, Backoff.parse)
-            found.append(_Counter(throttles.counter_key(scope, "account", account), "account", policy))
+            key = throttles.counter_key(attempt.scope, "account", account)
+            found.append(_Counter(key, "account", policy))
         policy = configured(SOURCE_FAILURES, Backoff.parse)
-        found.append(_Counter(throttles.counter_key(scope, "source", source), "address", policy))
+        found.append(
+            _Counter(throttles.counter_key(attempt.scope, "source", attempt.source), "address", policy)
+        )
         return found
 
     def _refuse_if_locked(self, counters: list[_Counter]) -> list[bool]:
@@ -140,22 +134,14 @@ class CredentialGuard:
             raise RetryLater("TOO_MANY_ATTEMPTS", wait)
         return [read[c.key].failures > 0 for c in counters]
 
-    def _failed(
-        self, scope: str, counters: list[_Counter], principal: str, unit_id: str | None, source: str
-    ) -> None:
+    def _failed(self, attempt: _Attempt, counters: list[_Counter]) -> None:
         now = int(self.clock())
-        record_auth_event(AuthEventKind.FAILED, principal, unit_id, source, scope=scope, at=self._at())
+        unit_id = attempt.unit_of()
+        self._audit(AuthEventKind.FAILED, attempt, unit_id, None)
         for counter in counters:
             failures = throttles.add_failure(counter.key, now=now, window_s=counter.policy.window_s)
             lock_s = counter.policy.lock_s(failures)
             if lock_s:
                 throttles.lock(counter.key, until=now + lock_s)
-                record_auth_event(
-                    AuthEventKind.LOCKED_OUT,
-                    principal,
-                    unit_id,
-                    source,
-                    f"{counter.what} locked for {lock_s} s after {failures} failures",
-                    scope=scope,
-                    at=self._at(),
-                )
+                detail = f"{counter.what} locked for {lock_s} s after {failures} failures"
+                self._audit(AuthEventKind.LOCKED_OUT, attempt, unit_id, detail)

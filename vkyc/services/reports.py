@@ -15,7 +15,7 @@ parameter outside the reach is ``UNIT_NOT_SERVED``; a dossier or call outside it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -322,18 +322,7 @@ class ReportsService:
         for unit in units:
             found, more = events_of(unit, start, until, query.limit)
             truncated = truncated or more
-            events += [
-                rest.AuthEventEntry(
-                    at=_iso(e.at) or "",
-                    unit_id=e.unit_id,
-                    kind=e.kind,
-                    scope=e.scope,
-                    principal=e.principal,
-                    source=e.source,
-                    detail=e.detail,
-                )
-                for e in found
-            ]
+            events += [rest.AuthEventEntry(**{**asdict(e), "at": _iso(e.at)}) for e in found]
         events.sort(key=lambda e: e.at, reverse=True)
         if len(events) > query.limit:
             events, truncated = events[: query.limit], True
