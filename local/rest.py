@@ -3,7 +3,13 @@
 Each request goes to the first app that has a route for its path (through Chalice's own
 ``LocalGateway``, so routing, CORS, authorizers and error responses behave as under
 ``chalice local``); anything else is a file under ``web/``, sent with ``static_headers`` (the pages'
-Content-Security-Policy: ``local/web_policy.py``); else a JSON 404.
+Content-Security-Policy: ``local/web_policy.py``); else a 404.
+
+What this server answers itself (a body over API Gateway's 10 MB, a missing or bad ``Content-Length``,
+a path nobody serves) is a catalogue error ``{code, message}`` (``vkyc.api.routes.error_response``), as
+the apps answer. The event's ``requestContext.identity.sourceIp`` is the TCP peer's address, as API
+Gateway fills it (Chalice's gateway would say 127.0.0.1 for everyone); headers such as
+``X-Forwarded-For`` are passed through and never used for it.
 """
 
 from __future__ import annotations
@@ -21,9 +27,25 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
+from vkyc.api.routes import error_response
+from vkyc.protocol.errors import ProtocolError
+
 log = logging.getLogger("local.rest")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload limit
+
+
+class _PeerGateway(LocalGateway):
+    """Chalice's local gateway with the caller's real address in ``identity.sourceIp``."""
+
+    peer = threading.local()
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
+        event["requestContext"]["identity"]["sourceIp"] = getattr(self.peer, "address", "")
+        return event
 
 
 class _Mounted:
@@ -33,7 +55,7 @@ class _Mounted:
         config = Config.create(
             chalice_stage="local", app_name=app.app_name, lambda_timeout=60, lambda_memory_size=512
         )
-        self.gateway = LocalGateway(app, config)
+        self.gateway = _PeerGateway(app, config)
 
     def matches(self, path: str) -> bool:
         try:
@@ -95,9 +117,18 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
             log.debug("%s %s", self.address_string(), format % args)
 
         def _dispatch(self) -> None:
-            length_text = self.headers.get("Content-Length", "0")
-            if not length_text.isdigit() or int(length_text) > MAX_BODY_BYTES:
-                self._send_json(413 if length_text.isdigit() else 400, {"message": "bad request body size"})
+            length_text = self.headers.get("Content-Length", "0").strip()
+            refusal = None
+            if self.headers.get("Transfer-Encoding"):
+                refusal = ProtocolError("BAD_MESSAGE", "Send the body with a Content-Length, not chunked.")
+            elif not length_text.isdigit():
+                refusal = ProtocolError("BAD_MESSAGE", "Content-Length is not a number of bytes.")
+            elif int(length_text) > MAX_BODY_BYTES:
+                refusal = ProtocolError("PAYLOAD_TOO_LARGE", f"At most {MAX_BODY_BYTES} bytes.")
+            if refusal is not None:
+                # The body is left unread: the connection cannot carry another request.
+                self.close_connection = True
+                self._send_error(refusal, {"Connection": "close"})
                 return
             body = self.rfile.read(int(length_text)) if int(length_text) else None
             path = self.path.split("?", 1)[0]
@@ -110,10 +141,11 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
                 if file is not None:
                     self._send_file(file)
                     return
-            self._send_json(404, {"message": "Not Found", "path": path})
+            self._send_error(ProtocolError("NOT_FOUND", f"No route or file {path[:200]!r}."))
 
         def _from_gateway(self, mounted: _Mounted, body: bytes | None) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
+            _PeerGateway.peer.address = self.client_address[0]
             try:
                 response = mounted.gateway.handle_request(self.command, self.path, headers, body)
             except LocalGatewayException as exc:
@@ -132,8 +164,13 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
             headers = {"Content-Type": content_type, "Cache-Control": "no-cache", **server.static_headers}
             self._send(200, headers, data)
 
-        def _send_json(self, status: int, payload: object) -> None:
-            self._send(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
+        def _send_error(self, error: ProtocolError, headers: dict[str, str] | None = None) -> None:
+            answer = error_response(error)
+            self._send(
+                answer.status,
+                {"Content-Type": "application/json", **answer.headers, **(headers or {})},
+                json.dumps(answer.body).encode(),
+            )
 
         def _send(
             self, status: int, headers: dict[str, str], body: bytes, multi: dict[str, list[str]] | None = None

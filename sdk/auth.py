@@ -58,7 +58,8 @@ async def mobile_token(
 
     ``api_key`` is the unit's integrator key (header ``x-api-key``); ``dealer_channel`` the dealer's
     sales channel (e.g. ``DBH``, ``DL``) when groups route on it. Errors: ``AUTH_REQUIRED``,
-    ``API_KEY_INVALID``, ``NOT_FOUND`` (dossier), ``DOSSIER_OTHER_UNIT``, ``BAD_MESSAGE``.
+    ``API_KEY_INVALID``, ``NOT_FOUND`` (dossier), ``DOSSIER_OTHER_UNIT``, ``BAD_MESSAGE``,
+    ``TOO_MANY_ATTEMPTS`` (429: too many wrong keys from this address; wait, see docs/security.md).
     """
     body = {"dealer_account": dealer_account, "dossier_id": dossier_id}
     if dealer_channel is not None:
@@ -72,7 +73,8 @@ async def login(
     """An agent's or supervisor's session token.
 
     Errors: ``INVALID_CREDENTIALS``, ``ACCOUNT_DISABLED``, ``AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL``
-    (409: the account is ringing or in a call on another device).
+    (409: the account is ringing or in a call on another device), ``TOO_MANY_ATTEMPTS`` (429: the
+    account or this address is locked after wrong passwords; the message says how many seconds).
     """
     body = {"username": username, "password": password}
     return _grant(await _post(rest_url, "/auth/login", body, {}, timeout_s))
@@ -84,7 +86,7 @@ async def node_token(
     """A media node's session token (``node_key``: the node's own key, bound to ``node_id``; see
     ``vkyc.security.node_keys``).
 
-    Errors: ``INVALID_CREDENTIALS``.
+    Errors: ``INVALID_CREDENTIALS``, ``TOO_MANY_ATTEMPTS``.
     """
     body = {"node_id": node_id, "node_key": node_key}
     return _grant(await _post(rest_url, "/auth/node", body, {}, timeout_s))

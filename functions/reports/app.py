@@ -1,12 +1,14 @@
 """Reports, admin and integrator REST API, and the supervisors' live board.
 
-REST (documented in ``docs/openapi.json``; the web client's reads): ``GET /health``, ``GET /units``
-(the units with their serving map), and, with ``Authorization: Bearer <token>`` from
-``POST /auth/login``: ``GET /me`` (who, status, the page's settings), ``GET /dossiers/{dossier_id}``
-(the dossier with pre-signed image URLs), ``GET /calls/{call_id}`` (supervisors: a call's timeline,
-snapshots and recording) and ``GET /reports/calls-per-hour`` (supervisors: answered / missed per hour,
-service level against its target). Thin: parse → one ``ReportsService`` call → reply; every failure
-is a catalogue error ``{"code", "message"}`` with its HTTP status.
+REST (declared in ``vkyc.api.endpoints``, documented in the generated ``docs/openapi.json``; the web
+client's reads): ``GET /health`` (the dependencies answer), ``GET /units`` (the units with their
+serving map), and, with ``Authorization: Bearer <token>`` from ``POST /auth/login``: ``GET /me`` (who,
+status, the page's settings), ``GET /dossiers/{dossier_id}`` (the dossier with pre-signed image URLs),
+``GET /calls/{call_id}`` (supervisors: a call's timeline, snapshots and recording),
+``GET /reports/calls-per-hour`` (supervisors: answered / missed per hour, service level against its
+target) and ``GET /reports/auth-events`` (supervisors: the login audit trail). Thin: the REST layer
+(``vkyc.api.routes``) validates and authenticates, one ``ReportsService`` call answers; every failure is
+a catalogue error ``{"code", "message"}`` with its HTTP status.
 
 Streams: changes of the ``agents`` and ``calls`` tables become ``monitor.agent`` / ``monitor.queue``
 pushes to the supervisors watching (``vkyc.services.reports_monitor``), through API Gateway's
@@ -18,24 +20,41 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice
 from chalice.app import DynamoDBEvent, WebsocketDisconnectedError
 
+from functions.chalice_rest import mount
 from vkyc import env
 from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
-from vkyc.protocol.errors import ProtocolError
+from vkyc.api import endpoints
+from vkyc.api.routes import Context, RestApi
+from vkyc.protocol import rest
 from vkyc.repositories import units
+from vkyc.repositories.tables import missing_tables
+from vkyc.services.health import HealthService
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
 
 app = Chalice(app_name="vkyc-reports")
 log = logging.getLogger("vkyc.reports")
 
-reports = ReportsService(MediaFiles())
+files = MediaFiles()
+reports = ReportsService(files)
+
+
+def _tables() -> str | None:
+    missing = missing_tables()
+    return f"missing {', '.join(missing)}" if missing else None
+
+
+def _bucket() -> str | None:
+    files.check_bucket()
+    return None
+
+
+health_checks = HealthService({"dynamodb": _tables, "bucket": _bucket})
 
 
 def _notifier() -> CallbackNotifier | NoPush:
@@ -55,51 +74,45 @@ def monitor() -> MonitorService:
 
 # -- REST ----------------------------------------------------------------------------------------------
 
-
-def _request() -> Any:
-    request = app.current_request
-    assert request is not None, "only called inside a REST route"
-    return request
+api = RestApi(authenticate=reports.caller)
 
 
-def _answer(read: Callable[[str | None], dict[str, Any]]) -> Response:
-    """Run one read with the request's Authorization header; a ``ProtocolError`` is its catalogue body."""
-    try:
-        body = read(_request().headers.get("authorization"))
-    except ProtocolError as exc:
-        return Response(body={"code": exc.code, "message": exc.message}, status_code=exc.info.http_status)
-    return Response(body=body, status_code=200, headers={"Cache-Control": "no-store"})
+@api.route(endpoints.HEALTH)
+def health(call: Context) -> rest.Health:
+    return rest.Health.model_validate({"status": "ok", "checks": health_checks.status()})
 
 
-@app.route("/health")
-def health() -> dict[str, Any]:
-    return {"status": "ok"}
+@api.route(endpoints.UNITS)
+def list_units(call: Context) -> rest.Units:
+    return rest.Units(units=[rest.Unit(**u.as_dict()) for u in units.list_units()])
 
 
-@app.route("/units")
-def list_units() -> dict[str, Any]:
-    return {"units": [u.as_dict() for u in units.list_units()]}
+@api.route(endpoints.ME)
+def me(call: Context) -> rest.Me:
+    return reports.me(call.caller)
 
 
-@app.route("/me")
-def me() -> Response:
-    return _answer(reports.me)
+@api.route(endpoints.DOSSIER)
+def dossier(call: Context) -> rest.DossierDetail:
+    return reports.dossier(call.caller, call.params_as(rest.DossierPath).dossier_id)
 
 
-@app.route("/dossiers/{dossier_id}")
-def dossier(dossier_id: str) -> Response:
-    return _answer(lambda auth: reports.dossier(auth, dossier_id))
+@api.route(endpoints.CALL)
+def call_lookup(call: Context) -> rest.CallDetail:
+    return reports.call(call.caller, call.params_as(rest.CallPath).call_id)
 
 
-@app.route("/calls/{call_id}")
-def call(call_id: str) -> Response:
-    return _answer(lambda auth: reports.call(auth, call_id))
+@api.route(endpoints.CALLS_PER_HOUR)
+def calls_per_hour(call: Context) -> rest.CallsPerHour:
+    return reports.calls_per_hour(call.caller, call.query_as(rest.CallsPerHourQuery))
 
 
-@app.route("/reports/calls-per-hour")
-def calls_per_hour() -> Response:
-    params = _request().query_params
-    return _answer(lambda auth: reports.calls_per_hour(auth, params))
+@api.route(endpoints.AUTH_EVENTS)
+def auth_events(call: Context) -> rest.AuthEvents:
+    return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
+
+
+mount(app, api)
 
 
 # -- streams: the supervisors' live board --------------------------------------------------------------

@@ -8,26 +8,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 from chalice import Chalice, Response
 from chalice.app import SQSEvent, WebsocketDisconnectedError, WebsocketEvent
-from pydantic import BaseModel, ValidationError
 
+from functions.chalice_rest import mount
 from vkyc import env
 from vkyc.adapters.media_bucket import MediaBucket
 from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
+from vkyc.api import endpoints
+from vkyc.api.routes import Context, RestApi
+from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories.tables import Session
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
 from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
 from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
+from vkyc.services.credentials import CredentialGuard
 from vkyc.services.eligibility import EligibilityService
 from vkyc.services.evidence import EvidenceService
+from vkyc.services.limits import ConnectFailures
 from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER, NODE_TIMER, RECOVER_TIMER, MediaService
 from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
@@ -41,6 +45,8 @@ log = logging.getLogger("vkyc.signaling")
 notifier = CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
 timers_queue = SqsTimers()
 auth = AuthService()
+guard = CredentialGuard(auth)
+connect_failures = ConnectFailures()
 calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
 callbacks = CallbackService(notifier, timers_queue, on_agent_freed=calls.dispatch)
 bucket = MediaBucket()
@@ -97,12 +103,18 @@ signaling = SignalingService(sessions, calls, callbacks=callbacks, media=media)
 
 @app.on_ws_connect()
 def connect(event: WebsocketEvent) -> Response | None:
-    query = event.to_dict().get("queryStringParameters") or {}
+    raw = event.to_dict()
+    query = raw.get("queryStringParameters") or {}
+    source = str(((raw.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or "")
+    # API Gateway answers any non-2xx $connect with 403 and no body: the code goes to the log.
+    if connect_failures.blocked_s(source):
+        log.info("refused %s from %s: TOO_MANY_ATTEMPTS", event.connection_id, source)
+        return Response(body={"code": "TOO_MANY_ATTEMPTS"}, status_code=403)
     try:
         sessions.connect(event.connection_id, token=query.get("token"), resume=query.get("resume"))
     except ProtocolError as exc:
-        # API Gateway answers any non-2xx $connect with 403 and no body: the code goes to the log.
-        log.info("refused %s: %s", event.connection_id, exc)
+        connect_failures.failed(source)
+        log.info("refused %s from %s: %s", event.connection_id, source, exc)
         return Response(body={"code": exc.code}, status_code=403)
     return None
 
@@ -202,51 +214,34 @@ def _fire(payload: dict[str, Any]) -> None:
         log.error("unknown timer %r", payload)
 
 
-# -- REST: tokens --------------------------------------------------------------------------------------
+# -- REST: tokens ----------------------------------------------------------------------------------------
 
 
 def _ws_url() -> str:
     return os.environ.get("VKYC_WS_URL", "ws://127.0.0.1:3001")
 
 
-def _request() -> Any:
-    request = app.current_request
-    assert request is not None, "only called inside a REST route"
-    return request
+def _granted(grant: Grant) -> rest.Grant:
+    return rest.Grant.model_validate(grant.as_dict(_ws_url()))
 
 
-def _rest(model: type[BaseModel], use_case: Callable[[Any], Grant]) -> Response:
-    """Parse the body into ``model``, run ``use_case``; every failure is a catalogue error."""
-    try:
-        try:
-            body = json.loads(_request().raw_body or b"null")
-        except ValueError:
-            raise ProtocolError("BAD_JSON") from None
-        if not isinstance(body, dict):
-            raise ProtocolError("BAD_MESSAGE", "The body is a JSON object.")
-        try:
-            request = model.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise ProtocolError("BAD_MESSAGE", f"{where}: {first['msg']}") from None
-        grant = use_case(request)
-    except ProtocolError as exc:
-        return Response(body={"code": exc.code, "message": exc.message}, status_code=exc.info.http_status)
-    return Response(body=grant.as_dict(_ws_url()), status_code=200)
+api = RestApi()
 
 
-@app.route("/auth/mobile", methods=["POST"])
-def mobile_token() -> Response:
-    api_key = _request().headers.get("x-api-key")
-    return _rest(MobileTokenRequest, lambda request: auth.mobile_token(api_key, request))
+@api.route(endpoints.MOBILE_TOKEN)
+def mobile_token(call: Context) -> rest.Grant:
+    api_key = call.request.header("x-api-key")
+    return _granted(guard.mobile_token(api_key, call.body_as(MobileTokenRequest), call.source_ip))
 
 
-@app.route("/auth/login", methods=["POST"])
-def login() -> Response:
-    return _rest(LoginRequest, auth.login)
+@api.route(endpoints.LOGIN)
+def login(call: Context) -> rest.Grant:
+    return _granted(guard.login(call.body_as(LoginRequest), call.source_ip))
 
 
-@app.route("/auth/node", methods=["POST"])
-def node_token() -> Response:
-    return _rest(NodeTokenRequest, auth.node_token)
+@api.route(endpoints.NODE_TOKEN)
+def node_token(call: Context) -> rest.Grant:
+    return _granted(guard.node_token(call.body_as(NodeTokenRequest), call.source_ip))
+
+
+mount(app, api)

@@ -259,6 +259,11 @@ class WebSocketEmulator:
             await self._server_close(connection, exc.code, exc.reason)
         except (ConnectionError, asyncio.IncompleteReadError, _ConnectionClosed):
             pass
+        except Exception:
+            # A fault of the emulator itself must not cut the socket without a close code.
+            log.exception("connection %s failed; closing it with 1011", connection.id)
+            status, reason = int(CloseCode.INTERNAL_ERROR), "Internal server error"
+            await self._server_close(connection, CloseCode.INTERNAL_ERROR, reason)
         finally:
             watchdog.cancel()
             if connection.close_code is not None:  # we started the close: that code is the story
@@ -360,7 +365,7 @@ class WebSocketEmulator:
         if not is_binary:
             try:
                 data = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # API Gateway routes a body it cannot read to $default
                 data = None
             if isinstance(data, dict):
                 action = data.get("action")

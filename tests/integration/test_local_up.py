@@ -80,7 +80,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
         http = f"http://127.0.0.1:{ports['http']}"
-        assert get_json(f"{http}/health") == {"status": "ok"}
+        assert get_json(f"{http}/health") == {"status": "ok", "checks": {"dynamodb": "ok", "bucket": "ok"}}
         served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
         assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
         with urllib.request.urlopen(f"{http}/agent.html", timeout=5) as response:

@@ -113,7 +113,10 @@ def quiet(endpoint: str, prefix: str, timeout: float = 40) -> None:
     raise AssertionError("sessions still detached; timers did not run")
 
 
-def test_malformed_messages_get_coded_errors_change_nothing_and_keep_the_connection(stack):
+def test_malformed_messages_get_coded_errors_change_nothing_and_keep_the_connection(stack, monkeypatch):
+    # Thousands of messages on one connection as fast as it answers: past any client's allowance
+    # (RATE_LIMITED, tested in test_rest_hardening.py). Here every message must reach the checks.
+    monkeypatch.setenv("VKYC_LIMIT_MESSAGES", "100000,100000")
     client = Client(stack.ws_url, token=mobile_token(stack, "fuzzer"))
     client.hello()
     assert client.request("ping")["action"] == "pong"

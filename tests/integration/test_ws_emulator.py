@@ -128,6 +128,22 @@ def test_route_selected_on_body_action_else_default(app, emulator):
     assert all("headers" not in e for e in defaults), "only $connect carries headers"
 
 
+def test_a_body_too_deep_to_read_goes_to_default_and_the_socket_stays(app, emulator):
+    deep = "[" * 3000 + "]" * 3000
+    with connect(emulator.url) as ws:
+        ws.send(deep)
+        ws.send(json.dumps({"action": "sendmessage", "text": "still here"}))
+        assert ws.recv(timeout=5) == "routed:still here"
+    assert [e["body"] for e in recorded(app, "$default")] == [deep]
+
+
+def test_source_ip_is_the_peers_address_in_every_event(app, emulator):
+    with connect(emulator.url, source_address=("127.0.0.9", 0)) as ws:
+        whoami(ws)
+    events = recorded(app, "$connect") + recorded(app, "$default")
+    assert events and {e["requestContext"]["identity"]["sourceIp"] for e in events} == {"127.0.0.9"}
+
+
 def test_handler_exception_sends_internal_server_error_and_keeps_socket(app, emulator):
     with connect(emulator.url) as ws:
         connection_id = whoami(ws)

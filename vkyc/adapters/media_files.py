@@ -51,6 +51,10 @@ class MediaFiles:
                 found.append(StoredFile(item["Key"], int(item["Size"]), item["LastModified"]))
         return sorted(found, key=lambda f: f.key)
 
+    def check_bucket(self) -> None:
+        """Raise unless the bucket exists and answers (one HeadBucket)."""
+        self.client.head_bucket(Bucket=self.bucket)
+
     def exists(self, key: str) -> bool:
         """Whether the object exists (one HeadObject)."""
         try:

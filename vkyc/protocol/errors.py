@@ -7,6 +7,7 @@ where they apply (e.g. ``AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -38,8 +39,10 @@ _CATALOGUE = [
         Area.PROTOCOL,
         400,
         "The message is not valid JSON.",
-        "A WebSocket message or a REST body could not be parsed as JSON.",
-        "Send one JSON object per message, UTF-8 encoded.",
+        "A WebSocket message or a REST body could not be parsed as JSON, is not UTF-8, or nests arrays "
+        "and objects deeper than 32 levels.",
+        "Send one JSON object per message, UTF-8 encoded; no message of the protocol nests deeper than a "
+        "few levels.",
     ),
     ErrorInfo(
         "BAD_MESSAGE",
@@ -78,8 +81,47 @@ _CATALOGUE = [
         Area.PROTOCOL,
         403,
         "Your role may not send this action.",
-        "A connection sent an action reserved for another role (e.g. a mobile sending an agent action).",
-        "Use the action set of your role; see the role column in docs/protocol.md.",
+        "A connection sent an action reserved for another role (e.g. a mobile sending an agent action), "
+        "or a REST call came with the token of a role the endpoint does not serve (e.g. an agent asking "
+        "for a supervisor's call lookup).",
+        "Use the action set of your role; see the role column in docs/protocol.md and the roles of each "
+        "endpoint in docs/openapi.json.",
+    ),
+    ErrorInfo(
+        "RATE_LIMITED",
+        Area.PROTOCOL,
+        429,
+        "Too many messages: slow down.",
+        "A connection sent messages faster than its allowance (docs/security.md: 10 per second after a "
+        "burst of 60 for people's connections, 100 per second after 600 for media nodes, and 3 "
+        "`session.hello` then one per 10 s). The message was not looked at; nothing changed.",
+        "Wait a second and send again; a client that follows the protocol never meets this.",
+    ),
+    ErrorInfo(
+        "PAYLOAD_TOO_LARGE",
+        Area.PROTOCOL,
+        413,
+        "The request body is too large.",
+        "A REST body larger than its endpoint accepts (64 KB for the JSON bodies of version 1; API "
+        "Gateway refuses anything over 10 MB before it reaches vkyc).",
+        "Send the body the endpoint documents; none of version 1 comes near the limit.",
+    ),
+    ErrorInfo(
+        "UNSUPPORTED_MEDIA_TYPE",
+        Area.PROTOCOL,
+        415,
+        "The request body must be JSON.",
+        "A REST body came with a `Content-Type` other than `application/json` (for example curl's "
+        "default `application/x-www-form-urlencoded` when `-d` is given without a header).",
+        "Send `Content-Type: application/json` with a JSON body.",
+    ),
+    ErrorInfo(
+        "METHOD_NOT_ALLOWED",
+        Area.PROTOCOL,
+        405,
+        "This endpoint does not take that HTTP method.",
+        "A REST call used a method the path does not have (e.g. `GET /auth/login`).",
+        "Use the method docs/openapi.json gives for the path.",
     ),
     # -- authentication and sessions ------------------------------------------------------------
     ErrorInfo(
@@ -110,6 +152,18 @@ _CATALOGUE = [
         "media node: use the key printed for its own id (`python -m vkyc.security.node_keys <node-id>`).",
     ),
     ErrorInfo(
+        "TOO_MANY_ATTEMPTS",
+        Area.AUTH,
+        429,
+        "Too many failed attempts: wait before trying again.",
+        "Logins to this account, or credentials sent from this address, failed too often (docs/security.md: "
+        "5 failures of an account, 30 of an address, then a wait that doubles with each further failure, "
+        "up to 15 minutes for an account and 5 for an address). While it lasts even the right password is "
+        "refused; the `Retry-After` header and the message give the seconds left.",
+        "Wait the seconds given, then try again with the right credentials; if you did not cause it, "
+        "tell an admin: the login audit shows the attempts.",
+    ),
+    ErrorInfo(
         "ACCOUNT_DISABLED",
         Area.AUTH,
         403,
@@ -138,9 +192,10 @@ _CATALOGUE = [
         Area.AUTH,
         404,
         "Not found.",
-        "A REST call named a dossier, user or other item that does not exist; also `callback.start` "
-        "naming a dossier its agent's unit does not serve, and `device.register` from a session whose "
-        "dossier has no subscriber number.",
+        "A REST call named a dossier, user, path or other item that does not exist, or a dossier of a "
+        "unit the caller does not serve (ids are not probed); also `callback.start` naming a dossier its "
+        "agent's unit does not serve, and `device.register` from a session whose dossier has no "
+        "subscriber number.",
         "Check the id.",
     ),
     ErrorInfo(
@@ -183,8 +238,10 @@ _CATALOGUE = [
         Area.AUTH,
         403,
         "This unit is not among the units you serve.",
-        "A report or lookup (REST, with the token of `POST /auth/login`) named a unit, or a dossier of a "
-        "unit, that the caller's unit does not serve (the serving map: unit 1 serves 1, 4 and 6).",
+        "A report (REST, with the token of `POST /auth/login`) named in its `unit_id` parameter a unit "
+        "that the caller's unit does not serve (the serving map: unit 1 serves 1, 4 and 6). A lookup of "
+        "one dossier or call of such a unit answers `NOT_FOUND` or `CALL_NOT_FOUND` instead, as if it "
+        "did not exist: ids are not probed.",
         "Ask for one of your units; `GET /units` shows who serves whom.",
     ),
     # -- message authentication -----------------------------------------------------------------
@@ -327,8 +384,10 @@ _CATALOGUE = [
         Area.CALL,
         404,
         "No such call.",
-        "A message named a call id that does not exist, or that this session is not part of.",
-        "Use the call id of a call your session placed or answered.",
+        "A message named a call id that does not exist, or that this session is not part of; on REST "
+        "(`GET /calls/{call_id}`), a call that does not exist or belongs to a unit the supervisor does "
+        "not serve (the two are not told apart).",
+        "Use the call id of a call your session placed or answered, or, for a lookup, of your units.",
     ),
     ErrorInfo(
         "OFFER_NOT_FOUND",
@@ -637,6 +696,15 @@ _CATALOGUE = [
         "An unexpected failure; it is logged with the request id.",
         "Retry once; if it persists, report the request id and call id to support.",
     ),
+    ErrorInfo(
+        "SERVICE_UNAVAILABLE",
+        Area.SERVER,
+        503,
+        "A service vkyc depends on cannot be reached.",
+        "The database (DynamoDB) or the media bucket (S3) did not answer, or throttled the request; "
+        "`GET /health` names the dependency that failed. Nothing was changed by the refused request.",
+        "Retry after a few seconds with backoff; if it persists, tell support what `GET /health` says.",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorInfo] = {e.code: e for e in _CATALOGUE}
@@ -658,3 +726,13 @@ class ProtocolError(Exception):
     @property
     def message(self) -> str:
         return f"{self.info.message} {self.detail}" if self.detail else self.info.message
+
+
+class RetryLater(ProtocolError):
+    """A refusal that ends by itself after ``retry_after_s`` seconds (``TOO_MANY_ATTEMPTS``,
+    ``RATE_LIMITED``): REST answers it with a ``Retry-After`` header, and the message says it too."""
+
+    def __init__(self, code: str, retry_after_s: float, detail: str | None = None) -> None:
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+        said = f"Retry after {self.retry_after_s} s."
+        super().__init__(code, f"{detail} {said}" if detail else said)

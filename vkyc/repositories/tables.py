@@ -340,6 +340,58 @@ class ApiKey(VkycModel):
     revoked_at = UTCDateTimeAttribute(null=True)
 
 
+# --- attempts and the login audit ---------------------------------------------------------------------
+
+
+class Throttle(VkycModel):
+    """Failures of one credential path per account or per source address (``vkyc.repositories.throttles``).
+
+    ``throttle_key`` is ``<scope>:<account|source>:<value>`` (``login:account:tdv1.kv1``,
+    ``login:source:203.0.113.7``). ``failures`` counts the failures since ``last_failure_at``'s window
+    began (counted with ``ADD``, so concurrent containers do not lose one); ``locked_until`` refuses every
+    attempt until then, the right one too. Times are Unix seconds. ``expires_at`` lets DynamoDB drop an
+    item once its window is over (readers check the times themselves: TTL deletion is late).
+    """
+
+    TABLE = "throttles"
+
+    class Meta:
+        table_name = "throttles"
+        billing_mode = PAY_PER_REQUEST
+
+    throttle_key = UnicodeAttribute(hash_key=True)
+    failures = IntegerAttribute(default=0)
+    last_failure_at = IntegerAttribute(null=True)
+    locked_until = IntegerAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AuthEvent(VkycModel):
+    """The login audit trail (``vkyc.repositories.auth_events``): successes, failures, lockouts, tokens
+    issued and revoked, per unit, newest last.
+
+    ``unit_id`` is the unit of the account or API key concerned, ``*`` when none is known (an unknown
+    username, a wrong API key, a media node); ``event_key`` is ``<at ISO 8601>#<random>``, so a unit's
+    events of a time range are one Query. Kept ``AUTH_EVENT_TTL_DAYS`` (``expires_at``).
+    """
+
+    TABLE = "auth_events"
+
+    class Meta:
+        table_name = "auth_events"
+        billing_mode = PAY_PER_REQUEST
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # vkyc.repositories.auth_events.AuthEventKind
+    scope = UnicodeAttribute()  # login | mobile | node | connect | session
+    principal = UnicodeAttribute(null=True)  # username, agent id, dealer account, node id
+    source = UnicodeAttribute(null=True)  # the client's address as API Gateway saw it
+    detail = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 # --- connections --------------------------------------------------------------------------------------
 
 
@@ -837,6 +889,8 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     OfferLog,
     DeviceRegistration,
     DeviceLicence,
+    Throttle,
+    AuthEvent,
 )
 """Every table, in creation order."""
 
@@ -883,6 +937,21 @@ def connection() -> Connection:
 def prefix() -> str:
     """The table name prefix currently bound."""
     return _prefix
+
+
+def missing_tables() -> list[str]:
+    """The names of the tables of the bound prefix that DynamoDB does not list (empty: all there).
+    ListTables, one request per 100 names of the account; raises what botocore raises when DynamoDB
+    cannot be reached."""
+    expected = {prefix() + model.TABLE for model in ALL_MODELS}
+    listed: set[str] = set()
+    start: str | None = None
+    while True:
+        page = connection().list_tables(exclusive_start_table_name=start)
+        listed.update(page.get("TableNames", []))
+        start = page.get("LastEvaluatedTableName")
+        if not start:
+            return sorted(expected - listed)
 
 
 def create_all(wait: bool = True) -> None:

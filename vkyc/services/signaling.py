@@ -1,6 +1,7 @@
 """One WebSocket message in, one reply out: the signaling channel's single entry point.
 
-Checks, in this order, each refusing with its own code and writing nothing: JSON (BAD_JSON) → a
+Checks, in this order, each refusing with its own code and writing nothing: the connection's
+message allowance (RATE_LIMITED, ``vkyc.services.limits``) → JSON (BAD_JSON) → a
 known action (UNKNOWN_ACTION) → fields (BAD_MESSAGE, naming the field) → the connection's role
 (FORBIDDEN_ACTION) → for signed messages: MAC (MAC_INVALID, or HELLO_REQUIRED before the key went
 out) → ``ts`` within 60 s (MESSAGE_EXPIRED) → ``seq`` (SEQ_REPLAYED, SEQ_OUT_OF_WINDOW). Only then
@@ -18,7 +19,6 @@ nothing is written unless it is accepted, and a refused seq is still the error t
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import OrderedDict
@@ -33,6 +33,7 @@ from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.machine import IllegalTransition
 from vkyc.protocol import signing
 from vkyc.protocol.errors import ProtocolError
+from vkyc.protocol.jsontext import parse_object
 from vkyc.protocol.messages import (
     CLIENT_ACTIONS,
     AgentSetStatus,
@@ -74,6 +75,8 @@ from vkyc.repositories.tables import Session, WsConnection
 from vkyc.repositories.transitions import TouchRejected, transition
 from vkyc.services.callbacks import CallbackService, is_callback
 from vkyc.services.calls import CallService
+from vkyc.services.failures import describe_validation
+from vkyc.services.limits import ConnectionLimits
 from vkyc.services.media import MediaService
 from vkyc.services.ports import Clock, utc_now
 from vkyc.services.reports_monitor import board
@@ -143,6 +146,7 @@ class SignalingService:
         callbacks: CallbackService | None = None,
         media: MediaService,
         clock: Clock = utc_now,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.sessions = sessions
         self.calls = calls
@@ -152,6 +156,7 @@ class SignalingService:
         self.agents = agents or AgentRepository()
         self.media = media  # wired by the function, which gives it the media bucket (S3)
         self.clock = clock
+        self.limits = limits or ConnectionLimits()
         # A connection item never changes while its socket lives, so a warm container keeps it: a
         # signed message then costs one DynamoDB request (the conditional seq update), not two.
         self._connections: OrderedDict[str, WsConnection] = OrderedDict()
@@ -168,12 +173,16 @@ class SignalingService:
         return found
 
     def forget(self, connection_id: str) -> None:
-        """The socket is gone ($disconnect): drop its cached item."""
+        """The socket is gone ($disconnect): drop its cached item and its message allowance."""
         self._connections.pop(connection_id, None)
+        self.limits.forget(connection_id)
 
     def on_message(self, connection_id: str, body: str) -> Outcome:
         request_id: str | None = None
         try:
+            # Counted before anything is read: a flood of garbage spends the allowance too.
+            cached = self._connections.get(connection_id)
+            self.limits.message(connection_id, cached.role if cached is not None else None)
             raw = _parse(body)
             candidate = raw.get("request_id")
             request_id = candidate if isinstance(candidate, str) and _REQUEST_ID.match(candidate) else None
@@ -198,13 +207,14 @@ class SignalingService:
         try:
             message = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ProtocolError("BAD_MESSAGE", _describe(exc)) from None
+            raise ProtocolError("BAD_MESSAGE", describe_validation(exc)) from None
         connection = self._connection(connection_id)
         if connection is None:
             raise ProtocolError("SESSION_ENDED", "This connection carries no session; reconnect.")
         if Role(connection.role) not in cls.ROLES:
             raise ProtocolError("FORBIDDEN_ACTION", f"{action} is not an action of a {connection.role}.")
         if isinstance(message, Hello):
+            self.limits.hello(connection_id)  # each hello writes: a flood of them must not
             welcome = self.sessions.hello(connection, message)
             if connection.role == Role.MOBILE.value and connection.dossier_id:
                 self.calls.read_ahead(connection.dossier_id)
@@ -390,21 +400,7 @@ class SignalingService:
 
 
 def _parse(body: str) -> dict[str, Any]:
-    try:
-        raw = json.loads(body)
-    except ValueError:
-        raise ProtocolError("BAD_JSON") from None
-    if not isinstance(raw, dict):
-        raise ProtocolError("BAD_MESSAGE", "A message is a JSON object.")
-    return raw
-
-
-def _describe(exc: ValidationError) -> str:
-    """The first problem, naming its field (e.g. ``seq: Input should be greater than or equal to 1``)."""
-    errors = exc.errors()
-    where = ".".join(str(part) for part in errors[0]["loc"]) or "message"
-    more = f" ({len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where}: {errors[0]['msg']}{more}"
+    return parse_object(body)
 
 
 def _ms(when: datetime | None) -> int:

@@ -318,9 +318,29 @@ export const ERRORS = {
     vi: "Tài khoản của bạn không được làm thao tác này.",
     en: "Your account may not do this.",
   },
+  RATE_LIMITED: {
+    vi: "Trang gửi quá nhiều yêu cầu. Đợi vài giây rồi thử lại.",
+    en: "The page sent too many requests. Wait a few seconds and try again.",
+  },
+  PAYLOAD_TOO_LARGE: {
+    vi: "Dữ liệu gửi lên quá lớn.",
+    en: "What was sent is too large.",
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    vi: "Yêu cầu phải gửi dữ liệu dạng JSON. Tải lại trang; nếu vẫn lỗi, báo quản trị.",
+    en: "The request must carry JSON. Reload the page; if it persists, tell your administrator.",
+  },
+  METHOD_NOT_ALLOWED: {
+    vi: "Máy chủ không nhận yêu cầu theo cách này: trang có thể đã cũ. Tải lại trang.",
+    en: "The server does not take this request that way: the page may be out of date. Reload it.",
+  },
   AUTH_REQUIRED: {
     vi: "Bạn cần đăng nhập.",
     en: "You need to log in.",
+  },
+  TOO_MANY_ATTEMPTS: {
+    vi: "Đăng nhập sai quá nhiều lần. Đợi hết thời gian khóa rồi thử lại với mật khẩu đúng.",
+    en: "Too many failed logins. Wait until the lock ends, then try again with the right password.",
   },
   API_KEY_INVALID: {
     vi: "Khóa API của đơn vị không hợp lệ hoặc đã bị thu hồi. Báo quản trị.",
@@ -477,6 +497,10 @@ export const ERRORS = {
   INTERNAL_ERROR: {
     vi: "Lỗi hệ thống. Thử lại; nếu vẫn lỗi, báo quản trị kèm mã cuộc gọi.",
     en: "A server error. Try again; if it persists, tell your administrator with the call id.",
+  },
+  SERVICE_UNAVAILABLE: {
+    vi: "Hệ thống tạm thời không truy cập được dữ liệu. Thử lại sau vài giây; nếu vẫn lỗi, báo quản trị.",
+    en: "The system cannot reach its data right now. Try again in a few seconds; if it persists, tell your administrator.",
   },
   GET_USER_MEDIA_ERROR: {
     vi: "Không mở được camera hoặc micro.",

@@ -1,0 +1,76 @@
+"""The Chalice glue of ``vkyc.api``: every endpoint a ``RestApi`` binds becomes a Chalice route whose view
+hands the request to ``RestApi.handle`` and returns its answer. Nothing else here decides anything.
+
+Routes accept every content type (``*/*``): Chalice would otherwise answer a wrong ``Content-Type``
+with its own 415 before our code runs; the layer checks it and answers the catalogue's
+``UNSUPPORTED_MEDIA_TYPE``. A middleware rewrites the errors Chalice still answers by itself (a method
+the path does not have, an exception outside the layer) into catalogue bodies. The source address is
+API Gateway's ``requestContext.identity.sourceIp``, never ``X-Forwarded-For`` (any client can write
+that header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from vkyc.api.routes import RestApi, RestRequest, RestResponse, error_response
+from vkyc.protocol.errors import ProtocolError
+
+ANY_CONTENT_TYPE = ["*/*"]
+# Chalice's own error bodies ({"Code": ..., "Message": ...}) by status, as catalogue codes.
+CHALICE_ERRORS = {405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE", 500: "INTERNAL_ERROR"}
+
+
+def mount(app: Chalice, api: RestApi) -> None:
+    """Serve every endpoint ``api`` binds on ``app``."""
+    for name, (endpoint, _) in api.routes.items():
+        app.route(endpoint.path, methods=[endpoint.method], content_types=ANY_CONTENT_TYPE, name=name)(
+            _view(app, api, name)
+        )
+
+    @app.middleware("http")
+    def catalogue_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        response = get_response(event)
+        body = response.body
+        if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "code" not in body:
+            code = CHALICE_ERRORS.get(response.status_code, "INTERNAL_ERROR")
+            answer = error_response(ProtocolError(code))
+            allow = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
+            return _response(RestResponse(answer.status, answer.body, {**answer.headers, **allow}))
+        return response
+
+
+def rest_request(request: Request, path_params: dict[str, str]) -> RestRequest:
+    identity = (request.context or {}).get("identity") or {}
+    query = request.query_params
+    body = request.raw_body
+    return RestRequest(
+        method=request.method,
+        path_params=path_params,
+        query={name: query.getlist(name) for name in query} if query else {},
+        headers={name.lower(): value for name, value in request.headers.items()},
+        body=(body.encode() if isinstance(body, str) else body) or None,
+        source_ip=str(identity.get("sourceIp") or ""),
+    )
+
+
+def _view(app: Chalice, api: RestApi, name: str) -> Callable[..., Response]:
+    def view(**path_params: Any) -> Response:
+        request = app.current_request
+        assert request is not None, "only called inside a REST route"
+        return _response(api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()})))
+
+    view.__name__ = name
+    return view
+
+
+def _response(answer: RestResponse) -> Response:
+    return Response(
+        body=answer.body,
+        status_code=answer.status,
+        headers={"Content-Type": "application/json", **answer.headers},
+    )
