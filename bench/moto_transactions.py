@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 import boto3
-from moto.dynamodb.models import DynamoDBBackend
 
 from local import moto_patches
 from local.moto_server import running
@@ -72,11 +71,8 @@ def main() -> None:
     results: dict[str, dict[int, float]] = {"patched": {}, "stock": {}}
     with running() as server:
         client = boto3.client("dynamodb", endpoint_url=server.url, region_name="ap-southeast-1")
-        for variant, impl in (
-            ("patched", moto_patches._transact_write_items),
-            ("stock", moto_patches.STOCK_TRANSACT_WRITE_ITEMS),
-        ):
-            DynamoDBBackend.transact_write_items = impl  # type: ignore[method-assign]
+        for variant in ("patched", "stock"):
+            moto_patches.use_stock_transactions(variant == "stock")
             for size in sizes:
                 table = f"bench-{uuid.uuid4().hex[:8]}"
                 client.create_table(
@@ -87,7 +83,7 @@ def main() -> None:
                 )
                 results[variant][size] = measure(client, table, size, args.samples)
                 client.delete_table(TableName=table)
-        DynamoDBBackend.transact_write_items = moto_patches._transact_write_items  # type: ignore[method-assign]
+        moto_patches.use_stock_transactions(False)
     print(f"{'items':>7}{'patched ms':>12}{'stock ms':>10}{'stock/patched':>15}")
     for size in sizes:
         p, s = results["patched"][size], results["stock"][size]
