@@ -14,13 +14,16 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut 
 install: $(STAMP)
 
 # The lock holds pip, setuptools and wheel too (Chalice needs them), so the project installs without
-# fetching anything that is not pinned: its build backend is the locked setuptools.
+# fetching anything that is not pinned: its build backend is the locked setuptools. local/ and bench/
+# are not in the wheel: a .pth file puts this source tree on the venv's path, so that they import from
+# any directory (`python bench/moto_transactions.py` as well as `python -m bench.call_setup`).
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vkyc needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python dependencies into $(VENV) from $(LOCK) (first run takes a few minutes)"
 	@$(PY) -m pip install -q --require-hashes -r $(LOCK)
 	@$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "vkyc-source-tree.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 # Recompile every lock file from pyproject.toml: dev (make up, make test, CI), media-node (the

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 
 from local import moto_patches
-from local.moto_server import running
+from local.moto_server import MotoServer
 
 
 def transaction(table: str, key: str) -> list[dict[str, Any]]:
@@ -69,7 +69,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, dict[int, float]] = {"patched": {}, "stock": {}}
-    with running() as server:
+    # In this process: the switch between stock and patched transactions is this process's moto.
+    server = MotoServer(port=0, in_process=True)
+    server.start()
+    try:
         client = boto3.client("dynamodb", endpoint_url=server.url, region_name="ap-southeast-1")
         for variant in ("patched", "stock"):
             moto_patches.use_stock_transactions(variant == "stock")
@@ -84,6 +87,8 @@ def main() -> None:
                 results[variant][size] = measure(client, table, size, args.samples)
                 client.delete_table(TableName=table)
         moto_patches.use_stock_transactions(False)
+    finally:
+        server.stop()
     print(f"{'items':>7}{'patched ms':>12}{'stock ms':>10}{'stock/patched':>15}")
     for size in sizes:
         p, s = results["patched"][size], results["stock"][size]
