@@ -1,22 +1,42 @@
 # The two commands a newcomer needs: `make up` (the whole local stack, demo data) and `make test`.
-# Both create .venv and install what is missing first; a changed pyproject.toml reinstalls.
+# Both create .venv and install what is missing first, from the lock file requirements/dev.txt (every
+# package pinned with its hashes); a changed pyproject.toml or lock file reinstalls. `make lock`
+# recompiles the lock files from pyproject.toml (see README, "Dependencies").
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+LOCK   := requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: up test lint typecheck chromium unit bench load install clean
+.PHONY: up test lint typecheck chromium unit bench load install lock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock holds pip, setuptools and wheel too (Chalice needs them), so the project installs without
+# fetching anything that is not pinned: its build backend is the locked setuptools. local/ and bench/
+# are not in the wheel: a .pth file puts this source tree on the venv's path, so that they import from
+# any directory (`python bench/moto_transactions.py` as well as `python -m bench.call_setup`).
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vkyc needs Python 3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing Python dependencies into $(VENV) (first run takes a few minutes)"
-	@$(PY) -m pip install -q --upgrade 'pip<26.3'
-	@$(PY) -m pip install -q -e '.[dev]'
+	@echo "installing Python dependencies into $(VENV) from $(LOCK) (first run takes a few minutes)"
+	@$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	@$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "vkyc-source-tree.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# Recompile every lock file from pyproject.toml: dev (make up, make test, CI), media-node (the
+# container image) and functions (the Lambda functions), the last two constrained to dev's versions
+# so that all three agree. Versions already locked are kept unless asked:
+# `make lock UPGRADE=--upgrade` (everything) or `UPGRADE='--upgrade-package boto3'`.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' $(UPGRADE)
+
+lock: install
+	$(UV_COMPILE) --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) --extra media-node -c requirements/dev.txt -o requirements/media-node.txt
+	$(UV_COMPILE) --extra functions -c requirements/dev.txt -o requirements/functions.txt
 
 up: install
 	@$(PY) -m local up

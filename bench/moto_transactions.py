@@ -15,10 +15,9 @@ import uuid
 from typing import Any
 
 import boto3
-from moto.dynamodb.models import DynamoDBBackend
 
 from local import moto_patches
-from local.moto_server import running
+from local.moto_server import MotoServer
 
 
 def transaction(table: str, key: str) -> list[dict[str, Any]]:
@@ -70,13 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, dict[int, float]] = {"patched": {}, "stock": {}}
-    with running() as server:
+    # In this process: the switch between stock and patched transactions is this process's moto.
+    server = MotoServer(port=0, in_process=True)
+    server.start()
+    try:
         client = boto3.client("dynamodb", endpoint_url=server.url, region_name="ap-southeast-1")
-        for variant, impl in (
-            ("patched", moto_patches._transact_write_items),
-            ("stock", moto_patches.STOCK_TRANSACT_WRITE_ITEMS),
-        ):
-            DynamoDBBackend.transact_write_items = impl  # type: ignore[method-assign]
+        for variant in ("patched", "stock"):
+            moto_patches.use_stock_transactions(variant == "stock")
             for size in sizes:
                 table = f"bench-{uuid.uuid4().hex[:8]}"
                 client.create_table(
@@ -87,7 +86,9 @@ def main() -> None:
                 )
                 results[variant][size] = measure(client, table, size, args.samples)
                 client.delete_table(TableName=table)
-        DynamoDBBackend.transact_write_items = moto_patches._transact_write_items  # type: ignore[method-assign]
+        moto_patches.use_stock_transactions(False)
+    finally:
+        server.stop()
     print(f"{'items':>7}{'patched ms':>12}{'stock ms':>10}{'stock/patched':>15}")
     for size in sizes:
         p, s = results["patched"][size], results["stock"][size]

@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from vkyc.repositories import pynamodb_internals
 from vkyc.repositories.tables import ALL_MODELS, VkycModel
 
 PREFIX_PARAMETER = "TablePrefix"
@@ -35,7 +36,7 @@ def _key_schema(keys: list[Any]) -> list[dict[str, str]]:
 
 def table_properties(model: type[VkycModel]) -> dict[str, Any]:
     """The ``Properties`` of the model's table."""
-    schema = model._get_schema()
+    schema = pynamodb_internals.table_schema(model)
     properties: dict[str, Any] = {
         "TableName": {"Fn::Sub": "${" + PREFIX_PARAMETER + "}" + model.TABLE},
         "BillingMode": model.Meta.billing_mode,
@@ -65,7 +66,7 @@ def table_properties(model: type[VkycModel]) -> dict[str, Any]:
     stream_view_type = getattr(model.Meta, "stream_view_type", None)
     if stream_view_type:
         properties["StreamSpecification"] = {"StreamViewType": stream_view_type}
-    ttl = model._ttl_attribute()
+    ttl = pynamodb_internals.ttl_attribute(model)
     if ttl is not None:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl.attr_name, "Enabled": True}
     return properties

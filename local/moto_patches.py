@@ -1,4 +1,5 @@
-"""Two corrections to moto 5.2's DynamoDB that vkyc's correctness and speed depend on.
+"""Corrections to moto 5.2's DynamoDB that vkyc's correctness and speed depend on: the one module that
+replaces or reaches into moto's internals.
 
 1. **Isolation.** moto serves requests on several threads, and ``transact_write_items`` deep-copies
    every table it touches, then restores that copy when a condition fails: writes that other
@@ -17,9 +18,16 @@
    condition check, same stream record, same size limit), and the ``attribute_not_exists(#key)`` of
    every log entry is answered without moto's lexer; anything else goes through moto's own path.
 
-``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it.
+``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
+puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
+
+What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item`` and
+``transact_write_items``) and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``,
+``stream_shard``, ``get_filter_expression``) are moto internals of one release, ``WRITTEN_FOR``, which
+``pyproject.toml`` pins exactly: importing this module with any other moto raises ``UnsupportedMoto``.
 """
 
+# ruff: noqa: E402  (moto is imported after its version is checked)
 from __future__ import annotations
 
 import copy
@@ -27,7 +35,30 @@ import functools
 import re
 import threading
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
+
+WRITTEN_FOR = "5.2.6"
+
+
+class UnsupportedMoto(RuntimeError):
+    """The installed moto is not the release these patches were written for."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Raise ``UnsupportedMoto`` unless ``installed`` (default: moto's installed version) is
+    ``WRITTEN_FOR``."""
+    found = installed if installed is not None else version("moto")
+    if found != WRITTEN_FOR:
+        raise UnsupportedMoto(
+            f"local/moto_patches.py replaces moto {WRITTEN_FOR}'s DynamoDB internals, but moto {found} is "
+            "installed. Install the locked version (make install), or re-read what the module replaces "
+            "in the new release, then update WRITTEN_FOR and the pin in pyproject.toml (make lock)."
+        )
+
+
+# Checked before moto's modules are imported: a release that moved them fails here, naming the versions.
+check_version()
 
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -45,7 +76,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler
 
-STOCK_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items  # kept for bench/moto_transactions.py
+STOCK_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
 STOCK_UPDATE_ITEM = DynamoDBBackend.update_item
 MAX_ITEM_SIZE = 405_000  # moto's own limit (DynamoDB's 400 KB, as measured by moto)
 _ASSIGNMENT = r"\s*(#\w+)\s*=\s*(:\w+)\s*"
@@ -76,6 +107,14 @@ def apply() -> None:
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
         _applied = True
+
+
+def use_stock_transactions(stock: bool) -> None:
+    """Serve ``TransactWriteItems`` with moto's own implementation (``stock``) or with this module's
+    (call ``apply()`` first; the lock around every request stays either way)."""
+    DynamoDBBackend.transact_write_items = (  # type: ignore[method-assign]
+        STOCK_TRANSACT_WRITE_ITEMS if stock else _transact_write_items
+    )
 
 
 def _update_item(

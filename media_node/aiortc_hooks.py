@@ -24,8 +24,9 @@ aiortc's source, the narrowest seams are:
   its source; ``BitrateCap`` wraps it so the node can lower that figure (per-peer cap, or the
   downstream peer's capacity). ``request_keyframe`` sends a PLI through the receiver.
 
-Each seam checks the private attribute it relies on and raises ``RuntimeError`` naming it, so an
-aiortc upgrade that moves them fails loudly at the first call instead of silently decoding again.
+Every private of aiortc these seams rely on is reached through ``sdk.aiortc_internals``, which refuses
+an aiortc release it was not written for and names any attribute that moved, so an upgrade fails loudly
+instead of silently decoding again.
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ import contextlib
 import logging
 import queue
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.clock import current_datetime
-from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
@@ -56,21 +56,9 @@ from aiortc.rtp import (
 
 from media_node.congestion import RetransmitLimiter
 from media_node.frames import EncodedFrame, Kind, is_keyframe
+from sdk import aiortc_internals as internals
 
 log = logging.getLogger("vkyc.media.hooks")
-
-_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
-_STARTED = "_RTCRtpReceiver__started"
-_ESTIMATOR = "_RTCRtpReceiver__remote_bitrate_estimator"
-_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
-_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
-_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
-
-
-def _require(obj: object, attribute: str) -> Any:
-    if not hasattr(obj, attribute):
-        raise RuntimeError(f"aiortc internals changed: {type(obj).__name__} has no {attribute}")
-    return getattr(obj, attribute)
 
 
 class ReceiverTap:
@@ -118,10 +106,7 @@ class ReceiverTap:
 def install_receiver_tap(receiver: RTCRtpReceiver, tap: ReceiverTap) -> None:
     """Route ``receiver``'s encoded frames to ``tap``; call before the receiver starts (in the
     peer connection's ``track`` event, which aiortc emits before it connects)."""
-    _require(receiver, _DECODER_QUEUE)
-    if _require(receiver, _STARTED):
-        raise RuntimeError("install_receiver_tap: the receiver already started decoding")
-    setattr(receiver, _DECODER_QUEUE, tap)
+    internals.replace_decoder_queue(receiver, tap)
 
 
 def _latest_ssrc(receiver: RTCRtpReceiver) -> int | None:
@@ -136,8 +121,7 @@ async def request_keyframe(receiver: RTCRtpReceiver) -> bool:
     ssrc = _latest_ssrc(receiver)
     if ssrc is None:
         return False
-    send_pli: Callable[[int], Awaitable[None]] = _require(receiver, "_send_rtcp_pli")
-    await send_pli(ssrc)
+    await internals.send_pli(receiver, ssrc)
     return True
 
 
@@ -149,12 +133,12 @@ class BitrateCap:
 
     def __init__(self, receiver: RTCRtpReceiver, cap_bps: int) -> None:
         self._receiver = receiver
-        self._inner = _require(receiver, _ESTIMATOR)
+        self._inner = internals.bitrate_estimator(receiver)
         if self._inner is None:
             raise ValueError("BitrateCap: an audio receiver has no bandwidth estimator")
         self.cap_bps = cap_bps
         self.estimate_bps: int | None = None
-        setattr(receiver, _ESTIMATOR, self)
+        internals.replace_bitrate_estimator(receiver, self)
 
     def add(
         self, arrival_time_ms: int, abs_send_time: int, payload_size: int, ssrc: int
@@ -174,13 +158,12 @@ class BitrateCap:
         previous = min(self.estimate_bps or self.cap_bps, self.cap_bps)
         self.cap_bps = cap_bps
         ssrc = _latest_ssrc(self._receiver)
-        rtcp_ssrc = getattr(self._receiver, _RTCP_SSRC, None)
+        rtcp_ssrc = internals.rtcp_ssrc(self._receiver)
         if cap_bps < previous and ssrc is not None and rtcp_ssrc is not None:
             packet = RtcpPsfbPacket(
                 fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(cap_bps, [ssrc])
             )
-            send: Callable[[Any], Awaitable[None]] = _require(self._receiver, "_send_rtcp")
-            await send(packet)
+            await internals.send_rtcp(self._receiver, packet)
 
 
 def intercept_sender_rtcp(
@@ -197,7 +180,8 @@ def intercept_sender_rtcp(
     receiver reports → statistics); for pre-encoded packets its key-frame flag and encoder bitrate are
     no-ops, which is why the node must act on them itself.
     """
-    original: Callable[[Any], Awaitable[None]] = _require(sender, "_handle_rtcp_packet")
+    original = internals.sender_rtcp_handler(sender)
+    own_ssrc = internals.sender_ssrc(sender)
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK and limiter is not None:
@@ -206,7 +190,7 @@ def intercept_sender_rtcp(
                 return
         elif isinstance(packet, RtcpRrPacket | RtcpSrPacket) and on_loss is not None:
             for report in packet.reports:
-                if report.ssrc == sender._ssrc:
+                if report.ssrc == own_ssrc:
                     on_loss(report.fraction_lost / 256)
         if isinstance(packet, RtcpPsfbPacket):
             if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
@@ -220,7 +204,7 @@ def intercept_sender_rtcp(
                     on_remb(bitrate)
         await original(packet)
 
-    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+    internals.replace_sender_rtcp_handler(sender, handle)
 
 
 class StallGuard:
@@ -246,8 +230,7 @@ class StallGuard:
         self._last_output = last_output
         self._on_reset = on_reset
         self.interval_s, self.nack_after_s, self.reset_after_s = interval_s, nack_after_s, reset_after_s
-        _require(receiver, _JITTER_BUFFER)
-        self._nacks = _require(receiver, _NACK_GENERATOR)
+        internals.check_stall_repair(receiver)
         self.resets = 0
         self.renacks = 0
         self._stalled_since: float | None = None
@@ -281,16 +264,11 @@ class StallGuard:
         if ssrc is None:
             return
         if now - self._stalled_since >= self.reset_after_s:
-            setattr(self._receiver, _JITTER_BUFFER, JitterBuffer(capacity=512, is_video=True))
-            self._nacks.missing.clear()
-            self._nacks.max_seq = None
+            internals.reset_jitter_buffer(self._receiver)
             self._stalled_since = None
             self.resets += 1
             self._on_reset()
             await request_keyframe(self._receiver)
-        elif self._nacks.missing:
+        elif missing := internals.missing_packets(self._receiver):
             self.renacks += 1
-            send_nack: Callable[[int, list[int]], Awaitable[None]] = _require(
-                self._receiver, "_send_rtcp_nack"
-            )
-            await send_nack(ssrc, sorted(self._nacks.missing))
+            await internals.send_nack(self._receiver, ssrc, sorted(missing))

@@ -22,7 +22,8 @@ fraction per stream); sizes then come from the VP8 key frame headers.
 
 On a bad link an aiortc client needs more than aiortc gives it; this module adds, on the client
 side, what the media node does on its side (``media_node.aiortc_hooks`` and ``congestion``, which the
-SDK may not import: it depends on nothing of vkyc but the protocol):
+SDK may not import: it depends on nothing of vkyc but the protocol), reaching aiortc's privates only
+through ``sdk.aiortc_internals``:
 
 - loss-tolerant rate control from receiver reports (a mobile link's ~10 % random loss alone holds
   the rate; more than 12 % lowers it by half the loss; under 4 % it grows 8 % per report);
@@ -30,7 +31,8 @@ SDK may not import: it depends on nothing of vkyc but the protocol):
 - a stalled jitter buffer unstuck (aiortc NACKs only on new gaps and waits 512 packets for a lost
   one): NACK again after 0.2 s without output, drop the hole and ask for a key frame after 1 s.
 
-Dependencies: aiortc, PyAV and numpy (``FaceVideo`` also scikit-image, ``cv2`` for drawing).
+Dependencies: the ``sdk-media`` extra (aiortc, PyAV, numpy, OpenCV for drawing); ``FaceVideo`` also
+needs scikit-image, which only the ``dev`` extra installs.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import queue
 import struct
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -58,7 +60,6 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.clock import current_datetime
-from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -72,6 +73,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 from av.video.frame import PictureType
+
+from sdk import aiortc_internals as internals
 
 VIDEO_TIME_BASE = fractions.Fraction(1, 90_000)
 AUDIO_RATE = 48_000
@@ -405,17 +408,6 @@ class Received:
         return None if frame is None else frame.to_ndarray(format="rgb24")
 
 
-_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
-_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
-_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
-
-
-def _private(receiver: RTCRtpReceiver, attribute: str) -> Any:
-    if not hasattr(receiver, attribute):
-        raise RuntimeError(f"aiortc internals changed: RTCRtpReceiver has no {attribute}")
-    return getattr(receiver, attribute)
-
-
 class _CountingTap:
     """Stands in for a receiver's decoder queue (aiortc 1.16): counts whole encoded frames instead of
     decoding them; the end-of-stream marker still reaches the decoder thread, which ends the track."""
@@ -437,8 +429,7 @@ class _CountingTap:
 
 async def _unstick(receiver: RTCRtpReceiver, received: Received) -> None:
     """Keeps a video receiver's output moving: see the module docstring (runs until cancelled)."""
-    nacks = _private(receiver, _NACK_GENERATOR)
-    _private(receiver, _JITTER_BUFFER)
+    internals.check_stall_repair(receiver)
     stalled_since: float | None = None
     with contextlib.suppress(ConnectionError):
         while True:
@@ -455,13 +446,11 @@ async def _unstick(receiver: RTCRtpReceiver, received: Received) -> None:
             stalled_since = stalled_since or now
             ssrc = max(sources, key=lambda s: s.timestamp).source
             if now - stalled_since >= 1.0:
-                setattr(receiver, _JITTER_BUFFER, JitterBuffer(capacity=512, is_video=True))
-                nacks.missing.clear()
-                nacks.max_seq = None
+                internals.reset_jitter_buffer(receiver)
                 stalled_since = None
-                await receiver._send_rtcp_pli(ssrc)
-            elif nacks.missing:
-                await receiver._send_rtcp_nack(ssrc, sorted(nacks.missing))
+                await internals.send_pli(receiver, ssrc)
+            elif missing := internals.missing_packets(receiver):
+                await internals.send_nack(receiver, ssrc, sorted(missing))
 
 
 class MediaPeer:
@@ -528,7 +517,8 @@ class MediaPeer:
         """Pass the node's PLI, REMB and loss reports to our own encoder (aiortc's would ignore them
         for packets), and resend each lost packet at most every 0.2 s. Wraps aiortc's
         ``RTCRtpSender._handle_rtcp_packet`` for this sender; aiortc's handling still runs after."""
-        original: Callable[[Any], Awaitable[None]] = sender._handle_rtcp_packet
+        original = internals.sender_rtcp_handler(sender)
+        own_ssrc = internals.sender_ssrc(sender)
         track = sender.track
         adaptive = track if isinstance(track, AdaptiveVideo) else None
         resent: dict[int, float] = {}
@@ -545,7 +535,7 @@ class MediaPeer:
                     return
             elif isinstance(packet, RtcpRrPacket | RtcpSrPacket) and adaptive is not None:
                 for report in packet.reports:
-                    if report.ssrc == sender._ssrc:
+                    if report.ssrc == own_ssrc:
                         adaptive.report_loss(report.fraction_lost / 256)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                 self.keyframe_requests += 1
@@ -562,14 +552,13 @@ class MediaPeer:
                         adaptive.set_target_bitrate(bitrate)
             await original(packet)
 
-        sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+        internals.replace_sender_rtcp_handler(sender, handle)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         received = self.received[track.kind]
         receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
         if not self.decode:
-            _private(receiver, _DECODER_QUEUE)
-            setattr(receiver, _DECODER_QUEUE, _CountingTap(received, track.kind == "video"))
+            internals.replace_decoder_queue(receiver, _CountingTap(received, track.kind == "video"))
         if track.kind == "video":
             self.guards.append(asyncio.get_running_loop().create_task(_unstick(receiver, received)))
         self._readers.append(asyncio.get_running_loop().create_task(self._read(track, received)))

@@ -13,13 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any
 
 import pytest
-from pynamodb.connection.base import Connection
 
 from local.moto_server import MotoServer
 from vkyc import env
+from vkyc.repositories import pynamodb_internals
 from vkyc.repositories import tables as tables_module
 
 
@@ -34,13 +33,7 @@ def tables(moto_server: MotoServer) -> Iterator[ModuleType]:
 
 
 @pytest.fixture
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def dynamodb_calls() -> Iterator[list[str]]:
     calls: list[str] = []
-    original = Connection._make_api_call
-
-    def counting(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        calls.append(operation_name)
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
-    return calls
+    with pynamodb_internals.observed_requests(calls.append):
+        yield calls

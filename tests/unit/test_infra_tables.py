@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.tables import PREFIX_PARAMETER, logical_id, template
+from vkyc.repositories import pynamodb_internals
 from vkyc.repositories.tables import ALL_MODELS, STATEFUL_MODELS, ApiKey, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +39,10 @@ def test_every_model_has_one_table_resource(resources):
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.TABLE)
 def test_keys_match_the_model(resources, model):
     properties = resources[logical_id(model)]["Properties"]
-    expected = [(model._hash_keyname, "HASH")]
-    if model._range_keyname:
-        expected.append((model._range_keyname, "RANGE"))
+    expected = [(pynamodb_internals.hash_key_name(model), "HASH")]
+    range_key = pynamodb_internals.range_key_name(model)
+    if range_key:
+        expected.append((range_key, "RANGE"))
     assert key_names(properties["KeySchema"]) == expected
     defined = {a["AttributeName"] for a in properties["AttributeDefinitions"]}
     attributes = model.get_attributes()
@@ -54,9 +56,10 @@ def test_keys_match_the_model(resources, model):
 def test_gsis_match_the_model(resources, model):
     properties = resources[logical_id(model)]["Properties"]
     in_template = {g["IndexName"]: g for g in properties.get("GlobalSecondaryIndexes", [])}
-    assert set(in_template) == set(model._indexes)
+    model_indexes = pynamodb_internals.indexes(model)
+    assert set(in_template) == set(model_indexes)
     defined = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
-    for name, index in model._indexes.items():
+    for name, index in model_indexes.items():
         keys = key_names(in_template[name]["KeySchema"])
         assert keys[0][1] == "HASH"
         for attribute in index.Meta.attributes.values():
@@ -87,7 +90,7 @@ def test_streams_and_ttl_match_the_model(resources, model):
         assert logical_id(model) + "StreamArn" in template()["Outputs"]
     else:
         assert "StreamSpecification" not in properties
-    ttl = model._ttl_attribute()
+    ttl = pynamodb_internals.ttl_attribute(model)
     if ttl is None:
         assert "TimeToLiveSpecification" not in properties
     else:

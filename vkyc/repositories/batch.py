@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vkyc.repositories import tables
+from vkyc.repositories import pynamodb_internals, tables
 from vkyc.repositories.errors import RepositoryError
 from vkyc.repositories.tables import StatefulModel
 
@@ -19,8 +19,7 @@ def get_many(keys: Sequence[StatefulModel]) -> list[StatefulModel | None]:
     for key in keys:
         if key.entity_id() in ("", "None"):
             continue
-        name = type(key)._hash_keyname
-        assert name is not None
+        name = pynamodb_internals.hash_key_name(type(key))
         wanted.setdefault(type(key).Meta.table_name, []).append({name: {"S": key.entity_id()}})
     found: dict[tuple[str, str], dict[str, Any]] = {}
     request = {table: {"Keys": ks, "ConsistentRead": True} for table, ks in wanted.items()}
@@ -45,7 +44,5 @@ def get_many(keys: Sequence[StatefulModel]) -> list[StatefulModel | None]:
 def _key_of(table: str, raw: dict[str, Any], keys: Sequence[StatefulModel]) -> str:
     for key in keys:
         if type(key).Meta.table_name == table:
-            name = type(key)._hash_keyname
-            assert name is not None
-            return str(raw[name]["S"])
+            return str(raw[pynamodb_internals.hash_key_name(type(key))]["S"])
     raise RepositoryError(f"BatchGetItem answered for {table}, which was not asked")

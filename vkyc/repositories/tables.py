@@ -41,6 +41,7 @@ from pynamodb.models import Model
 
 from vkyc import env
 from vkyc.domain.eligibility import is_live_call
+from vkyc.repositories import pynamodb_internals
 
 PAY_PER_REQUEST = PAY_PER_REQUEST_BILLING_MODE
 NEW_AND_OLD_IMAGES = STREAM_NEW_AND_OLD_IMAGE
@@ -100,9 +101,7 @@ class StatefulModel(VkycModel):
 
     def entity_id(self) -> str:
         """The value of the hash key (every stateful table has a string hash key and no range key)."""
-        name = type(self)._hash_keyname
-        assert name is not None
-        return str(getattr(self, name))
+        return str(getattr(self, pynamodb_internals.hash_key_name(type(self))))
 
     def derived(self, state: str) -> dict[str, Any]:
         """Attributes that follow from the item's state (e.g. a sparse index's key), written by every
@@ -918,12 +917,7 @@ def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
         model.Meta.host = endpoint_url
         model.Meta.region = region
         model.Meta.table_name = prefix + model.TABLE
-        model._connection = None
-        # _get_connection() builds the TableConnection and its schema (no network, no client yet);
-        # then its private Connection is swapped for the shared one.
-        table_connection = model._get_connection()
-        shared.add_meta_table(table_connection.get_meta_table())
-        table_connection.connection = shared
+        pynamodb_internals.share_connection(model, shared)
     _connection = shared
     _prefix = prefix
 

@@ -50,7 +50,7 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from vkyc.domain.machine import StateMachine
-from vkyc.repositories import tables
+from vkyc.repositories import pynamodb_internals, tables
 from vkyc.repositories.errors import AlreadyExists, RepositoryError, TransitionConflict
 from vkyc.repositories.tables import LogModel, StatefulModel
 
@@ -534,9 +534,7 @@ def _is_empty(value: Any) -> bool:
 
 
 def _hash_attribute(model: type[StatefulModel]) -> Attribute[Any]:
-    name = model._hash_keyname
-    assert name is not None
-    attribute: Attribute[Any] = getattr(model, name)
+    attribute: Attribute[Any] = getattr(model, pynamodb_internals.hash_key_name(model))
     return attribute
 
 

@@ -1,4 +1,5 @@
-"""The aiortc seams: what the tap passes on, and that each seam finds the attribute it relies on."""
+"""The node's aiortc seams: what the tap passes on, what the bitrate cap tells the source (the privates
+they reach are ``sdk.aiortc_internals``'s, tested in ``tests/unit/test_dependency_seams.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiortc.jitterbuffer import JitterFrame
 from media_node.aiortc_hooks import BitrateCap, ReceiverTap, install_receiver_tap
 from media_node.clip import EncodedClip
 from media_node.frames import EncodedFrame, Kind
+from sdk import aiortc_internals
 
 
 def test_the_tap_hands_over_encoded_frames_and_only_the_end_marker_to_the_decoder(
@@ -45,20 +47,13 @@ def test_a_failing_handler_does_not_break_the_receiver(small_clip: EncodedClip) 
     assert tap.frames == 1
 
 
-def test_the_tap_replaces_the_decoder_queue_of_a_receiver_not_yet_started() -> None:
-    async def run() -> None:
-        pc = RTCPeerConnection()
-        receiver = pc.addTransceiver("video").receiver
-        tap = ReceiverTap(Kind.VIDEO, lambda frame: None)
-        install_receiver_tap(receiver, tap)
-        assert receiver._RTCRtpReceiver__decoder_queue is tap  # type: ignore[attr-defined]
-        receiver._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
-        with pytest.raises(RuntimeError, match="already started"):
-            install_receiver_tap(receiver, ReceiverTap(Kind.VIDEO, lambda frame: None))
-        receiver._RTCRtpReceiver__started = False  # type: ignore[attr-defined]  # it never really started
-        await pc.close()
-
-    asyncio.run(run())
+def test_installing_the_tap_replaces_the_receivers_decoder_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced: list[object] = []
+    monkeypatch.setattr(aiortc_internals, "replace_decoder_queue", lambda r, q: replaced.extend((r, q)))
+    receiver = object()
+    tap = ReceiverTap(Kind.VIDEO, lambda frame: None)
+    install_receiver_tap(receiver, tap)  # type: ignore[arg-type]
+    assert replaced == [receiver, tap]
 
 
 class _Estimator:
@@ -73,12 +68,11 @@ def test_the_bitrate_cap_bounds_what_the_receiver_tells_its_source() -> None:
     async def run() -> None:
         pc = RTCPeerConnection()
         receiver = pc.addTransceiver("video").receiver
-        receiver._RTCRtpReceiver__remote_bitrate_estimator = _Estimator(  # type: ignore[attr-defined]
-            [None, (2_000_000, [7]), (300_000, [7])]
+        aiortc_internals.replace_bitrate_estimator(
+            receiver, _Estimator([None, (2_000_000, [7]), (300_000, [7])])
         )
         cap = BitrateCap(receiver, 800_000)
-        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
-        assert estimator is cap
+        assert aiortc_internals.bitrate_estimator(receiver) is cap
         assert cap.add(arrival_time_ms=0, abs_send_time=0, payload_size=1000, ssrc=7) is None
         assert cap.add(arrival_time_ms=1, abs_send_time=1, payload_size=1000, ssrc=7) == (800_000, [7])
         assert cap.add(arrival_time_ms=2, abs_send_time=2, payload_size=1000, ssrc=7) == (300_000, [7])
