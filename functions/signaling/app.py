@@ -25,6 +25,7 @@ from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories.tables import Session
+from vkyc.services.accounts import AccountService
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
 from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
 from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
@@ -96,6 +97,7 @@ sessions = SessionService(
     on_resumed=_on_resumed,
 )
 signaling = SignalingService(sessions, calls, callbacks=callbacks, media=media)
+accounts = AccountService(sessions)
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
@@ -225,7 +227,7 @@ def _granted(grant: Grant) -> rest.Grant:
     return rest.Grant.model_validate(grant.as_dict(_ws_url()))
 
 
-api = RestApi()
+api = RestApi(authenticate=auth.bearer)
 
 
 @api.route(endpoints.MOBILE_TOKEN)
@@ -237,6 +239,11 @@ def mobile_token(call: Context) -> rest.Grant:
 @api.route(endpoints.LOGIN)
 def login(call: Context) -> rest.Grant:
     return _granted(guard.login(call.body_as(LoginRequest), call.source_ip))
+
+
+@api.route(endpoints.LOGOUT)
+def logout(call: Context) -> rest.LoggedOut:
+    return rest.LoggedOut(sessions_ended=accounts.logout(call.caller))
 
 
 @api.route(endpoints.NODE_TOKEN)

@@ -187,7 +187,7 @@ def test_the_login_audit_is_readable_by_a_supervisor_of_the_unit_and_not_by_anot
     assert [e["kind"] for e in mine] == ["login_succeeded", "failed"], "newest first"
     assert {e["source"] for e in mine} == {"127.0.0.5"}, "the peer's address, never X-Forwarded-For"
     assert {(e["unit_id"], e["scope"]) for e in mine} == {("1", "login")}
-    assert trail["units"] == ["1"] and trail["truncated"] is False
+    assert trail["units"] == ["1"]  # (other tests log in too: the day may hold more than one page)
 
     other = login(stack, "gs.kv2")["token"]
     status, body = audit(stack, other, "?unit_id=1")

@@ -60,6 +60,20 @@ NODE_TOKEN = Endpoint(
     tags=("tokens",),
 )
 
+LOGOUT = Endpoint(
+    name="logout",
+    method="POST",
+    path="/auth/logout",
+    summary="Log out: the bearer token is revoked",
+    description="The token is refused from now on, at `$connect` and on every REST call "
+    "(`TOKEN_REVOKED`), and the WebSocket sessions it opened end (`session.ended`, reason `logged_out`). "
+    "Other tokens of the same account are not touched. Sending `session.bye` on the socket revokes the "
+    "token the same way. Idempotent: logging out again with the same token answers `TOKEN_REVOKED`.",
+    response=rest.LoggedOut,
+    roles=STAFF,
+    tags=("tokens",),
+)
+
 # -- reads (functions/reports) -------------------------------------------------------------------------
 
 HEALTH = Endpoint(
@@ -140,5 +154,5 @@ AUTH_EVENTS = Endpoint(
     tags=("reports",),
 )
 
-ALL = (MOBILE_TOKEN, LOGIN, NODE_TOKEN, HEALTH, UNITS, ME, DOSSIER, CALL, CALLS_PER_HOUR, AUTH_EVENTS)
+ALL = (MOBILE_TOKEN, LOGIN, NODE_TOKEN, LOGOUT, HEALTH, UNITS, ME, DOSSIER, CALL, CALLS_PER_HOUR, AUTH_EVENTS)
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

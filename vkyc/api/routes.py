@@ -9,7 +9,7 @@ this order, each answering its catalogue code:
 
 1. the body's size (``PAYLOAD_TOO_LARGE``) and content type (``UNSUPPORTED_MEDIA_TYPE``);
 2. the bearer token and its role (``AUTH_REQUIRED``, ``TOKEN_INVALID``, ``TOKEN_EXPIRED``,
-   ``FORBIDDEN_ACTION``);
+   ``TOKEN_REVOKED``, ``ACCOUNT_DISABLED``, ``FORBIDDEN_ACTION``);
 3. path parameters, query parameters (unknown or repeated ones refused) and the body (``BAD_JSON``,
    ``BAD_MESSAGE`` naming the field);
 4. the handler, whose answer must be an instance of the declared model.
@@ -38,7 +38,14 @@ MAX_JSON_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 ALWAYS = ("INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
 BODY_CODES = ("BAD_JSON", "BAD_MESSAGE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE")
-BEARER_CODES = ("AUTH_REQUIRED", "TOKEN_INVALID", "TOKEN_EXPIRED", "FORBIDDEN_ACTION")
+BEARER_CODES = (
+    "AUTH_REQUIRED",
+    "TOKEN_INVALID",
+    "TOKEN_EXPIRED",
+    "TOKEN_REVOKED",
+    "ACCOUNT_DISABLED",
+    "FORBIDDEN_ACTION",
+)
 NO_STORE = {"Cache-Control": "no-store"}
 M = TypeVar("M", bound=BaseModel)
 

@@ -188,6 +188,15 @@ _CATALOGUE = [
         "Obtain a new token; mobile tokens live a few minutes, so fetch one right before calling.",
     ),
     ErrorInfo(
+        "TOKEN_REVOKED",
+        Area.AUTH,
+        401,
+        "The session token was revoked.",
+        "A token presented after it was revoked: its session said `session.bye` or logged out, or the "
+        "account changed since it was issued (disabled, new password, another role or unit).",
+        "Log in again (`POST /auth/login`) or, for a mobile, fetch a new token.",
+    ),
+    ErrorInfo(
         "NOT_FOUND",
         Area.AUTH,
         404,

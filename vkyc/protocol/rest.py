@@ -95,6 +95,10 @@ class Grant(_Body):
     ws_url: str = Field(description="The WebSocket address to connect to.")
 
 
+class LoggedOut(_Body):
+    sessions_ended: int = Field(description="The WebSocket sessions this token had opened, now ended.")
+
+
 # -- reads ------------------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,11 @@ class VkycModel(Model):
 
     TABLE: ClassVar[str]
 
+    def entity_id(self) -> str:
+        """The value of the hash key (for the tables keyed by one string hash key: every stateful table,
+        users, revoked tokens...)."""
+        return str(getattr(self, pynamodb_internals.hash_key_name(type(self))))
+
 
 class LogModel(VkycModel):
     """Base of the transition logs. Subclasses add the hash key, named after the entity's key.
@@ -98,10 +103,6 @@ class StatefulModel(VkycModel):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     last_request_id = UnicodeAttribute()
-
-    def entity_id(self) -> str:
-        """The value of the hash key (every stateful table has a string hash key and no range key)."""
-        return str(getattr(self, pynamodb_internals.hash_key_name(type(self))))
 
     def derived(self, state: str) -> dict[str, Any]:
         """Attributes that follow from the item's state (e.g. a sparse index's key), written by every
@@ -314,6 +315,9 @@ class User(VkycModel):
     agent_id = UnicodeAttribute(null=True)
     disabled = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
+    # Grows whenever what a token vouches for changes (disabled, password, role, unit): every token
+    # issued before carries a smaller ``gen`` claim and is refused (``vkyc.services.auth``).
+    token_generation = IntegerAttribute(default=0)
 
     by_unit = UsersByUnit()
 
@@ -861,8 +865,28 @@ class Session(StatefulModel):
     peer_session_id = UnicodeAttribute(null=True)
     call_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # The token the session was opened with (its ``jti`` and expiry): ``session.bye`` revokes it.
+    token_id = UnicodeAttribute(null=True)
+    token_expires_at = UTCDateTimeAttribute(null=True)
 
     by_principal = SessionsByPrincipal()
+
+
+class RevokedToken(VkycModel):
+    """A token revoked before its expiry (``session.bye``, logout): refused at ``$connect`` and on REST
+    until it would have expired anyway (``expires_at``, TTL: the item is not needed after that)."""
+
+    TABLE = "revoked_tokens"
+
+    class Meta:
+        table_name = "revoked_tokens"
+        billing_mode = PAY_PER_REQUEST
+
+    token_id = UnicodeAttribute(hash_key=True)
+    principal_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    revoked_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
 
 
 ALL_MODELS: tuple[type[VkycModel], ...] = (
@@ -890,6 +914,7 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     DeviceLicence,
     Throttle,
     AuthEvent,
+    RevokedToken,
 )
 """Every table, in creation order."""
 

@@ -65,16 +65,6 @@ class Caller:
         return frozenset(u.unit_id for u in self.units if u.served_by == u.unit_id and u.has_agents)
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header; ``AUTH_REQUIRED`` without one."""
-    if not authorization:
-        raise ProtocolError("AUTH_REQUIRED", "Send Authorization: Bearer <token> (from POST /auth/login).")
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ProtocolError("AUTH_REQUIRED", "The Authorization header must be 'Bearer <token>'.")
-    return token.strip()
-
-
 def _ms(when: datetime | None) -> int | None:
     return None if when is None else int(when.timestamp() * 1000)
 
@@ -107,10 +97,7 @@ class ReportsService:
     # -- who asks ----------------------------------------------------------------------------------
 
     def caller(self, authorization: str | None, roles: frozenset[Role] = STAFF) -> Caller:
-        principal = self.auth.principal_of(bearer_token(authorization))
-        if principal.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
-            raise ProtocolError("FORBIDDEN_ACTION", f"Only {allowed} may ask this.")
+        principal = self.auth.bearer(authorization, roles)
         units = tuple(u for u in self.units() if principal.unit_id in ("*", u.served_by))
         return Caller(principal, units)
 

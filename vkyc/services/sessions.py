@@ -19,14 +19,18 @@ from datetime import timedelta
 from typing import Any
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
+from vkyc.domain.audit import AuthEventKind
 from vkyc.domain.session import SESSION, SessionEvent, SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol import PROTOCOL_VERSION
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
 from vkyc.protocol.messages import Hello, Role, Welcome
 from vkyc.protocol.signing import b64url
+from vkyc.repositories import revocations
 from vkyc.repositories import sessions as connections
 from vkyc.repositories.agents import AgentRepository
+from vkyc.repositories.auth_events import record_auth_event
+from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Session, WsConnection
@@ -143,6 +147,8 @@ class SessionService:
             last_seq=0,
             generation=0,
             expires_at=now + SESSION_TTL,
+            token_id=principal.token_id or None,
+            token_expires_at=principal.token_expires_at,
         )
         changes.append(plan_create(session, SESSION, actor=principal.principal_id, reason="connected"))
         if move_agent_connection:
@@ -177,14 +183,19 @@ class SessionService:
         now = self.clock()
         previous = session.connection_id
         was_detached = session.state == SessionState.DETACHED
+        # A resume token opens one socket: consumed here (the new socket's hello hands out the next).
+        # Two sockets presenting it together both read this version: one commits, the other conflicts.
         change = plan(
             session,
             SESSION,
             SessionEvent.RESUME,
             actor=session.principal_id,
-            attrs={"connection_id": connection_id, "detached_at": None},
+            attrs={"connection_id": connection_id, "detached_at": None, "resume_digest": None},
         )
-        commit(change, request_id=f"resume:{connection_id}", at=now)
+        try:
+            commit(change, request_id=f"resume:{connection_id}", at=now)
+        except TransitionConflict:
+            raise ProtocolError("TOKEN_INVALID", "this resume token was already used") from None
         connections.put_connection(
             connections.new_connection(
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
@@ -289,12 +300,66 @@ class SessionService:
         return True
 
     def bye(self, connection: WsConnection) -> None:
-        """The client ended its session on purpose: no grace."""
+        """The client ended its session on purpose: no grace; the token it connected with is revoked
+        (a logout must not leave a token that opens a new session or reads the REST API)."""
         session = self.sessions.get(connection.session_id)
         if session.state == SessionState.ENDED:
             return
         self._end(
             session, SessionEvent.END, "bye", AgentEvent.LOGOUT, request_id=f"bye:{connection.connection_id}"
+        )
+        self._revoke_token(session, "bye")
+
+    # -- revocation -------------------------------------------------------------------------------
+
+    def revoke(self, principal_id: str, reason: str, *, token_id: str | None = None) -> int:
+        """Cut off every live session of ``principal_id`` (only those opened with ``token_id``, if
+        given): each ends (REVOKE; an agent goes OFFLINE whatever it was doing, and the call it was in
+        ends as when a party leaves), is told ``session.ended`` with ``reason``, and its socket closes.
+        Returns the sessions ended. Idempotent: an ended session is skipped."""
+        ended = 0
+        for listed in self.sessions.live_of_principal(principal_id):
+            session = self.sessions.find(listed.session_id)
+            if session is None or session.state == SessionState.ENDED:
+                continue
+            if token_id is not None and session.token_id != token_id:
+                continue
+            connection_id = session.connection_id
+            try:
+                self._end(
+                    session,
+                    SessionEvent.REVOKE,
+                    reason,
+                    AgentEvent.SESSION_LOST,
+                    request_id=f"revoke:{session.session_id}",
+                )
+            except TransitionConflict:
+                continue  # it ended or moved at that moment: a later look finds it ended
+            ended += 1
+            if connection_id:
+                self.notifier.send(connection_id, {"action": "session.ended", "reason": reason})
+                self.notifier.close(connection_id)
+        return ended
+
+    def _revoke_token(self, session: Session, reason: str) -> None:
+        if not session.token_id or session.token_expires_at is None:
+            return  # a session from before tokens were recorded on it
+        now = self.clock()
+        revocations.revoke_token(
+            session.token_id,
+            principal_id=session.principal_id,
+            reason=reason,
+            expires_at=session.token_expires_at,
+            at=now,
+        )
+        record_auth_event(
+            AuthEventKind.TOKEN_REVOKED,
+            session.principal_id,
+            None if session.unit_id == "*" else session.unit_id,
+            None,
+            reason,
+            scope="session",
+            at=now,
         )
 
     def _end(

@@ -358,6 +358,10 @@ export const ERRORS = {
     vi: "Phiên đăng nhập không hợp lệ. Hãy đăng nhập lại.",
     en: "Your login is not valid. Please log in again.",
   },
+  TOKEN_REVOKED: {
+    vi: "Phiên đăng nhập này đã bị thu hồi (đã đăng xuất, hoặc tài khoản đã thay đổi). Hãy đăng nhập lại.",
+    en: "This login was revoked (logged out, or the account changed). Log in again.",
+  },
   TOKEN_EXPIRED: {
     vi: "Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.",
     en: "Your login has expired. Please log in again.",
