@@ -48,3 +48,10 @@ def timer_queue_name() -> str:
 def stream_arn_variable(table: str) -> str:
     """The environment variable that carries a table's stream ARN to its ``on_dynamodb_record`` handlers."""
     return f"VKYC_STREAM_ARN_{table.upper()}"
+
+
+def ice_servers_json() -> str:
+    """``VKYC_ICE_SERVERS``: the STUN/TURN servers the parties' peer connections use, as a JSON list of
+    WebRTC ``RTCIceServer`` objects (``[{"urls": ["turns:turn.example:443"], "username": "u",
+    "credential": "p"}]``); empty or unset: none (the media nodes' own addresses are reachable)."""
+    return os.environ.get("VKYC_ICE_SERVERS", "").strip()

@@ -418,6 +418,17 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
 # -- server → client --------------------------------------------------------------------------------
 
 
+class IceServer(BaseModel):
+    """An ICE server for a party's peer connection, as WebRTC's ``RTCIceServer``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urls: list[Annotated[str, StringConstraints(pattern=r"^(stun|stuns|turn|turns):\S{1,250}$")]] = Field(
+        min_length=1, max_length=8
+    )
+    username: Annotated[str, StringConstraints(max_length=256)] | None = None
+    credential: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
 class Welcome(_Message):
     """Answer to ``session.hello``: the session's key and how to keep it alive."""
 
@@ -438,6 +449,10 @@ class Welcome(_Message):
     heartbeat_interval_s: int = Field(description="send ping at least this often")
     reconnect_grace_s: int = Field(description="a dropped session is kept this long")
     renew_after_s: int = Field(description="reconnect (with the resume token) before the 2-hour socket cap")
+    ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="the ICE servers (STUN/TURN) to give the call's peer connection; empty: none needed",
+    )
 
 
 class Pong(_Message):

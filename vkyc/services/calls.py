@@ -507,6 +507,10 @@ class CallService:
                 EndedBy.SYSTEM,
                 request_id=f"left:{session.session_id}:{call.call_id}",
                 agent=self.agents.find(call.agent_id or ""),
+                # The agent's own session ended (a bye during the call): nobody is at the desk.
+                agent_event=AgentEvent.SESSION_LOST
+                if session.role == Role.AGENT.value
+                else AgentEvent.CALL_ENDED,
             )
 
     def party_dropped(self, session: Session) -> None:
@@ -937,9 +941,11 @@ class CallService:
         agent: Agent | None,
         asked_by: str | None = None,
         extra: Sequence[Op] = (),
+        agent_event: AgentEvent = AgentEvent.CALL_ENDED,
     ) -> None:
-        """End a live call (FINISHED); ``agent`` (the call's, as read) goes to WRAP_UP. ``call.ended`` is
-        pushed to every party but the session ``asked_by`` (it gets it as its reply)."""
+        """End a live call (FINISHED); ``agent`` (the call's, as read), if still in it, moves by
+        ``agent_event`` (WRAP_UP; OFFLINE when it is the agent's own session that ended). ``call.ended``
+        is pushed to every party but the session ``asked_by`` (it gets it as its reply)."""
         if CallState(call.state) not in LIVE:
             raise ProtocolError("ILLEGAL_TRANSITION", f"The call is {call.state}: nothing to hang up.")
         now = self.clock()
@@ -955,7 +961,7 @@ class CallService:
             )
         ]
         if agent is not None and agent.state == AgentState.IN_CALL and agent.agent_id == call.agent_id:
-            changes.append(plan(agent, AGENT, AgentEvent.CALL_ENDED, actor="system", reason=reason.value))
+            changes.append(plan(agent, AGENT, agent_event, actor="system", reason=reason.value))
         commit(*changes, *extra, request_id=request_id, at=now)
         self._tell_parties(call, reason, ended_by, asked_by)
         self._ended(call, reason.value)

@@ -10,6 +10,7 @@ ended by the server.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 import uuid
@@ -18,18 +19,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
+from vkyc import env
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.audit import AuthEventKind
+from vkyc.domain.eligibility import is_live_call
 from vkyc.domain.session import SESSION, SessionEvent, SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol import PROTOCOL_VERSION
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
-from vkyc.protocol.messages import Hello, Role, Welcome
+from vkyc.protocol.messages import Hello, IceServer, Role, Welcome
 from vkyc.protocol.signing import b64url
 from vkyc.repositories import revocations
 from vkyc.repositories import sessions as connections
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.auth_events import record_auth_event
+from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings_cache import cached_settings
@@ -71,6 +77,7 @@ class SessionService:
         self.timers = timers
         self.auth = auth or AuthService()
         self.sessions = sessions or SessionRepository()
+        self.calls = CallRepository()
         self.agents = agents or AgentRepository()
         self.clock = clock
         self.renew_after_s = renew_after_s
@@ -228,6 +235,7 @@ class SessionService:
         resumed = bool(session.key_delivered)  # the key went out before: this socket continues a session
         self.sessions.deliver_key(session.session_id, tokens.digest(resume_token))
         settings = self._settings(session)
+        parties = (Role.MOBILE.value, Role.AGENT.value)
         return Welcome(
             request_id=message.request_id,
             protocol=PROTOCOL_VERSION,
@@ -243,6 +251,7 @@ class SessionService:
             heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
             reconnect_grace_s=settings.reconnect_grace_s,
             renew_after_s=self.renew_after_s,
+            ice_servers=configured_ice_servers(env.ice_servers_json()) if session.role in parties else [],
         )
 
     # -- $disconnect, grace, bye ------------------------------------------------------------------
@@ -382,12 +391,14 @@ class SessionService:
             if agent is not None and AGENT.can(AgentState(agent.state), agent_event):
                 changes.append(plan(agent, AGENT, agent_event, actor="system", reason=reason))
         commit(*changes, request_id=request_id, at=self.clock())
-        if self.on_ended is not None:
-            self.on_ended(session, reason)
+        # The peer hears that the party left before the call's end that follows from it (peer.* only
+        # between call.connected and call.ended).
         self._tell_peer(
             session,
             {"action": "peer.left", "role": session.role, "reason": reason, "call_id": session.call_id},
         )
+        if self.on_ended is not None:
+            self.on_ended(session, reason)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -400,11 +411,32 @@ class SessionService:
         return cached_settings(None if session.unit_id == "*" else session.unit_id)
 
     def _tell_peer(self, session: Session, message: dict[str, Any]) -> None:
+        """A ``peer.*`` push to the other party of the session's call, while that call goes on: once it
+        ended (hung up, decided), a party's drop or departure is nobody's business."""
         if not session.peer_session_id:
             return
+        if session.call_id:
+            call = self.calls.find(session.call_id)
+            if call is None or not is_live_call(call.direction, call.state):
+                return
         peer = self.sessions.find(session.peer_session_id)
         if peer is not None and peer.connection_id and peer.state == SessionState.ACTIVE:
             self.notifier.send(peer.connection_id, message)
+
+
+@functools.cache
+def configured_ice_servers(raw: str) -> list[IceServer]:
+    """The ICE servers of ``VKYC_ICE_SERVERS`` (``vkyc.env.ice_servers_json``), checked once per value.
+    Raises ``ValueError`` naming the variable when they are not a list of ``RTCIceServer``."""
+    if not raw:
+        return []
+    try:
+        return _ICE_SERVERS.validate_json(raw)
+    except ValidationError as exc:
+        raise ValueError(f"VKYC_ICE_SERVERS: {exc}") from None
+
+
+_ICE_SERVERS = TypeAdapter(list[IceServer])
 
 
 def _same_digest(stored: str | None, token: str) -> bool:
