@@ -27,6 +27,7 @@ from vkyc.repositories.sessions import SessionRepository, new_connection
 from vkyc.repositories.tables import Agent, Call, Group, Hotline, Session, Unit, WsConnection
 from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
 from vkyc.services.housekeeping import Housekeeping
+from vkyc.services.media import NO_CALL_TIMER
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LONG_AGO = NOW - timedelta(minutes=10)
@@ -48,6 +49,10 @@ class Recorder:
 
     def schedule(self, kind: str, payload: dict[str, Any], delay_s: int) -> None:
         self.timers.append((kind, payload, delay_s))
+
+    def schedule_many(self, timers: list[Any]) -> None:
+        for timer in timers:
+            self.schedule(timer.kind, timer.payload, timer.delay_s)
 
     def to(self, connection_id: str | None) -> list[dict[str, Any]]:
         return [message for cid, message in self.sent if cid == connection_id]
@@ -310,7 +315,10 @@ def test_start_rings_the_registered_mobile_and_holds_the_agent(world):
     assert incoming["action"] == "callback.incoming" and incoming["call_id"] == ringing.call_id
     assert incoming["agent_name"] == f"Agent {world.agent.principal_id}"
     assert incoming["expires_at_ms"] == ringing.expires_at_ms
-    assert world.pushes.timers == [(CALLBACK_RING_TIMER, {"call_id": ringing.call_id}, 60)]
+    assert world.pushes.timers == [
+        (CALLBACK_RING_TIMER, {"call_id": ringing.call_id}, 60),
+        (NO_CALL_TIMER, {"call_id": ringing.call_id}, 20),  # in the same request: it rides along
+    ]
     assert DossierRepository().get(world.dossier_id).last_call_id == ringing.call_id
 
 

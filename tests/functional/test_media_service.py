@@ -780,3 +780,14 @@ def test_a_lost_node_ends_an_answered_call_back_by_its_own_machine(world: World)
     ended = CallRepository().get(call.call_id)
     assert (ended.state, ended.end_reason, ended.recording_incomplete) == ("C", "media_node_lost", True)
     assert AgentRepository().get(world.agent.principal_id).state == "WRAP_UP"
+
+
+def test_the_no_call_timer_of_a_ringing_call_looks_again_later(world: World) -> None:
+    """Set with the offer (no request of its own at the answer): while the call rings it comes back
+    every ``no_call_arrived_s``, so it is due at most that long after the answer."""
+    ringing = new_call(world, "W")
+    assert world.calls.no_call_timeout(ringing.call_id) is False
+    assert world.pushes.timers == [(NO_CALL_TIMER, {"call_id": ringing.call_id}, 20)]
+    queued = new_call(world, "N")
+    assert world.calls.no_call_timeout(queued.call_id) is False
+    assert len(world.pushes.timers) == 1, "back in the queue: the next offer sets its own"

@@ -90,7 +90,7 @@ from vkyc.repositories.transitions import Change, commit, plan, plan_create, pla
 from vkyc.services.dossier_calls import call_placed, check_decision_allowed, result_message
 from vkyc.services.eligibility import facts_of
 from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER
-from vkyc.services.ports import Clock, Notifier, Timers, as_utc, utc_now
+from vkyc.services.ports import Clock, Notifier, Timer, Timers, as_utc, utc_now
 
 log = logging.getLogger("vkyc.callbacks")
 
@@ -237,9 +237,6 @@ class CallbackService:
             agent_name=(agent.name if agent is not None else None) or "",
         )
         self._to_session(call.agent_session_id, connected.model_dump(mode="json"))
-        # As for an inbound call: from the answer, media must connect within the limit.
-        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
-        self.timers.schedule(NO_CALL_TIMER, {"call_id": call.call_id}, limit)
         return connected.model_copy(update={"request_id": request_id})
 
     def decline(self, connection: WsConnection, call_id: str, request_id: str) -> CallEnded:
@@ -326,7 +323,15 @@ class CallbackService:
         changes.append(call_placed(dossier, call.call_id, agent.agent_id, note="callback_started"))
         commit(*changes, request_id=request_id, at=now)
         link_call(connection.session_id, call.call_id, peer_session_id=None)
-        self.timers.schedule(CALLBACK_RING_TIMER, {"call_id": call.call_id}, timeout_s)
+        # The no-call timer rides along (as for an inbound call): it looks again every
+        # ``no_call_arrived_s`` while the call-back rings, so it is due at most that long after the answer.
+        no_call_s = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+        self.timers.schedule_many(
+            [
+                Timer(CALLBACK_RING_TIMER, {"call_id": call.call_id}, timeout_s),
+                Timer(NO_CALL_TIMER, {"call_id": call.call_id}, no_call_s),
+            ]
+        )
         incoming = self._incoming(call, agent)
         online = bool(
             live_mobile is not None
@@ -484,6 +489,10 @@ class CallbackService:
         ``no_call_arrived_s`` of the answer ends (C, reason ``no_call_arrived``), the agent to WRAP_UP.
         A timer that fires early sets itself again for the rest. True if it ended it."""
         call = self.calls.find(call_id)
+        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s if call else 0
+        if call is not None and call.state == CallbackState.NEW:  # still ringing: look again later
+            self.timers.schedule(NO_CALL_TIMER, {"call_id": call_id}, limit)
+            return False
         if (
             call is None
             or call.state != CallbackState.ACCEPTED
@@ -491,7 +500,6 @@ class CallbackService:
             or call.answered_at is None
         ):
             return False
-        limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
         due = as_utc(call.answered_at) + timedelta(seconds=limit)
         now = self.clock()
         if now < due - timedelta(seconds=1):

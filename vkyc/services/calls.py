@@ -199,7 +199,11 @@ class CallService:
             # crash in between is what the sweeper finds (an offer past its deadline).
             self._ring(agent, offer, call, dossier, route.ring_timeout_s)
             self.timers.schedule_many(
-                [*timers, Timer(RING_TIMER, {"offer_id": offer.offer_id}, route.ring_timeout_s)]
+                [
+                    *timers,
+                    Timer(RING_TIMER, {"offer_id": offer.offer_id}, route.ring_timeout_s),
+                    self._no_call_timer(call),
+                ]
             )
             return CallRinging(request_id=request_id, call_id=call.call_id)
         self.timers.schedule_many([*timers, *self._overflow_timer(call)])
@@ -271,10 +275,6 @@ class CallService:
         )
         connected = CallConnected(call_id=call.call_id, agent_id=agent.agent_id, agent_name=agent.name or "")
         self._to_mobile(call, connected.model_dump(mode="json"))
-        # From the answer, whatever the parties do with their media (none at all included): a call whose
-        # media never connects ends T and frees the agent (``no_call_timeout``).
-        limit = cached_settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
-        self.timers.schedule(NO_CALL_TIMER, {"call_id": call.call_id}, limit)
         return connected.model_copy(update={"request_id": request_id})
 
     def reject(
@@ -572,14 +572,26 @@ class CallService:
             return False  # a party dropped or hung up at that moment: the call moved on without it
         return True
 
+    def _no_call_timer(self, call: Call) -> Timer:
+        """The no-call timer of a ringing offer, sent with its ring timer (no request of its own): it
+        looks again every ``no_call_arrived_s`` while the call rings, so it is due at most that long
+        after the answer, whatever media the parties send (none included)."""
+        limit = cached_settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
+        return Timer(NO_CALL_TIMER, {"call_id": call.call_id}, limit)
+
     def no_call_timeout(self, call_id: str) -> bool:
         """The no-call timer: an answered call whose media never connected within ``no_call_arrived_s``
-        of the accept ends T (``no_call_arrived``); the agent goes to WRAP_UP (a decision, e.g. D, may
-        still be owed). A timer that fires early sets itself again for the rest. True if it ended it."""
+        of the answer ends T (``no_call_arrived``); the agent goes to WRAP_UP (a decision, e.g. D, may
+        still be owed). Set with each offer's ring timer: while the call still rings it looks again
+        after ``no_call_arrived_s``; once answered, a timer that fires early sets itself again for the
+        rest. True if it ended the call."""
         for attempt in range(TIMER_ATTEMPTS):
             call = self.calls.find(call_id)
-            if call is None or call.direction != "in" or call.state != CallState.ACCEPTED:
+            if call is not None and call.state == CallState.RINGING:
+                self.timers.schedule_many([self._no_call_timer(call)])
                 return False
+            if call is None or call.direction != "in" or call.state != CallState.ACCEPTED:
+                return False  # waiting again (the next offer sets its own), connected, or ended
             now = self.clock()
             limit = cached_settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
             due = as_utc(call.answered_at) + timedelta(seconds=limit)
@@ -688,7 +700,9 @@ class CallService:
                     return True
                 raise
             self._ring(agent, offer, call, dossier, ring_timeout_s)
-            self.timers.schedule(RING_TIMER, {"offer_id": offer.offer_id}, ring_timeout_s)
+            self.timers.schedule_many(
+                [Timer(RING_TIMER, {"offer_id": offer.offer_id}, ring_timeout_s), self._no_call_timer(call)]
+            )
             self._to_mobile(call, CallRinging(call_id=call.call_id).model_dump(mode="json"))
             return True
         return False
