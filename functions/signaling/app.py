@@ -140,12 +140,17 @@ def disconnect(event: WebsocketEvent) -> None:
 # -- timers (SQS with DelaySeconds) ---------------------------------------------------------------------
 
 
-@app.on_sqs_message(queue=env.timer_queue_name(), batch_size=10)
-def timers(event: SQSEvent) -> None:
-    # Outside a WebSocket event Chalice does not know the API's endpoint: tell it (set at deploy time).
+def push_outside_socket_events() -> None:
+    """Outside a WebSocket event (a timer, a REST call) Chalice does not know the API's endpoint: tell
+    it (``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``, set at deploy time; locally by the stack)."""
     app.websocket_api.configure_from_api_id(
         os.environ["VKYC_WS_API_ID"], os.environ.get("VKYC_WS_STAGE", "api")
     )
+
+
+@app.on_sqs_message(queue=env.timer_queue_name(), batch_size=10)
+def timers(event: SQSEvent) -> None:
+    push_outside_socket_events()
     failed = 0
     for record in event:
         # One record at a time: a failure must not hold up the timers after it. Handlers are
@@ -243,6 +248,7 @@ def login(call: Context) -> rest.Grant:
 
 @api.route(endpoints.LOGOUT)
 def logout(call: Context) -> rest.LoggedOut:
+    push_outside_socket_events()  # the sessions it ends are told, and their sockets closed
     return rest.LoggedOut(sessions_ended=accounts.logout(call.caller))
 
 

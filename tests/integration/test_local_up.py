@@ -42,7 +42,7 @@ def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[s
     )
 
 
-def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 180) -> list[str]:
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout

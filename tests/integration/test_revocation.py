@@ -35,6 +35,7 @@ def signaling_module() -> ModuleType:
     for module in list(sys.modules.values()):
         app = getattr(module, "app", None)
         if getattr(app, "app_name", None) == "vkyc-signaling" and hasattr(module, "accounts"):
+            module.push_outside_socket_events()  # as an admin call would (it is no socket event)
             return module
     raise AssertionError("the signaling app is not loaded")
 
