@@ -82,6 +82,7 @@ class Stack:
         self.aws_endpoint = ""
         self.ws_url = ""
         self.http_url = ""
+        self.apps: dict[str, Chalice] = {}
 
     def step(self, text: str) -> None:
         self._step += 1
@@ -151,7 +152,7 @@ class Stack:
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
         apps = {name: load_app(ROOT / "functions" / name) for name in FUNCTIONS}
-
+        self.apps = apps  # tests and tools reach a function's module through its app
         self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
         self._start_websocket(apps["signaling"])
         from local.chalice_app import point_websocket_api_at

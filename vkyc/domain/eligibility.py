@@ -39,8 +39,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 
-from vkyc.domain.call import CALL
-from vkyc.domain.callback import CALLBACK
 from vkyc.domain.dossier import DossierState
 from vkyc.domain.machine import DomainError
 from vkyc.domain.policy import (
@@ -166,7 +164,7 @@ def check(
     ``successful_calls_today``: the subscriber's successful inbound calls since local midnight, or
     ``None`` when not counted, which is allowed only when it cannot matter (no cap in ``settings``, or no
     subscriber); otherwise ``ValueError``, since skipping the count would silently lift the cap.
-    ``live_call``: whether another call of the dossier is live (``is_live_call``).
+    ``live_call``: whether another call of the dossier is live (``vkyc.domain.direction.is_live_call``).
     """
     check_dossier(facts, policy, settings)
     cap = settings.daily_success_cap_per_subscriber
@@ -213,18 +211,6 @@ def _call_required(facts: DossierFacts, policy: Mapping[str, SubTypePolicy]) -> 
         return video_call_required(policy, facts.sub_type, customer, payment)
     except UnknownSubType as exc:
         raise NotEligible(UNKNOWN_SUB_TYPE, f"{exc}.") from None
-
-
-def is_live_call(direction: str, state: str) -> bool:
-    """Whether a call (``direction`` ``in`` or ``out``, a state value of its machine) still holds the
-    dossier: any state its machine can leave. Inbound: N W R M A CONNECTED RECONNECTING; call-back: N A.
-
-    A state its machine does not know counts as live: refusing one request is recoverable, two calls
-    of one dossier at once are not.
-    """
-    machine = CALLBACK if direction == "out" else CALL
-    finals = {final.value for final in machine.finals}
-    return state not in finals
 
 
 def day_start(now: datetime, zone: tzinfo) -> datetime:

@@ -40,7 +40,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from vkyc import env
-from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.direction import is_live_call
 from vkyc.repositories import pynamodb_internals
 
 PAY_PER_REQUEST = PAY_PER_REQUEST_BILLING_MODE
@@ -643,7 +643,8 @@ class CallsOpen(GlobalSecondaryIndex["Call"]):
 
 
 class Call(StatefulModel):
-    """An inbound call (``direction = "in"``, mobile → agent) or a call-back (``"out"``, agent → mobile).
+    """An inbound call (``Direction.INBOUND``, mobile → agent) or a call-back (``Direction.OUTBOUND``,
+    agent → mobile).
 
     The two directions have different machines; the caller picks the machine from ``direction``.
     ``unit_id`` is the caller's unit (the token's), ``serving_unit_id`` the unit whose agents serve it.
@@ -695,7 +696,7 @@ class Call(StatefulModel):
     # The call the agent held (in WRAP_UP) when starting this call-back: a call-back the agent cancels
     # gives it back to them, so that it stays decidable (``vkyc.domain.decision``).
     agent_held_before = UnicodeAttribute(null=True)
-    # Media (``vkyc.services.media``): the recording as the node reported it when it closed the call (or
+    # Media (``vkyc.services.party_media``): the recording as the node reported it when it closed the call (or
     # as recovered after the node died; ``recording_closed_at`` says the facts are in), the snapshots the
     # agent took, and the decision's dossier log version (where the evidence bundle's hash goes).
     # ``recovery_node_ids``: the nodes asked to recover the recording of a call whose node died (only

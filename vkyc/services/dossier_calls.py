@@ -5,18 +5,40 @@ the dossier sent to the agent and the mobile."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from vkyc.domain.agent import AgentState
-from vkyc.domain.callback import CallbackState
 from vkyc.domain.decision import DecisionFacts, DecisionRefused, check_decision
+from vkyc.domain.direction import CALLBACK_PREFIX, Direction, rules_of
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView
-from vkyc.repositories.calls import OUTBOUND
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.repositories.transitions import Change, plan, plan_note
+
+
+def new_call(
+    dossier: Dossier, direction: Direction, serving_unit_id: str, at: datetime, **attrs: Any
+) -> Call:
+    """A new call of ``dossier`` in ``direction`` (not yet stored), with what it copies from the dossier
+    (its unit, subscriber, customer type and SUB_TYPE: routing and reports read them on the call). A
+    call-back's id starts with ``CALLBACK_PREFIX``."""
+    prefix = CALLBACK_PREFIX if direction is Direction.OUTBOUND else ""
+    return Call(
+        call_id=prefix + str(uuid.uuid4()),
+        direction=direction.value,
+        unit_id=dossier.unit_id,
+        serving_unit_id=serving_unit_id,
+        dossier_id=dossier.dossier_id,
+        subscriber=dossier.subscriber,
+        customer_type=dossier.customer_type,
+        sub_type=dossier.sub_type,
+        created_at=at,
+        **attrs,
+    )
 
 
 def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Change:
@@ -32,7 +54,6 @@ def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Cha
 
 
 HOLDING_STATES = frozenset({AgentState.IN_CALL.value, AgentState.WRAP_UP.value})
-UNANSWERED_CALLBACK_STATES = frozenset({CallbackState.TIMEOUT.value, CallbackState.NOT_REGISTERED.value})
 
 
 def check_decision_allowed(
@@ -48,7 +69,7 @@ def check_decision_allowed(
         held=agent.call_id == call.call_id and agent.state in HOLDING_STATES,
         answered=call.answered_at is not None,
         media_connected=call.media_connected_at is not None,
-        unanswered_callback=call.direction == OUTBOUND and call.state in UNANSWERED_CALLBACK_STATES,
+        unanswered_callback=call.state in rules_of(call.direction).unanswered_ends,
         snapshot_ids=frozenset(call.snapshot_ids or ()),
         face_snapshot_ids=frozenset(call.face_snapshot_ids or ()),
         snapshot_id=snapshot_id,

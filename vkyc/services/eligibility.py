@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from vkyc.domain import eligibility
+from vkyc.domain.direction import is_live_call
 from vkyc.domain.eligibility import DossierFacts
 from vkyc.domain.policy import SubTypePolicy
 from vkyc.domain.settings import CallSettings
@@ -37,7 +38,7 @@ def facts_of(dossier: Dossier) -> DossierFacts:
 
 
 class EligibilityService:
-    """``check(dossier)``: may a call be placed for it now? (``CallService``'s ``Eligibility`` port.)
+    """``check(dossier)``: may a call be placed for it now? (``InboundCalls``'s ``Eligibility`` port.)
 
     DynamoDB requests per check, in this order (each read only if the checks before it passed):
 
@@ -102,4 +103,4 @@ class EligibilityService:
     def _has_live_call(self, dossier: Dossier) -> bool:
         # Calls of a dossier follow one another: only its latest can still be live.
         latest = self.calls.find(dossier.last_call_id or "")
-        return latest is not None and eligibility.is_live_call(latest.direction, latest.state)
+        return latest is not None and is_live_call(latest.direction, latest.state)
