@@ -34,10 +34,7 @@ from typing import Any
 import boto3
 import botocore.client
 
-from bench.ws_roundtrip import measure, percentile, start_emulator
-from local.moto_server import free_port
-from local.stack import Addresses, Stack
-from tests.integration.call_drivers import (
+from bench.drivers import (
     AgentBot,
     Behaviour,
     CallerResult,
@@ -47,6 +44,9 @@ from tests.integration.call_drivers import (
     new_dossier,
     run_caller,
 )
+from bench.ws_roundtrip import measure, percentile, start_emulator
+from local.moto_server import free_port
+from local.stack import Addresses, Stack
 from vkyc import env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration import signaling_client
-from tests.integration.call_drivers import (
+from bench import signaling_client
+from bench.drivers import (
     FINAL_CALL_STATES,
     AgentBot,
     Behaviour,
