@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ from vkyc.repositories.dossiers import DossierRepository
 from vkyc.security.passwords import api_key_digest, hash_password
 
 PASSWORD = "load-test-password-1"
+# The load scenario's timers (issue #4): a 1 s ring timeout and an 8 s queue timeout.
+LOAD_SETTINGS = {"ring_timeout_s": 1, "queue_timeout_s": 8}
 FINAL_CALL_STATES = frozenset({"FINISHED", "E", "T"})
 # The local REST server's listen backlog is small: callers log in a few at a time, then call together.
 CONNECT_GATE = threading.BoundedSemaphore(8)
@@ -225,8 +228,24 @@ class AgentBot(threading.Thread):
         # else: let it ring out (the ring timer withdraws it; run() then comes back)
 
     def stop(self) -> None:
+        """End the thread and close the agent's socket."""
         self.stopping.set()
         self.join(timeout=15)
+        self.client.close()
+
+
+def start_agents(
+    http_url: str, ws_url: str, unit: LoadUnit, behaviour: Behaviour, rng: random.Random
+) -> list[AgentBot]:
+    """Every agent of ``unit`` logged in, AVAILABLE and answering offers (each with a seed from ``rng``)."""
+    bots = [
+        AgentBot(login_agent(http_url, ws_url, name), behaviour, random.Random(rng.random()))
+        for name in unit.agents
+    ]
+    for bot in bots:
+        bot.set_available()
+        bot.start()
+    return bots
 
 
 @dataclass
@@ -297,3 +316,35 @@ def run_caller(
         return result
     finally:
         client.close()
+
+
+def run_round(
+    http_url: str,
+    ws_url: str,
+    unit: LoadUnit,
+    behaviour: Behaviour,
+    rng: random.Random,
+    pool: ThreadPoolExecutor,
+    callers: int,
+    give_up_s: float,
+) -> list[CallerResult]:
+    """One round: ``callers`` fresh dossiers of ``unit``, whose callers request their call at the same
+    moment (a barrier) and wait until it ends (``run_caller``). ``pool`` needs ``callers`` workers."""
+    dossiers = list(pool.map(lambda _: new_dossier(unit.unit_id), range(callers)))
+    start = threading.Barrier(callers)
+    seeds = [rng.randrange(2**32) for _ in range(callers)]
+    futures = [
+        pool.submit(
+            run_caller,
+            http_url,
+            ws_url,
+            dossier_id,
+            unit.api_key,
+            behaviour,
+            random.Random(seed),
+            start,
+            give_up_s,
+        )
+        for dossier_id, seed in zip(dossiers, seeds, strict=True)
+    ]
+    return [future.result() for future in futures]
