@@ -29,18 +29,23 @@ that replaces or reaches into moto's internals.
    condition, which moto notifies only when a message is sent: a delayed message (``DelaySeconds``,
    vkyc's timers) or one whose visibility timeout ran out was returned only when the poll's own
    one-second wait ended, up to 1 s after it was due. SQS returns it as soon as it is visible; the
-   wait now also ends then (``Queue.wait_for_messages``).
+   wait now also ends then (``Queue.wait_for_messages``). Each receive and each wake-up walks the whole
+   queue (``Queue.messages``, twice the clock per message) and, per message handed out, builds every
+   attribute of the queue to read its retention period (walking the queue again): both read the
+   clock once and the retention period directly, so that a queue of hundreds of pending timers costs
+   little per receive.
 
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
 
 What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item`` and
 ``transact_write_items``, ``BaseJSONSerializer._serialize_type_structure``, SQS's
-``Queue.wait_for_messages``) and relies on (``Item.attrs`` as a
-``LimitedSizeDict``, ``Table.items``, ``stream_shard``, ``get_filter_expression``; a queue's
-``_messages`` and ``_messages_lock``, a message's ``visible_at`` and ``delayed_until``) are moto
-internals of one release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing this module
-with any other moto raises ``UnsupportedMoto``.
+``Queue.wait_for_messages`` and ``messages``, ``SQSBackend.is_message_valid_based_on_retention_period``)
+and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``, ``stream_shard``,
+``get_filter_expression``; a queue's ``_messages``, ``_messages_lock`` and ``message_retention_period``,
+a message's ``visible_at``, ``delayed_until`` and ``sent_timestamp``) are moto internals of one
+release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing this module with any other
+moto raises ``UnsupportedMoto``.
 """
 
 # ruff: noqa: E402  (moto is imported after its version is checked)
@@ -79,6 +84,7 @@ def check_version(installed: str | None = None) -> None:
 check_version()
 
 from moto.core.serialize import BaseJSONSerializer
+from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -94,7 +100,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler
-from moto.sqs.models import Queue
+from moto.sqs.models import Message, Queue, SQSBackend
 
 STOCK_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
 STOCK_UPDATE_ITEM = DynamoDBBackend.update_item
@@ -129,6 +135,8 @@ def apply() -> None:
         DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
         Queue.wait_for_messages = _wait_for_messages  # type: ignore[method-assign]
+        Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
         _applied = True
 
 
@@ -205,21 +213,36 @@ def _wait_for_messages(self: Queue, timeout: int) -> None:
     in-flight message becomes visible: nobody notifies the queue then."""
     deadline = time.monotonic() + timeout
     with self._messages_lock:
-        while not self.messages:
+        while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            # Times in ms since the epoch, as moto keeps them (``visible`` and ``delayed`` compare with
-            # ``unix_time_millis``); a message is visible 1 ms after ``visible_at`` (a strict ``>``).
-            now_ms = time.time() * 1000
-            upcoming = [
-                max(message.visible_at + 1, message.delayed_until)
-                for message in self._messages
-                if max(message.visible_at + 1, message.delayed_until) > now_ms
-            ]
-            if upcoming:
-                left = min(left, (min(upcoming) - now_ms) / 1000 + 0.001)
+            # In ms since the epoch, as moto keeps them; visible once ``now > visible_at`` and not delayed
+            # once ``now >= delayed_until``. One pass over the queue and one reading of the clock.
+            now_ms = unix_time_millis()
+            upcoming = None
+            for message in self._messages:
+                if now_ms > message.visible_at and now_ms >= message.delayed_until:
+                    return
+                ready_at = max(message.visible_at + 1, message.delayed_until)
+                upcoming = ready_at if upcoming is None else min(upcoming, ready_at)
+            if upcoming is not None:
+                left = min(left, (upcoming - now_ms) / 1000 + 0.001)
             self._messages_lock.wait(left)
+
+
+def _visible_messages(self: Queue) -> list[Message]:
+    """moto's ``Queue.messages`` (visible and not delayed), reading the clock once instead of twice per
+    message: every receive and every wake-up of a long poll walks the whole queue."""
+    now_ms = unix_time_millis()
+    return [m for m in self._messages if now_ms > m.visible_at and now_ms >= m.delayed_until]
+
+
+def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    """moto's retention check of a message it is about to hand out, without building every attribute of
+    the queue (its message counts walk the whole queue) for each message."""
+    retention_s = int(getattr(self.get_queue(queue_name), "message_retention_period"))  # noqa: B009
+    return bool(retention_s + (message.sent_timestamp or 0) / 1000 > unix_time())
 
 
 def use_stock_transactions(stock: bool) -> None:
