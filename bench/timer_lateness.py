@@ -12,9 +12,9 @@ hooks, installed by :meth:`TimerWatch.install` and removed by :meth:`TimerWatch.
 
 Records are matched to sent messages by their body (identical bodies, e.g. two dispatch timers of one
 unit, are taken oldest first). ``figures()`` reports lateness (fired - due) in ms, overall and per
-timer kind, split into delivery (received - due: moto's delay and the pollers) and the wait after
-delivery (fired - received: the handler pool and the batch's records before it), plus failures and
-retries. Nothing here changes what the handlers do.
+timer kind, and in four parts (``Firing.parts_ms``: sending, moto's hand-out, the way back into this
+process, the wait for an invocation thread) from SQS's own timestamps, plus failures, retries and the
+AWS requests each timer made. Nothing here changes what the handlers do.
 """
 
 from __future__ import annotations
@@ -37,19 +37,42 @@ from bench.ws_roundtrip import percentile
 
 @dataclass
 class Firing:
+    """One timer record handled: its times in seconds since the epoch (this machine's clock, which
+    the moto process shares)."""
+
     kind: str
     retry: int
-    due: float
-    received: float | None
-    fired: float
-    took: float
+    sent: float  # the handler asked SQS to send it
+    delay: int  # its DelaySeconds
+    queued: float | None  # moto stored it (SentTimestamp)
+    handed_out: float | None  # moto returned it to a receiver (ApproximateFirstReceiveTimestamp)
+    received: float | None  # the receiver had it
+    fired: float  # the timer handler started on it
+    took: float  # seconds the handler spent on it
     failed: bool
-    send_s: float  # how long the request that sent it took
     requests: list[tuple[str, float]]  # the AWS requests the record made: (service.operation, ms)
+
+    @property
+    def due(self) -> float:
+        return self.sent + self.delay
 
     @property
     def late_ms(self) -> float:
         return (self.fired - self.due) * 1000
+
+    def parts_ms(self) -> dict[str, float] | None:
+        """Lateness in four parts (None when SQS's timestamps are missing): ``send`` (asked → stored
+        by moto), ``queue`` (stored + delay → handed out: the long poll's wake-up), ``return`` (handed
+        out → in the receiver: the response's way back into this process) and ``wait`` (→ fired: a
+        free invocation thread, the records before it in its event)."""
+        if self.queued is None or self.handed_out is None or self.received is None:
+            return None
+        return {
+            "send": (self.queued - self.sent) * 1000,
+            "queue": (self.handed_out - self.queued - self.delay) * 1000,
+            "return": (self.received - self.handed_out) * 1000,
+            "wait": (self.fired - self.received) * 1000,
+        }
 
 
 class TimerWatch:
@@ -59,9 +82,10 @@ class TimerWatch:
         self.module = signaling_module
         self.queue_name = queue_name
         self.firings: list[Firing] = []
-        # body -> (message id, due, seconds the send took)
-        self._due: dict[str, deque[tuple[str, float, float]]] = defaultdict(deque)
-        self._received: dict[str, float] = {}  # message id -> first receive
+        # body -> (message id, sent, delay), oldest first
+        self._sent: dict[str, deque[tuple[str, float, int]]] = defaultdict(deque)
+        # message id -> (received, SentTimestamp, ApproximateFirstReceiveTimestamp) at its first receive
+        self._received: dict[str, tuple[float, float | None, float | None]] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
         self._running = 0
@@ -138,21 +162,26 @@ class TimerWatch:
         self._original_call = self._original_fire = None
 
     def _seen(self, operation: str, params: dict[str, Any], response: dict[str, Any], at: float) -> None:
-        took = time.time() - at
         with self._lock:
             if operation == "SendMessage":
-                due = at + int(params.get("DelaySeconds", 0))
-                self._due[params["MessageBody"]].append((response["MessageId"], due, took))
+                delay = int(params.get("DelaySeconds", 0))
+                self._sent[params["MessageBody"]].append((response["MessageId"], at, delay))
             elif operation == "SendMessageBatch":
                 ids = {ok["Id"]: ok["MessageId"] for ok in response.get("Successful", [])}
                 for entry in params["Entries"]:
                     if entry["Id"] in ids:
-                        due = at + int(entry.get("DelaySeconds", 0))
-                        self._due[entry["MessageBody"]].append((ids[entry["Id"]], due, took))
+                        delay = int(entry.get("DelaySeconds", 0))
+                        self._sent[entry["MessageBody"]].append((ids[entry["Id"]], at, delay))
             else:
                 received = time.time()
                 for message in response.get("Messages", []):
-                    self._received.setdefault(message["MessageId"], received)
+                    attributes = message.get("Attributes", {})
+                    first = (
+                        received,
+                        _ms(attributes.get("SentTimestamp")),
+                        _ms(attributes.get("ApproximateFirstReceiveTimestamp")),
+                    )
+                    self._received.setdefault(message["MessageId"], first)
 
     def _fired(
         self,
@@ -164,20 +193,23 @@ class TimerWatch:
         requests: list[tuple[str, float]],
     ) -> None:
         with self._lock:
-            sent = self._due.get(body)
+            sent = self._sent.get(body)
             if not sent:
                 return  # sent before install()
-            message_id, due, send_s = sent.popleft()
+            message_id, sent_at, delay = sent.popleft()
+            received, queued, handed_out = self._received.pop(message_id, (None, None, None))
             self.firings.append(
                 Firing(
                     kind=str(payload.get("kind")),
                     retry=int(payload.get("retry", 0)),
-                    due=due,
-                    received=self._received.pop(message_id, None),
+                    sent=sent_at,
+                    delay=delay,
+                    queued=queued,
+                    handed_out=handed_out,
+                    received=received,
                     fired=started,
                     took=ended - started,
                     failed=failed,
-                    send_s=send_s,
                     requests=requests,
                 )
             )
@@ -186,17 +218,16 @@ class TimerWatch:
         """Timers due by now and not fired yet."""
         now = time.time()
         with self._lock:
-            return sum(1 for queue in self._due.values() for _, due, _ in queue if due <= now)
+            return sum(1 for queue in self._sent.values() for _, sent, delay in queue if sent + delay <= now)
 
     def figures(self) -> dict[str, Any]:
         """Lateness p50/p99/max in ms (all firings, then per kind), failures and retries."""
         with self._lock:
             firings = list(self.firings)
         result: dict[str, Any] = {"timers_fired": len(firings), **_stats("timer_late", firings)}
-        delivered = [f for f in firings if f.received is not None]
-        result |= _stats_of("timer_delivery", [(f.received - f.due) * 1000 for f in delivered])  # type: ignore[operator]
-        result |= _stats_of("timer_wait", [(f.fired - f.received) * 1000 for f in delivered])  # type: ignore[operator]
-        result |= _stats_of("timer_send", [f.send_s * 1000 for f in firings])
+        parts = [p for p in (f.parts_ms() for f in firings) if p is not None]
+        for part in ("send", "queue", "return", "wait"):
+            result |= _stats_of(f"timer_{part}", [p[part] for p in parts])
         result |= _stats_of("timer_handling", [f.took * 1000 for f in firings])
         result |= _stats_of("timer_requests", [len(f.requests) for f in firings], unit="")
         result |= _stats_of("timer_request", [ms for f in firings for _, ms in f.requests])
@@ -227,6 +258,11 @@ class TimerWatch:
             for name, ms in firing.requests:
                 by_operation[name].append(ms)
         return dict(by_operation)
+
+
+def _ms(timestamp: str | None) -> float | None:
+    """SQS's millisecond timestamp attribute in seconds."""
+    return None if timestamp is None else int(timestamp) / 1000
 
 
 def _stats(name: str, firings: list[Firing]) -> dict[str, float | None]:

@@ -7,7 +7,7 @@ off, no housekeeping schedules), a unit of its own with the scenario's timers (r
 of ``--callers`` callers requesting at the same moment, a share of whom wait for the queue timeout.
 Every timer's due time (sent + ``DelaySeconds``) is compared with the moment the timer handler starts on
 it (``bench/timer_lateness.py``). Prints a table, then one JSON line: lateness p50 / p99 / max (all, and
-per kind), its two parts (delivery by the queue and the pollers; the wait after delivery), failures,
+per kind), its parts (send, queue, return, wait), the handlers' time and AWS requests, failures,
 retries, the callers' outcomes and the machine's load average.
 """
 
@@ -102,6 +102,8 @@ def run(
             time.sleep(0.2)
         for bot in bots:
             bot.stop()
+        offers = sum(bot.offers for bot in bots)
+        bot_errors = sorted({repr(error)[:120] for bot in bots for error in bot.errors})
         watch.uninstall()
     finally:
         stack.stop()
@@ -123,12 +125,14 @@ def run(
         "calls": len(results),
         "outcomes": outcomes,
         "callers_gave_up": outcomes.get("timeout", 0),
+        "offers": offers,
         "settled": settled,
         "seconds": round(elapsed, 1),
         "round_s_max": round(max(round_s), 1) if round_s else None,
         **watch.figures(),
         "timers_never_fired": watch.overdue(),
         "caller_errors": sorted({repr(r.error)[:120] for r in results if r.error}),
+        "bot_errors": bot_errors,
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
@@ -155,7 +159,7 @@ def main() -> None:
             f"{kind:<28}{row['n']:>6}{row['late_p50_ms']!s:>9}{row['late_p99_ms']!s:>9}"
             f"{row['late_max_ms']!s:>9}{row['failed']:>8}"
         )
-    for part in ("timer_send", "timer_delivery", "timer_wait", "timer_handling"):
+    for part in ("timer_send", "timer_queue", "timer_return", "timer_wait", "timer_handling"):
         print(
             f"{part.replace('_', ' '):<28}{'':>6}{figures[part + '_p50_ms']!s:>9}"
             f"{figures[part + '_p99_ms']!s:>9}{figures[part + '_max_ms']!s:>9}"
