@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("signaling", "routing", "reports")
 # Timer invocations at once, as Lambda runs several on one queue: enough that a timer waiting on a busy
-# DynamoDB never holds up the others due with it (docs/architecture.md, "Timers on time").
+# DynamoDB never holds up the others due with it; and receivers enough to take a round's 50 session
+# timers, due together, in one round of receives (docs/architecture.md, "Timers on time").
 SQS_CONCURRENCY = 64
-SQS_RECEIVERS = 4
+SQS_RECEIVERS = 6
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ Contract (what Lambda's SQS event source mapping does, and what this runner does
   SQS does), so a timer is delivered within milliseconds of its due time.
 
 Concurrency: ``receivers`` threads receive (as Lambda polls a queue with several pollers) and hand
-each batch to one of ``concurrency`` invocation threads (as Lambda runs several invocations of one
-function on a queue at once). A receiver receives only while an invocation thread is free, and splits
-what one ``ReceiveMessage`` returns over the free threads (never more than ``batch_size`` records in
-one event): a slow record (a timer whose handler waits on a busy DynamoDB) then delays no other
-record, and no receiver waits on a handler. With a ``maximum_batching_window_in_seconds`` the runner
+what they receive to ``concurrency`` invocation threads (as Lambda runs several invocations of one
+function on a queue at once): what one ``ReceiveMessage`` returns is split over the free threads, one
+record each while enough are free (never more than ``batch_size`` records in one event), so a slow
+record (a timer whose handler waits on a busy DynamoDB) delays no other, and a receiver waits for a
+handler only when every thread is busy. With a ``maximum_batching_window_in_seconds`` the runner
 gathers one batch for one thread instead, as Lambda does, and so it does for a FIFO queue (its order
 holds within one invocation only). ``maximum_concurrency`` is ignored. Not emulated: partial batch
 responses (Chalice cannot configure ``ReportBatchItemFailures``), Lambda's timeout and payload limits.
@@ -219,28 +219,23 @@ class SQSRunner(Runner):
         # the handler wants its records together.
         return not self.queue_name.endswith(".fifo") and not self.config.maximum_batching_window_in_seconds
 
-    def _take_permits(self) -> int:
-        """Wait for a free invocation thread (0 when stopping), then take every other free one that one
-        ``ReceiveMessage`` could feed."""
+    def _take_permits(self, most: int) -> int:
+        """Wait for a free invocation thread and take it, with any other free ones up to ``most``; 0
+        when stopping meanwhile."""
         while not self._free.acquire(timeout=0.2):
             if self._stopping.is_set():
                 return 0
-        wanted = MAX_RECEIVE if self._splits else 1
         taken = 1
-        while taken < wanted and self._free.acquire(blocking=False):
+        while taken < most and self._free.acquire(blocking=False):
             taken += 1
         return taken
 
-    def _receive_for(self, permits: int) -> list[list[MessageTypeDef]]:
-        """The batches for ``permits`` free invocation threads: one gathered batch when the handler asked
-        for a batching window, else one ``ReceiveMessage`` split over as many threads as it can feed."""
+    def _receive_any(self) -> list[MessageTypeDef]:
+        """What one receive brings: a gathered batch when the runner does not split (FIFO queue,
+        batching window), else one ``ReceiveMessage`` of up to 10."""
         if not self._splits:
-            batch = self._receive_batch()
-            return [batch] if batch else []
-        batch_size = max(1, self.config.batch_size)
-        messages = self._receive(permits * batch_size, self.wait_seconds)
-        count = max(min(len(messages), permits), -(-len(messages) // batch_size))
-        return [messages[i::count] for i in range(count)] if messages else []
+            return self._receive_batch()
+        return self._receive(MAX_RECEIVE, self.wait_seconds)
 
     def _loop(self) -> None:
         while self.queue_url is None:
@@ -250,14 +245,14 @@ class SQSRunner(Runner):
                 return
         self._ready.set()
         failing = False
+        batch_size = max(1, self.config.batch_size)
         while not self._stopping.is_set():
-            permits = self._take_permits()
-            if not permits:
-                return
+            # Received first, then handed to threads: every receiver keeps polling whatever the
+            # handlers are doing, so timers due together (a round's callers hanging up at once)
+            # come in several receives at the same moment.
             try:
-                batches = self._receive_for(permits)
+                messages = self._receive_any()
             except (ClientError, BotoCoreError) as exc:
-                self._give_back(permits)
                 if not failing:  # one line per outage, not one per second
                     LOG.warning(
                         "%s: receive failed (%s); retrying every %.0f s", self.name, exc, self.error_pause_s
@@ -265,13 +260,24 @@ class SQSRunner(Runner):
                 failing = True
                 self._stopping.wait(self.error_pause_s)
                 continue
-            except BaseException:
-                self._give_back(permits)
-                raise
             failing = False
-            self._give_back(permits - len(batches))
-            for batch in batches:
-                self._invocations.submit(self._invoke, batch)
+            if not messages:
+                continue
+            self._hand_out(messages, batch_size)
+
+    def _hand_out(self, messages: list[MessageTypeDef], batch_size: int) -> None:
+        """One thread per record while threads are free; when few are, records share threads (never
+        more than ``batch_size`` an event), the rest waiting for the next free ones. Left unhandled
+        when stopping: SQS hands them out again after their visibility timeout."""
+        remaining = messages
+        while remaining:
+            permits = self._take_permits(len(remaining) if self._splits else 1)
+            if not permits:
+                return
+            taken = min(len(remaining), permits * batch_size)
+            chunk, remaining = remaining[:taken], remaining[taken:]
+            for i in range(permits):
+                self._invocations.submit(self._invoke, chunk[i::permits])
 
     def _give_back(self, permits: int) -> None:
         for _ in range(permits):

@@ -76,10 +76,10 @@ def queue(moto_server) -> Iterator[tuple[str, Queue]]:
     sqs.delete_queue(QueueUrl=url)
 
 
-def gated_app(queue_name: str) -> GatedApp:
+def gated_app(queue_name: str, batch_size: int = 10) -> GatedApp:
     gated = GatedApp(Chalice(app_name="runner-test"))
 
-    @gated.app.on_sqs_message(queue=queue_name, batch_size=10)
+    @gated.app.on_sqs_message(queue=queue_name, batch_size=batch_size)
     def work(event: SQSEvent) -> None:
         gated.handle(event)
 
@@ -146,3 +146,21 @@ def test_stop_waits_for_the_invocations_under_way(moto_server, queue):
     finally:
         gated.gate.set()
         runners.stop(timeout=10)
+
+
+def test_records_share_an_event_when_threads_are_busy_but_never_beyond_the_batch_size(moto_server, queue):
+    name, q = queue
+    gated = gated_app(name, batch_size=2)
+    runners = start_runners(gated, moto_server, concurrency=1)
+    try:
+        q.send("slow-0")
+        wait_until(lambda: gated.running == 1)
+        q.send(*(f"fast-{n}" for n in range(6)))  # received while the only thread is busy
+        gated.gate.set()
+        wait_until(lambda: len(gated.handled) == 7)
+    finally:
+        gated.gate.set()
+        assert runners.stop(timeout=10)
+    assert gated.most_running == 1
+    assert all(len(bodies) <= 2 for bodies in gated.events)
+    assert sorted(gated.handled) == sorted(["slow-0", *(f"fast-{n}" for n in range(6))])
