@@ -1,8 +1,8 @@
 """Local event sources for a Chalice app: what AWS Lambda's event source mappings and EventBridge
 rules do in production, with the same event shapes.
 
-* ``on_sqs_message``      → :class:`~local.runners.sqs.SQSRunner` (one receiver per handler, invoking
-  it on ``sqs_concurrency`` threads)
+* ``on_sqs_message``      → :class:`~local.runners.sqs.SQSRunner` (``sqs_receivers`` receiving threads
+  per handler, invoking it on ``sqs_concurrency`` threads)
 * ``schedule``            → :class:`~local.runners.schedule.ScheduleRunner` (one thread for all)
 * ``on_dynamodb_record``  → :class:`~local.runners.streams.DynamoDBStreamRunner` (one per handler)
 
