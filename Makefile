@@ -63,9 +63,11 @@ bench: install
 	$(PY) bench/ws_roundtrip.py
 	$(PY) bench/moto_transactions.py
 	$(PY) -m bench.call_setup
+	$(PY) -m bench.timers_load --rounds 5
 
+# -rP: the scenario's round times and timer lateness figures are printed when it passes too.
 load: install
-	$(VENV)/bin/pytest -m load
+	$(VENV)/bin/pytest -m load -rP
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -33,7 +33,11 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("signaling", "routing", "reports")
-SQS_POLLERS = 4  # concurrent timer invocations, as Lambda runs several on one queue
+# Timer invocations at once, as Lambda runs several on one queue: enough that a timer waiting on a busy
+# DynamoDB never holds up the others due with it; and receivers enough to take a round's 50 session
+# timers, due together, in one round of receives (docs/architecture.md, "Timers on time").
+SQS_CONCURRENCY = 64
+SQS_RECEIVERS = 6
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,12 @@ class Stack:
             if not schedules:
                 include = {c.name for c in app.event_sources if not isinstance(c, ScheduledEventConfig)}
             runners = EventRunners(
-                app, self.aws_endpoint, env.region(), include=include, sqs_pollers=SQS_POLLERS
+                app,
+                self.aws_endpoint,
+                env.region(),
+                include=include,
+                sqs_concurrency=SQS_CONCURRENCY,
+                sqs_receivers=SQS_RECEIVERS,
             ).start()
             self._stops.append((f"runners of {app.app_name}", runners.stop))
 
