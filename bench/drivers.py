@@ -87,8 +87,8 @@ def _media_seen(call_id: str) -> None:
 def invalidate_routing() -> None:
     """Drop the in-process routers' configuration caches (60 s) so a unit created now is routed now."""
     for module in list(sys.modules.values()):
-        service = getattr(module, "calls", None)
-        router = getattr(service, "router", None)
+        inbound = getattr(getattr(module, "graph", None), "inbound", None)
+        router = getattr(inbound, "router", None)
         repository = getattr(router, "repository", None)
         if repository is not None and hasattr(repository, "invalidate"):
             repository.invalidate()

@@ -7,7 +7,7 @@ hooks, installed by :meth:`TimerWatch.install` and removed by :meth:`TimerWatch.
 * botocore's ``BaseClient._make_api_call`` (PynamoDB and boto3 go through it): each ``SendMessage`` /
   ``SendMessageBatch`` to the timer queue records its messages' due times (taken before the request),
   and each ``ReceiveMessage`` when a message was received;
-* the signaling app's ``_fire`` (the function its SQS handler calls once per record): when each
+* the signaling app's ``graph.fire`` (what its SQS handler calls once per record): when each
   record starts and ends, and whether it raised (then the handler sends it again, ``retry`` + 1).
 
 Records are matched to sent messages by their body (identical bodies, e.g. two dispatch timers of one
@@ -95,7 +95,8 @@ class TimerWatch:
 
     @classmethod
     def of_app(cls, app: Chalice, handler: str = "timers") -> TimerWatch:
-        """The watch of ``app``'s SQS handler ``handler`` (its module holds ``_fire``) and its queue."""
+        """The watch of ``app``'s SQS handler ``handler`` (its module holds the ``graph`` whose ``fire`` it
+        calls) and its queue."""
         wrapped = app.handler_map[handler]
         module = sys.modules[getattr(wrapped, "func", wrapped).__module__]
         sources = [c for c in app.event_sources if isinstance(c, SQSEventConfig) and c.name == handler]
@@ -106,7 +107,7 @@ class TimerWatch:
         if self._original_call is not None:
             raise RuntimeError("TimerWatch already installed")
         original_call = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 (private)
-        original_fire = getattr(self.module, "_fire")  # noqa: B009 (the app's private)
+        original_fire = self.module.graph.fire
         watch = self
 
         def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
@@ -151,14 +152,14 @@ class TimerWatch:
 
         self._original_call, self._original_fire = original_call, original_fire
         setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)  # noqa: B010 (private)
-        setattr(self.module, "_fire", fire)  # noqa: B010 (the app's private)
+        self.module.graph.fire = fire
         return self
 
     def uninstall(self) -> None:
         if self._original_call is None:
             return
         setattr(botocore.client.BaseClient, "_make_api_call", self._original_call)  # noqa: B010
-        setattr(self.module, "_fire", self._original_fire)  # noqa: B010
+        self.module.graph.fire = self._original_fire
         self._original_call = self._original_fire = None
 
     def _seen(self, operation: str, params: dict[str, Any], response: dict[str, Any], at: float) -> None:

@@ -924,7 +924,7 @@ STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer,
 
 _connection: Connection | None = None
 _prefix: str = ""
-MAX_POOL_CONNECTIONS = 64
+MAX_POOL_CONNECTIONS = 128  # the local stack runs up to 64 timer handlers beside the sockets' own
 
 
 def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
