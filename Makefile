@@ -63,6 +63,7 @@ bench: install
 	$(PY) bench/ws_roundtrip.py
 	$(PY) bench/moto_transactions.py
 	$(PY) -m bench.call_setup
+	$(PY) bench/webhooks.py
 
 load: install
 	$(VENV)/bin/pytest -m load

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -107,6 +108,7 @@ class Arrival:
     headers: dict[str, str]
     body: bytes
     answered: str
+    at: float = field(default_factory=time.perf_counter)
 
     @property
     def event(self) -> dict[str, Any]:

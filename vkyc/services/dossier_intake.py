@@ -68,8 +68,8 @@ class Jobs(Protocol):
     def send(self, kind: str, payload: dict[str, Any], delay_s: int = 0) -> None: ...
 
 
-def _fields(intake: v1.DossierIntake) -> dict[str, Any]:
-    """The dossier's attributes an intake sets (the comparison of "the same body")."""
+def _attributes(intake: v1.DossierIntake) -> dict[str, Any]:
+    """The dossier's attributes an intake sets."""
     return {
         "subscriber": intake.subscriber,
         "sub_type": intake.sub_type,
@@ -79,23 +79,36 @@ def _fields(intake: v1.DossierIntake) -> dict[str, Any]:
         "dealer_channel": intake.dealer_channel,
         "kyc_at_counter": intake.kyc_at_counter,
         "note": intake.note or None,
-        "customer": (intake.customer.name, intake.customer.id_number),
+        "customer": CustomerInfo(name=intake.customer.name, id_number=intake.customer.id_number),
     }
 
 
-def _stored_fields(dossier: Dossier) -> dict[str, Any]:
-    customer = dossier.customer
+def _comparable(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (an intake's, or the same names read off a dossier) as compared for "the same body"."""
+    customer = values["customer"]
     return {
-        "subscriber": dossier.subscriber,
-        "sub_type": dossier.sub_type,
-        "customer_type": dossier.customer_type,
-        "payment_type": dossier.payment_type,
-        "dealer_account": dossier.dealer_account,
-        "dealer_channel": dossier.dealer_channel,
-        "kyc_at_counter": bool(dossier.kyc_at_counter),
-        "note": dossier.note or None,
+        **values,
+        "kyc_at_counter": bool(values["kyc_at_counter"]),
+        "note": values["note"] or None,
         "customer": None if customer is None else (customer.name, customer.id_number),
     }
+
+
+def _stored(dossier: Dossier) -> dict[str, Any]:
+    return _comparable({name: getattr(dossier, name) for name in _ATTRIBUTES})
+
+
+_ATTRIBUTES = (
+    "subscriber",
+    "sub_type",
+    "customer_type",
+    "payment_type",
+    "dealer_account",
+    "dealer_channel",
+    "kyc_at_counter",
+    "note",
+    "customer",
+)
 
 
 def image_check(checks: DossierImageChecks | None, role: ImageRole) -> ImageCheck | None:
@@ -141,7 +154,7 @@ class DossierIntakeService:
     def put(self, integrator: Integrator, dossier_id: str, intake: v1.DossierIntake) -> Dossier:
         """Create the dossier (state N, its images tracked and missing) or update its fields (see the
         module docstring and ``vkyc.api.integrator_endpoints.DOSSIER_PUT``); the dossier as stored."""
-        wanted = _fields(intake)
+        wanted = _comparable(_attributes(intake))
         for _ in range(ATTEMPTS):
             dossier = self.dossiers.find(dossier_id)
             if dossier is None:
@@ -150,7 +163,7 @@ class DossierIntakeService:
                 except AlreadyExists:
                     continue  # created meanwhile (a concurrent PUT): update it instead
             self.own(integrator, dossier)
-            if _stored_fields(dossier) == wanted:
+            if _stored(dossier) == wanted:
                 return dossier
             self._refuse_changes(dossier)
             change = plan_note(
@@ -158,7 +171,7 @@ class DossierIntakeService:
                 event="updated",
                 actor=integrator.actor,
                 reason="updated through the integrator API",
-                attrs=self._attributes(intake),
+                attrs=_attributes(intake),
             )
             try:
                 commit(change, request_id=uuid.uuid4().hex, at=self.clock())
@@ -179,22 +192,8 @@ class DossierIntakeService:
             reason="submitted through the integrator API",
             at=self.clock(),
             image_checks=missing,
-            **self._attributes(intake),
+            **_attributes(intake),
         )
-
-    @staticmethod
-    def _attributes(intake: v1.DossierIntake) -> dict[str, Any]:
-        return {
-            "subscriber": intake.subscriber,
-            "sub_type": intake.sub_type,
-            "customer_type": intake.customer_type,
-            "payment_type": intake.payment_type,
-            "dealer_account": intake.dealer_account,
-            "dealer_channel": intake.dealer_channel,
-            "kyc_at_counter": intake.kyc_at_counter,
-            "note": intake.note or None,
-            "customer": CustomerInfo(name=intake.customer.name, id_number=intake.customer.id_number),
-        }
 
     @staticmethod
     def own(integrator: Integrator, dossier: Dossier | None) -> Dossier:
