@@ -77,7 +77,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert f"ws://127.0.0.1:{ports['ws']}" in text
         assert f"http://127.0.0.1:{ports['http']}" in text
         assert f"http://127.0.0.1:{ports['aws']}" in text
-        assert f"Webhook sink         http://127.0.0.1:{ports['sink']}" in text, "the sink's address is printed"
+        assert f"Webhook sink         http://127.0.0.1:{ports['sink']}" in text, "the sink is printed"
         assert get_json(f"http://127.0.0.1:{ports['sink']}/events.json") == []
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
