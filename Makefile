@@ -64,6 +64,7 @@ bench: install
 	$(PY) bench/moto_transactions.py
 	$(PY) -m bench.call_setup
 	$(PY) -m bench.timers_load --rounds 5
+	$(PY) bench/webhooks.py
 
 # -rP: the scenario's round times and timer lateness figures are printed when it passes too.
 load: install

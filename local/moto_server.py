@@ -26,7 +26,7 @@ from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
-from local import moto_patches
+from local import moto_patches, s3_forms
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -69,6 +69,7 @@ class MotoServer:
         if self._server is not None:
             _quiet_werkzeug()
             moto_patches.apply()
+            s3_forms.apply()  # S3's POST-form policy, which moto does not check
             self._server.start()
         else:
             root = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -30,9 +31,10 @@ from vkyc import env
 
 if TYPE_CHECKING:
     from local.media_node_process import MediaNodeProcess
+    from local.webhook_sink import WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("signaling", "routing", "reports")
+FUNCTIONS = ("signaling", "routing", "reports", "integrations")
 # Timer invocations at once, as Lambda runs several on one queue: enough that a timer waiting on a busy
 # DynamoDB never holds up the others due with it; and receivers enough to take a round's 50 session
 # timers, due together, in one round of receives (docs/architecture.md, "Timers on time").
@@ -46,6 +48,7 @@ class Addresses:
     aws_port: int
     ws_port: int
     http_port: int
+    sink_port: int = 0  # the webhook sink's (0: a free port)
 
     @classmethod
     def from_environment(cls) -> Addresses:
@@ -54,6 +57,7 @@ class Addresses:
             aws_port=int(os.environ.get("VKYC_AWS_PORT", "4566")),
             ws_port=int(os.environ.get("VKYC_WS_PORT", "3001")),
             http_port=int(os.environ.get("VKYC_HTTP_PORT", "8000")),
+            sink_port=int(os.environ.get("VKYC_WEBHOOK_SINK_PORT", "8010")),
         )
 
 
@@ -87,6 +91,8 @@ class Stack:
         self.ws_url = ""
         self.http_url = ""
         self.apps: dict[str, Chalice] = {}
+        self.sink: WebhookSink | None = None
+        self.demo_api_keys: dict[str, str] = {}  # unit -> the demo integrator's key
 
     def step(self, text: str) -> None:
         self._step += 1
@@ -95,11 +101,16 @@ class Stack:
     def start(self, demo_file: Path | None) -> str:
         """Start everything; returns the demo summary text ('' without demo data)."""
         a = self.addresses
-        for name, port in (("WebSocket API", a.ws_port), ("REST API", a.http_port)):
+        for name, port in (
+            ("WebSocket API", a.ws_port),
+            ("REST API", a.http_port),
+            ("webhook sink", a.sink_port),
+        ):
             if not _port_free(a.host, port):
                 raise StackError(
                     f"port {port} ({name}) is in use: is another `make up` running? "
-                    f"Stop it, or choose other ports with VKYC_WS_PORT / VKYC_HTTP_PORT."
+                    "Stop it, or choose other ports with VKYC_WS_PORT / VKYC_HTTP_PORT / "
+                    "VKYC_WEBHOOK_SINK_PORT."
                 )
         from local.moto_server import MotoServer, ensure_fake_credentials
 
@@ -124,7 +135,7 @@ class Stack:
 
         from local.bootstrap import create_resources
 
-        self.step("tables, timer queue + dead-letter queue, media bucket")
+        self.step("tables, timer and integrations queues + dead-letter queues, media bucket")
         resources = create_resources(self.aws_endpoint)
         resources.export_stream_arns()
         self.out(
@@ -133,6 +144,7 @@ class Stack:
         )
 
         summary = ""
+        data = None
         if demo_file is None:
             self.step("demo data: skipped (--no-demo)")
         else:
@@ -149,9 +161,16 @@ class Stack:
 
             pictures = upload_demo_images(data, s3_client(), resources.bucket)
             self.out(f"      dossier pictures: {pictures} written (ID card front and back, portrait)")
+            from local.demo.images import check_demo_images
+
+            checked = check_demo_images(data, s3_client(), resources.bucket)
+            self.out(f"      dossier pictures checked as integrators' uploads are: {checked} dossier(s)")
+            self.demo_api_keys = {str(k.unit): k.key for k in data.api_keys}
 
         _local_secrets()
         os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")
+        # The demo's webhook receiver is local (http://127.0.0.1): never allowed in a deployment.
+        os.environ.setdefault("VKYC_WEBHOOK_ALLOW_PRIVATE", "1")
         from local.chalice_app import load_app
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
@@ -166,8 +185,11 @@ class Stack:
         for pushing in ("routing", "reports"):
             point_websocket_api_at(apps[pushing], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
 
-        self.step("event runners: SQS timers, schedules, DynamoDB streams")
+        self.step(
+            "event runners: SQS timers and integration jobs, schedules, DynamoDB streams; image checker"
+        )
         self._start_runners(list(apps.values()))
+        self._start_image_checker()
 
         self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
         from local.rest import RestServer
@@ -183,8 +205,58 @@ class Stack:
         rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port, headers).start()
         self._stops.append(("REST server", rest.stop))
         self.http_url = rest.url
+        self._start_webhook_sink()
         self._start_media_nodes()
         return summary
+
+    def _start_image_checker(self) -> None:
+        """The check of integrators' uploads, in a thread (in production: ``python -m media_node
+        check-images`` beside the media nodes, where OpenCV is)."""
+        from media_node.image_check import ImageCheckWorker
+
+        worker = ImageCheckWorker.from_env()
+        stopping = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stopping,), name="image-checker", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            stopping.set()
+            thread.join(5)
+
+        self._stops.append(("image checker", stop))
+
+    def _start_webhook_sink(self) -> None:
+        """A receiver that verifies signatures, on its own port, and the demo units subscribed to it
+        (each with a fresh secret, handed to the sink)."""
+        from local.webhook_sink import WebhookSink
+        from vkyc.domain.webhooks import EventType
+        from vkyc.protocol.webhook_signing import new_secret
+        from vkyc.repositories import webhooks
+        from vkyc.repositories.tables import WebhookSubscription
+
+        sink = WebhookSink(self.addresses.host, self.addresses.sink_port, out=self.out).start()
+        self._stops.append(("webhook sink", sink.stop))
+        self.sink = sink
+        now = datetime.now(UTC)
+        for unit in sorted(self.demo_api_keys):
+            secret, path = new_secret(), f"/units/{unit}"
+            sink.secrets[path] = [secret]
+            webhooks.put_subscription(
+                WebhookSubscription(
+                    f"wh_demo_sink_unit_{unit}",
+                    unit_id=unit,
+                    url=sink.url + path,
+                    events={e.value for e in EventType},
+                    description="make up's webhook sink",
+                    status="active",
+                    secret=secret,
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
+            )
+        units = ", ".join(sorted(self.demo_api_keys)) or "none"
+        self.out(f"      webhook sink on {sink.url} (signatures verified; units subscribed: {units})")
 
     def _start_media_nodes(self) -> None:
         """The media nodes, last: they connect to the WebSocket API and get their token over REST."""
@@ -239,13 +311,17 @@ class Stack:
         self._stops.clear()
 
     def banner(self) -> str:
+        sink = []
+        if self.sink is not None:
+            sink = [f"  Webhook sink         {self.sink.url}   (what the demo units' webhooks delivered)"]
         return "\n".join(
             [
                 "",
                 "vkyc is up.",
                 f"  WebSocket API        {self.ws_url}   (@connections: {self.ws_url.replace('ws://', 'http://')}/@connections)",
-                f"  REST API + web       {self.http_url}",
+                f"  REST API + web       {self.http_url}   (integrator API: {self.http_url}/v1)",
                 f"  AWS endpoint (moto)  {self.aws_endpoint}   (AWS_ENDPOINT_URL={self.aws_endpoint})",
+                *sink,
                 *(f"  Media node           {n.node_id} (pid {n.pid})" for n in self.nodes),
                 "Press Ctrl-C to stop.",
             ]

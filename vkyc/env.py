@@ -55,3 +55,21 @@ def ice_servers_json() -> str:
     WebRTC ``RTCIceServer`` objects (``[{"urls": ["turns:turn.example:443"], "username": "u",
     "credential": "p"}]``); empty or unset: none (the media nodes' own addresses are reachable)."""
     return os.environ.get("VKYC_ICE_SERVERS", "").strip()
+
+
+def integrations_queue_name() -> str:
+    """The SQS queue of the integrations app (``functions/integrations``): webhook deliveries (and their
+    retries), S3's notices of image uploads, and the image checker's verdicts. Its dead-letter queue
+    is this name with ``-dlq``."""
+    return os.environ.get("VKYC_INTEGRATIONS_QUEUE", "vkyc-integrations")
+
+
+def image_check_queue_name() -> str:
+    """The SQS queue the image checker (``python -m media_node check-images``) takes its jobs from."""
+    return os.environ.get("VKYC_IMAGE_CHECK_QUEUE", "vkyc-image-checks")
+
+
+def webhooks_allow_private() -> bool:
+    """``VKYC_WEBHOOK_ALLOW_PRIVATE=1``: deliver to http:// and to private, loopback and link-local
+    addresses too. Only for a local stack (``make up`` sets it); never in a deployment."""
+    return os.environ.get("VKYC_WEBHOOK_ALLOW_PRIVATE", "") == "1"

@@ -30,6 +30,7 @@ def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[s
         "VKYC_AWS_PORT": str(ports["aws"]),
         "VKYC_WS_PORT": str(ports["ws"]),
         "VKYC_HTTP_PORT": str(ports["http"]),
+        "VKYC_WEBHOOK_SINK_PORT": str(ports["sink"]),
     }
     env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
     return subprocess.Popen(
@@ -58,7 +59,7 @@ def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 180) -
 
 @pytest.fixture()
 def ports() -> dict[str, int]:
-    return {"aws": free_port(), "ws": free_port(), "http": free_port()}
+    return {"aws": free_port(), "ws": free_port(), "http": free_port(), "sink": free_port()}
 
 
 def get_json(url: str) -> dict:
@@ -76,6 +77,8 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert f"ws://127.0.0.1:{ports['ws']}" in text
         assert f"http://127.0.0.1:{ports['http']}" in text
         assert f"http://127.0.0.1:{ports['aws']}" in text
+        assert f"Webhook sink         http://127.0.0.1:{ports['sink']}" in text, "the sink is printed"
+        assert get_json(f"http://127.0.0.1:{ports['sink']}/events.json") == []
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 

@@ -81,6 +81,7 @@ def test_every_refusal_code_is_in_the_catalogue():
         "VIDEO_CALL_NOT_REQUIRED",
         "UNKNOWN_SUB_TYPE",
         "SUBSCRIBER_BLACKLISTED",
+        "DOSSIER_IMAGES_REQUIRED",
         "DAILY_CALL_LIMIT_REACHED",
         "CALL_IN_PROGRESS",
     }

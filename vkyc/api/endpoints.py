@@ -5,6 +5,7 @@ that the apps serve exactly these endpoints.
 
 from __future__ import annotations
 
+from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
 from vkyc.protocol import rest
 from vkyc.protocol.messages import Role
@@ -154,5 +155,19 @@ AUTH_EVENTS = Endpoint(
     tags=("reports",),
 )
 
-ALL = (MOBILE_TOKEN, LOGIN, NODE_TOKEN, LOGOUT, HEALTH, UNITS, ME, DOSSIER, CALL, CALLS_PER_HOUR, AUTH_EVENTS)
+ALL = (
+    MOBILE_TOKEN,
+    LOGIN,
+    NODE_TOKEN,
+    LOGOUT,
+    HEALTH,
+    UNITS,
+    ME,
+    DOSSIER,
+    CALL,
+    CALLS_PER_HOUR,
+    AUTH_EVENTS,
+    # -- the integrator API (functions/integrations) --
+    *V1,
+)
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

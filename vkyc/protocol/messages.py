@@ -653,6 +653,18 @@ class CallDecided(_Message):
     dossier_state: str
 
 
+class ResultMedia(_Message):
+    """What the dealer's app may show with the result, as pre-signed GET URLs (fetch them with a plain
+    GET, no credentials, before ``expires_at``): the ID card's front and back and the portrait the
+    decision was made on, and the agent's snapshot of the call. ``null`` where there is none."""
+
+    id_front: str | None = None
+    id_back: str | None = None
+    portrait: str | None = None
+    snapshot: str | None = None
+    expires_at: str = Field(description="ISO 8601 (UTC): the URLs stop working then.")
+
+
 class CallResult(_Message):
     """To the mobile (seed 002 step 16): the decision with the references to the evidence."""
 
@@ -662,6 +674,12 @@ class CallResult(_Message):
     reason: str
     dossier: DossierView
     snapshot_id: str | None = None
+    media: ResultMedia | None = None
+    dossier_href: str | None = Field(
+        None,
+        description="Where the integrator's backend reads the dossier, its decision and the whole evidence "
+        "(`GET` with the unit's API key).",
+    )
 
 
 class DeviceRegistered(_Message):

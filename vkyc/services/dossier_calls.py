@@ -6,15 +6,16 @@ the dossier sent to the agent and the mobile."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vkyc.adapters.media_files import MediaFiles
 from vkyc.domain.agent import AgentState
 from vkyc.domain.decision import DecisionFacts, DecisionRefused, check_decision
 from vkyc.domain.direction import CALLBACK_PREFIX, Direction, rules_of
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
 from vkyc.protocol.errors import ProtocolError
-from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView
+from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView, ResultMedia
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.repositories.transitions import Change, plan, plan_note
@@ -107,12 +108,37 @@ def dossier_view(dossier: Dossier) -> DossierView:
 def result_message(
     call_id: str, decision: str, reason: str, dossier: Dossier, snapshot_id: str | None
 ) -> dict[str, Any]:
-    """``call.result`` for the mobile (seed 002 step 16): the decision with the evidence's references."""
+    """``call.result`` for the mobile (seed 002 step 16): the decision with the evidence's references,
+    fetchable (pre-signed URLs: ``result_media``) and the dossier's address in the integrator API."""
+    view = dossier_view(dossier)
     result = CallResult(
         call_id=call_id,
         decision=decision,
         reason=reason,
-        dossier=dossier_view(dossier),
+        dossier=view,
         snapshot_id=snapshot_id,
+        media=result_media(call_id, view, snapshot_id),
+        dossier_href=f"/v1/dossiers/{dossier.dossier_id}",
     )
     return result.model_dump(mode="json")
+
+
+_files: MediaFiles | None = None
+
+
+def result_media(call_id: str, view: DossierView, snapshot_id: str | None) -> ResultMedia:
+    """Pre-signed GET URLs of the dossier's images and the decision's snapshot (no request is made:
+    pre-signing is local; a URL of an image the bucket lacks answers 404)."""
+    global _files
+    if _files is None:
+        _files = MediaFiles()
+    files = _files
+    snapshot_key = f"calls/{call_id}/snapshots/{snapshot_id}.jpg" if snapshot_id else None
+    expires = datetime.now(UTC) + timedelta(seconds=files.url_ttl_s)
+    return ResultMedia(
+        id_front=files.url(view.images.id_front) if view.images.id_front else None,
+        id_back=files.url(view.images.id_back) if view.images.id_back else None,
+        portrait=files.url(view.images.portrait) if view.images.portrait else None,
+        snapshot=files.url(snapshot_key) if snapshot_key else None,
+        expires_at=expires.isoformat().replace("+00:00", "Z"),
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from vkyc.domain import eligibility
 from vkyc.domain.direction import is_live_call
 from vkyc.domain.eligibility import DossierFacts
+from vkyc.domain.images import ROLES, ImageStatus
 from vkyc.domain.policy import SubTypePolicy
 from vkyc.domain.settings import CallSettings
 from vkyc.repositories.call_counts import successful_inbound_calls
@@ -34,6 +35,20 @@ def facts_of(dossier: Dossier) -> DossierFacts:
         customer_type=dossier.customer_type,
         payment_type=dossier.payment_type,
         subscriber=dossier.subscriber,
+        images_not_valid=images_not_valid(dossier),
+    )
+
+
+def images_not_valid(dossier: Dossier) -> tuple[str, ...] | None:
+    """The roles whose image has no accepted upload, or None when the dossier's images are not tracked
+    (``Dossier.image_checks`` absent: not created through the integrator API)."""
+    checks = dossier.image_checks
+    if checks is None:
+        return None
+    return tuple(
+        role.value
+        for role in ROLES
+        if getattr(getattr(checks, role.value, None), "status", None) != ImageStatus.VALID.value
     )
 
 
