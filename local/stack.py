@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("signaling", "routing", "reports")
 SQS_POLLERS = 4  # concurrent timer invocations, as Lambda runs several on one queue
+WS_STAGE = "local"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Stack:
         self._stops: list[tuple[str, Callable[[], object]]] = []
         self._step = 0
         self.aws_endpoint = ""
+        self.ws_api_id = ""
         self.ws_url = ""
         self.http_url = ""
 
@@ -146,7 +148,16 @@ class Stack:
             self.out(f"      dossier pictures: {pictures} written (ID card front and back, portrait)")
 
         _local_secrets()
-        os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")
+        # What a deployment's template gives the functions (vkyc.config), before they are imported: they
+        # refuse to start without it. The emulator started below serves this API id, stage and address.
+        self.ws_api_id = secrets.token_hex(5)
+        os.environ.update(
+            {
+                "VKYC_WS_API_ID": self.ws_api_id,
+                "VKYC_WS_STAGE": WS_STAGE,
+                "VKYC_WS_URL": f"ws://{a.host}:{a.ws_port}",
+            }
+        )
         from local.chalice_app import load_app
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
@@ -196,10 +207,14 @@ class Stack:
 
         a = self.addresses
         emulator = WebSocketEmulator(
-            app, a.host, a.ws_port, region=env.region(), aws_endpoint=self.aws_endpoint
+            app,
+            a.host,
+            a.ws_port,
+            stage=WS_STAGE,
+            api_id=self.ws_api_id,
+            region=env.region(),
+            aws_endpoint=self.aws_endpoint,
         )
-        # The timer handler (SQS) pushes through @connections too: tell it which API that is.
-        os.environ["VKYC_WS_API_ID"], os.environ["VKYC_WS_STAGE"] = emulator.api_id, emulator.stage
         thread = EmulatorThread(emulator)
         thread.start()
         self._stops.append(("WebSocket API", thread.stop))

@@ -11,6 +11,10 @@ import os
 
 DEFAULT_REGION = "ap-southeast-1"
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
+# The local stack's names; a deployment sets each (vkyc.config.VARIABLES, infra/package.py).
+DEFAULT_TABLE_PREFIX = "vkyc-"
+DEFAULT_BUCKET = "vkyc-media"
+DEFAULT_TIMER_QUEUE = "vkyc-timers"
 
 
 def region() -> str:
@@ -33,16 +37,16 @@ def endpoint_url() -> str | None:
 
 def table_prefix() -> str:
     """Prefix of every table name, so several stacks (or test runs) can share one endpoint."""
-    return os.environ.get("VKYC_TABLE_PREFIX", "vkyc-")
+    return os.environ.get("VKYC_TABLE_PREFIX", DEFAULT_TABLE_PREFIX)
 
 
 def bucket_name() -> str:
-    return os.environ.get("VKYC_BUCKET", "vkyc-media")
+    return os.environ.get("VKYC_BUCKET", DEFAULT_BUCKET)
 
 
 def timer_queue_name() -> str:
     """The SQS queue of delayed timers (ring timeout, reconnect grace, queue timeout...)."""
-    return os.environ.get("VKYC_TIMER_QUEUE", "vkyc-timers")
+    return os.environ.get("VKYC_TIMER_QUEUE", DEFAULT_TIMER_QUEUE)
 
 
 def stream_arn_variable(table: str) -> str:

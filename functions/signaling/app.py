@@ -21,6 +21,7 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
+from vkyc.config import load_config
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
@@ -38,6 +39,7 @@ from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
 from vkyc.services.signaling import SignalingService
 
+config = load_config("signaling")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-signaling")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.websocket_api.session = boto3.Session()
