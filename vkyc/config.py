@@ -55,6 +55,16 @@ WS_URL = Variable("VKYC_WS_URL", "the WebSocket API's address, handed out with e
 ICE_SERVERS = Variable(
     "VKYC_ICE_SERVERS", "STUN/TURN servers for the parties, a JSON list of RTCIceServer objects", default=""
 )
+EVIDENCE_RETENTION_DAYS = Variable(
+    "VKYC_EVIDENCE_RETENTION_DAYS",
+    "days S3 Object Lock keeps each evidence manifest (COMPLIANCE mode); empty: not locked (locally)",
+    default="",
+)
+WEB_ORIGIN = Variable(
+    "VKYC_WEB_ORIGIN",
+    "the web pages' origin (https://...), allowed to call the REST API; empty: the pages' own origin only",
+    default="",
+)
 TOKEN_SECRET = Variable(
     "VKYC_TOKEN_SECRET", "signs every token (HMAC-SHA256)", secret=True, min_length=32
 )  # the length is vkyc.security.tokens.MIN_SECRET_LENGTH
@@ -73,6 +83,8 @@ VARIABLES: tuple[Variable, ...] = (
     WS_STAGE,
     WS_URL,
     ICE_SERVERS,
+    EVIDENCE_RETENTION_DAYS,
+    WEB_ORIGIN,
     TOKEN_SECRET,
     NODE_MASTER_KEY,
 )
@@ -121,14 +133,25 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     for spec in (
         FunctionSpec(
             "signaling",
-            (*_WHERE, *_PUSH, WS_URL, ICE_SERVERS, TOKEN_SECRET, NODE_MASTER_KEY),
+            (
+                *_WHERE,
+                *_PUSH,
+                WS_URL,
+                ICE_SERVERS,
+                EVIDENCE_RETENTION_DAYS,
+                WEB_ORIGIN,
+                TOKEN_SECRET,
+                NODE_MASTER_KEY,
+            ),
             Uses(tables="write", bucket="write", sends_to=(TIMER_QUEUE,), pushes=True),
         ),
         FunctionSpec(
             "routing", (*_WHERE, *_PUSH), Uses(tables="write", sends_to=(TIMER_QUEUE,), pushes=True)
         ),
         FunctionSpec(
-            "reports", (*_WHERE, *_PUSH, TOKEN_SECRET), Uses(tables="read", bucket="read", pushes=True)
+            "reports",
+            (*_WHERE, *_PUSH, WEB_ORIGIN, TOKEN_SECRET),
+            Uses(tables="read", bucket="read", pushes=True),
         ),
     )
 }
