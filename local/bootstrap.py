@@ -1,5 +1,6 @@
 """Create vkyc's AWS resources on an endpoint: tables (from the one definition in
-``vkyc.repositories.tables``), the timer queue with its dead-letter queue, and the media bucket.
+``vkyc.repositories.tables``), the queues of ``vkyc.config.QUEUES`` each with its dead-letter queue,
+and the media bucket (the deployment's templates are made from the same declarations, ``infra/``).
 Idempotent: what exists is left alone.
 """
 
@@ -11,9 +12,8 @@ from dataclasses import dataclass, field
 
 from local.aws import client as _client
 from vkyc import env
+from vkyc.config import QUEUES
 from vkyc.repositories import tables
-
-TIMER_MAX_RECEIVES = 5  # a timer handler failing this often is parked in the DLQ for a human
 
 
 @dataclass
@@ -44,16 +44,17 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
             resources.stream_arns[model.TABLE] = arn
 
     sqs = _client("sqs", endpoint_url)
-    timer = env.timer_queue_name()
-    dlq_url = sqs.create_queue(QueueName=f"{timer}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(TIMER_MAX_RECEIVES)})
-    timer_url = sqs.create_queue(
-        QueueName=timer, Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
-    )["QueueUrl"]
-    resources.queues = {timer: timer_url, f"{timer}-dlq": dlq_url}
+    for spec in QUEUES:
+        name = os.environ.get(spec.variable.name) or str(spec.variable.default)
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        # A message whose handler failed this often is parked in the dead-letter queue for a human.
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receives)})
+        attributes = {"VisibilityTimeout": str(spec.visibility_timeout_s), "RedrivePolicy": redrive}
+        queue_url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        resources.queues.update({name: queue_url, f"{name}-dlq": dlq_url})
 
     s3 = _client("s3", endpoint_url)
     bucket = env.bucket_name()
