@@ -180,6 +180,19 @@ def up(state_dir: Path) -> Iterator[UpProcess]:
         running.stop()
 
 
+def kill_and_wait_until_back(up: UpProcess, name: str, started_line: str) -> None:
+    """kill -9 the supervised process ``name`` (its pid from the banner or its last restart), then wait
+    until the supervisor has it back and ``/health`` says so."""
+    pid = up.pid_of(f"{started_line}|{name} is back")
+    restarts = sum(f"{name} is back" in line for line in up.lines)
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    back = lambda: sum(f"{name} is back" in line for line in up.lines) > restarts  # noqa: E731
+    assert wait_until(back, timeout=300), up.output()
+    assert wait_until(lambda: healthy(up.http), timeout=120), health(up.http)
+    print(f"\n{name} killed -> back and /health ok in {time.monotonic() - killed:.1f} s")
+
+
 CALLS: list[str] = []  # made through the module's stack: a restarted stack must still hold them
 
 
@@ -187,12 +200,7 @@ def test_a_killed_moto_server_comes_back_with_every_record_and_a_call_works(up):
     CALLS.append(complete_call(up, "HS-KV1-0001"))
     before = {t: count(up.aws, t) for t in ("dossiers", "calls", "call_events", "users")}
     pictures = objects(up.aws)
-    moto = up.pid_of(r"AWS endpoint \(moto\)|aws is back")
-    killed = time.monotonic()
-    os.kill(moto, signal.SIGKILL)
-    assert wait_until(lambda: up.printed("aws is back"), timeout=300), up.output()
-    assert wait_until(lambda: healthy(up.http), timeout=120), health(up.http)
-    print(f"\nmoto server killed -> back and /health ok in {time.monotonic() - killed:.1f} s")
+    kill_and_wait_until_back(up, "aws", r"AWS endpoint \(moto\)")
     assert {t: count(up.aws, t) for t in before} == before
     assert objects(up.aws) == pictures
     CALLS.append(complete_call(up, "HS-KV1-0002"))
@@ -204,12 +212,7 @@ def test_a_killed_media_node_is_replaced_and_the_next_calls_media_connects(up):
     from sdk.media import connect_media
     from tests.integration.media.helpers import agent_peer, mobile_peer
 
-    node = up.pid_of(r"Media node +media-local-1|media-local-1 is back")
-    killed = time.monotonic()
-    os.kill(node, signal.SIGKILL)
-    assert wait_until(lambda: up.printed("media-local-1 is back"), timeout=300), up.output()
-    assert wait_until(lambda: healthy(up.http), timeout=120), health(up.http)
-    print(f"\nmedia node killed -> a new one up and /health ok in {time.monotonic() - killed:.1f} s")
+    kill_and_wait_until_back(up, "media-local-1", r"Media node +media-local-1")
 
     async def media_call() -> str:
         grant = await login(up.http, AGENT, AGENT_PASSWORD)
