@@ -20,7 +20,6 @@ from infra import tables as table_resources
 from infra.cfn import get_att, pascal, ref, sub
 from local.web_policy import content_security_policy
 from vkyc.config import QUEUES, VARIABLES, QueueSpec, Variable
-from vkyc.evidence import EVIDENCE_PREFIX
 from vkyc.repositories.tables import ALL_MODELS
 
 Resources = dict[str, Any]
@@ -168,10 +167,6 @@ def media_bucket() -> Resources:
             },
         },
     }
-
-
-def evidence_prefix() -> str:
-    return EVIDENCE_PREFIX
 
 
 def web() -> Resources:

@@ -314,12 +314,6 @@ def _call(app: WsgiApp, meta: dict[str, Any], body: bytes) -> None:
         log.warning("journal replay: %s %s answered %s", meta["method"], meta["path"], outcome[0])
 
 
-def forget(directory: Path) -> None:
-    """Delete the saved state (``make reset``)."""
-    for name in (SNAPSHOT, SNAPSHOT + ".tmp", JOURNAL):
-        (directory / name).unlink(missing_ok=True)
-
-
 def describe(directory: Path) -> dict[str, Any]:
     """What ``directory`` holds (for ``make up``'s first line)."""
     snapshot, journal = directory / SNAPSHOT, directory / JOURNAL

@@ -28,7 +28,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from vkyc.api.routes import error_response
-from vkyc.protocol.errors import ProtocolError
+from vkyc.protocol.errors import CATALOGUE, ProtocolError
 
 log = logging.getLogger("local.rest")
 
@@ -121,9 +121,11 @@ def _with_local_health(status: int, payload: bytes, local: dict[str, str]) -> tu
         return 200, json.dumps(answer).encode()
     if not failing:
         return status, payload
-    before = json.loads(payload).get("message", "") if status != 200 else ""
-    error = error_response(ProtocolError("SERVICE_UNAVAILABLE", "; ".join(filter(None, [before, *failing]))))
-    return error.status, json.dumps(error.body).encode()
+    unavailable = CATALOGUE["SERVICE_UNAVAILABLE"].message
+    before = json.loads(payload).get("message", "").removeprefix(unavailable).strip() if status != 200 else ""
+    # Not through error_response: a restart under way is expected, not worth a logged warning.
+    error = ProtocolError("SERVICE_UNAVAILABLE", "; ".join(filter(None, [before, *failing])))
+    return error.info.http_status, json.dumps({"code": error.code, "message": error.message}).encode()
 
 
 def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
