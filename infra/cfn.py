@@ -76,7 +76,8 @@ def _rename_sub(value: Json, new_name: Callable[[str], str | None]) -> Json:
 
 
 def referenced_names(node: Json) -> set[str]:
-    """Every logical id or parameter ``node`` refers to (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``)."""
+    """Every logical id or parameter ``node`` refers to (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``); pseudo
+    parameters (``AWS::Region``...) left out."""
     found: set[str] = set()
 
     def collect(name: str) -> str | None:
