@@ -179,7 +179,7 @@ def test_no_statement_grants_a_star_action_or_a_resource_outside_the_stack(dist,
                 assert referenced_names(target) <= {"CoreStack"} | PSEUDO, f"{name}: {target}"
                 continue
             named = referenced_names(target)
-            assert named and named <= own and named - PSEUDO, f"{name}: {target} names {named - own}"
+            assert named and named <= own, f"{name}: {target} names {named - own or 'no resource'}"
     assert granted > 0
 
 
