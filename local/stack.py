@@ -15,6 +15,7 @@ moto server or media node that dies is started again; ``/health`` names what is 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -236,8 +237,14 @@ class Stack:
         for number in range(1, self.media_nodes + 1):
             node = MediaNodeProcess(self.http_url, f"media-local-{number}").start()
             self.nodes.append(node)
-            self._stops.append((f"media node {node.node_id}", node.stop))
+            # The supervisor may have replaced it by the time the stack stops: stop the current one.
+            self._stops.append(
+                (f"media node {node.node_id}", functools.partial(self._stop_node, len(self.nodes) - 1))
+            )
             self.out(f"      media node {node.node_id} (pid {node.pid}) connected to signaling")
+
+    def _stop_node(self, index: int) -> None:
+        self.nodes[index].stop()
 
     def _start_websocket(self, app: Chalice) -> None:
         from local.apigw.server import EmulatorThread, WebSocketEmulator

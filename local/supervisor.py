@@ -6,8 +6,11 @@
 - a moto server that exited (a crash, ``kill -9``) is started again on the same port with the same state
   directory (``local.moto_state``): it is back with every record, and the handlers' clients reconnect
   by themselves;
-- a media node that exited is started again under the same id (its key is bound to the id); its calls
-  were ended by signaling when it went (``media_node_lost``), and the next call gets the new node.
+- a media node that exited is replaced by a new one under a new id (``<first id>-r<n>``, its key
+  derived from the local master): the dead node's session ends after the reconnect grace and takes
+  its registration with it (``MediaService.node_left``), which must not be the new node's. Its calls
+  were ended by signaling when it went (``media_node_lost``), and the next call gets the new node, as
+  a new ECS task does in a deployment (a new task id).
 
 While one is being restarted ``/health`` answers 503 naming it (``health()``); each restart is printed.
 Stopping the stack stops the supervisor first, so that nothing is restarted on the way down.
@@ -36,6 +39,7 @@ class Watched:
     alive: Callable[[], bool]
     restart: Callable[[], None]
     pid: Callable[[], int | None]
+    current: Callable[[], str] | None = None  # what it runs as now, when that changes (a node's id)
     state: str = "ok"  # ok, restarting, failed: <why>
     restarts: list[float] = field(default_factory=list)  # seconds each restart took
 
@@ -53,16 +57,27 @@ class Supervisor:
         self.watched.append(Watched("aws", lambda: server.running, server.start, lambda: server.pid))
 
     def watch_media_node(self, nodes: list[MediaNodeProcess], index: int) -> None:
+        slot = nodes[index].node_id
+        restarts = [0]
+
         def restart() -> None:
             from local.media_node_process import MediaNodeProcess
 
             old = nodes[index]
+            restarts[0] += 1
+            node_id = f"{slot}-r{restarts[0]}"
             nodes[index] = MediaNodeProcess(
-                old.rest_url, old.node_id, capacity=old.capacity, env=old.extra_env
+                old.rest_url, node_id, capacity=old.capacity, env=old.extra_env
             ).start()
 
         self.watched.append(
-            Watched(nodes[index].node_id, lambda: nodes[index].running, restart, lambda: nodes[index].pid)
+            Watched(
+                slot,
+                lambda: nodes[index].running,
+                restart,
+                lambda: nodes[index].pid,
+                lambda: nodes[index].node_id,
+            )
         )
 
     def start(self) -> Supervisor:
@@ -103,4 +118,5 @@ class Supervisor:
         with self._lock:
             watched.state = "ok"
             watched.restarts.append(took)
-        self.out(f"      {watched.name} is back (pid {watched.pid()}, {took:.1f} s)")
+        now = f" as {watched.current()}" if watched.current is not None else ""
+        self.out(f"      {watched.name} is back{now} (pid {watched.pid()}, {took:.1f} s)")
