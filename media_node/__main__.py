@@ -79,9 +79,15 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from media_node import fleet
     from media_node.engine import MediaEngine
     from media_node.wiring import NodeWiring, WiringConfig
 
+    try:  # a node of a fleet has its id and key in the file its task's init container wrote
+        os.environ.update(fleet.identity_environment(os.environ))
+    except fleet.IdentityError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     config = NodeConfig.from_env()
     if args.capacity:
         config = dataclasses.replace(config, capacity=args.capacity)

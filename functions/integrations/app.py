@@ -35,6 +35,7 @@ from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.webhook_http import WebhookPoster
 from vkyc.api import integrator_endpoints as v1_api
 from vkyc.api.routes import Context, RestApi, RestRequest
+from vkyc.config import load_config
 from vkyc.protocol import rest, v1
 from vkyc.services.auth import AuthService
 from vkyc.services.credentials import CredentialGuard
@@ -47,6 +48,7 @@ from vkyc.services.webhook_delivery import WebhookSender
 from vkyc.services.webhook_fanout import WebhookFanout
 from vkyc.services.webhooks import DELIVER, WebhookService
 
+config = load_config("integrations")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-integrations")
 log = logging.getLogger("vkyc.integrations")
 M = TypeVar("M", bound=BaseModel)

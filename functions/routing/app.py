@@ -25,9 +25,11 @@ from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
 
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.adapters.timers import SqsTimers
+from vkyc.config import load_config
 from vkyc.services.housekeeping import Housekeeping, SweepReport
 from vkyc.services.timers import Dispatch, NodeCheck
 
+config = load_config("routing")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-routing")
 log = logging.getLogger("vkyc.routing")
 

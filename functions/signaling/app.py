@@ -20,6 +20,7 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
+from vkyc.config import load_config
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
@@ -30,6 +31,7 @@ from vkyc.services.routing import DataRouter
 from vkyc.services.sessions import RENEW_AFTER_S
 from vkyc.wiring import build_signaling
 
+config = load_config("signaling")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-signaling")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.websocket_api.session = boto3.Session()

@@ -34,7 +34,8 @@ def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[s
     }
     env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
     return subprocess.Popen(
-        [sys.executable, "-m", "local", "up", *extra_args],
+        # No state directory: a developer's `make up` data (.vkyc-state/) is never touched by a test.
+        [sys.executable, "-m", "local", "up", "--no-state", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -83,7 +84,10 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
         http = f"http://127.0.0.1:{ports['http']}"
-        assert get_json(f"{http}/health") == {"status": "ok", "checks": {"dynamodb": "ok", "bucket": "ok"}}
+        assert get_json(f"{http}/health") == {
+            "status": "ok",
+            "checks": {"dynamodb": "ok", "bucket": "ok", "aws": "ok", "media-local-1": "ok"},
+        }
         served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
         assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
         with urllib.request.urlopen(f"{http}/agent.html", timeout=5) as response:
@@ -120,6 +124,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         output = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0
     assert "stopped." in output
+    assert "Traceback" not in output.split("stopping...")[-1], "Ctrl-C stops everything without a traceback"
     for port in ports.values():  # released: a restarted stack can bind again (TIME_WAIT aside)
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

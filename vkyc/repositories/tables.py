@@ -1153,19 +1153,40 @@ def prefix() -> str:
     return _prefix
 
 
+HEALTH_KEY = {"S": "vkyc-health-check", "N": "0", "B": b"0"}  # a made-up key of each attribute type
+BATCH_GET_MAX = 100
+
+
 def missing_tables() -> list[str]:
-    """The names of the tables of the bound prefix that DynamoDB does not list (empty: all there).
-    ListTables, one request per 100 names of the account; raises what botocore raises when DynamoDB
-    cannot be reached."""
-    expected = {prefix() + model.TABLE for model in ALL_MODELS}
-    listed: set[str] = set()
-    start: str | None = None
-    while True:
-        page = connection().list_tables(exclusive_start_table_name=start)
-        listed.update(page.get("TableNames", []))
-        start = page.get("LastEvaluatedTableName")
-        if not start:
-            return sorted(expected - listed)
+    """The names of the tables of the bound prefix that do not exist (empty: all there).
+
+    One BatchGetItem of a made-up key per table (up to 100 tables a request): it fails if any table is
+    missing, and only then does a DescribeTable per table name the missing ones. It needs nothing but
+    read access to the deployment's own tables (ListTables would need every table of the account).
+    Raises what botocore raises when DynamoDB cannot be reached."""
+    client: Any = connection().client
+    requests: dict[str, Any] = {}
+    for model in ALL_MODELS:
+        schema = pynamodb_internals.table_schema(model)
+        types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+        names = [k["AttributeName"] for k in schema["key_schema"]]
+        key = {name: {types[name]: HEALTH_KEY[types[name]]} for name in names}
+        requests[str(model.Meta.table_name)] = {"Keys": [key]}
+    tables = list(requests)
+    try:
+        for start in range(0, len(tables), BATCH_GET_MAX):
+            batch = tables[start : start + BATCH_GET_MAX]
+            client.batch_get_item(RequestItems={name: requests[name] for name in batch})
+        return []
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    missing = []
+    for name in tables:
+        try:
+            client.describe_table(TableName=name)
+        except client.exceptions.ResourceNotFoundException:
+            missing.append(name)
+    return missing
 
 
 def create_all(wait: bool = True) -> None:

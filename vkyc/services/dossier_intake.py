@@ -26,8 +26,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from vkyc.domain.dossier import DossierState
 from vkyc.domain.direction import is_live_call
+from vkyc.domain.dossier import DossierState
 from vkyc.domain.images import (
     MAX_BYTES,
     MIN_BYTES,
