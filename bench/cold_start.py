@@ -7,6 +7,10 @@ machine's load falls on all of them alike, ``--repetitions`` times; the figure i
 wall-clock time of the import and its CPU time are reported; the ratios are to ``boto3`` measured in
 the same run. Target: every function within ``TARGET_RATIO`` of ``boto3``.
 
+The import is what the target is about; the apps build their services at the first event, so each
+function is also measured *ready*: imported, then its graph built (``READY``: what its first event
+pays on top), which is what the import alone cost before the graph became lazy.
+
 ``--no-bytecode`` measures without compiled bytecode (an empty cache: what every cold start paid
 when the deployment package shipped only sources; ``make package`` now adds it).
 
@@ -34,6 +38,19 @@ MEASURE = (
 )
 
 
+# What a function's first event builds beyond the import (its cached accessors).
+READY = {
+    "signaling": "m.graph(); m.rest_api()",
+    "routing": "m.housekeeping()",
+    "reports": "m.rest_api(); m.monitor()",
+    "integrations": "m.services(); m.rest_api()",
+}
+READY_MEASURE = (
+    "import time; w = time.perf_counter(); c = time.process_time(); import {module} as m; {ready}; "
+    "print(time.perf_counter() - w, time.process_time() - c)"
+)
+
+
 def function_modules() -> dict[str, str]:
     """Every app under ``functions/``: name -> module."""
     return {
@@ -50,9 +67,10 @@ def function_environment() -> dict[str, str]:
     return {**values, "AWS_DEFAULT_REGION": "ap-southeast-1"}
 
 
-def measure(module: str, environment: dict[str, str]) -> tuple[float, float]:
+def measure(module: str, environment: dict[str, str], ready: str = "") -> tuple[float, float]:
+    script = READY_MEASURE.format(module=module, ready=ready) if ready else MEASURE.format(module=module)
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE.format(module=module)],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -79,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     walls: dict[str, list[float]] = {name: [] for name in modules}
     cpus: dict[str, list[float]] = {name: [] for name in modules}
+    ready_walls: dict[str, list[float]] = {name: [] for name in modules if name in READY}
     with tempfile.TemporaryDirectory() as empty:
         for _ in range(args.repetitions):
             for name, module in modules.items():
@@ -91,13 +110,20 @@ def main(argv: list[str] | None = None) -> int:
                 wall, cpu = measure(module, environment)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
+                if name in ready_walls:
+                    ready_walls[name].append(measure(module, environment, READY[name])[0])
     wall_ms = {name: statistics.median(values) for name, values in walls.items()}
     cpu_ms = {name: statistics.median(values) for name, values in cpus.items()}
-    print(f"{'module':12s} {'wall ms':>9s} {'x boto3':>8s} {'cpu ms':>9s} {'x boto3':>8s}")
+    ready_ms = {name: statistics.median(values) for name, values in ready_walls.items()}
+    print(
+        f"{'module':12s} {'wall ms':>9s} {'x boto3':>8s} {'cpu ms':>9s} {'x boto3':>8s} "
+        f"{'ready ms':>9s} {'x boto3':>8s}"
+    )
     for name in modules:
+        ready = f"{ready_ms[name]:9.0f} {ready_ms[name] / wall_ms['boto3']:8.2f}" if name in ready_ms else ""
         print(
             f"{name:12s} {wall_ms[name]:9.0f} {wall_ms[name] / wall_ms['boto3']:8.2f} "
-            f"{cpu_ms[name]:9.0f} {cpu_ms[name] / cpu_ms['boto3']:8.2f}"
+            f"{cpu_ms[name]:9.0f} {cpu_ms[name] / cpu_ms['boto3']:8.2f} {ready}"
         )
     ratios = {name: round(wall_ms[name] / wall_ms["boto3"], 2) for name in modules if name != "boto3"}
     result = {
@@ -108,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_boto3": ratios,
         "cpu_boto3_ms": round(cpu_ms["boto3"], 1),
         "cpu_ratio_to_boto3": {name: round(cpu_ms[name] / cpu_ms["boto3"], 2) for name in ratios},
+        "ready_ms": {name: round(value, 1) for name, value in ready_ms.items()},
+        "ready_ratio_to_boto3": {
+            name: round(value / wall_ms["boto3"], 2) for name, value in ready_ms.items()
+        },
         "target_ratio": TARGET_RATIO,
         "target_met": all(ratio <= TARGET_RATIO for ratio in ratios.values()),
     }
