@@ -22,7 +22,6 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
@@ -32,6 +31,7 @@ from chalice.app import DynamoDBEvent, SQSEvent
 from functions.chalice_rest import mount
 from vkyc import env
 from vkyc.config import load_config
+from vkyc.once import once
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -66,7 +66,7 @@ class Services:
     sender: WebhookSender
 
 
-@cache
+@once
 def services() -> Services:
     """This function's services, built once per container."""
     from vkyc.adapters.jobs import JobQueue
@@ -95,7 +95,7 @@ def services() -> Services:
 # -- REST: /v1 -----------------------------------------------------------------------------------------
 
 
-@cache
+@once
 def rest_api() -> RestApi:
     """The /v1 endpoints bound to their handlers, built at the first request."""
     from vkyc.api import integrator_endpoints as v1_api

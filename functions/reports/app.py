@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import cache
 from typing import TYPE_CHECKING
 
 from chalice import Chalice
@@ -29,6 +28,7 @@ from chalice.app import DynamoDBEvent, WebsocketDisconnectedError
 from functions.chalice_rest import mount
 from vkyc import env
 from vkyc.config import load_config
+from vkyc.once import once
 
 if TYPE_CHECKING:
     from vkyc.api.routes import RestApi
@@ -42,7 +42,7 @@ log = logging.getLogger("vkyc.reports")
 # batch, not at import: a cold start pays for Chalice only (docs/benchmarks.md).
 
 
-@cache
+@once
 def monitor() -> MonitorService:
     """Built on the first stream batch: by then the stack has pointed ``websocket_api`` somewhere."""
     from vkyc.adapters.notifier import management_api_notifier
@@ -54,7 +54,7 @@ def monitor() -> MonitorService:
 # -- REST ----------------------------------------------------------------------------------------------
 
 
-@cache
+@once
 def rest_api() -> RestApi:
     """The reads bound to their handlers, built at the first request."""
     from vkyc.adapters.media_files import MediaFiles

@@ -19,13 +19,13 @@ Locally the stack points this app's ``websocket_api`` at the emulator too.
 from __future__ import annotations
 
 import logging
-from functools import cache
 from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
 
 from vkyc.config import load_config
+from vkyc.once import once
 
 if TYPE_CHECKING:
     from vkyc.adapters.notifier import CallbackNotifier, NoPush
@@ -46,7 +46,7 @@ def _notifier() -> CallbackNotifier | NoPush:
     return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
 
 
-@cache
+@once
 def timers_queue() -> SqsTimers:
     from vkyc.adapters.timers import SqsTimers
 

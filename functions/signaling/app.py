@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
@@ -18,6 +17,7 @@ from chalice.app import SQSEvent, WebsocketDisconnectedError, WebsocketEvent
 from functions.chalice_rest import mount
 from vkyc import env
 from vkyc.config import load_config
+from vkyc.once import once
 
 if TYPE_CHECKING:
     from vkyc.adapters.notifier import CallbackNotifier
@@ -37,35 +37,35 @@ log = logging.getLogger("vkyc.signaling")
 # event that needs it, not at import: a cold start pays for Chalice and boto3 only (docs/benchmarks.md).
 
 
-@cache
+@once
 def notifier() -> CallbackNotifier:
     from vkyc.adapters.notifier import CallbackNotifier
 
     return CallbackNotifier(app.websocket_api.send, app.websocket_api.close, WebsocketDisconnectedError)
 
 
-@cache
+@once
 def timers_queue() -> SqsTimers:
     from vkyc.adapters.timers import SqsTimers
 
     return SqsTimers()
 
 
-@cache
+@once
 def auth() -> AuthService:
     from vkyc.services.auth import AuthService
 
     return AuthService()
 
 
-@cache
+@once
 def connect_failures() -> ConnectFailures:
     from vkyc.services.limits import ConnectFailures
 
     return ConnectFailures()
 
 
-@cache
+@once
 def graph() -> SignalingGraph:
     """Every use case of this function, built once per container."""
     from vkyc.adapters.media_bucket import MediaBucket
@@ -194,7 +194,7 @@ def _ws_url() -> str:
     return os.environ.get("VKYC_WS_URL", "ws://127.0.0.1:3001")
 
 
-@cache
+@once
 def rest_api() -> RestApi:
     """The token endpoints bound to their handlers, built at the first request."""
     from vkyc.api import endpoints
