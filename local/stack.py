@@ -335,6 +335,7 @@ class Stack:
             api_id=self.ws_api_id,
             region=env.region(),
             aws_endpoint=self.aws_endpoint,
+            route_responses=True,  # as the template configures the $default route: two-way
         )
         thread = EmulatorThread(emulator)
         thread.start()

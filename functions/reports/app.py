@@ -20,101 +20,98 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from chalice import Chalice
 from chalice.app import DynamoDBEvent, WebsocketDisconnectedError
 
 from functions.chalice_rest import mount
 from vkyc import env
-from vkyc.adapters.media_files import MediaFiles
-from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
-from vkyc.api import endpoints
-from vkyc.api.routes import Context, RestApi
 from vkyc.config import load_config
-from vkyc.protocol import rest
-from vkyc.repositories import units
-from vkyc.repositories.tables import missing_tables
-from vkyc.services.health import HealthService
-from vkyc.services.reports import ReportsService
-from vkyc.services.reports_monitor import MonitorService
+from vkyc.once import once
+
+if TYPE_CHECKING:
+    from vkyc.api.routes import RestApi
+    from vkyc.services.reports_monitor import MonitorService
 
 config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
 log = logging.getLogger("vkyc.reports")
 
-files = MediaFiles()
-reports = ReportsService(files)
+# The services, the endpoints' models and the tables are imported at the first request or stream
+# batch, not at import: a cold start pays for Chalice only (docs/benchmarks.md).
 
 
-def _tables() -> str | None:
-    missing = missing_tables()
-    return f"missing {', '.join(missing)}" if missing else None
-
-
-def _bucket() -> str | None:
-    files.check_bucket()
-    return None
-
-
-health_checks = HealthService({"dynamodb": _tables, "bucket": _bucket})
-
-
-def _notifier() -> CallbackNotifier | NoPush:
-    return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
-
-
-_monitor: MonitorService | None = None
-
-
+@once
 def monitor() -> MonitorService:
     """Built on the first stream batch: by then the stack has pointed ``websocket_api`` somewhere."""
-    global _monitor
-    if _monitor is None:
-        _monitor = MonitorService(_notifier())
-    return _monitor
+    from vkyc.adapters.notifier import management_api_notifier
+    from vkyc.services.reports_monitor import MonitorService
+
+    return MonitorService(management_api_notifier(app.websocket_api, WebsocketDisconnectedError))
 
 
 # -- REST ----------------------------------------------------------------------------------------------
 
-api = RestApi(authenticate=reports.caller)
+
+@once
+def rest_api() -> RestApi:
+    """The reads bound to their handlers, built at the first request."""
+    from vkyc.adapters.media_files import MediaFiles
+    from vkyc.api import endpoints
+    from vkyc.api.routes import Context, RestApi
+    from vkyc.protocol import rest
+    from vkyc.repositories import units
+    from vkyc.repositories.tables import missing_tables
+    from vkyc.services.health import HealthService
+    from vkyc.services.reports import ReportsService
+
+    files = MediaFiles()
+    reports = ReportsService(files)
+
+    def tables() -> str | None:
+        missing = missing_tables()
+        return f"missing {', '.join(missing)}" if missing else None
+
+    def bucket() -> str | None:
+        files.check_bucket()
+        return None
+
+    health_checks = HealthService({"dynamodb": tables, "bucket": bucket})
+    api = RestApi(authenticate=reports.caller)
+
+    @api.route(endpoints.HEALTH)
+    def health(call: Context) -> rest.Health:
+        return rest.Health.model_validate({"status": "ok", "checks": health_checks.status()})
+
+    @api.route(endpoints.UNITS)
+    def list_units(call: Context) -> rest.Units:
+        return rest.Units(units=[rest.Unit(**u.as_dict()) for u in units.list_units()])
+
+    @api.route(endpoints.ME)
+    def me(call: Context) -> rest.Me:
+        return reports.me(call.caller)
+
+    @api.route(endpoints.DOSSIER)
+    def dossier(call: Context) -> rest.DossierDetail:
+        return reports.dossier(call.caller, call.params_as(rest.DossierPath).dossier_id)
+
+    @api.route(endpoints.CALL)
+    def call_lookup(call: Context) -> rest.CallDetail:
+        return reports.call(call.caller, call.params_as(rest.CallPath).call_id)
+
+    @api.route(endpoints.CALLS_PER_HOUR)
+    def calls_per_hour(call: Context) -> rest.CallsPerHour:
+        return reports.calls_per_hour(call.caller, call.query_as(rest.CallsPerHourQuery))
+
+    @api.route(endpoints.AUTH_EVENTS)
+    def auth_events(call: Context) -> rest.AuthEvents:
+        return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
+
+    return api
 
 
-@api.route(endpoints.HEALTH)
-def health(call: Context) -> rest.Health:
-    return rest.Health.model_validate({"status": "ok", "checks": health_checks.status()})
-
-
-@api.route(endpoints.UNITS)
-def list_units(call: Context) -> rest.Units:
-    return rest.Units(units=[rest.Unit(**u.as_dict()) for u in units.list_units()])
-
-
-@api.route(endpoints.ME)
-def me(call: Context) -> rest.Me:
-    return reports.me(call.caller)
-
-
-@api.route(endpoints.DOSSIER)
-def dossier(call: Context) -> rest.DossierDetail:
-    return reports.dossier(call.caller, call.params_as(rest.DossierPath).dossier_id)
-
-
-@api.route(endpoints.CALL)
-def call_lookup(call: Context) -> rest.CallDetail:
-    return reports.call(call.caller, call.params_as(rest.CallPath).call_id)
-
-
-@api.route(endpoints.CALLS_PER_HOUR)
-def calls_per_hour(call: Context) -> rest.CallsPerHour:
-    return reports.calls_per_hour(call.caller, call.query_as(rest.CallsPerHourQuery))
-
-
-@api.route(endpoints.AUTH_EVENTS)
-def auth_events(call: Context) -> rest.AuthEvents:
-    return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
-
-
-mount(app, api)
+mount(app, ("health", "units", "me", "dossier", "call", "calls_per_hour", "auth_events"), rest_api)
 
 
 # -- streams: the supervisors' live board --------------------------------------------------------------

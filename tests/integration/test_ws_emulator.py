@@ -155,6 +155,18 @@ def test_handler_exception_sends_internal_server_error_and_keeps_socket(app, emu
         assert ws.recv(timeout=5) == "still here"
 
 
+def test_a_returned_body_is_sent_back_only_on_two_way_routes(app):
+    # API Gateway sends a handler's answer to the socket only for a route with a route response.
+    for two_way in (False, True):
+        with running(WebSocketEmulator(app, port=0, route_responses=two_way)) as emu, connect(emu.url) as ws:
+            ws.send("answer:the reply")
+            ws.send("echo:then a push")
+            received = [ws.recv(timeout=5)]
+            if two_way:
+                received.append(ws.recv(timeout=5))
+            assert received == (["the reply", "then a push"] if two_way else ["then a push"])
+
+
 def test_message_without_route_or_default_gets_forbidden():
     app = load_app(FIXTURES / "ws_app_no_default")
     with running(WebSocketEmulator(app, port=0)) as emu, connect(emu.url) as ws:
