@@ -1,7 +1,8 @@
 """An embedded moto server: DynamoDB (with Streams), SQS and S3 on one HTTP endpoint.
 
 The default port is LocalStack's edge port (4566), so ``localstack-client`` and a real LocalStack
-are interchangeable with it. Tests ask for port 0 and get a free one.
+are interchangeable with it. Port 0 lets the system choose a free one (tests do): the server binds it
+and reports it back, so no other process can take it in between.
 
 By default the server runs in a process of its own (``python -m local.moto_server``): moto's work then
 runs on the other core instead of competing for this process's GIL with the handlers that call it,
@@ -13,8 +14,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,12 +32,7 @@ from local import moto_patches
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+LISTENING = "moto server listening on port "  # the child's line that tells its port
 
 
 def ensure_fake_credentials() -> None:
@@ -46,14 +43,14 @@ def ensure_fake_credentials() -> None:
 
 
 class MotoServer:
-    """A moto server in a child process (default) or a thread of this one. ``url`` is known once
-    ``start()`` returns."""
+    """A moto server in a child process (default) or a thread of this one. ``port`` (0: the system
+    picks one) and ``url`` are known once ``start()`` returns."""
 
     def __init__(
         self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, in_process: bool = False
     ) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port
         self.in_process = in_process
         self._server = (
             ThreadedMotoServer(ip_address=host, port=self.port, verbose=False) if in_process else None
@@ -66,10 +63,12 @@ class MotoServer:
 
     def start(self, timeout: float = 20.0) -> None:
         ensure_fake_credentials()
+        deadline = time.monotonic() + timeout
         if self._server is not None:
             _quiet_werkzeug()
             moto_patches.apply()
             self._server.start()
+            self.port = self._server.get_host_and_port()[1]
         else:
             root = Path(__file__).resolve().parent.parent
             self._process = subprocess.Popen(
@@ -79,9 +78,9 @@ class MotoServer:
                     **os.environ,
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
                 },
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
             )
-        deadline = time.monotonic() + timeout
+            self.port = self._port_of_child(deadline)
         while True:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(
@@ -95,6 +94,24 @@ class MotoServer:
                     self.stop()
                     raise RuntimeError(f"moto server did not start on {self.url}") from None
                 time.sleep(0.05)
+
+    def _port_of_child(self, deadline: float) -> int:
+        """The port the child bound, from the line it prints once it serves (``main``)."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        output = b""
+        while (found := re.search(rb"^%s(\d+)\n" % LISTENING.encode(), output, re.MULTILINE)) is None:
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(process.stdout.fileno(), 4096) if ready else b""
+            if not chunk:
+                self.stop()
+                raise RuntimeError(
+                    f"moto server on {self.host}:{self.port} did not start (exit code {process.returncode}; "
+                    "see its output above)"
+                )
+            output += chunk
+        process.stdout.close()  # the child writes nothing more to it
+        return int(found.group(1))
 
     def stop(self) -> None:
         if self._server is not None:
@@ -134,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
     server.start()
+    # The parent reads the port from this line (``--port 0``: the one the system chose); then nothing
+    # else goes to stdout, which it no longer reads.
+    print(f"{LISTENING}{server.port}", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     parent = os.getppid()
     # A parent killed without a chance to stop us (kill -9, a crashed test run) must not leave the
     # port taken: notice being orphaned.

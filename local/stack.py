@@ -38,6 +38,9 @@ SQS_POLLERS = 4  # concurrent timer invocations, as Lambda runs several on one q
 
 @dataclass(frozen=True)
 class Addresses:
+    """Where the parts listen; a port of 0 lets the system pick a free one (``Stack`` reads it back:
+    ``aws_endpoint``, ``ws_url``, ``http_url``)."""
+
     host: str
     aws_port: int
     ws_port: int
@@ -55,6 +58,10 @@ class Addresses:
 
 class StackError(Exception):
     pass
+
+
+def _where(host: str, port: int) -> str:
+    return f"{host}:{port}" if port else f"{host}, a port the system picks"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -104,7 +111,7 @@ class Stack:
             self.step(f"AWS endpoint: using {external} (AWS_ENDPOINT_URL / LOCALSTACK_HOST is set)")
             self.aws_endpoint = external
         else:
-            self.step(f"moto server (DynamoDB + Streams, SQS, S3) on {a.host}:{a.aws_port}")
+            self.step(f"moto server (DynamoDB + Streams, SQS, S3) on {_where(a.host, a.aws_port)}")
             if not _port_free(a.host, a.aws_port):
                 raise StackError(
                     f"port {a.aws_port} (AWS endpoint) is in use: is another `make up` or a "
@@ -146,14 +153,15 @@ class Stack:
             self.out(f"      dossier pictures: {pictures} written (ID card front and back, portrait)")
 
         _local_secrets()
-        os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")
         from local.chalice_app import load_app
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
         apps = {name: load_app(ROOT / "functions" / name) for name in FUNCTIONS}
 
-        self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
+        self.step(f"WebSocket API (API Gateway emulator) on ws://{_where(a.host, a.ws_port)}")
         self._start_websocket(apps["signaling"])
+        # Read back: port 0 asks the system for a free one.
+        os.environ.setdefault("VKYC_WS_URL", self.ws_url)
         from local.chalice_app import point_websocket_api_at
 
         # The routing app pushes too (sweeper, end of day), and so does reports (the supervisors' live
@@ -164,7 +172,7 @@ class Stack:
         self.step("event runners: SQS timers, schedules, DynamoDB streams")
         self._start_runners(list(apps.values()))
 
-        self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
+        self.step(f"REST API and web client on http://{_where(a.host, a.http_port)}")
         from local.rest import RestServer
         from local.web_policy import load_web_config, security_headers
 

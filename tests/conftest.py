@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from local.moto_server import MotoServer, ensure_fake_credentials, free_port
+from local.invocations import GATE
+from local.moto_server import MotoServer, ensure_fake_credentials
 from local.stack import Addresses, Stack
-from vkyc import env
+from tests.binding import assert_bound_to
 from vkyc.repositories import tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,34 @@ NODE_MASTER_KEY = "node-key-master-for-tests-" + "m" * 16
 
 # Tests never reach real AWS: fake credentials and a region before anything makes a client.
 ensure_fake_credentials()
+
+# Each test's tier, from its directory (the most specific first): one marker per test, never forgotten.
+TIERS = (
+    ("integration/media", "media"),
+    ("integration", "integration"),
+    ("functional", "functional"),
+    ("browser", "browser"),
+    ("unit", "unit"),
+)
+
+
+def tier_of(path: Path) -> str | None:
+    relative = path.resolve().relative_to(ROOT / "tests").as_posix()
+    return next((tier for folder, tier in TIERS if relative.startswith(folder + "/")), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects on the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)
+    # Load scenarios take minutes of both cores: only a ``-m`` that names them runs them (make load).
+    if "load" not in (config.option.markexpr or ""):
+        heavy = [item for item in items if item.get_closest_marker("load")]
+        if heavy:
+            config.hook.pytest_deselected(items=heavy)
+            items[:] = [item for item in items if not item.get_closest_marker("load")]
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +69,16 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 # A whole vkyc stack in this process for the integration and browser tests: WebSocket emulator, event
-# runners and REST on free ports, AWS on the session's moto server under a table prefix of its own,
-# demo data loaded. One per test session (the Chalice apps are imported once per process).
+# runners and REST on ports the system picks, AWS on the session's moto server under a table prefix of
+# its own, demo data loaded. One per test session (the Chalice apps are imported once per process).
+# From its start on, the models stay bound to its tables, but while a fixture binds them elsewhere and
+# holds the stack's handlers off (tests/binding.py).
 
 
 @pytest.fixture(scope="session")
 def stack(moto_server: MotoServer) -> Iterator[Stack]:
+    assert not GATE.paused_now, "the stack cannot start while the models are bound elsewhere"
+    found = tables.binding()
     saved = dict(os.environ)
     prefix = f"s{uuid.uuid4().hex[:6]}-"
     os.environ.update(
@@ -59,18 +92,19 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
             "VKYC_LOCAL_SCHEDULES": "0",
         }
     )
-    running = Stack(Addresses("127.0.0.1", 0, free_port(), free_port()), out=lambda line: None)
+    running = Stack(Addresses("127.0.0.1", 0, 0, 0), out=lambda line: None)
     running.start(ROOT / "local" / "demo" / "demo.toml")
     yield running
     running.stop()
     os.environ.clear()
     os.environ.update(saved)
+    tables.bind(*found)
 
 
 @pytest.fixture()
 def stack_tables(stack: Stack) -> None:
-    """Point the models at the stack's tables (functional test modules re-bind them to their own)."""
-    tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])
+    """The models point at the stack's tables (a test reads and writes them as the handlers do)."""
+    assert_bound_to(stack)
 
 
 @pytest.fixture()

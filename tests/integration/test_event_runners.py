@@ -29,8 +29,6 @@ from local.chalice_app import load_app
 from local.runners import EventRunners
 from tests.fakes import assert_scheduled_event_shape
 
-pytestmark = pytest.mark.integration
-
 APP_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "event_app"
 VIRTUAL_START = datetime(2024, 3, 4, 8, 58, 30, tzinfo=UTC)  # a Monday
 ACCOUNT = "123456789012"

@@ -31,8 +31,6 @@ from sdk.media import MediaPeer
 from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer
 from tests.unit.media_node.stamp_check import VIETNAM, assert_stamped_with
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[3]
 CALL = "IT-CALL-1"
 

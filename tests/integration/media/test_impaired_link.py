@@ -9,15 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import pytest
-
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine
 from media_node.storage import S3Store
 from tests.integration.media.helpers import agent_peer, connect, mobile_peer
 from tests.integration.media.impairment import ShaperStats, impair
-
-pytestmark = pytest.mark.integration
 
 CALL = "IT-SLOW-1"
 ADAPT_S = 8.0

@@ -25,8 +25,6 @@ from media_node.recorder import RecordingInfo, recover_recording
 from media_node.storage import S3Store
 from tests.integration.media.helpers import agent_peer, mobile_peer
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[3]
 CALL = "IT-KILL-1"
 CHUNK_S = 1.0

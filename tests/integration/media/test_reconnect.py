@@ -9,15 +9,12 @@ import time
 from dataclasses import dataclass
 
 import av
-import pytest
 
 from media_node.config import NodeConfig
 from media_node.engine import CallStats, MediaEngine
 from media_node.recorder import RecordingInfo
 from media_node.storage import S3Store
 from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer
-
-pytestmark = pytest.mark.integration
 
 CALL = "IT-RECONNECT-1"
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import subprocess
 import sys
 import time
@@ -47,19 +46,17 @@ from media_node.storage import S3Store
 from sdk import VkycClient, login, mobile_token
 from sdk.errors import ServerError
 from sdk.media import BlankVideo, MediaPeer, connect_media
+from tests.binding import assert_bound_to
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
 from tests.integration.media.helpers import FrameLog, agent_peer, mobile_peer
 from tests.polling import wait_until
-from vkyc import env
 from vkyc.protocol.messages import CallEnded, CallOffer, CallRinging
-from vkyc.repositories import call_media, media_nodes, tables
+from vkyc.repositories import call_media, media_nodes
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.tables import Call, DossierImages
 from vkyc.services.ports import as_utc
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 UNIT = "57"
@@ -88,7 +85,7 @@ def call_item(call_id: str) -> Call:
 
 @pytest.fixture(scope="module")
 def unit(stack: Stack) -> LoadUnit:
-    tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])
+    assert_bound_to(stack)
     created = create_unit(UNIT, 2)
     invalidate_routing()
     return created
