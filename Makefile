@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LOCK   := requirements/dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: up test lint typecheck chromium unit bench load install lock clean
+.PHONY: up test lint typecheck chromium unit bench load install lock clean screenshots
 
 install: $(STAMP)
 
@@ -67,5 +67,20 @@ bench: install
 load: install
 	$(VENV)/bin/pytest -m load
 
+# The browser tests write their screenshots to .artifacts/screenshots/ (ignored), so that `make test`
+# leaves the checkout clean; this refreshes the ones the README shows (docs/screenshots/) from a fresh
+# run, and fails when a test no longer takes one of them.
+SHOTS := .artifacts/screenshots
+
+screenshots: install chromium
+	rm -rf $(SHOTS)
+	$(VENV)/bin/pytest -q -m browser
+	@for shown in docs/screenshots/*.png; do \
+		name=$$(basename $$shown); \
+		test -f $(SHOTS)/$$name || { echo "no browser test takes $$name any more (docs/screenshots/)"; exit 1; }; \
+		cp $(SHOTS)/$$name $$shown; \
+	done
+	@echo "docs/screenshots/ refreshed from $(SHOTS)/"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .artifacts

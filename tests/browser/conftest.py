@@ -40,7 +40,9 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Ignored by git: a test run leaves the checkout clean. ``make screenshots`` copies the ones the README
+# shows (docs/screenshots/) from here.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 T = TypeVar("T")
 
 pytestmark = pytest.mark.usefixtures("stack_tables")
@@ -132,5 +134,6 @@ def loop() -> Iterator[LoopThread]:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """``page`` as ``.artifacts/screenshots/{name}.png`` (the README's come from here: make screenshots)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
