@@ -83,11 +83,13 @@ class MediaNodeProcess:
         )
         self._reader = threading.Thread(target=self._read, name=f"log-{self.node_id}", daemon=True)
         self._reader.start()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         while not self._ready.wait(0.1):
-            if self._process.poll() is not None or time.monotonic() > deadline:
+            code = self._process.poll()
+            if code is not None or time.monotonic() > started + timeout:
                 self.kill()
-                raise RuntimeError(f"media node {self.node_id} did not start:\n" + self.log())
+                why = f"exited with {code}" if code is not None else f"not connected after {timeout:.0f} s"
+                raise RuntimeError(f"media node {self.node_id} did not start ({why}):\n" + self.log())
         return self
 
     def _read(self) -> None:

@@ -91,7 +91,7 @@ def open_page(browser: Any, stack: Any) -> Iterator[Callable[..., Any]]:
         )
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # generous: a loaded machine slows every step
         watch = ConsoleWatch(page, name or path)
         page.console_watch = watch
         watches.append(watch)

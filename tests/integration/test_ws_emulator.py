@@ -274,7 +274,7 @@ def test_maximum_connection_time_closes_an_active_connection_with_1001(app):
             while time.monotonic() < deadline:  # busy connection: only the age limit can close it
                 ws.send("echo:tick")
                 ws.recv(timeout=5)
-                time.sleep(0.1)
+                time.sleep(0.1)  # the scenario: a message every 100 ms keeps the connection busy
         assert info.value.rcvd is not None and info.value.rcvd.code == 1001
 
 

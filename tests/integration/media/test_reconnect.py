@@ -49,10 +49,10 @@ async def scenario(store: S3Store) -> Observed:
         mobile_before = mobile.received["video"].frames
         node_before = engine.stats(CALL).parties["mobile"].video_frames_in
         await agent.close()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the scenario: the agent is away a second; the caller's media goes on
         await connect(engine, CALL, "agent", agent2)
         await agent2.wait_frames("video", 15)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the scenario: a second of the call after the agent is back
         mobile_during = mobile.received["video"].frames - mobile_before
         node_during = engine.stats(CALL).parties["mobile"].video_frames_in - node_before
 
