@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from local import waiting_media_cache
 from vkyc.security import node_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,10 +132,15 @@ class MediaNodeProcess:
             self._reader.join(timeout=5)
 
 
-def main() -> int:
-    """The child: the media node, stopped (SIGTERM to itself) if its parent goes away."""
+def main(argv: list[str] | None = None) -> int:
+    """The child: ``python -m media_node`` with ``argv`` (default ``run``), stopped (SIGTERM to itself)
+    if its parent goes away; with the default waiting media of ``VKYC_LOCAL_WAITING_MEDIA`` if set
+    (``local.waiting_media_cache``: tests encode it once for all their nodes)."""
     from media_node.__main__ import main as media_node_main
 
+    cached = os.environ.get(waiting_media_cache.ENV)
+    if cached:
+        waiting_media_cache.install(Path(cached))
     parent = os.getppid()
 
     def watch() -> None:
@@ -145,8 +151,8 @@ def main() -> int:
                 return
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    return media_node_main(["run"])
+    return media_node_main(argv or ["run"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

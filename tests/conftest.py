@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from local import waiting_media_cache
 from local.invocations import GATE
 from local.moto_server import MotoServer, ensure_fake_credentials
 from local.stack import Addresses, Stack
@@ -34,6 +35,10 @@ TIERS = (
 )
 
 
+SLOW_TIERS = ("media", "browser")
+SLOW_TIERS_TIMEOUT_S = 300  # per test, fixtures included; the others have pyproject's 120 s
+
+
 def tier_of(path: Path) -> str | None:
     relative = path.resolve().relative_to(ROOT / "tests").as_posix()
     return next((tier for folder, tier in TIERS if relative.startswith(folder + "/")), None)
@@ -45,6 +50,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = tier_of(item.path)
         if tier is not None:
             item.add_marker(tier)
+        # Media engines and node processes, Chromium: a busy 2-core machine slows these tenfold.
+        if tier in SLOW_TIERS and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIERS_TIMEOUT_S))
     # Load scenarios take minutes of both cores: only a ``-m`` that names them runs them (make load).
     if "load" not in (config.option.markexpr or ""):
         heavy = [item for item in items if item.get_closest_marker("load")]
@@ -99,6 +107,20 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
     os.environ.clear()
     os.environ.update(saved)
     tables.bind(*found)
+
+
+@pytest.fixture(scope="session")
+def node_waiting_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Media node processes started from here (``local.media_node_process``) load the default waiting
+    media encoded once, in this process, instead of each spending ~16 s of CPU on it at start."""
+    path = waiting_media_cache.save(tmp_path_factory.mktemp("waiting-media") / "default.json")
+    previous = os.environ.get(waiting_media_cache.ENV)
+    os.environ[waiting_media_cache.ENV] = str(path)
+    yield
+    if previous is None:
+        os.environ.pop(waiting_media_cache.ENV, None)
+    else:
+        os.environ[waiting_media_cache.ENV] = previous
 
 
 @pytest.fixture()

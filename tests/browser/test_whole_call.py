@@ -43,7 +43,7 @@ pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
 @pytest.fixture(scope="module")
-def media_node(stack: Any) -> Iterator[MediaNodeProcess]:
+def media_node(stack: Any, node_waiting_media: None) -> Iterator[MediaNodeProcess]:
     node = MediaNodeProcess(stack.http_url, f"media-browser-{uuid.uuid4().hex[:4]}").start()
     yield node
     node.stop()

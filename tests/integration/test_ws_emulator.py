@@ -260,8 +260,8 @@ def test_idle_timeout_closes_with_1001(app):
     limits = Limits(idle_timeout_s=0.5, max_connection_s=60, close_handshake_s=0.5)
     with running(WebSocketEmulator(app, port=0, limits=limits)) as emu, connect(emu.url) as ws:
         started = time.monotonic()
-        assert closed_code(ws) == 1001
-        assert 0.4 < time.monotonic() - started < 3
+        assert closed_code(ws) == 1001  # within closed_code's 5 s: the idle limit, not the age limit (60 s)
+        assert time.monotonic() - started > 0.4
     event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert event["requestContext"]["disconnectStatusCode"] == 1001
 

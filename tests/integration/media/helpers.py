@@ -86,4 +86,4 @@ async def connect(engine: MediaEngine, call_id: str, party: str, peer: MediaPeer
     """Offer → engine → answer, as the signaling wiring will do; waits until the link is up."""
     answer = await engine.attach(call_id, party, await peer.offer())
     await peer.accept(answer)
-    await peer.wait_connected(10)
+    await peer.wait_connected(30)

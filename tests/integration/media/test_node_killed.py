@@ -44,7 +44,10 @@ def node_env(store: S3Store) -> dict[str, str]:
 
 async def call_then_kill(store: S3Store) -> Observed:
     node = ControlClient(
-        [sys.executable, "-m", "media_node", "serve", "--control", "stdio"], node_env(store), ROOT
+        # python -m media_node serve, with the default waiting media the session encoded once.
+        [sys.executable, "-m", "local.media_node_process", "serve", "--control", "stdio"],
+        node_env(store),
+        ROOT,
     )
     ready = await node.start()
     assert ready["event"] == "ready" and ready["pid"] == node.pid
@@ -59,9 +62,9 @@ async def call_then_kill(store: S3Store) -> Observed:
         await agent.accept(
             await node.request("attach", call_id=CALL, party="agent", offer_sdp=await agent.offer())
         )
-        await mobile.wait_frames("video", 1)
+        await mobile.wait_frames("video", 1, timeout=30)
         first_frame = time.monotonic()
-        await agent.wait_frames("video", 15)
+        await agent.wait_frames("video", 15, timeout=30)
         # The call goes on until the node has had 60 of the caller's frames (4 s at 15 fps).
         deadline = time.monotonic() + 30
         while (stats := await node.request("stats", call_id=CALL))["parties"]["mobile"][
@@ -82,7 +85,9 @@ async def call_then_kill(store: S3Store) -> Observed:
         await agent.close()
 
 
-def test_a_killed_node_leaves_a_playable_partial_recording(media_store: S3Store) -> None:
+def test_a_killed_node_leaves_a_playable_partial_recording(
+    media_store: S3Store, node_waiting_media: None
+) -> None:
     seen = asyncio.run(call_then_kill(media_store))
     assert seen.exit_code == -9 and seen.frames_before_kill >= 60
 

@@ -43,7 +43,7 @@ async def scenario(store: S3Store) -> Observed:
         started = time.monotonic()
         await engine.answered(CALL)
         await connect(engine, CALL, "agent", agent)
-        await mobile.wait_frames("video", 30)
+        await mobile.wait_frames("video", 30, timeout=30)
 
         # The agent's page reloads: a new peer connection replaces the old one.
         mobile_before = mobile.received["video"].frames
@@ -51,7 +51,7 @@ async def scenario(store: S3Store) -> Observed:
         await agent.close()
         await asyncio.sleep(1.0)  # the scenario: the agent is away a second; the caller's media goes on
         await connect(engine, CALL, "agent", agent2)
-        await agent2.wait_frames("video", 15)
+        await agent2.wait_frames("video", 15, timeout=30)
         await asyncio.sleep(1.0)  # the scenario: a second of the call after the agent is back
         mobile_during = mobile.received["video"].frames - mobile_before
         node_during = engine.stats(CALL).parties["mobile"].video_frames_in - node_before
@@ -59,7 +59,7 @@ async def scenario(store: S3Store) -> Observed:
         # Then the phone switches networks: it reconnects too, during the call (no waiting media).
         await mobile.close()
         await connect(engine, CALL, "mobile", mobile2)
-        await mobile2.wait_frames("video", 15)
+        await mobile2.wait_frames("video", 15, timeout=30)
         stats = engine.stats(CALL)
         info = await engine.close_call(CALL, "hangup")
         return Observed(

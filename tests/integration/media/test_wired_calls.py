@@ -90,7 +90,9 @@ def start_node(stack: Stack, name: str) -> MediaNodeProcess:
 
 
 @pytest.fixture(scope="module")
-def nodes(stack: Stack, unit: LoadUnit) -> Iterator[tuple[MediaNodeProcess, MediaNodeProcess]]:
+def nodes(
+    stack: Stack, unit: LoadUnit, node_waiting_media: None
+) -> Iterator[tuple[MediaNodeProcess, MediaNodeProcess]]:
     """Two nodes, started together. Between idle nodes routing takes the smallest id
     (``vkyc.domain.media``): the first carries every call, the spare is there to recover the recording
     when the third scenario kills the first."""
@@ -430,7 +432,7 @@ async def blank_call(stack: Stack, unit: LoadUnit, store: S3Store) -> Any:
         await agent.request("offer.accept", offer_id=parties.offer.offer_id)
         await connect_media(mobile, call_id, mobile_media)
         await connect_media(agent, call_id, agent_media)
-        await agent_media.wait_frames("video", 10)
+        await agent_media.wait_frames("video", 10, timeout=30)
         shot = await agent.media_snapshot(call_id)
         await mobile.request("call.hangup", call_id=call_id)
         return shot
@@ -475,7 +477,7 @@ async def killed_call(stack: Stack, unit: LoadUnit, store: S3Store, victim: Medi
         assert call_item(call_id).media_node_id == victim.node_id
         await agent.request("offer.accept", offer_id=parties.offer.offer_id)
         await connect_media(agent, call_id, agent_media)
-        await mobile_media.wait_frames("video", 1)
+        await mobile_media.wait_frames("video", 1, timeout=30)
         first_frame = time.monotonic()
         # The call goes on until 60 of the caller's frames went through the node (4 s at 15 fps).
         await until(lambda: agent_media.received["video"].frames >= 60)
