@@ -2,7 +2,8 @@
 session's whole stack (``tests/conftest.py``), with fake camera and microphone.
 
 - ``browser``: one Chromium per module (launching costs ~1 s; contexts are cheap and isolated).
-- ``open_page(path)``: a new context at 1366x768 with camera, microphone and notifications allowed,
+- ``open_page(path)``: a new context at 1366x768 in the units' time zone (Vietnam: the supervisor page
+  reports "today" by the browser's clock), with camera, microphone and notifications allowed,
   the page opened at the stack's web address. Every console error and page error is collected; the
   test fails at teardown on any (``expect_console_errors`` lists the few a test provokes on purpose).
   The pages run under their Content-Security-Policy (served by the stack, never bypassed), so a
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from vkyc.domain.settings import DEFAULT_TIMEZONE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -88,6 +91,8 @@ def open_page(browser: Any, stack: Any) -> Iterator[Callable[..., Any]]:
             viewport=VIEWPORT,
             base_url=stack.http_url,
             permissions=["camera", "microphone", "notifications"],
+            # Where the staff are: the supervisor page's "today" is the units' day, also from 17:00 UTC.
+            timezone_id=DEFAULT_TIMEZONE,
         )
         contexts.append(context)
         page = context.new_page()

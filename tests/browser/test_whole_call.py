@@ -38,6 +38,8 @@ from tests.integration.media.helpers import FrameLog, mobile_peer
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
+from vkyc.repositories.settings_cache import cached_settings
+from vkyc.services.ports import as_utc
 
 pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
@@ -266,6 +268,9 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     )
     recording_url = supervisor.get_attribute("#recording", "src")
     assert recording_url and fetch_status(recording_url) == 200
+    # The day of the call, in the unit's time (the call may have been answered just before midnight).
+    answered = as_utc(CallRepository().get(call_id).answered_at).astimezone(cached_settings("1").zone())
+    supervisor.fill("#report-date", answered.date().isoformat())
     supervisor.click("#report-form button[type=submit]")
     supervisor.wait_for_selector("#chart svg rect[data-kind=answered]")
     assert supervisor.inner_text("#sl-text")
