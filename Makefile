@@ -76,10 +76,9 @@ screenshots: install chromium
 	rm -rf $(SHOTS)
 	$(VENV)/bin/pytest -q -m browser
 	@for shown in docs/screenshots/*.png; do \
-		name=$$(basename $$shown); \
-		test -f $(SHOTS)/$$name || { echo "no browser test takes $$name any more (docs/screenshots/)"; exit 1; }; \
-		cp $(SHOTS)/$$name $$shown; \
+		test -f $(SHOTS)/$$(basename $$shown) || { echo "no browser test takes $$shown any more"; exit 1; }; \
 	done
+	cp $(addprefix $(SHOTS)/,$(notdir $(wildcard docs/screenshots/*.png))) docs/screenshots/
 	@echo "docs/screenshots/ refreshed from $(SHOTS)/"
 
 clean:
