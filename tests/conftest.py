@@ -33,8 +33,6 @@ TIERS = (
     ("browser", "browser"),
     ("unit", "unit"),
 )
-
-
 SLOW_TIERS = ("media", "browser")
 SLOW_TIERS_TIMEOUT_S = 300  # per test, fixtures included; the others have pyproject's 120 s
 
@@ -79,8 +77,8 @@ def moto_server() -> Iterator[MotoServer]:
 # A whole vkyc stack in this process for the integration and browser tests: WebSocket emulator, event
 # runners and REST on ports the system picks, AWS on the session's moto server under a table prefix of
 # its own, demo data loaded. One per test session (the Chalice apps are imported once per process).
-# From its start on, the models stay bound to its tables, but while a fixture binds them elsewhere and
-# holds the stack's handlers off (tests/binding.py).
+# From its start on, the models stay bound to its tables, except while a fixture binds them elsewhere
+# (holding the stack's handlers off meanwhile: tests/binding.py).
 
 
 @pytest.fixture(scope="session")
