@@ -15,7 +15,11 @@ them in a thread from async code). A file whose sha256 the caller already knows 
 recording: its report carries it) may pass it to avoid re-reading a large object; verification always
 re-reads.
 
-Manifest JSON is canonical (sorted keys, no spaces, UTF-8), so its hash is reproducible.
+Manifest JSON is canonical, so its hash is reproducible: RFC 8785 (``vkyc.protocol.canonical``, the
+form message MACs use too). Version 1 manifests were written by ``json.dumps(sort_keys=True,
+separators=(",", ":"), ensure_ascii=False)``, which gives the same bytes for everything a manifest holds
+(ASCII member names, strings, integers, null), so the version did not change; verification hashes the
+stored bytes and never rebuilds them, so every bundle verifies whatever wrote it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import BinaryIO, Protocol
+
+from vkyc.protocol.canonical import canonical_json
 
 MANIFEST_KIND = "vkyc-evidence"
 MANIFEST_VERSION = 1
@@ -100,10 +106,6 @@ class Verification:
     manifest_sha256: str | None
     files_checked: int
     mismatch: str | None = None
-
-
-def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def sha256_of_stream(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int]:

@@ -30,6 +30,7 @@ from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
+from vkyc.config import load_config
 from vkyc.protocol import rest
 from vkyc.repositories import units
 from vkyc.repositories.tables import missing_tables
@@ -37,6 +38,7 @@ from vkyc.services.health import HealthService
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
 
+config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
 log = logging.getLogger("vkyc.reports")
 

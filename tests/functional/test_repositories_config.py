@@ -378,4 +378,12 @@ def test_user_items_name_no_attribute_the_model_does_not_know(tables):
     users.put_user(name, role=UserRole.ADMIN, unit_id=None, display_name="A", password_hash="h$1")
     raw = User.get(name).serialize()
     assert set(raw) <= set(User.get_attributes())
-    assert set(raw) == {"username", "role", "display_name", "password_hash", "disabled", "created_at"}
+    assert set(raw) == {
+        "username",
+        "role",
+        "display_name",
+        "password_hash",
+        "disabled",
+        "created_at",
+        "token_generation",
+    }

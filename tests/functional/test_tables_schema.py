@@ -14,21 +14,33 @@ from vkyc.repositories.tables import (
     ApiKey,
     Call,
     Dossier,
+    DossierLog,
+    IdempotencyRecord,
     MediaNode,
     Offer,
     Session,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
     WsConnection,
 )
 
-STREAMED = {Dossier, Call, Agent, Offer, Session}
-WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at", Session: "expires_at"}
+STREAMED = {Dossier, DossierLog, Call, Agent, Offer, Session}
+WITH_TTL = {
+    WsConnection: "expires_at",
+    MediaNode: "expires_at",
+    Session: "expires_at",
+    WebhookDelivery: "expires_at",
+    IdempotencyRecord: "expires_at",
+}
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
     Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open"},
     Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},
+    WebhookSubscription: {"by_unit"},
+    WebhookDelivery: {"by_webhook"},
 }
 
 

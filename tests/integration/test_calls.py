@@ -62,18 +62,18 @@ class _Silent:
 
 def settle_calls() -> None:
     """End every unfinished call of units 1 and 6 the way the system would (queue timeout, sweep)."""
-    from vkyc.services.calls import CallService
+    from tests.graph import graph_on
     from vkyc.services.routing import DataRouter
 
     # Ending a ringing call frees its agent, who may then be offered the next waiting call: routing runs.
-    service = CallService(_Silent(), _Silent(), eligibility=None, router=DataRouter())  # type: ignore[arg-type]
+    graph = graph_on(_Silent(), router=DataRouter())
     calls = CallRepository()
     now = datetime.now(UTC)
     for unit in ("1", "6"):
         for listed in calls.of_unit(unit, now - timedelta(hours=1), now + timedelta(minutes=1)):
             call = calls.get(listed.call_id)
             if call.state in ("N", "W", "R", "M"):
-                service.queue_timeout(call.call_id)
+                graph.run(graph.inbound.queue_timeout(call.call_id))
             elif call.state in ("A", "CONNECTED", "RECONNECTING"):
                 transition(call, CALL, CallEvent.SWEEP, request_id=uuid.uuid4().hex, actor="test")
 
@@ -514,3 +514,38 @@ def test_an_answered_call_nobody_brings_media_to_ends_t_and_frees_the_agent(stac
         assert decided["dossier_state"] == "D" and agent_state(agent) == "AVAILABLE"
         mobile.close()
         agent.close()
+
+
+def test_peer_pushes_stop_at_the_end_of_the_call(stack):
+    """``peer.*`` only between call.connected and call.ended: a caller leaving after the call was decided
+    is nobody's business; one leaving during the call is told before the call's end."""
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    agent.request("call.decide", call_id=call_id, decision="D", reason="customer left the shop")
+    mobile.next_push("call.ended")
+    assert mobile.request("session.bye")["action"] == "ack"  # any peer.left went out before this ack
+    assert agent.request("ping")["action"] == "pong"
+    assert [p["action"] for p in agent.pushes if p["action"].startswith("peer.")] == []
+
+    second = caller(stack, new_dossier())
+    second_id = second.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    assert second.request("session.bye")["action"] == "ack"
+    left = agent.next_push("peer.left")
+    assert (left["call_id"], left["reason"]) == (second_id, "bye")
+    assert agent.next_push("call.ended")["reason"] == "mobile_left"
+    agent.close()
+
+
+def test_an_agent_who_says_bye_during_a_call_ends_it_and_goes_offline(stack):
+    agent = available(stack, "tdv1.kv1")
+    mobile = caller(stack, new_dossier())
+    call_id = mobile.request("call.request")["call_id"]
+    agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
+    assert agent.request("session.bye")["action"] == "ack"
+    ended = mobile.next_push("call.ended")
+    assert (ended["call_id"], ended["reason"]) == (call_id, "agent_left")
+    assert agent_state(agent) == "OFFLINE", "nobody is at the desk: no call may ring there"
+    mobile.close()

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subprocess.Popen[str]:
-    """``python -m local up``; ``ports`` (``aws``, ``ws``, ``http``) default to 0."""
-    ports = {"aws": 0, "ws": 0, "http": 0, **(ports or {})}
+    """``python -m local up``; ``ports`` (``aws``, ``ws``, ``http``, ``sink``) default to 0."""
+    ports = {"aws": 0, "ws": 0, "http": 0, "sink": 0, **(ports or {})}
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("VKYC_")}  # no test-stack settings
     env = {
         **inherited,
@@ -32,10 +32,12 @@ def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subp
         "VKYC_AWS_PORT": str(ports["aws"]),
         "VKYC_WS_PORT": str(ports["ws"]),
         "VKYC_HTTP_PORT": str(ports["http"]),
+        "VKYC_WEBHOOK_SINK_PORT": str(ports["sink"]),
     }
     env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
     return subprocess.Popen(
-        [sys.executable, "-m", "local", "up", *extra_args],
+        # No state directory: a developer's `make up` data (.vkyc-state/) is never touched by a test.
+        [sys.executable, "-m", "local", "up", "--no-state", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -44,7 +46,7 @@ def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subp
     )
 
 
-def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 180) -> list[str]:
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -62,11 +64,12 @@ BANNER = {
     "ws": r"WebSocket API +(ws://\S+)",
     "http": r"REST API \+ web +(http://\S+)",
     "aws": r"AWS endpoint \(moto\) +(http://\S+)",
+    "sink": r"Webhook sink +(http://\S+)",
 }
 
 
 def banner_urls(lines: list[str]) -> dict[str, str]:
-    """The addresses ``up`` printed in its banner: ``ws``, ``http`` and ``aws`` URLs."""
+    """The addresses ``up`` printed in its banner: ``ws``, ``http``, ``aws`` and ``sink`` URLs."""
     text = "\n".join(lines)
     found = {name: re.search(pattern, text) for name, pattern in BANNER.items()}
     missing = [name for name, match in found.items() if match is None]
@@ -93,13 +96,18 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly():
             "ws": f"ws://127.0.0.1:{ports['ws']}",
             "http": f"http://127.0.0.1:{ports['http']}",
             "aws": f"http://127.0.0.1:{ports['aws']}",
+            "sink": f"http://127.0.0.1:{ports['sink']}",
         }
         assert all(ports.values()), "the ports the system picked, not 0"
+        assert get_json(f"{urls['sink']}/events.json") == []
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
         http = urls["http"]
-        assert get_json(f"{http}/health") == {"status": "ok", "checks": {"dynamodb": "ok", "bucket": "ok"}}
+        assert get_json(f"{http}/health") == {
+            "status": "ok",
+            "checks": {"dynamodb": "ok", "bucket": "ok", "aws": "ok", "media-local-1": "ok"},
+        }
         served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
         assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
         with urllib.request.urlopen(f"{http}/agent.html", timeout=5) as response:
@@ -136,6 +144,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly():
         output = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0
     assert "stopped." in output
+    assert "Traceback" not in output.split("stopping...")[-1], "Ctrl-C stops everything without a traceback"
     for port in ports.values():  # released: a restarted stack can bind again (TIME_WAIT aside)
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -11,8 +11,20 @@ from vkyc.domain.session import SESSION, SessionEvent, SessionState, transition
 S, E = SessionState, SessionEvent
 
 EXPECTED: dict[SessionState, dict[SessionEvent, SessionState]] = {
-    S.ACTIVE: {E.DROP: S.DETACHED, E.RESUME: S.ACTIVE, E.END: S.ENDED, E.REPLACE: S.ENDED},
-    S.DETACHED: {E.RESUME: S.ACTIVE, E.END: S.ENDED, E.GRACE_EXPIRED: S.ENDED, E.REPLACE: S.ENDED},
+    S.ACTIVE: {
+        E.DROP: S.DETACHED,
+        E.RESUME: S.ACTIVE,
+        E.END: S.ENDED,
+        E.REPLACE: S.ENDED,
+        E.REVOKE: S.ENDED,
+    },
+    S.DETACHED: {
+        E.RESUME: S.ACTIVE,
+        E.END: S.ENDED,
+        E.GRACE_EXPIRED: S.ENDED,
+        E.REPLACE: S.ENDED,
+        E.REVOKE: S.ENDED,
+    },
     S.ENDED: {},
 }
 

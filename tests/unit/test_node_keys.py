@@ -56,7 +56,7 @@ def test_the_command_prints_each_nodes_key(
 def test_the_token_endpoint_grants_a_node_its_own_id_only(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(node_keys.MASTER_VARIABLE, MASTER.decode())
     monkeypatch.setenv("VKYC_TOKEN_SECRET", "s" * 40)
-    auth = AuthService()
+    auth = AuthService(standing=lambda token_id, username: (False, None))  # nothing revoked
     grant = auth.node_token(
         NodeTokenRequest(node_id="media-a", node_key=node_keys.node_key("media-a", MASTER))
     )

@@ -5,6 +5,7 @@ that the apps serve exactly these endpoints.
 
 from __future__ import annotations
 
+from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
 from vkyc.protocol import rest
 from vkyc.protocol.messages import Role
@@ -57,6 +58,20 @@ NODE_TOKEN = Endpoint(
     body=NodeTokenRequest,
     response=rest.Grant,
     errors=("INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"),
+    tags=("tokens",),
+)
+
+LOGOUT = Endpoint(
+    name="logout",
+    method="POST",
+    path="/auth/logout",
+    summary="Log out: the bearer token is revoked",
+    description="The token is refused from now on, at `$connect` and on every REST call "
+    "(`TOKEN_REVOKED`), and the WebSocket sessions it opened end (`session.ended`, reason `logged_out`). "
+    "Other tokens of the same account are not touched. Sending `session.bye` on the socket revokes the "
+    "token the same way. Idempotent: logging out again with the same token answers `TOKEN_REVOKED`.",
+    response=rest.LoggedOut,
+    roles=STAFF,
     tags=("tokens",),
 )
 
@@ -140,5 +155,19 @@ AUTH_EVENTS = Endpoint(
     tags=("reports",),
 )
 
-ALL = (MOBILE_TOKEN, LOGIN, NODE_TOKEN, HEALTH, UNITS, ME, DOSSIER, CALL, CALLS_PER_HOUR, AUTH_EVENTS)
+ALL = (
+    MOBILE_TOKEN,
+    LOGIN,
+    NODE_TOKEN,
+    LOGOUT,
+    HEALTH,
+    UNITS,
+    ME,
+    DOSSIER,
+    CALL,
+    CALLS_PER_HOUR,
+    AUTH_EVENTS,
+    # -- the integrator API (functions/integrations) --
+    *V1,
+)
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

@@ -29,7 +29,9 @@ COMMAND = "python -m vkyc.api.openapi"
 REF = "#/components/schemas/{model}"
 
 DESCRIPTION = (
-    "Tokens (functions/signaling) and the web client's reads and reports (functions/reports). Every error "
+    "Tokens (functions/signaling), the web client's reads and reports (functions/reports) and the "
+    "integrator API `/v1` (functions/integrations: dossier intake, images, results, calls, webhooks; "
+    "docs/webhooks.md). Every error "
     "answers with the HTTP status of its code in docs/errors.md and the body {code, message}; switch on "
     "code. Request bodies are JSON (`Content-Type: application/json`, at most 64 KB, nested at most 32 "
     "levels); unknown fields and unknown query parameters are refused (`BAD_MESSAGE`, naming them). "
@@ -103,7 +105,7 @@ def _operation(endpoint: Endpoint, schemas: Schemas, defs: dict[str, Any]) -> di
         operation["security"] = [{"bearer": []}]
         operation["x-roles"] = sorted(role.value for role in endpoint.roles)
     elif endpoint.api_key:
-        operation["security"] = [{"apiKey": []}]
+        operation["security"] = [{scheme: []} for scheme in endpoint.key_schemes]
     else:
         operation["security"] = []
     parameters = []
@@ -111,6 +113,17 @@ def _operation(endpoint: Endpoint, schemas: Schemas, defs: dict[str, Any]) -> di
         parameters += _parameters(_resolved(schemas, defs, endpoint.params), "path")
     if endpoint.query is not None:
         parameters += _parameters(_resolved(schemas, defs, endpoint.query), "query")
+    if endpoint.idempotent:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": True,
+                "description": "A fresh key (a UUID) per request, the same one to retry it; kept 24 h per "
+                "unit. The same key with another body answers `IDEMPOTENCY_KEY_REUSED`.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
@@ -162,6 +175,13 @@ def openapi() -> dict[str, Any]:
                     "in": "header",
                     "name": "x-api-key",
                     "description": "A unit's integrator API key.",
+                },
+                "integratorKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "A unit's integrator API key as `Authorization: ApiKey <key>` (the "
+                    "integrator API, `/v1`, also takes it in `x-api-key`).",
                 },
             },
             "schemas": components,

@@ -9,7 +9,9 @@ this order, each answering its catalogue code:
 
 1. the body's size (``PAYLOAD_TOO_LARGE``) and content type (``UNSUPPORTED_MEDIA_TYPE``);
 2. the bearer token and its role (``AUTH_REQUIRED``, ``TOKEN_INVALID``, ``TOKEN_EXPIRED``,
-   ``FORBIDDEN_ACTION``);
+   ``TOKEN_REVOKED``, ``ACCOUNT_DISABLED``, ``FORBIDDEN_ACTION``), or, for an endpoint of the integrator
+   API key when the API has a key check (``authenticate_key``), the key (``AUTH_REQUIRED``,
+   ``API_KEY_INVALID``, ``TOO_MANY_ATTEMPTS``);
 3. path parameters, query parameters (unknown or repeated ones refused) and the body (``BAD_JSON``,
    ``BAD_MESSAGE`` naming the field);
 4. the handler, whose answer must be an instance of the declared model.
@@ -38,7 +40,16 @@ MAX_JSON_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 ALWAYS = ("INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
 BODY_CODES = ("BAD_JSON", "BAD_MESSAGE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE")
-BEARER_CODES = ("AUTH_REQUIRED", "TOKEN_INVALID", "TOKEN_EXPIRED", "FORBIDDEN_ACTION")
+BEARER_CODES = (
+    "AUTH_REQUIRED",
+    "TOKEN_INVALID",
+    "TOKEN_EXPIRED",
+    "TOKEN_REVOKED",
+    "ACCOUNT_DISABLED",
+    "FORBIDDEN_ACTION",
+)
+KEY_CODES = ("AUTH_REQUIRED", "API_KEY_INVALID", "TOO_MANY_ATTEMPTS")
+IDEMPOTENCY_CODES = ("IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")
 NO_STORE = {"Cache-Control": "no-store"}
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,7 +72,11 @@ class Endpoint:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     roles: frozenset[Role] | None = None  # set: a bearer token of one of these roles is required
-    api_key: bool = False  # the integrator's key in x-api-key (checked by the handler's use case)
+    api_key: bool = False  # the integrator's key: checked by the API's ``authenticate_key``, else the handler
+    # How the key may be sent (OpenAPI security schemes): ``apiKey`` is the x-api-key header,
+    # ``integratorKey`` the ``Authorization: ApiKey <key>`` header.
+    key_schemes: tuple[str, ...] = ("apiKey",)
+    idempotent: bool = False  # an ``Idempotency-Key`` header is required (the handler honours it)
     errors: tuple[str, ...] = ()  # codes the handler may answer, beyond those the layer adds
     max_body_bytes: int = MAX_JSON_BODY_BYTES
     tags: tuple[str, ...] = ()
@@ -80,6 +95,10 @@ class Endpoint:
             codes.add("BAD_MESSAGE")
         if self.roles is not None:
             codes |= set(BEARER_CODES)
+        if self.api_key:
+            codes |= set(KEY_CODES)
+        if self.idempotent:
+            codes |= set(IDEMPOTENCY_CODES)
         return tuple(code for code in CATALOGUE if code in codes)
 
 
@@ -135,6 +154,7 @@ class Context:
 
 Handler = Callable[[Context], BaseModel]
 Authenticate = Callable[[str | None, frozenset[Role]], Any]
+AuthenticateKey = Callable[[RestRequest], Any]
 
 
 class RestApi:
@@ -142,10 +162,15 @@ class RestApi:
 
     ``authenticate(authorization_header, roles)`` verifies a bearer token for endpoints with ``roles``
     and returns what handlers receive as ``Context.caller``; it raises the catalogue's codes.
+    ``authenticate_key(request)`` does the same for the integrator API key of ``api_key`` endpoints
+    (without it, such a handler checks the key itself).
     """
 
-    def __init__(self, authenticate: Authenticate | None = None) -> None:
+    def __init__(
+        self, authenticate: Authenticate | None = None, authenticate_key: AuthenticateKey | None = None
+    ) -> None:
         self.authenticate = authenticate
+        self.authenticate_key = authenticate_key
         self.routes: dict[str, tuple[Endpoint, Handler]] = {}
 
     def route(self, endpoint: Endpoint) -> Callable[[Handler], Handler]:
@@ -191,6 +216,8 @@ class RestApi:
         if endpoint.roles is not None:
             assert self.authenticate is not None
             caller = self.authenticate(request.header("authorization"), endpoint.roles)
+        elif endpoint.api_key and self.authenticate_key is not None:
+            caller = self.authenticate_key(request)
         params = _validated(endpoint.params, dict(request.path_params), "path")
         query = _validated(endpoint.query, _single_values(request.query), "query")
         if endpoint.query is None and request.query:

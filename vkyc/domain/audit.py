@@ -11,3 +11,4 @@ class AuthEventKind(StrEnum):
     LOCKED_OUT = "locked_out"  # a failure locked the account or the source (detail: which, how long)
     TOKEN_ISSUED = "token_issued"  # a mobile or media node token
     TOKEN_REVOKED = "token_revoked"  # a token or session cut off (logout, disabled account, ...)
+    ACCOUNT_ENABLED = "account_enabled"  # a disabled account may log in again

@@ -10,6 +10,8 @@ Events:
 - END: the client said ``session.bye`` (ACTIVE, DETACHED → ENDED).
 - GRACE_EXPIRED: no resume within the grace (DETACHED → ENDED).
 - REPLACE: the same account logged in on another device and took over (ACTIVE, DETACHED → ENDED).
+- REVOKE: the server cut the session off: its account was disabled or changed, or its token was
+  revoked (logout) (ACTIVE, DETACHED → ENDED).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SessionEvent(StrEnum):
     END = "end"
     GRACE_EXPIRED = "grace_expired"
     REPLACE = "replace"
+    REVOKE = "revoke"
 
 
 S, E = SessionState, SessionEvent
@@ -48,6 +51,8 @@ SESSION = StateMachine[SessionState, SessionEvent](
         (S.DETACHED, E.END): S.ENDED,
         (S.DETACHED, E.GRACE_EXPIRED): S.ENDED,
         (S.DETACHED, E.REPLACE): S.ENDED,
+        (S.ACTIVE, E.REVOKE): S.ENDED,
+        (S.DETACHED, E.REVOKE): S.ENDED,
     },
 )
 

@@ -42,7 +42,7 @@ Iso = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -93,6 +93,10 @@ class Grant(_Body):
     unit_id: str = Field(description="`*` for an admin or a media node.")
     agent_id: str | None
     ws_url: str = Field(description="The WebSocket address to connect to.")
+
+
+class LoggedOut(_Body):
+    sessions_ended: int = Field(description="The WebSocket sessions this token had opened, now ended.")
 
 
 # -- reads ------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 After ``session.welcome`` every client message carries ``seq`` (strictly increasing per session),
 ``ts`` (client clock, ms) and ``mac``: base64url (no padding) of HMAC-SHA256 under the session key
-over the message's canonical form, which is the JSON object without ``mac``, keys sorted at every
-level, no insignificant white space, UTF-8, non-ASCII characters unescaped.
+over the message's canonical form: the RFC 8785 form (``vkyc.protocol.canonical``) of the JSON object
+without its top-level ``mac``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from vkyc.protocol.canonical import NotCanonical, canonical_json
+
 
 def canonical(message: Mapping[str, Any]) -> bytes:
-    body = {k: v for k, v in message.items() if k != "mac"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The bytes the MAC covers; ``NotCanonical`` (a ``ValueError``) if the message has none."""
+    return canonical_json({k: v for k, v in message.items() if k != "mac"})
 
 
 def b64url(data: bytes) -> str:
@@ -46,6 +47,6 @@ def verify(key: bytes, message: Mapping[str, Any]) -> bool:
         return False
     try:
         expected = mac(key, message)
-    except (UnicodeEncodeError, TypeError, ValueError):  # lone surrogates, non-JSON values: not ours
+    except NotCanonical:  # unpaired surrogates, numbers beyond ±(2**53 - 1): no client could sign it
         return False
     return hmac.compare_digest(given, expected)

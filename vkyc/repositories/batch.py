@@ -8,10 +8,10 @@ from typing import Any
 
 from vkyc.repositories import pynamodb_internals, tables
 from vkyc.repositories.errors import RepositoryError
-from vkyc.repositories.tables import StatefulModel
+from vkyc.repositories.tables import VkycModel
 
 
-def get_many(keys: Sequence[StatefulModel]) -> list[StatefulModel | None]:
+def get_many(keys: Sequence[VkycModel]) -> list[VkycModel | None]:
     """The stored items for ``keys`` (instances with only their hash key set), in the same order; None
     where no item exists. One strongly consistent BatchGetItem (at most 100 keys, as DynamoDB allows).
     An empty key reads as None without a request."""
@@ -34,14 +34,14 @@ def get_many(keys: Sequence[StatefulModel]) -> list[StatefulModel | None]:
         request = response.get("UnprocessedKeys") or {}
     else:
         raise RepositoryError("BatchGetItem left keys unprocessed after 5 tries")
-    result: list[StatefulModel | None] = []
+    result: list[VkycModel | None] = []
     for key in keys:
         raw_item = found.get((type(key).Meta.table_name, key.entity_id()))
         result.append(None if raw_item is None else type(key).from_raw_data(raw_item))
     return result
 
 
-def _key_of(table: str, raw: dict[str, Any], keys: Sequence[StatefulModel]) -> str:
+def _key_of(table: str, raw: dict[str, Any], keys: Sequence[VkycModel]) -> str:
     for key in keys:
         if type(key).Meta.table_name == table:
             return str(raw[pynamodb_internals.hash_key_name(type(key))]["S"])

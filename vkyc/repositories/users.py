@@ -99,3 +99,37 @@ def users_of_unit(unit_id: str, role: UserRole | None = None) -> list[User]:
     one Query."""
     condition = User.role == role.value if role is not None else None
     return list(User.by_unit.query(unit_id, range_key_condition=condition))
+
+
+def change_account(
+    username: str,
+    *,
+    revoke: bool,
+    disabled: bool | None = None,
+    password_hash: str | None = None,
+    role: UserRole | None = None,
+    unit_id: str | None = None,
+    clear_unit: bool = False,
+) -> User:
+    """Change the given fields of an existing account; with ``revoke``, in the same write, raise its
+    ``token_generation`` so that every token issued before is refused. Raises ``NotFound``. One
+    UpdateItem; returns the account as it now is."""
+    actions: list[Any] = [User.token_generation.add(1)] if revoke else []
+    if disabled is not None:
+        actions.append(User.disabled.set(disabled))
+    if password_hash is not None:
+        actions.append(User.password_hash.set(password_hash))
+    if role is not None:
+        actions.append(User.role.set(role.value))
+    if unit_id is not None:
+        actions.append(User.unit_id.set(unit_id))
+    elif clear_unit:
+        actions.append(User.unit_id.remove())
+    user = User(username)
+    try:
+        user.update(actions=actions, condition=User.username.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(KIND, username) from None
+        raise
+    return user

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -18,10 +20,12 @@ from vkyc.domain.agent import AgentState
 from vkyc.domain.roles import UserRole
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
+from vkyc.repositories import revocations
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.api_keys import find_api_key
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository
+from vkyc.repositories.tables import User
 from vkyc.repositories.users import find_user
 from vkyc.security import node_keys, tokens
 from vkyc.security.passwords import api_key_digest, hash_password, verify
@@ -37,7 +41,7 @@ Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whit
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 Channel = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -90,6 +94,9 @@ class Principal:
     agent_id: str | None = None
     dossier_id: str | None = None
     dealer_channel: str | None = None
+    username: str | None = None  # a login's account (agents, supervisors, admins)
+    token_id: str = ""  # the token's ``jti``: what a bye or logout revokes
+    token_expires_at: datetime | None = None
 
 
 class AuthService:
@@ -98,10 +105,13 @@ class AuthService:
         agents: AgentRepository | None = None,
         sessions: SessionRepository | None = None,
         dossiers: DossierRepository | None = None,
+        standing: Callable[[str, str | None], tuple[bool, User | None]] = revocations.token_standing,
     ) -> None:
         self.agents = agents or AgentRepository()
         self.sessions = sessions or SessionRepository()
         self.dossiers = dossiers or DossierRepository()
+        # Whether a token was revoked, and the account it speaks for (one BatchGetItem).
+        self.standing = standing
 
     def mobile_token(self, api_key: str | None, request: MobileTokenRequest) -> Grant:
         if not api_key:
@@ -146,6 +156,8 @@ class AuthService:
             "unit": user.unit_id or "*",
             "agent": user.agent_id,
             "user": user.username,
+            # What the account was when the token was issued: any change since revokes it.
+            "gen": int(user.token_generation or 0),
         }
         token = tokens.issue(claims, LOGIN_TOKEN_TTL_S)
         return Grant(token, LOGIN_TOKEN_TTL_S, role, user.unit_id or "*", user.agent_id)
@@ -166,23 +178,57 @@ class AuthService:
         return Grant(tokens.issue(claims, NODE_TOKEN_TTL_S), NODE_TOKEN_TTL_S, Role.MEDIA, "*")
 
     def principal_of(self, token: str) -> Principal:
-        """The principal of a ``$connect`` token; ``ProtocolError`` TOKEN_INVALID / TOKEN_EXPIRED."""
+        """The principal of a token presented at ``$connect`` or as a REST bearer. Raises ProtocolError:
+        TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED (revoked by a bye or logout, or issued before the
+        account last changed), ACCOUNT_DISABLED. Costs one BatchGetItem (the revocation list, and the
+        account for a login's token)."""
         try:
             claims = tokens.verify(token)
         except tokens.TokenError as exc:
             raise ProtocolError(exc.code, str(exc)) from None
         try:
             role = Role(claims["role"])
-            return Principal(
+            principal = Principal(
                 role=role,
                 principal_id=str(claims["sub"]),
                 unit_id=str(claims["unit"]),
                 agent_id=claims.get("agent"),
                 dossier_id=claims.get("dossier"),
                 dealer_channel=claims.get("channel"),
+                username=claims.get("user"),
+                token_id=str(claims["jti"]),
+                token_expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
             )
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, TypeError):
             raise ProtocolError("TOKEN_INVALID", "incomplete claims") from None
+        self._refuse_if_revoked(principal, int(claims.get("gen", 0)))
+        return principal
+
+    def bearer(self, authorization: str | None, roles: frozenset[Role]) -> Principal:
+        """The principal of an ``Authorization: Bearer <token>`` header, if its role is one of
+        ``roles``. Raises AUTH_REQUIRED, FORBIDDEN_ACTION and ``principal_of``'s codes."""
+        principal = self.principal_of(bearer_token(authorization))
+        if principal.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise ProtocolError("FORBIDDEN_ACTION", f"Only {allowed} may ask this.")
+        return principal
+
+    def _refuse_if_revoked(self, principal: Principal, generation: int) -> None:
+        revoked, user = self.standing(principal.token_id, principal.username)
+        if revoked:
+            raise ProtocolError("TOKEN_REVOKED", "It was revoked (logged out).")
+        if principal.username is None:
+            return
+        if user is None:
+            raise ProtocolError("TOKEN_REVOKED", "The account no longer exists.")
+        if user.disabled:
+            raise ProtocolError("ACCOUNT_DISABLED")
+        if (
+            int(user.token_generation or 0) != generation
+            or (user.unit_id or "*") != principal.unit_id
+            or user.agent_id != principal.agent_id
+        ):
+            raise ProtocolError("TOKEN_REVOKED", "The account changed since it was issued.")
 
     def refuse_if_busy_elsewhere(self, agent_id: str) -> None:
         """One login per agent: refuse while a live session of the account is ringing or in a call."""
@@ -191,6 +237,16 @@ class AuthService:
             raise ProtocolError("ACCOUNT_DISABLED", "This user has no agent profile.")
         if agent.state in BUSY_AGENT_STATES and self.sessions.live_of_principal(agent_id):
             raise ProtocolError("AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL")
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; ``AUTH_REQUIRED`` without one."""
+    if not authorization:
+        raise ProtocolError("AUTH_REQUIRED", "Send Authorization: Bearer <token> (from POST /auth/login).")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ProtocolError("AUTH_REQUIRED", "The Authorization header must be 'Bearer <token>'.")
+    return token.strip()
 
 
 @functools.cache

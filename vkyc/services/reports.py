@@ -21,12 +21,13 @@ from typing import Any
 
 from vkyc.domain.agent import AgentState
 from vkyc.domain.call import CALL
+from vkyc.domain.direction import INBOUND, rules_of
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.auth_events import NO_UNIT, events_of
-from vkyc.repositories.calls import INBOUND, CallRepository
+from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.offers import OfferRepository
 from vkyc.repositories.settings_cache import cached_settings
@@ -65,16 +66,6 @@ class Caller:
         return frozenset(u.unit_id for u in self.units if u.served_by == u.unit_id and u.has_agents)
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer <token>`` header; ``AUTH_REQUIRED`` without one."""
-    if not authorization:
-        raise ProtocolError("AUTH_REQUIRED", "Send Authorization: Bearer <token> (from POST /auth/login).")
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ProtocolError("AUTH_REQUIRED", "The Authorization header must be 'Bearer <token>'.")
-    return token.strip()
-
-
 def _ms(when: datetime | None) -> int | None:
     return None if when is None else int(when.timestamp() * 1000)
 
@@ -107,10 +98,7 @@ class ReportsService:
     # -- who asks ----------------------------------------------------------------------------------
 
     def caller(self, authorization: str | None, roles: frozenset[Role] = STAFF) -> Caller:
-        principal = self.auth.principal_of(bearer_token(authorization))
-        if principal.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
-            raise ProtocolError("FORBIDDEN_ACTION", f"Only {allowed} may ask this.")
+        principal = self.auth.bearer(authorization, roles)
         units = tuple(u for u in self.units() if principal.unit_id in ("*", u.served_by))
         return Caller(principal, units)
 
@@ -284,7 +272,7 @@ class ReportsService:
         finals = {s.value for s in CALL.finals}
         for unit in units:
             for call in self.calls.of_unit(unit, start, until):
-                if call.direction != INBOUND:
+                if rules_of(call.direction) is not INBOUND:
                     continue
                 row = hours[call.created_at.astimezone(zone).hour]
                 if call.answered_at is not None:

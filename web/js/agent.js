@@ -384,6 +384,7 @@ async function startMedia() {
   if (!stream || S.call !== call || S.phase !== "incall") return;
   if (S.media) S.media.close();
   const media = new CallMedia(stream, {
+    iceServers: (S.session && S.session.welcome && S.session.welcome.ice_servers) || [],
     onRemoteStream: (remote) => {
       if (S.media === media) $("#remote-video").srcObject = remote;
     },

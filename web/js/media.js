@@ -3,8 +3,9 @@
 // Contract (the media node behind signaling): after call.connected the agent sends a signed
 // media.offer {call_id, sdp}; the server answers ack, then pushes media.answer {request_id, call_id,
 // sdp} (or an error with the request_id). On a reconnect or a reload the agent sends a fresh
-// media.offer for the same call. The node is aiortc: VP8 video and Opus audio, no STUN/TURN
-// (iceServers: []), and no trickle ICE: the offer goes out once ICE gathering is complete.
+// media.offer for the same call. The node is aiortc: VP8 video and Opus audio, the ICE servers the
+// session's welcome names (ice_servers: often none), and no trickle ICE: the offer goes out once ICE
+// gathering is complete.
 
 const GATHER_TIMEOUT_MS = 3000;
 
@@ -43,10 +44,11 @@ function gathered(pc) {
   });
 }
 
-/** One peer connection of one call. onRemoteStream(stream) and onState(state) are callbacks. */
+/** One peer connection of one call. onRemoteStream(stream) and onState(state) are callbacks;
+ * iceServers are the welcome's ice_servers (STUN/TURN; none needed when the media node is reachable). */
 export class CallMedia {
-  constructor(localStream, { onRemoteStream, onState }) {
-    this.pc = new RTCPeerConnection({ iceServers: [] });
+  constructor(localStream, { onRemoteStream, onState, iceServers = [] }) {
+    this.pc = new RTCPeerConnection({ iceServers });
     this.remote = new MediaStream();
     this.onState = onState || (() => {});
     this.pc.addEventListener("track", (event) => {

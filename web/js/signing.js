@@ -1,24 +1,16 @@
 // Message signing of the vkyc protocol (docs/protocol.md section 5), with WebCrypto.
 //
-// canonical(message): the JSON text of the message without its top-level "mac", keys sorted at every
-// level, no white space, strings escaped as JSON.stringify does (only '"', '\' and control characters;
-// non-ASCII and '/' as themselves), encoded as UTF-8. mac = base64url (no padding) of HMAC-SHA256 of
-// those bytes under the 32-byte session key. Same as vkyc/protocol/signing.py; the browser tests check
-// both test vectors of the guide.
+// canonical(message): the RFC 8785 (JCS) text of the message without its top-level "mac"
+// (canonical.js), encoded as UTF-8. mac = base64url (no padding) of HMAC-SHA256 of those bytes under
+// the 32-byte session key. Same as vkyc/protocol/signing.py; the browser tests check every vector of
+// docs/protocol/canonical-vectors.json, the guide's two among them.
 
-function canon(value) {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return "[" + value.map(canon).join(",") + "]";
-  const keys = Object.keys(value)
-    .filter((k) => value[k] !== undefined)
-    .sort();
-  return "{" + keys.map((k) => JSON.stringify(k) + ":" + canon(value[k])).join(",") + "}";
-}
+import { canonicalJson } from "./canonical.js";
 
 export function canonical(message) {
   const body = {};
   for (const [k, v] of Object.entries(message)) if (k !== "mac") body[k] = v;
-  return canon(body);
+  return canonicalJson(body);
 }
 
 export function b64urlEncode(bytes) {

@@ -229,12 +229,6 @@ function renderLookup() {
 
 // -- report ---------------------------------------------------------------------------------------------
 
-function todayLocal() {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-}
-
 function fillUnits() {
   const select = $("#report-unit");
   const chosen = select.value;
@@ -244,16 +238,19 @@ function fillUnits() {
     select.append(h("option", { value: unit.unit_id }, `${unit.unit_id} — ${unit.name}`));
   }
   select.value = chosen;
-  if (!$("#report-date").value) $("#report-date").value = todayLocal();
 }
 
 async function report(event) {
   if (event) event.preventDefault();
-  const params = new URLSearchParams({ date: $("#report-date").value || todayLocal() });
+  // No date: the server's "today", in the units' time zone (not the browser's: near midnight the two
+  // days differ); the answer names the day, which the field then shows.
+  const params = new URLSearchParams();
+  if ($("#report-date").value) params.set("date", $("#report-date").value);
   const unit = $("#report-unit").value;
   if (unit) params.set("unit_id", unit);
   try {
     S.report = await api(`/reports/calls-per-hour?${params}`, { token: S.token });
+    if (S.report && !$("#report-date").value) $("#report-date").value = S.report.date;
   } catch (exc) {
     S.report = null;
     errors.fromException(exc);
@@ -341,7 +338,6 @@ async function main() {
     if (id) lookup(id);
   });
   $("#report-form").addEventListener("submit", report);
-  $("#report-date").value = todayLocal();
   setInterval(tick, 1000);
 
   const stored = load();

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,43 @@ def test_the_manifest_lists_every_file_with_its_hash_and_returns_its_own_hash() 
         "recording",
     ]
     assert bundle.manifest_key == "evidence/HS-1/20260314T023000000000Z-C-1/manifest.json"
+
+
+# The sha256 of the manifest of ``manifest_facts`` as the version-1 serializer (json.dumps with
+# sort_keys, before RFC 8785) wrote it: the manifest hash stored on dossier logs must not move.
+VERSION_1_MANIFEST_SHA256 = "fa3256029991b3923a1c64909e4a3751140ca53191890b568e0a5ae5e3075133"
+
+
+def manifest_facts(store: MemoryStore) -> DecisionFacts:
+    """A refusal with free text (Vietnamese, quotes, a line feed, an emoji, HTML characters) and both
+    kinds of extra note: everything a manifest can hold."""
+    return dataclasses.replace(
+        facts(dossier_files(store)),
+        decision="R",
+        reason='Ảnh mờ, khách "đeo" kính\n<a/b> & 😀',
+        extra={"recording_incomplete": "true", "missing_id_back": "dossiers/HS-1/id_back.jpg"},
+    )
+
+
+def test_the_manifest_bytes_are_those_version_1_wrote() -> None:
+    store = MemoryStore()
+    bundle = build_bundle(store, manifest_facts(store), now=DECIDED)
+    raw = store.get(bundle.manifest_key)
+    assert bundle.manifest_sha256 == VERSION_1_MANIFEST_SHA256
+    version_1 = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert raw == version_1.encode()
+    assert json.loads(raw)["version"] == 1
+
+
+def test_verification_hashes_the_stored_bytes_and_never_rebuilds_them() -> None:
+    """A bundle whose manifest was written in any form (here indented, non-ASCII escaped) verifies
+    against the hash recorded for those bytes: no change of serializer can break an old bundle."""
+    store = MemoryStore()
+    bundle = build_bundle(store, manifest_facts(store), now=DECIDED)
+    other_form = json.dumps(bundle.manifest, indent=2).encode()
+    store.put(bundle.manifest_key, other_form)
+    result = verify_bundle(store, bundle.manifest_key, hashlib.sha256(other_form).hexdigest())
+    assert result.ok and result.files_checked == 5
 
 
 def test_an_intact_bundle_verifies() -> None:
