@@ -23,7 +23,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from local import waiting_media_cache
 from vkyc.security import node_keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,13 +135,9 @@ class MediaNodeProcess:
 
 def main(argv: list[str] | None = None) -> int:
     """The child: ``python -m media_node`` with ``argv`` (default ``run``), stopped (SIGTERM to itself)
-    if its parent goes away; with the default waiting media of ``VKYC_LOCAL_WAITING_MEDIA`` if set
-    (``local.waiting_media_cache``: tests encode it once for all their nodes)."""
+    if its parent goes away."""
     from media_node.__main__ import main as media_node_main
 
-    cached = os.environ.get(waiting_media_cache.ENV)
-    if cached:
-        waiting_media_cache.install(Path(cached))
     parent = os.getppid()
 
     def watch() -> None:

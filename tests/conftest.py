@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from local import waiting_media_cache
 from local.invocations import GATE
 from local.moto_server import MotoServer, ensure_fake_credentials
 from local.stack import Addresses, Stack
@@ -118,16 +117,20 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def node_waiting_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Media node processes started from here (``local.media_node_process``) load the default waiting
-    media encoded once, in this process, instead of each spending ~16 s of CPU on it at start."""
-    path = waiting_media_cache.save(tmp_path_factory.mktemp("waiting-media") / "default.json")
-    previous = os.environ.get(waiting_media_cache.ENV)
-    os.environ[waiting_media_cache.ENV] = str(path)
+    """Media engines started from here, in this process or in node processes, load the default waiting
+    media from a cache directory of the session (``VKYC_MEDIA_CACHE_DIR``, ``media_node.waiting``),
+    where it is encoded once, instead of each spending ~16 s of CPU on it at start."""
+    from media_node import waiting
+
+    directory = tmp_path_factory.mktemp("media-cache")
+    waiting.cached_default_waiting_media(directory)
+    previous = os.environ.get(waiting.CACHE_VARIABLE)
+    os.environ[waiting.CACHE_VARIABLE] = str(directory)
     yield
     if previous is None:
-        os.environ.pop(waiting_media_cache.ENV, None)
+        os.environ.pop(waiting.CACHE_VARIABLE, None)
     else:
-        os.environ[waiting_media_cache.ENV] = previous
+        os.environ[waiting.CACHE_VARIABLE] = previous
 
 
 @pytest.fixture()

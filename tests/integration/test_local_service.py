@@ -283,7 +283,9 @@ def test_an_endpoint_given_in_aws_endpoint_url_is_used_instead_of_a_moto_server_
                 assert up.printed(f"AWS endpoint: using {external.url}")
                 assert up.aws == external.url
                 status, answer = health(up.http)
-                assert status == 200 and "aws" not in answer["checks"], "nothing of the stack's own to supervise"
+                assert status == 200 and "aws" not in answer["checks"], (
+                    "nothing of the stack's own to supervise"
+                )
                 assert count(external.url, "dossiers") > 0, "the demo data went to the given endpoint"
                 with pytest.raises(OSError):
                     urllib.request.urlopen(f"http://127.0.0.1:{aws_port}/moto-api/", timeout=2)

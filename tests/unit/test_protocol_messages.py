@@ -19,7 +19,7 @@ from vkyc.protocol.messages import (
     Hello,
     Role,
 )
-from vkyc.services.signaling import error_reply
+from vkyc.services.failures import error_message
 
 KEY = bytes(range(32))
 TS = 1767225600000  # 2026-01-01T00:00:00Z
@@ -586,9 +586,9 @@ def test_catalogue_entries_are_complete(code):
 
 @pytest.mark.parametrize("code", sorted(CATALOGUE))
 @pytest.mark.parametrize(("request_id", "call_id"), [("r-7", "c-9"), (None, None)])
-def test_the_error_reply_of_every_catalogue_code_is_the_error_server_message(code, request_id, call_id):
+def test_the_error_message_of_every_catalogue_code_is_the_error_server_message(code, request_id, call_id):
     error = ProtocolError(code, "Detail for people.", call_id=call_id)
-    reply = error_reply(error, request_id)
+    reply = error_message(error, request_id)
     parsed = SERVER_MESSAGE.validate_python(reply)
     assert isinstance(parsed, Error)
     assert (parsed.code, parsed.request_id, parsed.call_id) == (code, request_id, call_id)
