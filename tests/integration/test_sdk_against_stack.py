@@ -56,11 +56,14 @@ def up() -> Iterator[UpStack]:
             "VKYC_AWS_PORT": "0",
             "VKYC_WS_PORT": "0",
             "VKYC_HTTP_PORT": "0",
+            "VKYC_WEBHOOK_SINK_PORT": "0",  # else 8010: taken by a running `make up` or another test run
             "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
         }
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "local", "up", "--no-media-node"],  # no video in these tests
+        # No video in these tests; no state directory: a developer's `make up` data (.vkyc-state/) is
+        # never read nor written by a test, and a run never starts from the one before.
+        [sys.executable, "-m", "local", "up", "--no-media-node", "--no-state"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -69,7 +72,7 @@ def up() -> Iterator[UpStack]:
     )
     assert proc.stdout is not None
     output: list[str] = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # as test_local_up's: a loaded machine starts it slowly
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
