@@ -31,9 +31,9 @@ from typing import Any
 
 import botocore.client
 
+from bench.webhook_receiver import Receiver
 from bench.ws_roundtrip import percentile
 from local.moto_server import MotoServer, ensure_fake_credentials
-from tests.integration.integrator_http import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_bench_" + "k" * 32

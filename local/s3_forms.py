@@ -111,7 +111,7 @@ def _require(holds: bool, condition: Any) -> None:
 
 
 def _checked_post(self: S3Response, request: Any, bucket_name: str) -> Any:
-    # The stock method reads the query into ``path`` first; ``is_delete_keys`` looks there.
+    # moto sets ``path`` with its query string only inside the stock handler; ``is_delete_keys`` reads it.
     self.path = self._get_path(request)
     if self.is_delete_keys():  # POST ?delete (DeleteObjects): not a form upload
         return _STOCK(self, request, bucket_name)
