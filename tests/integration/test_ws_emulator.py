@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -21,7 +22,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from local.apigw.server import Limits, WebSocketEmulator, running
 from local.chalice_app import load_app
-from local.moto_server import free_port
 from tests.polling import wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -272,8 +272,8 @@ def test_idle_timeout_closes_with_1001(app):
     limits = Limits(idle_timeout_s=0.5, max_connection_s=60, close_handshake_s=0.5)
     with running(WebSocketEmulator(app, port=0, limits=limits)) as emu, connect(emu.url) as ws:
         started = time.monotonic()
-        assert closed_code(ws) == 1001
-        assert 0.4 < time.monotonic() - started < 3
+        assert closed_code(ws) == 1001  # within closed_code's 5 s: the idle limit, not the age limit (60 s)
+        assert time.monotonic() - started > 0.4
     event = wait_until(lambda: recorded(app, "$disconnect"))[0]
     assert event["requestContext"]["disconnectStatusCode"] == 1001
 
@@ -286,7 +286,7 @@ def test_maximum_connection_time_closes_an_active_connection_with_1001(app):
             while time.monotonic() < deadline:  # busy connection: only the age limit can close it
                 ws.send("echo:tick")
                 ws.recv(timeout=5)
-                time.sleep(0.1)
+                time.sleep(0.1)  # the scenario: a message every 100 ms keeps the connection busy
         assert info.value.rcvd is not None and info.value.rcvd.code == 1001
 
 
@@ -376,10 +376,9 @@ def test_ping_gets_pong(emulator):
 
 
 def test_python_m_local_ws_serves_any_chalice_project_dir():
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "local", "ws", "--project-dir", str(FIXTURES / "ws_app"), "--port", str(port)],
+        [sys.executable, "-m", "local", "ws", "--project-dir", str(FIXTURES / "ws_app"), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -388,8 +387,9 @@ def test_python_m_local_ws_serves_any_chalice_project_dir():
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
-        assert f"ws://127.0.0.1:{port}" in banner
-        with connect(f"ws://127.0.0.1:{port}") as ws:
+        found = re.search(r"ws://127\.0\.0\.1:(\d+)", banner)
+        assert found and int(found.group(1)) != 0, banner  # the port the system picked
+        with connect(found.group(0)) as ws:
             ws.send("echo:from the command line")
             assert ws.recv(timeout=5) == "from the command line"
     finally:
