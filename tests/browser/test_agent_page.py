@@ -63,6 +63,10 @@ def test_reject_by_keyboard_rings_the_call_on_a_second_agent_page(open_page, sta
     first.wait_for_selector("#offer", state="visible")
     assert re.search(r"\d+ giây", first.inner_text("#offer-countdown"))
     assert "Esc" in first.inner_text("#offer")
+    # One Esc only asks to confirm (a stray key must not turn the customer away); the second rejects.
+    first.keyboard.press("Escape")
+    first.wait_for_selector("#reject-confirm", state="visible")
+    assert "Esc" in first.inner_text("#reject-confirm") and first.evaluate("window.vkyc.phase") == "ringing"
     first.keyboard.press("Escape")
     wait_phase(first, "idle")
     wait_status(first, "AVAILABLE")

@@ -518,8 +518,8 @@ def test_a_dossier_that_may_not_be_verified_by_video_is_not_called_back(world, d
     [
         ("IN_CALL", "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL"),
         ("RINGING", "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL"),
-        ("UNAVAILABLE", "ILLEGAL_TRANSITION"),
-        ("OFFLINE", "ILLEGAL_TRANSITION"),
+        ("UNAVAILABLE", "AGENT_NOT_AVAILABLE"),
+        ("OFFLINE", "AGENT_NOT_AVAILABLE"),
     ],
 )
 def test_only_a_free_agent_may_call_back(world, state, code):

@@ -159,6 +159,10 @@ class CallSettings(BaseModel):
     """Most agents one inbound call is offered to (after rejects / misses) before it fails."""
     overflow_enabled: bool = True
     """Whether overflow groups (a queue group with a delay) join the routing once their delay passes."""
+    reoffer_after_s: Annotated[Seconds, Field(le=600)] = 10
+    """Seconds after an agent rejected a call before it may ring at that agent again, when nobody else
+    may take it (once per agent and call; issue #16): one Esc too many does not leave the caller
+    waiting to the queue timeout beside an Available agent."""
 
     # --- decisions ---
     approve_requires_face: bool = True
@@ -175,8 +179,8 @@ class CallSettings(BaseModel):
 
     # --- what the customer and the agent see and hear ---
     greeting: Annotated[str, Field(max_length=2000)] = (
-        "Xin chào quý khách, tôi là giao dịch viên xác thực video call của MobiFone. "
-        "Quý khách vui lòng đưa mặt vào giữa khung hình."
+        "Xin chào quý khách, tôi là điện thoại viên xác thực qua cuộc gọi video của MobiFone. "
+        "Quý khách vui lòng đưa khuôn mặt vào giữa khung hình."
     )
     """Script shown to the agent (and spoken) at the start of the call."""
     closing_message: Annotated[str, Field(max_length=2000)] = (

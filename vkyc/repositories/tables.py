@@ -713,6 +713,12 @@ class Call(StatefulModel):
     agent_id = UnicodeAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)  # the offer currently ringing
     tried_agent_ids = UnicodeSetAttribute(null=True)  # agents that rejected or missed it: not offered again
+    # Agents that rejected it once (issue #16): offered again when nobody else is free, after
+    # ``reoffer_after_s`` from ``last_rejected_at`` (``vkyc.domain.routing.second_chance``); an agent
+    # re-offered it moves to ``reoffered_agent_ids`` and gets no third offer.
+    rejected_once_ids = UnicodeSetAttribute(null=True)
+    reoffered_agent_ids = UnicodeSetAttribute(null=True)
+    last_rejected_at = UTCDateTimeAttribute(null=True)
     media_node_id = UnicodeAttribute(null=True)
     answered_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)

@@ -10,7 +10,7 @@
 // window.vkyc exposes the page's state for support and the browser tests.
 
 import { DECISIONS, decisionGate, explanations } from "./decisions.js";
-import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
+import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
@@ -42,8 +42,15 @@ const S = {
   shownDossier: null, // {dossier, image_urls} in the side panel
 };
 
-let errors;
+let errors; // what belongs to no action of the agent's (the session, the camera, a server push)
 let decideErrors; // beside the decision buttons: why the last decision was not recorded
+// Each beside its action (issue #16), cleared by its next success: the status control, the ringing
+// popup's accept/reject, the call's own buttons (snapshot, hang-up, media), the call-back.
+let statusErrors;
+let offerErrors;
+let callErrors;
+let callbackErrors;
+let cancelErrors;
 let banners;
 
 // -- storage ----------------------------------------------------------------------------------------------
@@ -163,7 +170,7 @@ function onConnState({ state, deadline }) {
   } else if (state === "connected" && S.ownDeadline) {
     S.ownDeadline = null;
     banners.remove("own");
-    banners.flash("restored", "ok", t("conn.restored"));
+    banners.flash("restored", "ok", () => t("conn.restored"));
     afterReconnect();
   }
 }
@@ -186,7 +193,7 @@ function onEnded({ reason }) {
   S.call = null;
   forget();
   if (reason === "bye") showLogin(null); // logged out on purpose
-  else showLogin(reason === "replaced" ? t("conn.replaced") : t("conn.ended"));
+  else showLogin(reason === "replaced" ? () => t("conn.replaced") : () => t("conn.ended"));
 }
 
 async function syncWithServer(stored) {
@@ -243,10 +250,12 @@ async function changeStatus(wanted) {
   try {
     const reply = await S.session.request("agent.set_status", { status: wanted });
     S.missed = false;
+    statusErrors.clear();
+    callbackErrors.drop("AGENT_NOT_AVAILABLE"); // its cause is gone
     setStatus(reply.status, reply.since_ms);
     if (reply.status === "AVAILABLE") ensureCamera();
   } catch (exc) {
-    errors.fromException(exc);
+    statusErrors.fromException(exc);
   }
 }
 
@@ -258,14 +267,13 @@ async function ensureCamera({ quiet = false } = {}) {
     S.localStream = await openCamera();
     $("#preview").srcObject = S.localStream;
     $("#local-video").srcObject = S.localStream;
-    errors.items = errors.items.filter((item) => item.code !== "GET_USER_MEDIA_ERROR");
-    errors.render();
+    errors.drop("GET_USER_MEDIA_ERROR");
     return S.localStream;
   } catch (exc) {
     S.localStream = null;
     const name = (exc && exc.name) || "Error";
     const key = `gum.${name}`;
-    const text = `${errorText("GET_USER_MEDIA_ERROR")} ${gumSentence(key, name)}`;
+    const text = () => `${errorText("GET_USER_MEDIA_ERROR")} ${gumSentence(key, name)}`;
     if (!quiet || name !== "NotAllowedError") {
       errors.show("GET_USER_MEDIA_ERROR", { text, detail: name, callId: S.call ? S.call.call_id : null });
     }
@@ -299,6 +307,7 @@ function showOffer(offer) {
   }
   $("#accept").disabled = false;
   $("#reject").disabled = false;
+  armReject(false);
   save();
   render();
   $("#accept").focus();
@@ -309,6 +318,7 @@ function showOffer(offer) {
 
 function closeOffer() {
   ring(false);
+  armReject(false);
   if (S.notification) {
     S.notification.close();
     S.notification = null;
@@ -329,7 +339,7 @@ async function accept() {
     try {
       reply = await S.session.request("offer.accept", { offer_id: offer.offer_id });
     } catch (exc) {
-      errors.fromException(exc, { callId: offer.call_id });
+      offerErrors.fromException(exc, { callId: offer.call_id });
       if (exc.code !== "CONNECTION_LOST" && exc.code !== "TIMEOUT") {
         closeOffer();
         S.phase = "idle";
@@ -338,6 +348,7 @@ async function accept() {
       return;
     }
     closeOffer();
+    offerErrors.clear();
     enterCall({ call_id: reply.call_id, dossier: offer.dossier, connected: true, isCallback: false });
   } finally {
     S.busy = false;
@@ -351,8 +362,9 @@ async function reject() {
   const offer = S.offer;
   try {
     await S.session.request("offer.reject", { offer_id: offer.offer_id });
+    offerErrors.clear();
   } catch (exc) {
-    if (exc.code !== "OFFER_NOT_FOUND") errors.fromException(exc, { callId: offer.call_id });
+    if (exc.code !== "OFFER_NOT_FOUND") offerErrors.fromException(exc, { callId: offer.call_id });
   } finally {
     S.busy = false;
   }
@@ -363,11 +375,20 @@ async function reject() {
   render();
 }
 
+/** A reject from the keyboard asks to confirm (issue #16: one stray Esc must not turn a customer
+ * away): the first Esc arms it and says so in the popup, a second Esc (or the button) rejects. */
+function armReject(on) {
+  S.rejectArmed = on;
+  $("#reject-confirm").classList.toggle("hidden", !on);
+}
+
 // -- the call -------------------------------------------------------------------------------------------
 
 function enterCall(call) {
   S.call = { snapshot: null, faceSnapshot: null, mediaUp: false, ended: false, decided: null, ...call, startedAt: Date.now() };
   decideErrors.clear();
+  callErrors.clear();
+  callbackErrors.clear();
   S.phase = "incall";
   setStatus("IN_CALL", null);
   if (call.dossier) showDossier(call.dossier.dossier_id, S.call);
@@ -399,7 +420,7 @@ async function startMedia() {
     sdp = await media.offer();
   } catch (exc) {
     setMediaState("failed");
-    errors.show("MEDIA_BAD_SDP", { callId: call.call_id, detail: String(exc) });
+    callErrors.show("MEDIA_BAD_SDP", { callId: call.call_id, detail: String(exc) });
     return;
   }
   if (S.media !== media) return;
@@ -410,7 +431,7 @@ async function startMedia() {
   } catch (exc) {
     if (S.media !== media) return;
     setMediaState("failed");
-    if (exc.code !== "CONNECTION_LOST") errors.fromException(exc, { callId: call.call_id });
+    if (exc.code !== "CONNECTION_LOST") callErrors.fromException(exc, { callId: call.call_id });
   }
 }
 
@@ -456,7 +477,7 @@ async function hangup() {
     const ended = await S.session.request("call.hangup", { call_id: S.call.call_id });
     onCallEnded(ended);
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    callErrors.fromException(exc, { callId: S.call && S.call.call_id });
   }
 }
 
@@ -475,7 +496,7 @@ function onCallEnded(message) {
   }
   if (!call.connected) {
     // A call-back nobody answered: nothing to decide, the agent is back where they were.
-    banners.flash("ended", "info", t("call.ended", { reason: endReasonText(message.reason) }));
+    banners.flash("ended", "info", () => t("call.ended", { reason: endReasonText(message.reason) }));
     S.call = null;
     S.phase = "idle";
     refreshStatus();
@@ -540,7 +561,7 @@ async function takeSnapshot() {
   try {
     await S.session.request("media.snapshot", { call_id: S.call.call_id }, { requestId });
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    callErrors.fromException(exc, { callId: S.call && S.call.call_id });
     snapshotDone();
   }
 }
@@ -556,6 +577,7 @@ function showSnapshot(result) {
   S.call.snapshot = result;
   if (result.face_found === true) S.call.faceSnapshot = result; // A's evidence, even if a later one is blank
   snapshotDone();
+  callErrors.clear();
   save();
   renderSnapshot();
   renderDecision();
@@ -615,7 +637,7 @@ async function decide(letter) {
   if (decisionGate(call, S.settings)[letter].length) return; // greyed out, explained beside the buttons
   decideErrors.clear();
   if (letter !== "A" && !reason) {
-    decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: t("decide.reason_required", { decision: letter }) });
+    decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: () => t("decide.reason_required", { decision: letter }) });
     $("#reason").focus();
     return;
   }
@@ -631,8 +653,8 @@ async function decide(letter) {
       shown.state = reply.dossier_state;
       renderDossier();
     }
-    const withSnapshot = fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "";
-    banners.flash("decided", "ok", t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot, 15000);
+    const withSnapshot = () => (fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "");
+    banners.flash("decided", "ok", () => t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot(), 15000);
     finishCall();
     refreshStatus();
   } catch (exc) {
@@ -692,11 +714,12 @@ async function startCallback() {
       mobileOnline: reply.mobile_online,
     };
     S.phase = "callback";
+    callbackErrors.clear();
     setStatus("IN_CALL", null);
     save();
     render();
   } catch (exc) {
-    errors.fromException(exc);
+    callbackErrors.fromException(exc);
   } finally {
     S.busy = false;
   }
@@ -708,7 +731,7 @@ async function cancelCallback() {
     const ended = await S.session.request("callback.cancel", { call_id: S.call.call_id });
     onCallEnded(ended);
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    cancelErrors.fromException(exc, { callId: S.call && S.call.call_id });
   }
 }
 
@@ -719,8 +742,9 @@ async function showDossier(dossierId, call) {
     const body = await api(`/dossiers/${encodeURIComponent(dossierId)}`, { token: S.token });
     S.shownDossier = body;
     if (call && !call.dossier) call.dossier = body.dossier;
+    if (!call) callbackErrors.clear();
   } catch (exc) {
-    errors.fromException(exc);
+    (call ? errors : callbackErrors).fromException(exc);
     if (!call) S.shownDossier = null;
     else S.shownDossier = { dossier: call.dossier || { dossier_id: dossierId }, image_urls: {} };
   }
@@ -747,8 +771,8 @@ function renderDossier() {
     ["dossier.id_number", d.id_number],
     ["dossier.subscriber", d.subscriber],
     ["dossier.sub_type", d.sub_type],
-    ["dossier.customer_type", d.customer_type],
-    ["dossier.payment_type", d.payment_type],
+    ["dossier.customer_type", valueText("dossier.customer_type", d.customer_type)],
+    ["dossier.payment_type", valueText("dossier.payment_type", d.payment_type)],
     ["dossier.dealer_account", d.dealer_account],
     ["dossier.unit", d.unit_id],
   ]) {
@@ -769,6 +793,11 @@ function renderDossier() {
   }
 }
 
+/** A stored code (prepaid, KHCN…) in words when i18n.js knows it, else as stored. */
+function valueText(prefix, value) {
+  return value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value;
+}
+
 // -- pushes ---------------------------------------------------------------------------------------------
 
 const pushLog = []; // the last pushes' actions, for support and the tests (window.vkyc.pushes)
@@ -787,7 +816,7 @@ function onPush(message) {
         if (message.reason === "rang_out") S.missed = true;
         else setStatus("AVAILABLE", null); // after every reason but rang_out (then agent.status follows)
         const key = ["rang_out", "caller_hung_up"].includes(message.reason) ? message.reason : "other";
-        banners.flash("withdrawn", "info", t(`offer.withdrawn.${key}`));
+        banners.flash("withdrawn", "info", () => t(`offer.withdrawn.${key}`));
         save();
         render();
       }
@@ -814,20 +843,20 @@ function onPush(message) {
       if (S.call && message.call_id === S.call.call_id) {
         S.peerDeadline = null;
         banners.remove("peer");
-        banners.flash("peer-back", "ok", t("call.peer_reconnected"));
+        banners.flash("peer-back", "ok", () => t("call.peer_reconnected"));
       }
       break;
     case "peer.left":
       if (S.call && message.call_id === S.call.call_id) {
         S.peerDeadline = null;
-        banners.set("peer", "warn", t("call.peer_left"));
+        banners.set("peer", "warn", () => t("call.peer_left"));
       }
       break;
     case "media.answer":
       if (S.media && S.call && message.call_id === S.call.call_id && message.request_id === S.mediaRequestId) {
         S.media.accept(message.sdp).catch((exc) => {
           setMediaState("failed");
-          errors.show("MEDIA_BAD_SDP", { callId: message.call_id, detail: String(exc) });
+          callErrors.show("MEDIA_BAD_SDP", { callId: message.call_id, detail: String(exc) });
         });
       }
       break;
@@ -839,7 +868,8 @@ function onPush(message) {
         startMedia(); // another node takes the call
       } else if (message.request_id && message.request_id === S.mediaRequestId) setMediaState("failed");
       if (message.request_id && message.request_id === S.snapshotRequestId) snapshotDone();
-      errors.show(message.code, {
+      // An answer to the call's own requests (media, snapshot) goes beside the call's buttons.
+      (message.request_id && [S.snapshotRequestId, S.mediaRequestId].includes(message.request_id) ? callErrors : errors).show(message.code, {
         callId: message.call_id || (S.call && S.call.call_id),
         requestId: message.request_id,
         serverMessage: message.message,
@@ -862,8 +892,7 @@ function showLogin(message) {
   S.me = null;
   S.shownDossier = null;
   $("#who").textContent = "";
-  $("#conn").dataset.state = "idle";
-  $("#conn").textContent = "";
+  showConnection(null);
   banners.remove("own");
   banners.remove("peer");
   if (message) banners.set("login", "warn", message);
@@ -874,7 +903,14 @@ function showLogin(message) {
 function renderIdle() {
   const text = $("#idle-text");
   if (!text) return;
-  text.textContent = S.missed ? t("idle.missed") : S.status === "AVAILABLE" ? t("idle.available") : t("idle.not_available");
+  text.textContent =
+    S.phase === "ringing"
+      ? t("idle.ringing")
+      : S.missed
+        ? t("idle.missed")
+        : S.status === "AVAILABLE"
+          ? t("idle.available")
+          : t("idle.not_available");
 }
 
 function render() {
@@ -922,10 +958,10 @@ function tick() {
     $("#offer-bar").style.width = `${Math.min(100, (100 * left) / (S.offer.ring_timeout_s * 1000))}%`;
   }
   if (S.ownDeadline) {
-    banners.set("own", "warn", t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.ownDeadline - now) / 1000)) }));
+    banners.set("own", "warn", () => t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.ownDeadline - now) / 1000)) }));
   }
   if (S.peerDeadline) {
-    banners.set("peer", "warn", t("call.peer_reconnecting", { seconds: Math.max(0, Math.ceil((S.peerDeadline - now) / 1000)) }));
+    banners.set("peer", "warn", () => t("call.peer_reconnecting", { seconds: Math.max(0, Math.ceil((S.peerDeadline - now) / 1000)) }));
   }
   if (S.phase === "callback" && S.call) {
     const left = Math.max(0, (S.call.expiresAt || now) - now);
@@ -969,13 +1005,19 @@ function onKey(event) {
     accept();
   } else if (event.key === "Escape") {
     event.preventDefault();
-    reject();
+    if (S.rejectArmed) reject();
+    else armReject(true);
   }
 }
 
 async function main() {
-  errors = new ErrorList($("#errors"));
+  errors = new ErrorList($("#errors"), 2);
   decideErrors = new ErrorList($("#decide-errors"), 1, { compact: true });
+  statusErrors = new ErrorList($("#status-errors"), 1);
+  offerErrors = new ErrorList($("#offer-errors"), 1);
+  callErrors = new ErrorList($("#call-errors"), 2);
+  callbackErrors = new ErrorList($("#callback-errors"), 1);
+  cancelErrors = new ErrorList($("#callback-cancel-errors"), 1);
   banners = new Banners($("#banners"));
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
@@ -998,6 +1040,7 @@ async function main() {
   for (const button of document.querySelectorAll("[data-decision]")) {
     button.addEventListener("click", () => decide(button.dataset.decision));
   }
+  $("#reason").addEventListener("input", () => decideErrors.drop("REASON_REQUIRED"));
   $("#callback-form").addEventListener("submit", findDossier);
   $("#callback-start").addEventListener("click", startCallback);
   $("#callback-cancel").addEventListener("click", cancelCallback);
@@ -1009,11 +1052,11 @@ async function main() {
   if (stored && stored.resumeToken && stored.wsUrl) {
     try {
       await startSession({ resume: stored.resumeToken }, stored.wsUrl, stored.token, stored);
-      banners.flash("resumed", "ok", t("conn.resumed_after_reload"));
+      banners.flash("resumed", "ok", () => t("conn.resumed_after_reload"));
       return;
     } catch {
       forget();
-      showLogin(t("conn.ended"));
+      showLogin(() => t("conn.ended"));
       return;
     }
   }
