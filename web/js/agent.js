@@ -530,6 +530,7 @@ function finishCall() {
   const call = S.call;
   S.call = null;
   decideErrors.clear();
+  callErrors.clear(); // they were about that call
   S.phase = "idle";
   $("#reason").value = "";
   if (call && call.dossier) $("#callback-dossier").value = call.dossier.dossier_id;
