@@ -37,6 +37,7 @@ from vkyc.repositories.tables import missing_tables
 from vkyc.services.health import HealthService
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
+from vkyc.services.workspace import WorkspaceService
 
 config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
@@ -44,6 +45,7 @@ log = logging.getLogger("vkyc.reports")
 
 files = MediaFiles()
 reports = ReportsService(files)
+workspace = WorkspaceService(reports)
 
 
 def _tables() -> str | None:
@@ -112,6 +114,19 @@ def calls_per_hour(call: Context) -> rest.CallsPerHour:
 @api.route(endpoints.AUTH_EVENTS)
 def auth_events(call: Context) -> rest.AuthEvents:
     return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
+
+
+# -- the agent's workspace (issue #16) --
+
+
+@api.route(endpoints.MY_CALLS)
+def my_calls(call: Context) -> rest.MyDay:
+    return workspace.my_day(call.caller, call.query_as(rest.MyCallsQuery))
+
+
+@api.route(endpoints.DOSSIER_SEARCH)
+def dossier_search(call: Context) -> rest.DossierSearch:
+    return workspace.search_dossiers(call.caller, call.query_as(rest.DossierSearchQuery))
 
 
 mount(app, api)
