@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import expect_console_errors, screenshot
-from tests.browser.helpers import go_available, login, wait_phase, wait_status
+from tests.browser.helpers import decide, go_available, login, wait_phase, wait_status
 from tests.integration.test_calls import caller, new_dossier
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.repositories.dossiers import DossierRepository
@@ -157,8 +157,7 @@ def test_call_back_from_a_dossier_rings_the_customer_then_is_decided(open_page, 
     why = page.wait_for_selector("#decide-why [data-why=media_ended]")
     assert "kết thúc mà chưa nhận được video" in why.inner_text()
     assert page.is_disabled("[data-decision=A]") and page.is_disabled("[data-decision=C]")
-    page.fill("#reason", "Khách hàng không nghe rõ, hẹn gọi lại")
-    page.click("[data-decision=D]")
+    decide(page, "D", "Khách hàng không nghe rõ, hẹn gọi lại")
     wait_phase(page, "idle")
     assert page.inner_text("#dossier [data-field=state]").startswith("D")
     assert DossierRepository().get(dossier_id).state == "D"
@@ -271,14 +270,13 @@ def test_a_decision_the_server_refuses_is_explained_beside_the_buttons(open_page
     mobile.request("call.hangup", call_id=call_id)
     wait_phase(page, "wrapup")
 
-    page.fill("#reason", "Khách hàng không nghe rõ")
-    page.click("[data-decision=D]")
+    decide(page, "D", "Khách hàng không nghe rõ")
     card = page.wait_for_selector("#decision .error-card[data-code=DECISION_NOT_ALLOWED]")
     assert "Không thể ra quyết định này" in card.inner_text() and call_id in card.inner_text()
     assert refused and refused[0]["decision"] == "D"
     assert DossierRepository().get(dossier_id).state == "W" and page.evaluate("window.vkyc.phase") == "wrapup"
 
-    page.click("[data-decision=D]")  # the next one reaches the server
+    decide(page, "D")  # the next one reaches the server
     wait_phase(page, "idle")
     assert DossierRepository().get(dossier_id).state == "D"
     assert page.query_selector("#decision .error-card") is None

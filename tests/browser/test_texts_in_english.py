@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import go_available, login, wait_phase
+from tests.browser.helpers import decide, go_available, login, wait_phase
 from tests.integration.test_calls import caller, new_dossier
 
 pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
@@ -31,6 +31,7 @@ DATA = [
     "#agents td:nth-child(2)",
     "#queues td:nth-child(1)",
     "#report-unit",
+    "#reason-code option:not([value=''])",  # the unit's reason codes, as its admin wrote them
 ]
 
 COLLECT = """(data) => {
@@ -91,11 +92,12 @@ def test_every_agent_screen_is_english_in_english(open_page, stack):
     english_only(page, "in call")
     mobile.request("call.hangup", call_id=call_id)
     wait_phase(page, "wrapup")
-    page.click("[data-decision=R]")
-    page.wait_for_selector("#decision .error-card")
     english_only(page, "wrap-up")
-    page.fill("#reason", "Customer could not hear")
-    page.click("[data-decision=D]")
+    decide(page, "R")
+    page.wait_for_selector("#confirm .error-card")
+    english_only(page, "wrap-up, confirming")
+    page.click("#confirm-no")
+    decide(page, "D", "Customer could not hear")
     wait_phase(page, "idle")
     english_only(page, "decided")
     mobile.close()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.browser.helpers import go_available, login, wait_phase, wait_status
+from tests.browser.helpers import decide, go_available, login, wait_phase, wait_status
 from tests.integration.test_calls import caller, new_dossier, unit_settings
 from vkyc.repositories.dossiers import DossierRepository
 
@@ -73,16 +73,13 @@ def test_errors_sit_beside_their_action_and_never_cover_the_video(open_page, sta
 
     mobile.request("call.hangup", call_id=call_id)
     wait_phase(page, "wrapup")
-    # R without a reason: explained beside the buttons; typing a reason takes it away.
-    page.click("[data-decision=R]")
-    page.wait_for_selector("#decision .error-card[data-code=REASON_REQUIRED]")
-    page.fill("#reason", "Khách hàng không nghe rõ")
-    page.wait_for_selector("#decision .error-card", state="detached")
-    page.fill("#reason", "")
-    page.click("[data-decision=R]")
-    page.wait_for_selector("#decision .error-card[data-code=REASON_REQUIRED]")
-    page.fill("#reason", "Khách hàng không nghe rõ, hẹn gọi lại")
-    page.click("[data-decision=D]")
+    # R with neither a reason code nor a note: explained in the confirmation; a code is enough.
+    decide(page, "R")
+    page.wait_for_selector("#confirm .error-card[data-code=REASON_REQUIRED]")
+    page.select_option("#reason-code", index=1)
+    page.wait_for_selector("#confirm .error-card", state="detached")
+    page.click("#confirm-no")
+    decide(page, "D", "Khách hàng không nghe rõ, hẹn gọi lại", code=1)
     wait_phase(page, "idle")
     assert page.query_selector(".error-card[data-code=REASON_REQUIRED]") is None
     assert page.query_selector("#call-errors .error-card") is None, "the call's errors left with it"
@@ -141,8 +138,7 @@ def test_a_ring_out_says_the_call_went_back_to_the_queue_and_a_reject_rings_agai
         assert page.evaluate("window.vkyc.call.call_id") == call_id
         mobile.request("call.hangup", call_id=call_id)
         wait_phase(page, "wrapup")
-        page.fill("#reason", "Thử lại")
-        page.click("[data-decision=D]")
+        decide(page, "D", "Thử lại")
         wait_phase(page, "idle")
         mobile.close()
 
@@ -182,8 +178,7 @@ def test_the_supervisor_sees_words_and_names_and_a_chart_that_follows_the_day(op
     with supervisor.expect_request(re.compile(r"/reports/calls-per-hour"), timeout=15_000):
         mobile.request("call.hangup", call_id=call_id)
     wait_phase(agent, "wrapup")
-    agent.fill("#reason", "Khách hàng không nghe rõ")
-    agent.click("[data-decision=D]")
+    decide(agent, "D", code=1)
     wait_phase(agent, "idle")
     assert DossierRepository().get(dossier_id).state == "D"
     mobile.close()
@@ -202,7 +197,7 @@ def test_the_supervisor_sees_words_and_names_and_a_chart_that_follows_the_day(op
     name = supervisor.evaluate("window.vkycSupervisor.agents.find(a => a.agent_id === 'tdv1.kv1').name")
     assert f"{name} (accepted)" in lookup
     # Every word of ours is English; what remains Vietnamese is data (the agent's name, their reason).
-    assert not VIETNAMESE.search(lookup.replace(name, "").replace("Khách hàng không nghe rõ", "")), lookup
+    assert not VIETNAMESE.search(lookup.replace(name, "").replace("Khách hàng không nghe máy", "")), lookup
     # Units by name, not number.
     queue_names = supervisor.eval_on_selector_all(
         "#queues tbody td:first-child", "tds => tds.map(t => t.innerText)"

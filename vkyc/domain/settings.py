@@ -17,7 +17,7 @@ import string
 from collections.abc import Mapping
 from datetime import time, timedelta, timezone, tzinfo
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -170,6 +170,16 @@ class CallSettings(BaseModel):
     for an approval); off: a call whose media reached both sides is enough. The agent page greys A out
     and says why until then; the server refuses it either way (``FACE_SNAPSHOT_REQUIRED``,
     ``vkyc.domain.decision``)."""
+
+    decision_reasons: dict[
+        Literal["A", "R", "C", "D"], tuple[Annotated[str, Field(min_length=1, max_length=80)], ...]
+    ] = {
+        "R": ("Khuôn mặt không khớp ảnh CCCD", "Giấy tờ không hợp lệ", "Khách hàng từ chối xác thực"),
+        "C": ("Hình ảnh chưa rõ", "Cần kiểm tra thêm giấy tờ"),
+        "D": ("Khách hàng không nghe máy", "Mất kết nối với khách hàng"),
+    }
+    """Reason codes per decision letter that the agent picks from (issue #16), shown as written; a free
+    note may follow (the decision's reason is "code — note"). A letter absent: the note alone."""
 
     # --- SLA ---
     sla_target_percent: Annotated[float, Field(strict=True, ge=0, le=100)] = 80.0

@@ -139,6 +139,11 @@ class PageSettings(_Body):
     sla_answer_within_s: int
     approve_requires_face: bool
     """Decision A needs a snapshot of the call with a face found (the page greys A out until then)."""
+    decision_reasons: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Reason codes the agent picks from, per decision letter (issue #16); a free note may "
+        "follow. Absent or empty for a letter: the note alone.",
+    )
 
 
 class Me(_Body):

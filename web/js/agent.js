@@ -14,6 +14,7 @@ import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
+import { clearSearch, closeViewer, openCompare, openPicture, refreshDay, searchDossiers, stopDay, wireWorkspace } from "./workspace.js";
 
 const STORE = "vkyc.agent";
 const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
@@ -51,6 +52,7 @@ let offerErrors;
 let callErrors;
 let callbackErrors;
 let cancelErrors;
+let confirmErrors;
 let banners;
 
 // -- storage ----------------------------------------------------------------------------------------------
@@ -227,6 +229,7 @@ async function syncWithServer(stored) {
   }
   save();
   render();
+  refreshDay();
   if (agent.status === "AVAILABLE") ensureCamera({ quiet: true });
 }
 
@@ -531,8 +534,10 @@ function finishCall() {
   S.call = null;
   decideErrors.clear();
   callErrors.clear(); // they were about that call
+  closeConfirm();
   S.phase = "idle";
   $("#reason").value = "";
+  refreshDay();
   if (call && call.dossier) $("#callback-dossier").value = call.dossier.dossier_id;
   save();
   render();
@@ -631,17 +636,70 @@ function renderSnapshot() {
 
 // -- decision -------------------------------------------------------------------------------------------
 
-async function decide(letter) {
+function reasonCodes(letter) {
+  return ((S.settings.decision_reasons || {})[letter] || []).slice();
+}
+
+/** A decision is confirmed before it is sent (issue #16): the dialog names it, offers the decision's
+ * reason codes (settings.decision_reasons) beside the free note, and shows the closing script to read
+ * while the customer is still on the line. */
+function decide(letter) {
   if (!S.call || S.busy) return;
-  const reason = $("#reason").value.trim();
+  const note = $("#reason").value.trim();
   const call = S.call;
   if (decisionGate(call, S.settings)[letter].length) return; // greyed out, explained beside the buttons
   decideErrors.clear();
-  if (letter !== "A" && !reason) {
+  if (letter !== "A" && !note && reasonCodes(letter).length === 0) {
     decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: () => t("decide.reason_required", { decision: letter }) });
     $("#reason").focus();
     return;
   }
+  const select = $("#reason-code");
+  clear(select);
+  const codes = reasonCodes(letter);
+  select.append(h("option", { value: "" }, t(letter === "A" ? "decide.no_code" : "decide.choose_code")));
+  for (const code of codes) select.append(h("option", { value: code }, code));
+  S.confirming = letter;
+  renderConfirm();
+  $("#confirm").classList.remove("hidden");
+  (codes.length ? select : $("#confirm-yes")).focus();
+}
+
+function renderConfirm() {
+  const letter = S.confirming;
+  if (!letter || !S.call) return;
+  const dossier = (S.call.dossier && S.call.dossier.dossier_id) || "";
+  $("#confirm-what").textContent = t("confirm.what", { decision: t(`decide.${letter}`), dossier });
+  const live = !S.call.ended;
+  show("#confirm-closing", live && !!S.settings.closing_message);
+  $("#confirm-closing-text").textContent = S.settings.closing_message || "";
+  $(".reason-code").classList.toggle("hidden", reasonCodes(letter).length === 0);
+  const note = $("#reason").value.trim();
+  $("#confirm-note").textContent = note ? t("confirm.note", { note }) : "";
+}
+
+function closeConfirm() {
+  S.confirming = null;
+  $("#confirm").classList.add("hidden");
+  $("#confirm-errors").replaceChildren();
+}
+
+async function confirmDecision() {
+  const letter = S.confirming;
+  const call = S.call;
+  if (!letter || !call || S.busy) return;
+  const code = $("#reason-code").value;
+  const note = $("#reason").value.trim();
+  const reason = [code, note].filter(Boolean).join(" — ");
+  if (letter !== "A" && !reason) {
+    confirmErrors.show("REASON_REQUIRED", { callId: call.call_id, text: () => t("decide.reason_required", { decision: letter }) });
+    return;
+  }
+  closeConfirm();
+  await sendDecision(call, letter, reason);
+}
+
+async function sendDecision(call, letter, reason) {
   const fields = { call_id: call.call_id, decision: letter, reason };
   const evidence = letter === "A" && call.faceSnapshot ? call.faceSnapshot : call.snapshot;
   if (evidence && evidence.snapshot_id) fields.snapshot_id = evidence.snapshot_id;
@@ -690,6 +748,8 @@ async function findDossier(event) {
   event.preventDefault();
   const id = $("#callback-dossier").value.trim();
   if (!id) return;
+  clearSearch();
+  if (await searchDossiers(id)) return;
   await showDossier(id, null);
   $("#callback-start").classList.toggle("hidden", !S.shownDossier || S.phase !== "idle");
 }
@@ -781,6 +841,7 @@ function renderDossier() {
   }
   box.append(fields);
   const urls = shown.image_urls || {};
+  show("#compare", !!(urls.portrait || urls.id_front));
   for (const [kind, label] of [
     ["id_front", "dossier.id_front"],
     ["id_back", "dossier.id_back"],
@@ -788,10 +849,21 @@ function renderDossier() {
   ]) {
     const url = urls[kind];
     const picture = url
-      ? h("img", { src: url, alt: t(label), dataset: { image: kind } })
+      ? h("img", { src: url, alt: t(label), dataset: { image: kind }, onclick: () => openPicture(url, t(label)) })
       : h("div.noimg", { dataset: { image: kind } }, t("dossier.no_image"));
     images.append(h("figure", {}, picture, h("figcaption", {}, t(label))));
   }
+}
+
+/** Portrait, ID card front (its photo) and this call's snapshot side by side. */
+function compare() {
+  const urls = (S.shownDossier && S.shownDossier.image_urls) || {};
+  const snapshot = S.call && S.call.snapshotThumb;
+  openCompare([
+    { kind: "portrait", src: urls.portrait, label: t("dossier.portrait") },
+    { kind: "id_front", src: urls.id_front, label: t("dossier.id_front") },
+    { kind: "snapshot", src: snapshot, label: t("compare.snapshot") },
+  ]);
 }
 
 /** A stored code (prepaid, KHCN…) in words when i18n.js knows it, else as stored. */
@@ -927,6 +999,7 @@ function render() {
   show("#callback-ringing", phase === "callback");
   show("#decision", phase === "incall" || phase === "wrapup");
   show("#callback", phase === "idle" || phase === "ringing");
+  show("#myday", phase === "idle" || phase === "ringing");
   show("#callback-start", phase === "idle" && !!S.shownDossier && !S.busy);
   $("#stage").classList.toggle("over", phase === "wrapup");
   show("#stage-ended", phase === "wrapup");
@@ -993,6 +1066,8 @@ async function login(event) {
 
 async function logout() {
   const session = S.session;
+  stopDay();
+  closeViewer();
   stopCall();
   forget();
   if (session) await session.bye();
@@ -1000,6 +1075,11 @@ async function logout() {
 }
 
 function onKey(event) {
+  if (S.confirming && event.key === "Escape") {
+    event.preventDefault();
+    closeConfirm();
+    return;
+  }
   if (S.phase !== "ringing" || !S.offer) return;
   if (event.key === "Enter") {
     event.preventDefault();
@@ -1019,6 +1099,7 @@ async function main() {
   callErrors = new ErrorList($("#call-errors"), 2);
   callbackErrors = new ErrorList($("#callback-errors"), 1);
   cancelErrors = new ErrorList($("#callback-cancel-errors"), 1);
+  confirmErrors = new ErrorList($("#confirm-errors"), 1, { compact: true });
   banners = new Banners($("#banners"));
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
@@ -1027,6 +1108,7 @@ async function main() {
     setStatus(S.status, null);
     renderDossier();
     render();
+    renderConfirm();
   });
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
@@ -1042,6 +1124,19 @@ async function main() {
     button.addEventListener("click", () => decide(button.dataset.decision));
   }
   $("#reason").addEventListener("input", () => decideErrors.drop("REASON_REQUIRED"));
+  $("#confirm-yes").addEventListener("click", confirmDecision);
+  $("#confirm-no").addEventListener("click", closeConfirm);
+  $("#reason-code").addEventListener("change", () => confirmErrors.clear());
+  $("#compare").addEventListener("click", compare);
+  wireWorkspace({
+    token: () => S.token,
+    canPick: () => S.phase === "idle",
+    onPick: async (dossierId) => {
+      await showDossier(dossierId, null);
+      $("#callback-dossier").value = dossierId;
+      show("#callback-start", S.phase === "idle" && !!S.shownDossier);
+    },
+  });
   $("#callback-form").addEventListener("submit", findDossier);
   $("#callback-start").addEventListener("click", startCallback);
   $("#callback-cancel").addEventListener("click", cancelCallback);
