@@ -224,7 +224,16 @@ def _routes(g: SignalingGraph, clock: Clock) -> dict[type[Any], Route]:
         return Done(Outcome(registered.reply.model_dump(mode="json"), after=after))
 
     def decide(c: WsConnection, m: CallDecide, t: Any) -> Done[Any]:
-        return g.lifecycle.decide(c, m.call_id, m.decision, m.reason, m.snapshot_id, m.request_id, t)
+        return g.lifecycle.decide(
+            c,
+            m.call_id,
+            m.decision,
+            m.reason,
+            m.snapshot_id,
+            m.request_id,
+            t,
+            after_call_work=m.after_call_work,
+        )
 
     return {
         Ping: Route(ping),

@@ -186,6 +186,10 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         agent.wait_for_function("() => window.vkyc.mediaState === 'connected'")
         agent.wait_for_function("() => document.querySelector('#remote-video').videoWidth > 0")
         assert CallRepository().get(call_id).state == "CONNECTED"
+        # The network grade of both sides: the node's link report arrived, getStats figures graded.
+        agent.wait_for_function("() => window.vkyc.pushes.includes('media.links')")
+        agent.wait_for_function("() => !['unknown', 'poor'].includes(window.vkyc.quality.customer)")
+        assert agent.get_attribute("#quality", "data-level") in ("good", "fair")
         # The customer's video is up: C is offered; A waits for a snapshot with the face, and says so.
         agent.wait_for_selector("[data-decision=C]:enabled")
         assert (

@@ -161,6 +161,7 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
     "peer.reconnecting": {"action": "peer.reconnecting", "role": "mobile", "grace_s": 15, "call_id": "c-1"},
     "peer.reconnected": {"action": "peer.reconnected", "role": "mobile", "call_id": "c-1"},
     "peer.left": {"action": "peer.left", "role": "agent", "reason": "grace_expired", "call_id": "c-1"},
+    "media.links": {"action": "media.links", "call_id": "c-1", "links": {"mobile": "lost", "agent": "up"}},
     "agent.status": {"action": "agent.status", "agent_id": "tdv1.kv1", "status": "AVAILABLE", "since_ms": TS},
     "monitor.agents": {
         "action": "monitor.agents",

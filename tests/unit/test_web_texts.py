@@ -18,7 +18,7 @@ VIETNAMESE = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫ
 STRING = r'"((?:[^"\\]|\\.)*)"'
 
 # Texts that are the same in both languages on purpose.
-SAME_IN_BOTH = {"none", "call.snapshot.details"}
+SAME_IN_BOTH = {"none", "call.snapshot.details", "call.camera"}
 # The language button names the other language in that language.
 VIETNAMESE_IN_ENGLISH = {"lang.switch"}
 

@@ -158,6 +158,11 @@ class CallDecide(_Signed):
     decision: Literal["A", "R", "C", "D"]
     reason: Reason = ""
     snapshot_id: CallId | None = None
+    after_call_work: bool = Field(
+        False,
+        description="Stay in WRAP_UP after the decision (after-call work) until the agent sets themselves "
+        "available; false: available at once.",
+    )
 
 
 class DeviceRegister(_Signed):
@@ -498,6 +503,16 @@ class PeerReconnecting(_Message):
     call_id: str | None = None
 
 
+class MediaLinks(_Message):
+    """To the agent (issue #16): the media node's view of both parties' links to it, after each change it
+    reports (``link.up``, ``link.lost``): what the page's network indicator shows for the customer's
+    side beside its own ``getStats``."""
+
+    action: Literal["media.links"] = "media.links"
+    call_id: str
+    links: LinkStates
+
+
 class PeerReconnected(_Message):
     action: Literal["peer.reconnected"] = "peer.reconnected"
     role: Role
@@ -822,6 +837,7 @@ ServerMessage = Annotated[
     | SessionEnded
     | PeerReconnecting
     | PeerReconnected
+    | MediaLinks
     | PeerLeft
     | AgentStatus
     | MonitorAgents

@@ -608,8 +608,13 @@ class Agent(StatefulModel):
     connection_id = UnicodeAttribute(null=True)
     # When the agent last became AVAILABLE: routing offers a call to the agent idle longest.
     available_since = UTCDateTimeAttribute(null=True)
+    # In WRAP_UP by choice after a decision (issue #16: after-call work): no limit, the agent says when.
+    after_call_work = BooleanAttribute(null=True)
 
     by_unit = AgentsByUnit()
+
+    def derived(self, state: str) -> dict[str, Any]:
+        return {} if state == "WRAP_UP" else {"after_call_work": None}
 
 
 class CallsByDossier(GlobalSecondaryIndex["Call"]):

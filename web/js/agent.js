@@ -14,6 +14,7 @@ import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
+import { callStarted, callStopped, currentQuality, nodeLinks, wireCallControls } from "./callcontrols.js";
 import { clearSearch, closeViewer, openCompare, openPicture, refreshDay, searchDossiers, stopDay, wireWorkspace } from "./workspace.js";
 
 const STORE = "vkyc.agent";
@@ -243,7 +244,8 @@ function setStatus(status, sinceMs) {
   badge.textContent = t(`status.${status}`);
   for (const button of document.querySelectorAll("[data-set-status]")) {
     button.setAttribute("aria-pressed", String(SETTABLE[status] === button.dataset.setStatus));
-    button.disabled = WORKING.has(status);
+    // In after-call work (wrap-up with no call left) the agent says when they are ready.
+    button.disabled = WORKING.has(status) && !(status === "WRAP_UP" && S.phase === "idle");
   }
   renderIdle();
 }
@@ -417,6 +419,7 @@ async function startMedia() {
     },
   });
   S.media = media;
+  callStarted();
   setMediaState("connecting");
   let sdp;
   try {
@@ -464,6 +467,7 @@ function checkMediaUp() {
 }
 
 function stopCall() {
+  callStopped();
   if (S.media) S.media.close();
   S.media = null;
   S.mediaRequestId = null;
@@ -701,6 +705,7 @@ async function confirmDecision() {
 
 async function sendDecision(call, letter, reason) {
   const fields = { call_id: call.call_id, decision: letter, reason };
+  if ($("#acw").checked) fields.after_call_work = true;
   const evidence = letter === "A" && call.faceSnapshot ? call.faceSnapshot : call.snapshot;
   if (evidence && evidence.snapshot_id) fields.snapshot_id = evidence.snapshot_id;
   S.busy = true;
@@ -933,6 +938,9 @@ function onPush(message) {
         });
       }
       break;
+    case "media.links":
+      if (S.call && message.call_id === S.call.call_id) nodeLinks(message);
+      break;
     case "media.snapshot_taken":
       showSnapshot(message);
       break;
@@ -979,6 +987,8 @@ function renderIdle() {
   text.textContent =
     S.phase === "ringing"
       ? t("idle.ringing")
+      : S.status === "WRAP_UP"
+        ? t("idle.after_call_work")
       : S.missed
         ? t("idle.missed")
         : S.status === "AVAILABLE"
@@ -1005,6 +1015,7 @@ function render() {
   show("#stage-ended", phase === "wrapup");
   show("#snapshot", phase === "incall");
   show("#hangup", phase === "incall");
+  show("#media-controls", phase === "incall");
   show("#greeting", phase === "incall");
   show("#closing", phase === "wrapup");
   $("#greeting-text").textContent = S.settings.greeting || "";
@@ -1124,10 +1135,22 @@ async function main() {
     button.addEventListener("click", () => decide(button.dataset.decision));
   }
   $("#reason").addEventListener("input", () => decideErrors.drop("REASON_REQUIRED"));
+  // After-call work is the agent's standing choice (this browser), not one call's.
+  $("#acw").checked = localStorage.getItem("vkyc.acw") === "1";
+  $("#acw").addEventListener("change", () => localStorage.setItem("vkyc.acw", $("#acw").checked ? "1" : "0"));
   $("#confirm-yes").addEventListener("click", confirmDecision);
   $("#confirm-no").addEventListener("click", closeConfirm);
   $("#reason-code").addEventListener("change", () => confirmErrors.clear());
   $("#compare").addEventListener("click", compare);
+  wireCallControls({
+    media: () => S.media,
+    stream: () => S.localStream,
+    setStream: (stream) => {
+      $("#preview").srcObject = stream;
+      $("#local-video").srcObject = stream;
+    },
+    onError: (exc) => callErrors.show("GET_USER_MEDIA_ERROR", { detail: (exc && exc.name) || String(exc), callId: S.call && S.call.call_id }),
+  });
   wireWorkspace({
     token: () => S.token,
     canPick: () => S.phase === "idle",
@@ -1179,6 +1202,9 @@ window.vkyc = {
     return [...pushLog];
   },
   stats: async () => (S.media ? S.media.stats() : null),
+  get quality() {
+    return currentQuality();
+  },
   drop: () => S.session && S.session.drop(),
 };
 

@@ -386,6 +386,28 @@ const TEXTS = {
   "search.several": ["Tìm thấy {count} hồ sơ: chọn một hồ sơ.", "{count} dossiers found: pick one."],
   "compare.open": ["So sánh khuôn mặt", "Compare faces"],
   "compare.snapshot": ["Ảnh chụp trong cuộc gọi", "Snapshot of this call"],
+  // the agent's own media in a call (callcontrols.js)
+  "call.mute": ["Tắt micro", "Mute"],
+  "call.unmute": ["Bật micro", "Unmute"],
+  "call.camera": ["Camera", "Camera"],
+  "call.microphone": ["Micro", "Microphone"],
+  "call.network": ["Mạng: {level}", "Network: {level}"],
+  "call.network.unknown": ["đang đo", "measuring"],
+  "call.network.good": ["tốt", "good"],
+  "call.network.fair": ["trung bình", "fair"],
+  "call.network.poor": ["yếu", "poor"],
+  "call.network.detail": [
+    "Phía khách hàng: {customer} (mất gói {loss}, độ trễ biến thiên {jitter} ms, {fps} hình/giây). Phía bạn: {own} (mất gói {ownLoss}, trễ khứ hồi {rtt} ms).",
+    "Customer's side: {customer} ({loss} packets lost, jitter {jitter} ms, {fps} fps). Your side: {own} ({ownLoss} lost, round trip {rtt} ms).",
+  ],
+  "decide.acw": [
+    "Ở lại trạng thái hoàn tất hồ sơ sau khi ghi nhận (tự chọn “Sẵn sàng” khi xong)",
+    "Stay in wrap-up after the decision (choose “Available” when done)",
+  ],
+  "idle.after_call_work": [
+    "Bạn đang hoàn tất hồ sơ sau cuộc gọi: chọn “Sẵn sàng” khi bạn đã xong.",
+    "After-call work: choose “Available” when you are done.",
+  ],
   // the decision's confirmation
   "decide.reason_code": ["Mã lý do", "Reason code"],
   "decide.no_code": ["(không cần mã lý do)", "(no reason code needed)"],
