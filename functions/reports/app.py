@@ -129,6 +129,11 @@ def dossier_search(call: Context) -> rest.DossierSearch:
     return workspace.search_dossiers(call.caller, call.query_as(rest.DossierSearchQuery))
 
 
+@api.route(endpoints.QUEUES_WAITING)
+def queues_waiting(call: Context) -> rest.WaitingQueues:
+    return workspace.waiting(call.caller)
+
+
 mount(app, api)
 
 

@@ -133,3 +133,26 @@ def test_dossiers_are_found_by_id_or_subscriber_within_the_reach_only(world):
         for h in world.service.search_dossiers(world.caller(), rest.DossierSearchQuery(q=mine)).dossiers
     ] == [mine]
     assert world.service.search_dossiers(world.caller(), rest.DossierSearchQuery(q=theirs)).dossiers == []
+
+
+def test_a_supervisor_sees_which_dossiers_wait_in_each_queue(world):
+    repo = DossierRepository()
+    waiting = []
+    for n, name in enumerate(("Nguyễn Văn An", "Lê Thị Bình")):
+        dossier_id = f"HS-{uuid.uuid4().hex[:6]}"
+        repo.create(
+            dossier_id,
+            unit_id=world.unit,
+            request_id=uuid.uuid4().hex,
+            actor="t",
+            customer=CustomerInfo(name=name, id_number="0"),
+        )
+        call_id = f"c-{uuid.uuid4().hex[:8]}"
+        item = Call(call_id, direction="in", unit_id=world.unit, dossier_id=dossier_id, waiting_in=world.unit)
+        stamped(item, "N", at=NOW - timedelta(minutes=5 - n))
+        waiting.append((call_id, dossier_id, name))
+    call(world, agent=world.agent, ago_min=1, talk_s=30)  # answered: not waiting
+
+    queues = world.service.waiting(world.caller(Role.SUPERVISOR)).queues
+    assert [q.unit_id for q in queues] == [world.unit]
+    assert [(c.call_id, c.dossier_id, c.customer_name) for c in queues[0].calls] == waiting, "oldest first"

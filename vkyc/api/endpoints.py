@@ -183,7 +183,16 @@ DOSSIER_SEARCH = Endpoint(
     roles=STAFF,
     tags=("reads",),
 )
-WORKSPACE = (MY_CALLS, DOSSIER_SEARCH)
+QUEUES_WAITING = Endpoint(
+    name="queues_waiting",
+    method="GET",
+    path="/queues/waiting",
+    summary="The calls waiting in each queue of the supervisor's units, with their dossiers",
+    response=rest.WaitingQueues,
+    roles=SUPERVISORS,
+    tags=("reads",),
+)
+WORKSPACE = (MY_CALLS, DOSSIER_SEARCH, QUEUES_WAITING)
 
 ALL = (
     MOBILE_TOKEN,

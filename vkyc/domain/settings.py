@@ -186,6 +186,9 @@ class CallSettings(BaseModel):
     """Share of answered calls (percent, 0-100) that should be answered within ``sla_answer_within_s``."""
     sla_answer_within_s: Annotated[Seconds, Field(le=600)] = 20
     """Seconds from ringing to answer within which a call counts towards the SLA target."""
+    alert_wait_s: Annotated[Seconds, Field(le=3600)] = 60
+    """The supervisor console raises an alert when a caller has waited longer than this (issue #16);
+    it also raises one while the day's service level is below ``sla_target_percent``."""
 
     # --- what the customer and the agent see and hear ---
     greeting: Annotated[str, Field(max_length=2000)] = (

@@ -851,6 +851,15 @@ _CATALOGUE = [
         "in wrap-up, may call a customer back).",
         "Set the status to Available, then start the call-back again.",
     ),
+    ErrorInfo(
+        "AGENT_BUSY",
+        Area.STATE,
+        409,
+        "The agent is ringing or in a call.",
+        "A supervisor set the status of, or logged out, an agent who is ringing or in a call (a live "
+        "verification is never cut from the console).",
+        "Wait until the agent's call ends (the board shows it), then try again.",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorInfo] = {e.code: e for e in _CATALOGUE}

@@ -86,6 +86,17 @@ class AgentSetStatus(_Signed):
     status: Literal["available", "unavailable", "offline"]
 
 
+class SupervisorSetAgentStatus(_Signed):
+    """A supervisor sets an agent of the units they serve available or unavailable, or logs them out
+    (issue #16), with a reason, recorded in the agent's log. Answered by ``agent.status``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
+    action: Literal["supervisor.set_agent_status"]
+    agent_id: CallId
+    status: Literal["available", "unavailable", "offline"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class MonitorSnapshot(_Signed):
     """The agents of the units this supervisor serves. Answered by ``monitor.agents``."""
 
@@ -362,6 +373,7 @@ ClientMessage = Annotated[
     | Ping
     | Bye
     | AgentSetStatus
+    | SupervisorSetAgentStatus
     | MonitorSnapshot
     | NodeHeartbeat
     | CallRequest
@@ -394,6 +406,7 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
         Ping,
         Bye,
         AgentSetStatus,
+        SupervisorSetAgentStatus,
         MonitorSnapshot,
         NodeHeartbeat,
         CallRequest,
@@ -534,6 +547,8 @@ class AgentStatus(_Message):
     agent_id: str
     status: str = Field(description="OFFLINE, AVAILABLE, UNAVAILABLE, RINGING, IN_CALL or WRAP_UP")
     since_ms: int
+    by: str | None = None  # the supervisor who set it (supervisor.set_agent_status), with their reason
+    reason: str | None = None
 
 
 class AgentRow(_Message):

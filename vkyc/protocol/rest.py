@@ -139,6 +139,7 @@ class PageSettings(_Body):
     sla_answer_within_s: int
     approve_requires_face: bool
     """Decision A needs a snapshot of the call with a face found (the page greys A out until then)."""
+    alert_wait_s: int = Field(60, description="A caller waiting longer than this raises an alert.")
     decision_reasons: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Reason codes the agent picks from, per decision letter (issue #16); a free note may "
@@ -340,3 +341,23 @@ class DossierHit(_Body):
 
 class DossierSearch(_Body):
     dossiers: list[DossierHit] = Field(description="At most 20, the most recently called first.")
+
+
+# -- the supervisor's console (issue #16) ----------------------------------------------------------------
+
+
+class WaitingCall(_Body):
+    call_id: str
+    dossier_id: str | None
+    customer_name: str | None
+    subscriber: str | None
+    waiting_since: str | None = Field(description="When the call entered the queue (its creation), UTC.")
+
+
+class WaitingQueue(_Body):
+    unit_id: str = Field(description="The serving unit whose agents answer these calls.")
+    calls: list[WaitingCall] = Field(description="Oldest first: the order they are offered in.")
+
+
+class WaitingQueues(_Body):
+    queues: list[WaitingQueue]

@@ -102,6 +102,34 @@ class WorkspaceService:
             ],
         )
 
+    def waiting(self, caller: Caller) -> rest.WaitingQueues:
+        """The calls waiting for an agent in each serving unit of the caller's reach, oldest first,
+        with their dossier and customer (supervisors: which dossiers wait in which queue)."""
+        queues: list[rest.WaitingQueue] = []
+        for unit in sorted(caller.serving_unit_ids):
+            ids = [c.call_id for c in self.calls.waiting(unit)][:100]
+            calls = [c for c in get_many([Call(i) for i in ids]) if isinstance(c, Call)]
+            dossiers = {
+                d.dossier_id: d
+                for d in get_many([Dossier(c.dossier_id) for c in calls if c.dossier_id])
+                if isinstance(d, Dossier)
+            }
+            rows = []
+            for call in calls:
+                dossier = dossiers.get(call.dossier_id or "")
+                customer = dossier.customer if dossier is not None else None
+                rows.append(
+                    rest.WaitingCall(
+                        call_id=call.call_id,
+                        dossier_id=call.dossier_id,
+                        customer_name=customer.name if customer is not None else None,
+                        subscriber=call.subscriber,
+                        waiting_since=_iso(call.created_at),
+                    )
+                )
+            queues.append(rest.WaitingQueue(unit_id=unit, calls=rows))
+        return rest.WaitingQueues(queues=queues)
+
     def search_dossiers(self, caller: Caller, query: rest.DossierSearchQuery) -> rest.DossierSearch:
         """Dossiers of the caller's reach by id (exact) or by subscriber number (any spelling): those
         the subscriber's most recent calls name, the most recently called first. Nothing outside the

@@ -196,6 +196,7 @@ function onEnded({ reason }) {
   S.call = null;
   forget();
   if (reason === "bye") showLogin(null); // logged out on purpose
+  else if (reason === "ended:logged_out_by_supervisor") showLogin(() => t("conn.logged_out_by_supervisor"));
   else showLogin(reason === "replaced" ? () => t("conn.replaced") : () => t("conn.ended"));
 }
 
@@ -255,6 +256,7 @@ async function changeStatus(wanted) {
   try {
     const reply = await S.session.request("agent.set_status", { status: wanted });
     S.missed = false;
+    banners.remove("forced");
     statusErrors.clear();
     callbackErrors.drop("AGENT_NOT_AVAILABLE"); // its cause is gone
     setStatus(reply.status, reply.since_ms);
@@ -901,6 +903,14 @@ function onPush(message) {
       break;
     case "agent.status":
       setStatus(message.status, message.since_ms);
+      if (message.by) {
+        // Set by a supervisor (supervisor.set_agent_status): who and why, until the agent moves on.
+        S.missed = false;
+        banners.set("forced", "warn", () =>
+          t("status.forced", { by: message.by, status: t(`status.${message.status}`), reason: message.reason || "" }),
+        );
+        renderIdle();
+      }
       break;
     case "call.connected":
       if (S.call && S.call.call_id === message.call_id && !S.call.connected) {

@@ -408,6 +408,42 @@ const TEXTS = {
     "Bạn đang hoàn tất hồ sơ sau cuộc gọi: chọn “Sẵn sàng” khi bạn đã xong.",
     "After-call work: choose “Available” when you are done.",
   ],
+  "status.forced": [
+    "Giám sát viên {by} đã chuyển bạn sang “{status}”: {reason}",
+    "Supervisor {by} set you “{status}”: {reason}",
+  ],
+  "conn.logged_out_by_supervisor": [
+    "Giám sát viên đã đăng xuất bạn. Hãy đăng nhập lại khi được phép.",
+    "A supervisor logged you out. Log in again when you are allowed to.",
+  ],
+  // the supervisor's hands on the floor (supervision.js)
+  "sup.col.actions": ["Thao tác", "Actions"],
+  "force.open": ["Đổi trạng thái", "Set status"],
+  "force.busy": ["Đang đổ chuông hoặc trong cuộc gọi", "Ringing or in a call"],
+  "force.title": ["Đổi trạng thái điện thoại viên", "Set an agent's status"],
+  "force.who": ["{name}, hiện “{status}”", "{name}, now “{status}”"],
+  "force.status": ["Trạng thái mới", "New status"],
+  "force.status.available": ["Sẵn sàng", "Available"],
+  "force.status.unavailable": ["Tạm nghỉ", "Unavailable"],
+  "force.status.offline": ["Đăng xuất", "Log out"],
+  "force.reason": ["Lý do", "Reason"],
+  "force.reason_hint": ["Bắt buộc: điện thoại viên sẽ thấy lý do này", "Required: the agent sees it"],
+  "force.reason_required": ["Hãy nhập lý do.", "Enter a reason."],
+  "force.audited": [
+    "Thao tác được ghi vào nhật ký trạng thái của điện thoại viên, kèm tên bạn và lý do.",
+    "This goes into the agent's status log with your name and the reason.",
+  ],
+  "waiting.title": ["Hồ sơ đang chờ trong hàng đợi", "Dossiers waiting in the queues"],
+  "waiting.none": ["Không có cuộc gọi nào đang chờ.", "No call is waiting."],
+  "waiting.since": ["chờ từ {time}", "waiting since {time}"],
+  "alert.wait": [
+    "{unit}: một khách hàng đã chờ {time} (ngưỡng {limit}).",
+    "{unit}: a caller has waited {time} (threshold {limit}).",
+  ],
+  "alert.sla": [
+    "Mức phục vụ hôm nay {value}% thấp hơn mục tiêu {target}%.",
+    "Today's service level {value}% is below its target of {target}%.",
+  ],
   // the decision's confirmation
   "decide.reason_code": ["Mã lý do", "Reason code"],
   "decide.no_code": ["(không cần mã lý do)", "(no reason code needed)"],
@@ -792,6 +828,10 @@ export const ERRORS = {
   AGENT_NOT_AVAILABLE: {
     vi: "Trạng thái của bạn không cho phép thao tác này: hãy chọn “Sẵn sàng” trước.",
     en: "Your status does not allow this: set yourself Available first.",
+  },
+  AGENT_BUSY: {
+    vi: "Điện thoại viên đang đổ chuông hoặc trong cuộc gọi: đợi cuộc gọi kết thúc rồi thử lại.",
+    en: "The agent is ringing or in a call: wait until the call ends, then try again.",
   },
 };
 

@@ -8,6 +8,7 @@
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, has, onLangChange, t } from "./i18n.js";
 import { api, Session, submitLogin } from "./session.js";
+import { forceButton, refreshWaiting, renderAlerts, waitingSoon, wireSupervision } from "./supervision.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.supervisor";
@@ -69,6 +70,7 @@ async function startSession(query, wsUrl, token) {
   showConsole();
   await snapshot();
   await report();
+  refreshWaiting();
 }
 
 function onConnState({ state, deadline }) {
@@ -102,6 +104,7 @@ function onPush(message) {
   } else if (message.action === "monitor.queue") {
     S.queues.set(message.queue.unit_id, message.queue);
     renderBoard();
+    waitingSoon();
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
@@ -139,7 +142,7 @@ function renderBoard() {
   const body = $("#agents tbody");
   clear(body);
   const rows = [...S.agents.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id) || a.name.localeCompare(b.name));
-  if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 5 }, t("sup.no_agents"))));
+  if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 6 }, t("sup.no_agents"))));
   for (const row of rows) {
     const call = row.call_id
       ? h("a", { href: `#${row.call_id}`, onclick: (event) => {
@@ -157,6 +160,7 @@ function renderBoard() {
         h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
         h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
         h("td.call", {}, call),
+        h("td", {}, forceButton(row)),
       ),
     );
   }
@@ -181,6 +185,7 @@ function tick() {
   for (const cell of document.querySelectorAll("td[data-since]")) {
     cell.textContent = duration(now - Number(cell.dataset.since));
   }
+  renderAlerts();
   if (S.reconnecting) {
     banners.set("own", "warn", () => t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.reconnecting - now) / 1000)) }));
   }
@@ -397,6 +402,15 @@ async function main() {
     if (id) lookup(id);
   });
   $("#report-form").addEventListener("submit", report);
+  wireSupervision({
+    session: () => S.session,
+    token: () => S.token,
+    me: () => S.me,
+    queues: () => [...S.queues.values()],
+    report: () => S.report,
+    serverToLocal,
+    unitName,
+  });
   $("#report-date").addEventListener("change", () => report());
   $("#report-unit").addEventListener("change", () => report());
   setInterval(() => S.session && report(), REPORT_EVERY_MS);
