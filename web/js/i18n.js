@@ -420,6 +420,7 @@ const TEXTS = {
   "sup.col.actions": ["Thao tác", "Actions"],
   "force.open": ["Đổi trạng thái", "Set status"],
   "force.busy": ["Đang đổ chuông hoặc trong cuộc gọi", "Ringing or in a call"],
+  "force.offline": ["Ngoại tuyến: không có phiên làm việc để đổi", "Offline: no session to set"],
   "force.title": ["Đổi trạng thái điện thoại viên", "Set an agent's status"],
   "force.who": ["{name}, hiện “{status}”", "{name}, now “{status}”"],
   "force.status": ["Trạng thái mới", "New status"],

@@ -42,10 +42,11 @@ export function wireSupervision(context) {
 
 /** The board's button for one agent: opens the dialog. */
 export function forceButton(row) {
-  const busy = ["RINGING", "IN_CALL"].includes(row.status);
+  // Ringing or in a call: never cut from the console (AGENT_BUSY); offline: nothing to set.
+  const why = ["RINGING", "IN_CALL"].includes(row.status) ? "force.busy" : row.status === "OFFLINE" ? "force.offline" : null;
   return h(
     "button.small",
-    { type: "button", dataset: { force: row.agent_id }, disabled: busy, title: busy ? t("force.busy") : t("force.open"), onclick: () => openForce(row) },
+    { type: "button", dataset: { force: row.agent_id }, disabled: !!why, title: t(why || "force.open"), onclick: () => openForce(row) },
     t("force.open"),
   );
 }
