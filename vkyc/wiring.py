@@ -44,6 +44,7 @@ from vkyc.protocol.messages import (
     Ping,
     Pong,
     Role,
+    SupervisorSetAgentStatus,
 )
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.media_nodes import record_heartbeat
@@ -77,6 +78,7 @@ from vkyc.services.ports import Clock, Notifier, ObjectFacts, Timers, utc_now
 from vkyc.services.reports_monitor import board
 from vkyc.services.sessions import RENEW_AFTER_S, SessionService
 from vkyc.services.signaling import Outcome, Route, SignalingService
+from vkyc.services.supervision import SupervisionService
 from vkyc.services.timers import (
     BuildEvidence,
     CallbackRingTimeout,
@@ -108,6 +110,7 @@ class SignalingGraph:
     party_media: PartyMedia
     fleet: MediaFleet
     agent_status: AgentStatusService
+    supervision: SupervisionService
     accounts: AccountService
     evidence: EvidenceService
     hooks: PartyHooks
@@ -162,6 +165,7 @@ def build_signaling(
         party_media=PartyMedia(notifier, lifecycle, objects=objects, clock=clock, settings=settings),
         fleet=fleet,
         agent_status=AgentStatusService(clock=clock),
+        supervision=SupervisionService(sessions, clock=clock),
         accounts=AccountService(sessions, clock=clock),
         evidence=EvidenceService(evidence_store, clock=clock),
         hooks=PartyHooks(lifecycle, inbound, callbacks, fleet),
@@ -224,12 +228,22 @@ def _routes(g: SignalingGraph, clock: Clock) -> dict[type[Any], Route]:
         return Done(Outcome(registered.reply.model_dump(mode="json"), after=after))
 
     def decide(c: WsConnection, m: CallDecide, t: Any) -> Done[Any]:
-        return g.lifecycle.decide(c, m.call_id, m.decision, m.reason, m.snapshot_id, m.request_id, t)
+        return g.lifecycle.decide(
+            c,
+            m.call_id,
+            m.decision,
+            m.reason,
+            m.snapshot_id,
+            m.request_id,
+            t,
+            after_call_work=m.after_call_work,
+        )
 
     return {
         Ping: Route(ping),
         Bye: Route(bye),
         AgentSetStatus: Route(lambda c, m, _: g.agent_status.set_status(c, m)),
+        SupervisorSetAgentStatus: Route(lambda c, m, _: g.supervision.set_agent_status(c, m)),
         MonitorSnapshot: Route(
             lambda c, m, _: Done(board(c.unit_id, m.request_id, agents=AgentRepository()))
         ),

@@ -65,9 +65,11 @@ def rest_api() -> RestApi:
     from vkyc.repositories.tables import missing_tables
     from vkyc.services.health import HealthService
     from vkyc.services.reports import ReportsService
+    from vkyc.services.workspace import WorkspaceService
 
     files = MediaFiles()
     reports = ReportsService(files)
+    workspace = WorkspaceService(reports)
 
     def tables() -> str | None:
         missing = missing_tables()
@@ -108,10 +110,39 @@ def rest_api() -> RestApi:
     def auth_events(call: Context) -> rest.AuthEvents:
         return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
 
+    # -- the agent's workspace (issue #16) --
+
+    @api.route(endpoints.MY_CALLS)
+    def my_calls(call: Context) -> rest.MyDay:
+        return workspace.my_day(call.caller, call.query_as(rest.MyCallsQuery))
+
+    @api.route(endpoints.DOSSIER_SEARCH)
+    def dossier_search(call: Context) -> rest.DossierSearch:
+        return workspace.search_dossiers(call.caller, call.query_as(rest.DossierSearchQuery))
+
+    @api.route(endpoints.QUEUES_WAITING)
+    def queues_waiting(call: Context) -> rest.WaitingQueues:
+        return workspace.waiting(call.caller)
+
     return api
 
 
-mount(app, ("health", "units", "me", "dossier", "call", "calls_per_hour", "auth_events"), rest_api)
+mount(
+    app,
+    (
+        "health",
+        "units",
+        "me",
+        "dossier",
+        "call",
+        "calls_per_hour",
+        "auth_events",
+        "my_calls",
+        "dossier_search",
+        "queues_waiting",
+    ),
+    rest_api,
+)
 
 
 # -- streams: the supervisors' live board --------------------------------------------------------------

@@ -69,3 +69,15 @@ def dossier_with_images(unit: str = "1", name: str = "Do Van Hung", display_name
         dealer_account="dbh.kv1.hanoi01",
     )
     return dossier_id
+
+
+def decide(page: Any, letter: str, note: str | None = None, code: int | None = None) -> None:
+    """Decide through the confirmation dialog: the note (if any) in the panel, the decision's button,
+    then in the dialog the ``code``-th reason code (1 is the first; None: none) and "Confirm"."""
+    if note is not None:
+        page.fill("#reason", note)
+    page.click(f"[data-decision={letter}]")
+    page.wait_for_selector("#confirm", state="visible")
+    if code is not None:
+        page.select_option("#reason-code", index=code)
+    page.click("#confirm-yes")

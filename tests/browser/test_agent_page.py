@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import expect_console_errors, screenshot
-from tests.browser.helpers import go_available, login, wait_phase, wait_status
+from tests.browser.helpers import decide, go_available, login, wait_phase, wait_status
 from tests.integration.test_calls import caller, new_dossier
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.repositories.dossiers import DossierRepository
@@ -63,6 +63,10 @@ def test_reject_by_keyboard_rings_the_call_on_a_second_agent_page(open_page, sta
     first.wait_for_selector("#offer", state="visible")
     assert re.search(r"\d+ giây", first.inner_text("#offer-countdown"))
     assert "Esc" in first.inner_text("#offer")
+    # One Esc only asks to confirm (a stray key must not turn the customer away); the second rejects.
+    first.keyboard.press("Escape")
+    first.wait_for_selector("#reject-confirm", state="visible")
+    assert "Esc" in first.inner_text("#reject-confirm") and first.evaluate("window.vkyc.phase") == "ringing"
     first.keyboard.press("Escape")
     wait_phase(first, "idle")
     wait_status(first, "AVAILABLE")
@@ -153,8 +157,7 @@ def test_call_back_from_a_dossier_rings_the_customer_then_is_decided(open_page, 
     why = page.wait_for_selector("#decide-why [data-why=media_ended]")
     assert "kết thúc mà chưa nhận được video" in why.inner_text()
     assert page.is_disabled("[data-decision=A]") and page.is_disabled("[data-decision=C]")
-    page.fill("#reason", "Khách hàng không nghe rõ, hẹn gọi lại")
-    page.click("[data-decision=D]")
+    decide(page, "D", "Khách hàng không nghe rõ, hẹn gọi lại")
     wait_phase(page, "idle")
     assert page.inner_text("#dossier [data-field=state]").startswith("D")
     assert DossierRepository().get(dossier_id).state == "D"
@@ -267,14 +270,13 @@ def test_a_decision_the_server_refuses_is_explained_beside_the_buttons(open_page
     mobile.request("call.hangup", call_id=call_id)
     wait_phase(page, "wrapup")
 
-    page.fill("#reason", "Khách hàng không nghe rõ")
-    page.click("[data-decision=D]")
+    decide(page, "D", "Khách hàng không nghe rõ")
     card = page.wait_for_selector("#decision .error-card[data-code=DECISION_NOT_ALLOWED]")
     assert "Không thể ra quyết định này" in card.inner_text() and call_id in card.inner_text()
     assert refused and refused[0]["decision"] == "D"
     assert DossierRepository().get(dossier_id).state == "W" and page.evaluate("window.vkyc.phase") == "wrapup"
 
-    page.click("[data-decision=D]")  # the next one reaches the server
+    decide(page, "D")  # the next one reaches the server
     wait_phase(page, "idle")
     assert DossierRepository().get(dossier_id).state == "D"
     assert page.query_selector("#decision .error-card") is None

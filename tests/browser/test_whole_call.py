@@ -33,7 +33,7 @@ from local.media_node_process import MediaNodeProcess
 from sdk import VkycClient, mobile_token
 from sdk.media import BlankVideo, MediaPeer, VideoSource, connect_media
 from tests.browser.conftest import LoopThread, screenshot
-from tests.browser.helpers import dossier_with_images, go_available, login, wait_phase
+from tests.browser.helpers import decide, dossier_with_images, go_available, login, wait_phase
 from tests.integration.media.helpers import FrameLog, mobile_peer
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from vkyc.repositories.calls import CallRepository
@@ -188,6 +188,10 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         agent.wait_for_function("() => window.vkyc.mediaState === 'connected'")
         agent.wait_for_function("() => document.querySelector('#remote-video').videoWidth > 0")
         assert CallRepository().get(call_id).state == "CONNECTED"
+        # The network grade of both sides: the node's link report arrived, getStats figures graded.
+        agent.wait_for_function("() => window.vkyc.pushes.includes('media.links')")
+        agent.wait_for_function("() => !['unknown', 'poor'].includes(window.vkyc.quality.customer)")
+        assert agent.get_attribute("#quality", "data-level") in ("good", "fair")
         # The customer's video is up: C is offered; A waits for a snapshot with the face, and says so.
         agent.wait_for_selector("[data-decision=C]:enabled")
         assert (
@@ -228,18 +232,28 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
         assert agent.is_visible("#snapshot-verdict[data-face-found=true]")
         assert agent.is_enabled("[data-decision=A]"), "the face snapshot and the media survive the reload"
 
+        # The decision is confirmed, with the closing script to read while the customer is there.
+        agent.click("[data-decision=A]")
+        agent.wait_for_selector("#confirm-closing", state="visible")
+        assert "Cảm ơn quý khách" in agent.inner_text("#confirm-closing-text")
+        screenshot(agent, "agent-confirm")
+        agent.click("#confirm-no")
+        assert agent.is_hidden("#confirm") and DossierRepository().get(dossier_id).state == "W"
+
         # 8. Hang up, wrap-up with the closing message; R needs a reason; A is recorded.
         agent.click("#hangup")
         wait_phase(agent, "wrapup")
         assert mobile.next_push("call.ended").reason == "completed"
         assert "Cảm ơn quý khách" in agent.inner_text("#closing-text")
-        agent.click("[data-decision=R]")
-        agent.wait_for_selector("#decision .error-card[data-code=REASON_REQUIRED]")
+        decide(agent, "R")  # neither a reason code nor a note
+        agent.wait_for_selector("#confirm .error-card[data-code=REASON_REQUIRED]")
+        agent.click("#confirm-no")
         assert DossierRepository().get(dossier_id).state == "W"
         agent.fill("#reason", "Khách hàng đã xác nhận thông tin")
         screenshot(agent, "agent-decision")
-        agent.click("[data-decision=A]")
+        decide(agent, "A")
         wait_phase(agent, "idle")
+        assert agent.query_selector(".error-card[data-code=REASON_REQUIRED]") is None, "no stale R error"
         done = agent.wait_for_selector(".banner[data-key=decided]")
         assert (
             dossier_id in done.inner_text() and "A" in done.inner_text() and snapshot_id in done.inner_text()
@@ -311,8 +325,7 @@ def test_a_snapshot_without_a_face_warns_the_agent_and_keeps_approval_greyed_out
         ended = agent.wait_for_selector("#decide-why [data-why=face_ended]")
         assert "cuộc gọi đã kết thúc mà chưa có" in ended.inner_text()
         assert agent.is_disabled("[data-decision=A]") and agent.is_enabled("[data-decision=C]")
-        agent.fill("#reason", "Khách hàng không nhìn vào camera")
-        agent.click("[data-decision=D]")
+        decide(agent, "D", "Khách hàng không nhìn vào camera")
         wait_phase(agent, "idle")
         assert DossierRepository().get(dossier_id).state == "D"
     finally:

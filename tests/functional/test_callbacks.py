@@ -523,8 +523,8 @@ def test_a_dossier_that_may_not_be_verified_by_video_is_not_called_back(world, d
     [
         ("IN_CALL", "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL"),
         ("RINGING", "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL"),
-        ("UNAVAILABLE", "ILLEGAL_TRANSITION"),
-        ("OFFLINE", "ILLEGAL_TRANSITION"),
+        ("UNAVAILABLE", "AGENT_NOT_AVAILABLE"),
+        ("OFFLINE", "AGENT_NOT_AVAILABLE"),
     ],
 )
 def test_only_a_free_agent_may_call_back(world, state, code):
@@ -718,3 +718,23 @@ def test_the_sweeper_passes_over_final_call_backs_and_still_sweeps_the_stuck_one
     _sweeper(world, datetime.now(UTC) + timedelta(minutes=5)).sweep()
     assert (call_of(ended).state, call_of(not_registered or "").state) == ("E", "I")
     assert call_of(stuck).state == "F"
+
+
+def test_after_call_work_keeps_the_agent_in_wrap_up_until_they_are_ready(world):
+    register(world)
+    call_id = start(world).call_id
+    world.service.accept(world.mobile, call_id, "m-accept")
+    customer_seen(call_id, face=False)
+    decided = world.service.decide(
+        world.agent, call_id, "C", "portrait blurred", None, "a-decide", after_call_work=True
+    )
+    assert decided.dossier_state == "C"
+    call = call_of(call_id)
+    assert (call.state, call.decision) == ("C", "C"), "deciding during the call still ends it"
+    agent = agent_of(world.agent)
+    assert (agent.state, agent.call_id, agent.after_call_work) == ("WRAP_UP", None, True)
+    assert world.freed == [], "no waiting call is offered to an agent in after-call work"
+    assert [e.event for e in AgentRepository().history(world.agent.principal_id)][-1] == "after_call_work"
+    # The wrap-up limit does not apply: the sweeper leaves the agent be, long after it.
+    _sweeper(world, datetime.now(UTC) + timedelta(hours=2)).sweep()
+    assert agent_of(world.agent).state == "WRAP_UP"

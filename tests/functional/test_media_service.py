@@ -457,6 +457,25 @@ def test_both_links_up_connect_an_answered_call(world: World) -> None:
     assert CallRepository().get(call.call_id).version == connected.version  # once
 
 
+def test_the_agent_is_told_each_link_change_the_node_reports(world: World) -> None:
+    call = new_call(world, "CONNECTED", media_node_id="n1")
+    lost = signed(
+        NodeMediaEvent,
+        action="media.event",
+        call_id=call.call_id,
+        kind="link.lost",
+        party="mobile",
+        stream=1,
+        links=LinkStates(mobile="lost", agent="up"),
+    )
+    world.media.node_event(node_connection("n1"), lost)
+    told = [m for m in world.pushes.to(world.agent.connection_id) if m["action"] == "media.links"]
+    assert told == [
+        {"action": "media.links", "call_id": call.call_id, "links": {"mobile": "lost", "agent": "up"}}
+    ]
+    assert not [m for m in world.pushes.to(world.mobile.connection_id) if m["action"] == "media.links"]
+
+
 def test_recording_facts_are_stored_once_and_a_decided_call_then_gets_its_bundle(world: World) -> None:
     node_up("n1")
     call = new_call(world, "W")

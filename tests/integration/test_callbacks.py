@@ -349,7 +349,7 @@ def test_call_out_refusals_have_their_code_and_change_nothing(stack):
         agent.request("agent.set_status", status="unavailable")
         agent.close()
     on_break = agent_client(stack, "tdv2.kv1")  # logged in, not yet available
-    assert on_break.request("callback.start", dossier_id=plain)["code"] == "ILLEGAL_TRANSITION"
+    assert on_break.request("callback.start", dossier_id=plain)["code"] == "AGENT_NOT_AVAILABLE"
     on_break.close()
 
 

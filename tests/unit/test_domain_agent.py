@@ -37,11 +37,13 @@ EXPECTED: dict[AgentState, dict[AgentEvent, AgentState]] = {
     S.IN_CALL: {
         E.CALL_ENDED: S.WRAP_UP,
         E.RELEASE: S.AVAILABLE,
+        E.AFTER_CALL_WORK: S.WRAP_UP,
         E.SWEEP: S.AVAILABLE,
         **_FORCED_OFFLINE,
     },
     S.WRAP_UP: {
         E.DECISION_SUBMITTED: S.AVAILABLE,
+        E.AFTER_CALL_WORK: S.WRAP_UP,
         E.WRAP_UP_EXPIRED: S.AVAILABLE,
         E.CALLBACK_STARTED: S.IN_CALL,
         E.CALLBACK_NOT_PLACED: S.WRAP_UP,

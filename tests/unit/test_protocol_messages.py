@@ -44,6 +44,9 @@ CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
     "session.bye": _signed("session.bye", 2),
     "agent.set_status": _signed("agent.set_status", 3, status="available"),
     "monitor.snapshot": _signed("monitor.snapshot", 4),
+    "supervisor.set_agent_status": _signed(
+        "supervisor.set_agent_status", 40, agent_id="tdv2.kv1", status="offline", reason="end of shift"
+    ),
     "node.heartbeat": _signed("node.heartbeat", 5, address="10.0.0.7:7000", capacity=40, load=3),
     "call.request": _signed("call.request", 6),
     "call.cancel": _signed("call.cancel", 7, call_id="c-1"),
@@ -163,6 +166,7 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
     "peer.reconnecting": {"action": "peer.reconnecting", "role": "mobile", "grace_s": 15, "call_id": "c-1"},
     "peer.reconnected": {"action": "peer.reconnected", "role": "mobile", "call_id": "c-1"},
     "peer.left": {"action": "peer.left", "role": "agent", "reason": "grace_expired", "call_id": "c-1"},
+    "media.links": {"action": "media.links", "call_id": "c-1", "links": {"mobile": "lost", "agent": "up"}},
     "agent.status": {"action": "agent.status", "agent_id": "tdv1.kv1", "status": "AVAILABLE", "since_ms": TS},
     "monitor.agents": {
         "action": "monitor.agents",
@@ -507,6 +511,7 @@ CONTRACT_ROLES = {
     "session.bye": EVERYONE,
     "agent.set_status": {Role.AGENT},
     "monitor.snapshot": {Role.SUPERVISOR},
+    "supervisor.set_agent_status": {Role.SUPERVISOR},
     "node.heartbeat": {Role.MEDIA},
     "call.request": {Role.MOBILE},
     "call.cancel": {Role.MOBILE},

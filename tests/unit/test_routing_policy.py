@@ -15,6 +15,7 @@ from vkyc.domain.routing import (
     next_overflow_in,
     open_groups,
     rank,
+    second_chance,
     serving_unit,
 )
 
@@ -252,3 +253,12 @@ def test_rank_lists_every_agent_who_may_take_the_call_best_first():
     assert [c.agent_id for c in late] == ["f-old", "both", "f-new", "b-old"]  # "both" only once
     assert choose(agents, rules, CallFacts(waited_s=30), excluded={"tried"}) == late[0]
     assert rank(agents, [], CallFacts()) == []
+
+
+def test_a_rejecter_gets_a_second_chance_only_once_the_delay_has_passed():
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert second_chance({"a"}, now, now, 10) == frozenset()
+    assert second_chance({"a"}, now - timedelta(seconds=9.5), now, 10) == frozenset()
+    assert second_chance({"a", "b"}, now - timedelta(seconds=10), now, 10) == {"a", "b"}
+    assert second_chance(set(), now - timedelta(seconds=60), now, 10) == frozenset()
+    assert second_chance({"a"}, None, now, 10) == frozenset()

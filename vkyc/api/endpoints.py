@@ -155,6 +155,45 @@ AUTH_EVENTS = Endpoint(
     tags=("reports",),
 )
 
+# -- the agent's workspace (issue #16; functions/reports) ----------------------------------------------
+
+AGENTS = frozenset({Role.AGENT})
+
+MY_CALLS = Endpoint(
+    name="my_calls",
+    method="GET",
+    path="/me/calls",
+    summary="The agent's own day: handled, missed, average handle time, and the day's calls with a search",
+    description="`missed` counts the offers the agent rejected or let ring out that day; `handled` the "
+    "calls the agent answered (inbound and call-backs); `average_handle_s` runs from the answer to the end.",
+    query=rest.MyCallsQuery,
+    response=rest.MyDay,
+    roles=AGENTS,
+    tags=("reads",),
+)
+DOSSIER_SEARCH = Endpoint(
+    name="dossier_search",
+    method="GET",
+    path="/dossiers",
+    summary="Find dossiers of the caller's units by id or by subscriber number",
+    description="A subscriber number in any spelling finds the dossiers of that subscriber's most recent "
+    "calls. Dossiers of units the caller does not serve are never listed.",
+    query=rest.DossierSearchQuery,
+    response=rest.DossierSearch,
+    roles=STAFF,
+    tags=("reads",),
+)
+QUEUES_WAITING = Endpoint(
+    name="queues_waiting",
+    method="GET",
+    path="/queues/waiting",
+    summary="The calls waiting in each queue of the supervisor's units, with their dossiers",
+    response=rest.WaitingQueues,
+    roles=SUPERVISORS,
+    tags=("reads",),
+)
+WORKSPACE = (MY_CALLS, DOSSIER_SEARCH, QUEUES_WAITING)
+
 ALL = (
     MOBILE_TOKEN,
     LOGIN,
@@ -167,6 +206,7 @@ ALL = (
     CALL,
     CALLS_PER_HOUR,
     AUTH_EVENTS,
+    *WORKSPACE,
     # -- the integrator API (functions/integrations) --
     *V1,
 )

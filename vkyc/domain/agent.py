@@ -71,6 +71,8 @@ class AgentEvent(StrEnum):
     CALL_ENDED = "call_ended"
     RELEASE = "release"
     DECISION_SUBMITTED = "decision_submitted"
+    AFTER_CALL_WORK = "after_call_work"
+    """Decided, and the agent asked to stay in wrap-up (issue #16) until they set themselves available."""
     WRAP_UP_EXPIRED = "wrap_up_expired"
     CALLBACK_STARTED = "callback_started"
     CALLBACK_NOT_PLACED = "callback_not_placed"
@@ -101,6 +103,8 @@ AGENT = StateMachine[AgentState, AgentEvent](
         (S.RINGING, E.OFFER_WITHDRAWN): S.AVAILABLE,
         (S.IN_CALL, E.CALL_ENDED): S.WRAP_UP,
         (S.IN_CALL, E.RELEASE): S.AVAILABLE,
+        (S.IN_CALL, E.AFTER_CALL_WORK): S.WRAP_UP,
+        (S.WRAP_UP, E.AFTER_CALL_WORK): S.WRAP_UP,
         (S.WRAP_UP, E.DECISION_SUBMITTED): S.AVAILABLE,
         (S.WRAP_UP, E.WRAP_UP_EXPIRED): S.AVAILABLE,
         (S.AVAILABLE, E.CALLBACK_STARTED): S.IN_CALL,

@@ -186,3 +186,24 @@ def next_overflow_in(rules: Iterable[GroupRule], call: CallFacts) -> float | Non
         if rule.overflow_after_s is not None and rule.overflow_after_s > call.waited_s and rule.matches(call)
     ]
     return min(waits, default=None)
+
+
+def second_chance(
+    rejected_once: Collection[str],
+    last_rejected_at: datetime | None,
+    now: datetime,
+    reoffer_after_s: float,
+) -> frozenset[str]:
+    """The agents who rejected a call once that it may be offered to again now (issue #16): a single
+    reject (one Esc too many) must not leave a caller waiting to the queue timeout beside an Available
+    agent. Only when nobody else may take the call (the caller asks this after ``choose`` found no one)
+    and once ``reoffer_after_s`` has passed since the last reject, so the agent is not rung again at
+    once. An agent re-offered the call and rejecting it again is not in ``rejected_once`` any more
+    (the caller's bookkeeping): never a third time. A missed (rung-out) offer gives no second chance:
+    that agent went Unavailable.
+    """
+    if not rejected_once or last_rejected_at is None:
+        return frozenset()
+    if (now - last_rejected_at).total_seconds() < reoffer_after_s:
+        return frozenset()
+    return frozenset(rejected_once)

@@ -17,7 +17,7 @@ import string
 from collections.abc import Mapping
 from datetime import time, timedelta, timezone, tzinfo
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -159,6 +159,10 @@ class CallSettings(BaseModel):
     """Most agents one inbound call is offered to (after rejects / misses) before it fails."""
     overflow_enabled: bool = True
     """Whether overflow groups (a queue group with a delay) join the routing once their delay passes."""
+    reoffer_after_s: Annotated[Seconds, Field(le=600)] = 10
+    """Seconds after an agent rejected a call before it may ring at that agent again, when nobody else
+    may take it (once per agent and call; issue #16): one Esc too many does not leave the caller
+    waiting to the queue timeout beside an Available agent."""
 
     # --- decisions ---
     approve_requires_face: bool = True
@@ -167,16 +171,29 @@ class CallSettings(BaseModel):
     and says why until then; the server refuses it either way (``FACE_SNAPSHOT_REQUIRED``,
     ``vkyc.domain.decision``)."""
 
+    decision_reasons: dict[
+        Literal["A", "R", "C", "D"], tuple[Annotated[str, Field(min_length=1, max_length=80)], ...]
+    ] = {
+        "R": ("Khuôn mặt không khớp ảnh CCCD", "Giấy tờ không hợp lệ", "Khách hàng từ chối xác thực"),
+        "C": ("Hình ảnh chưa rõ", "Cần kiểm tra thêm giấy tờ"),
+        "D": ("Khách hàng không nghe máy", "Mất kết nối với khách hàng"),
+    }
+    """Reason codes per decision letter that the agent picks from (issue #16), shown as written; a free
+    note may follow (the decision's reason is "code — note"). A letter absent: the note alone."""
+
     # --- SLA ---
     sla_target_percent: Annotated[float, Field(strict=True, ge=0, le=100)] = 80.0
     """Share of answered calls (percent, 0-100) that should be answered within ``sla_answer_within_s``."""
     sla_answer_within_s: Annotated[Seconds, Field(le=600)] = 20
     """Seconds from ringing to answer within which a call counts towards the SLA target."""
+    alert_wait_s: Annotated[Seconds, Field(le=3600)] = 60
+    """The supervisor console raises an alert when a caller has waited longer than this (issue #16);
+    it also raises one while the day's service level is below ``sla_target_percent``."""
 
     # --- what the customer and the agent see and hear ---
     greeting: Annotated[str, Field(max_length=2000)] = (
-        "Xin chào quý khách, tôi là giao dịch viên xác thực video call của MobiFone. "
-        "Quý khách vui lòng đưa mặt vào giữa khung hình."
+        "Xin chào quý khách, tôi là điện thoại viên xác thực qua cuộc gọi video của MobiFone. "
+        "Quý khách vui lòng đưa khuôn mặt vào giữa khung hình."
     )
     """Script shown to the agent (and spoken) at the start of the call."""
     closing_message: Annotated[str, Field(max_length=2000)] = (

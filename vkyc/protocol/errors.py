@@ -841,6 +841,25 @@ _CATALOGUE = [
         "`GET /health` names the dependency that failed. Nothing was changed by the refused request.",
         "Retry after a few seconds with backoff; if it persists, tell support what `GET /health` says.",
     ),
+    # -- the agent's and supervisor's workspace (issue #16) --------------------------------------
+    ErrorInfo(
+        "AGENT_NOT_AVAILABLE",
+        Area.STATE,
+        409,
+        "Your status does not allow this: set yourself Available first.",
+        "A call-back started by an agent who is Unavailable or Offline (only an Available agent, or one "
+        "in wrap-up, may call a customer back).",
+        "Set the status to Available, then start the call-back again.",
+    ),
+    ErrorInfo(
+        "AGENT_BUSY",
+        Area.STATE,
+        409,
+        "The agent is ringing or in a call.",
+        "A supervisor set the status of, or logged out, an agent who is ringing or in a call (a live "
+        "verification is never cut from the console).",
+        "Wait until the agent's call ends (the board shows it), then try again.",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorInfo] = {e.code: e for e in _CATALOGUE}

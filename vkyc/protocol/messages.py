@@ -86,6 +86,17 @@ class AgentSetStatus(_Signed):
     status: Literal["available", "unavailable", "offline"]
 
 
+class SupervisorSetAgentStatus(_Signed):
+    """A supervisor sets an agent of the units they serve available or unavailable, or logs them out
+    (issue #16), with a reason, recorded in the agent's log. Answered by ``agent.status``."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
+    action: Literal["supervisor.set_agent_status"]
+    agent_id: CallId
+    status: Literal["available", "unavailable", "offline"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+
+
 class MonitorSnapshot(_Signed):
     """The agents of the units this supervisor serves. Answered by ``monitor.agents``."""
 
@@ -158,6 +169,11 @@ class CallDecide(_Signed):
     decision: Literal["A", "R", "C", "D"]
     reason: Reason = ""
     snapshot_id: CallId | None = None
+    after_call_work: bool = Field(
+        False,
+        description="Stay in WRAP_UP after the decision (after-call work) until the agent sets themselves "
+        "available; false: available at once.",
+    )
 
 
 class DeviceRegister(_Signed):
@@ -357,6 +373,7 @@ ClientMessage = Annotated[
     | Ping
     | Bye
     | AgentSetStatus
+    | SupervisorSetAgentStatus
     | MonitorSnapshot
     | NodeHeartbeat
     | CallRequest
@@ -389,6 +406,7 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
         Ping,
         Bye,
         AgentSetStatus,
+        SupervisorSetAgentStatus,
         MonitorSnapshot,
         NodeHeartbeat,
         CallRequest,
@@ -498,6 +516,16 @@ class PeerReconnecting(_Message):
     call_id: str | None = None
 
 
+class MediaLinks(_Message):
+    """To the agent (issue #16): the media node's view of both parties' links to it, after each change it
+    reports (``link.up``, ``link.lost``): what the page's network indicator shows for the customer's
+    side beside its own ``getStats``."""
+
+    action: Literal["media.links"] = "media.links"
+    call_id: str
+    links: LinkStates
+
+
 class PeerReconnected(_Message):
     action: Literal["peer.reconnected"] = "peer.reconnected"
     role: Role
@@ -519,6 +547,8 @@ class AgentStatus(_Message):
     agent_id: str
     status: str = Field(description="OFFLINE, AVAILABLE, UNAVAILABLE, RINGING, IN_CALL or WRAP_UP")
     since_ms: int
+    by: str | None = None  # the supervisor who set it (supervisor.set_agent_status), with their reason
+    reason: str | None = None
 
 
 class AgentRow(_Message):
@@ -822,6 +852,7 @@ ServerMessage = Annotated[
     | SessionEnded
     | PeerReconnecting
     | PeerReconnected
+    | MediaLinks
     | PeerLeft
     | AgentStatus
     | MonitorAgents

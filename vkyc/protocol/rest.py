@@ -140,6 +140,12 @@ class PageSettings(_Body):
     sla_answer_within_s: int
     approve_requires_face: bool
     """Decision A needs a snapshot of the call with a face found (the page greys A out until then)."""
+    alert_wait_s: int = Field(60, description="A caller waiting longer than this raises an alert.")
+    decision_reasons: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Reason codes the agent picks from, per decision letter (issue #16); a free note may "
+        "follow. Absent or empty for a letter: the note alone.",
+    )
 
 
 class Me(_Body):
@@ -273,3 +279,86 @@ class AuthEvents(_Body):
     units: list[str]
     events: list[AuthEventEntry] = Field(description="Newest first.")
     truncated: bool = Field(description="More events matched than `limit`: narrow the unit or the day.")
+
+
+# -- the agent's workspace (issue #16) ------------------------------------------------------------------
+
+
+class MyCallsQuery(_Body):
+    date: Day | None = Field(None, description="YYYY-MM-DD in the settings' time zone; default: today.")
+    q: Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)] | None = Field(
+        None,
+        description="Only the calls whose id, dossier id or subscriber number contains this text "
+        "(case-insensitive); the figures always count the whole day.",
+    )
+
+
+class MyFigures(_Body):
+    handled: int = Field(
+        description="Calls the agent answered that day (inbound accepted, call-backs answered)."
+    )
+    missed: int = Field(description="Offers the agent did not take that day: rejected or rung out.")
+    average_handle_s: float | None = Field(
+        description="Mean seconds from the answer to the end of the handled calls that ended; null: none."
+    )
+
+
+class MyCall(_Body):
+    call_id: str
+    direction: Literal["in", "out"]
+    state: str
+    dossier_id: str | None
+    subscriber: str | None
+    created_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    handle_s: float | None = Field(
+        description="Seconds from the answer to the end; null if either is missing."
+    )
+
+
+class MyDay(_Body):
+    date: str
+    time_zone: str
+    figures: MyFigures
+    calls: list[MyCall] = Field(description="The agent's calls of the day, newest first.")
+
+
+class DossierSearchQuery(_Body):
+    q: Annotated[str, StringConstraints(min_length=3, max_length=64, strip_whitespace=True)] = Field(
+        description="A dossier id (exact), or a subscriber number in any spelling (0901…, 84901…, +84 901…)."
+    )
+
+
+class DossierHit(_Body):
+    dossier_id: str
+    unit_id: str
+    state: str | None
+    customer_name: str | None
+    subscriber: str | None
+    last_call_at: str | None
+
+
+class DossierSearch(_Body):
+    dossiers: list[DossierHit] = Field(description="At most 20, the most recently called first.")
+
+
+# -- the supervisor's console (issue #16) ----------------------------------------------------------------
+
+
+class WaitingCall(_Body):
+    call_id: str
+    dossier_id: str | None
+    customer_name: str | None
+    subscriber: str | None
+    waiting_since: str | None = Field(description="When the call entered the queue (its creation), UTC.")
+
+
+class WaitingQueue(_Body):
+    unit_id: str = Field(description="The serving unit whose agents answer these calls.")
+    calls: list[WaitingCall] = Field(description="Oldest first: the order they are offered in.")
+
+
+class WaitingQueues(_Body):
+    queues: list[WaitingQueue]

@@ -3,10 +3,13 @@ is passed by the caller."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+
 from pynamodb.expressions.update import Action
 
 from vkyc.repositories.stateful import StatefulRepository
-from vkyc.repositories.tables import Agent
+from vkyc.repositories.tables import Agent, AgentLog
 
 
 class AgentRepository(StatefulRepository[Agent]):
@@ -31,3 +34,12 @@ class AgentRepository(StatefulRepository[Agent]):
             Agent.connection_id.set(connection_id) if connection_id else Agent.connection_id.remove()
         )
         Agent(agent_id=agent_id).update(actions=[action])
+
+    def log_between(self, agent_id: str, since: datetime, until: datetime) -> Iterator[AgentLog]:
+        """The agent's status changes stamped in ``[since, until]``, newest first: read from the newest
+        entry back, stopping at the first one before ``since`` (a day costs one Query page or two)."""
+        for entry in AgentLog.query(agent_id, scan_index_forward=False):
+            if entry.at < since:
+                return
+            if entry.at <= until:
+                yield entry

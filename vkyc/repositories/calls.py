@@ -31,6 +31,11 @@ class CallRepository(StatefulRepository[Call]):
         condition = Call.created_at.between(since, until)
         return list(Call.by_unit_created.query(unit_id, range_key_condition=condition))
 
+    def recent_of_subscriber(self, subscriber: str, limit: int) -> list[str]:
+        """Ids of the subscriber's ``limit`` newest calls (GSI ``by_subscriber``), newest first."""
+        found = Call.by_subscriber.query(subscriber, scan_index_forward=False, limit=limit)
+        return [call.call_id for call in found]
+
     def open_in(self, unit_id: str) -> list[Call]:
         """The unit's calls not yet final (either direction), oldest first (sparse GSI ``open``;
         projected items carry direction and state only). One Query per 1 MB of index entries."""

@@ -608,8 +608,13 @@ class Agent(StatefulModel):
     connection_id = UnicodeAttribute(null=True)
     # When the agent last became AVAILABLE: routing offers a call to the agent idle longest.
     available_since = UTCDateTimeAttribute(null=True)
+    # In WRAP_UP by choice after a decision (issue #16: after-call work): no limit, the agent says when.
+    after_call_work = BooleanAttribute(null=True)
 
     by_unit = AgentsByUnit()
+
+    def derived(self, state: str) -> dict[str, Any]:
+        return {} if state == "WRAP_UP" else {"after_call_work": None}
 
 
 class CallsByDossier(GlobalSecondaryIndex["Call"]):
@@ -713,6 +718,12 @@ class Call(StatefulModel):
     agent_id = UnicodeAttribute(null=True)
     offer_id = UnicodeAttribute(null=True)  # the offer currently ringing
     tried_agent_ids = UnicodeSetAttribute(null=True)  # agents that rejected or missed it: not offered again
+    # Agents that rejected it once (issue #16): offered again when nobody else is free, after
+    # ``reoffer_after_s`` from ``last_rejected_at`` (``vkyc.domain.routing.second_chance``); an agent
+    # re-offered it moves to ``reoffered_agent_ids`` and gets no third offer.
+    rejected_once_ids = UnicodeSetAttribute(null=True)
+    reoffered_agent_ids = UnicodeSetAttribute(null=True)
+    last_rejected_at = UTCDateTimeAttribute(null=True)
     media_node_id = UnicodeAttribute(null=True)
     answered_at = UTCDateTimeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)

@@ -135,12 +135,16 @@ class CallLifecycle:
         snapshot_id: str | None,
         request_id: str,
         seq: SeqTicket | None = None,
+        *,
+        after_call_work: bool = False,
     ) -> Done[CallDecided]:
         """The agent decides the dossier (A, R, C, D) through the call they hold, if its evidence allows
         (``vkyc.domain.decision``: DECISION_NOT_ALLOWED, FACE_SNAPSHOT_REQUIRED, REASON_REQUIRED). One
         transaction moves the dossier, ends the call if it is still answered (the agent AVAILABLE: no
         wrap-up owed) or notes the decision on it (the agent WRAP_UP → AVAILABLE). The mobile receives
-        ``call.result``. Raises CALL_NOT_FOUND, ILLEGAL_TRANSITION (already decided)."""
+        ``call.result``. ``after_call_work``: the agent stays WRAP_UP, holding no call, until they set
+        themselves available (the sweeper leaves them there; end of day still applies). Raises
+        CALL_NOT_FOUND, ILLEGAL_TRANSITION (already decided)."""
         call, agent = self.party_call(connection, call_id)
         if call.decision:
             raise ProtocolError(
@@ -175,12 +179,17 @@ class CallLifecycle:
             changes.append(
                 plan(call, rules.machine, rules.end, actor=agent.agent_id, attrs={**decided, **ended})
             )
-            changes.append(plan(agent, AGENT, AgentEvent.RELEASE, actor=agent.agent_id, attrs=release))
+            if not after_call_work:
+                changes.append(plan(agent, AGENT, AgentEvent.RELEASE, actor=agent.agent_id, attrs=release))
         else:
             changes.append(plan_note(call, event="decided", actor=agent.agent_id, attrs=decided))
-            changes.append(
-                plan(agent, AGENT, AgentEvent.DECISION_SUBMITTED, actor=agent.agent_id, attrs=release)
-            )
+            if not after_call_work:
+                changes.append(
+                    plan(agent, AGENT, AgentEvent.DECISION_SUBMITTED, actor=agent.agent_id, attrs=release)
+                )
+        if after_call_work:
+            held = {"call_id": None, "offer_id": None, "after_call_work": True}
+            changes.append(plan(agent, AGENT, AgentEvent.AFTER_CALL_WORK, actor=agent.agent_id, attrs=held))
         commit(*changes, *session_touch(connection.session_id, seq), request_id=request_id, at=now)
         effects = Effects()
         if live:
@@ -193,7 +202,8 @@ class CallLifecycle:
             # The bundle needs the recording too: built now if it is closed, else when it is (whichever
             # of the two comes last schedules it; the builder checks both and builds once).
             effects.timer(BuildEvidence(call_id=call.call_id).after(0))
-        effects.event(AgentFreed(agent.unit_id))
+        if not after_call_work:
+            effects.event(AgentFreed(agent.unit_id))
         reply = CallDecided(
             request_id=request_id,
             call_id=call.call_id,

@@ -142,7 +142,7 @@ class Callbacks:
                 "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL", "You are ringing or in a call: finish it first."
             )
         if not AGENT.can(state, AgentEvent.CALLBACK_STARTED):
-            raise ProtocolError("ILLEGAL_TRANSITION", f"You are {state.value}: set yourself available first.")
+            raise ProtocolError("AGENT_NOT_AVAILABLE", f"You are {state.value}.")
         now = self.clock()
         timeout_s = self.settings(agent.unit_id).callback_timeout_s
         call = new_call(

@@ -17,6 +17,7 @@ from typing import Protocol
 from vkyc.domain.agent import AGENT, AgentEvent
 from vkyc.domain.call import CALL, CallEvent
 from vkyc.domain.offer import OFFER
+from vkyc.domain.routing import second_chance
 from vkyc.protocol.messages import CallOffer, CallRinging
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
@@ -134,22 +135,28 @@ class Claims:
         dossier = self.dossiers.get(call.dossier_id or "")
         ring_timeout_s = self.router.route(dossier).ring_timeout_s
         excluded = set(call.tried_agent_ids or ())
+        again = self._second_chance(call)
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
+            if not candidates and again:
+                # Nobody new: those who rejected it once, after the delay (domain.routing.second_chance).
+                candidates = list(self.router.choose_agent(call, excluded - again))
             if not candidates:
                 return Done(False)
             agent = _pick(candidates, excluded)
             now = self.clock()
             offer = _new_offer(call, agent, now, ring_timeout_s)
+            attrs: dict[str, object] = {
+                "offer_id": offer.offer_id,
+                "agent_id": agent.agent_id,
+                "waiting_in": None,
+            }
+            if agent.agent_id in again:
+                attrs["rejected_once_ids"] = set(call.rejected_once_ids or ()) - {agent.agent_id} or None
+                attrs["reoffered_agent_ids"] = set(call.reoffered_agent_ids or ()) | {agent.agent_id}
             try:
                 commit(
-                    plan(
-                        call,
-                        CALL,
-                        CallEvent.OFFER,
-                        actor="router",
-                        attrs={"offer_id": offer.offer_id, "agent_id": agent.agent_id, "waiting_in": None},
-                    ),
+                    plan(call, CALL, CallEvent.OFFER, actor="router", attrs=attrs),
                     _claim(agent, call, offer),
                     plan_create(offer, OFFER, actor="router"),
                     request_id=f"offer:{offer.offer_id}",
@@ -167,6 +174,17 @@ class Claims:
                 True, effects.to_mobile(call, CallRinging(call_id=call.call_id).model_dump(mode="json"))
             )
         return Done(False)
+
+    def _second_chance(self, call: Call) -> frozenset[str]:
+        if not call.rejected_once_ids:
+            return frozenset()
+        delay = cached_settings(call.serving_unit_id or call.unit_id).reoffer_after_s
+        return second_chance(call.rejected_once_ids, call.last_rejected_at, self.clock(), delay)
+
+    def reoffer_timer(self, call: Call) -> Timer:
+        """After a reject left the call waiting: route it again once its rejecters may get it back."""
+        delay = cached_settings(call.serving_unit_id or call.unit_id).reoffer_after_s
+        return Dispatch(unit_id=call.serving_unit_id or "").after(delay)
 
     def rung(self, rung: Rung, call: Call) -> Effects:
         """The ringing popup to the agent, then the ring timer and the call's no-call timer in one

@@ -193,6 +193,8 @@ class Housekeeping:
         if agent is None or agent.state != listed.state:
             return
         if agent.state == AgentState.WRAP_UP:
+            if agent.after_call_work:
+                return  # the decision is in and the agent chose after-call work: they say when
             limit = timedelta(seconds=self.settings(agent.unit_id).wrap_up_limit_s)
             if now - as_utc(agent.updated_at) > limit:
                 self._release(

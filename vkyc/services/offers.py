@@ -5,7 +5,8 @@ rejects it, or lets it ring out; the system withdraws it when the caller leaves.
   peers (each learns of the other's drops and resumes); ``call.connected`` to both.
 - ``reject`` / ``ring_timeout``: offer REJECTED / MISSED, call R / M, the agent AVAILABLE (reject) or
   UNAVAILABLE (ring-out: calls stop going to an absent desk); the call is offered to the next agent
-  (never back to this one) or waits in the queue again (``call.queued`` to the caller).
+  or waits in the queue again (``call.queued`` to the caller). Never back to an agent who let it ring
+  out; back to one who rejected it once only when nobody else is free, ``reoffer_after_s`` later.
 - ``withdraw``: the changes that end a ringing offer when its call ends unanswered, for the caller's
   transaction.
 """
@@ -142,8 +143,22 @@ class Offers:
         now = self.clock()
         tried = set(call.tried_agent_ids or ()) | {agent.agent_id}
         agent_attrs: dict[str, Any] = {"call_id": None, "offer_id": None}
+        call_attrs: dict[str, Any] = {
+            "tried_agent_ids": tried,
+            "offer_id": None,
+            "agent_id": None,
+            "waiting_in": call.serving_unit_id,
+        }
+        # A first reject earns a second chance (vkyc.domain.routing.second_chance); one re-offered
+        # the call and rejecting it again does not.
+        second_chance = agent_event is AgentEvent.REJECT and agent.agent_id not in (
+            call.reoffered_agent_ids or ()
+        )
         if agent_event is AgentEvent.REJECT:
             agent_attrs["available_since"] = now
+        if second_chance:
+            call_attrs["rejected_once_ids"] = set(call.rejected_once_ids or ()) | {agent.agent_id}
+            call_attrs["last_rejected_at"] = now
         commit(
             plan(offer, OFFER, offer_event, actor=agent.agent_id),
             plan(
@@ -151,12 +166,7 @@ class Offers:
                 CALL,
                 call_event,
                 actor=agent.agent_id,
-                attrs={
-                    "tried_agent_ids": tried,
-                    "offer_id": None,
-                    "agent_id": None,
-                    "waiting_in": call.serving_unit_id,
-                },
+                attrs=call_attrs,
             ),
             *_agent_change(agent, offer, agent_event, agent_attrs),
             *extra,
@@ -194,6 +204,8 @@ class Offers:
             queued = CallQueued(call_id=call.call_id, position=self.claims.position(call))
             effects.to_mobile(call, queued.model_dump(mode="json"))
             effects.timer(*self.claims.overflow_timer(call))
+            if second_chance:
+                effects.timer(self.claims.reoffer_timer(call))
         if agent_event is AgentEvent.REJECT:
             effects.event(AgentFreed(agent.unit_id))
         return effects

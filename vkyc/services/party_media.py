@@ -48,6 +48,7 @@ from vkyc.protocol.messages import (
     MediaAnswer,
     MediaAttach,
     MediaClose,
+    MediaLinks,
     MediaOffer,
     MediaSnapshot,
     MediaSnapshotRequest,
@@ -210,7 +211,9 @@ class PartyMedia:
         )
         if message.kind == "link.up" and message.links.mobile == "up" and message.links.agent == "up":
             self.lifecycle.media_up(call)
-        return Done(Ack(request_id=message.request_id))
+        links = MediaLinks(call_id=call.call_id, links=message.links).model_dump(mode="json")
+        effects = Effects().to_party(call.agent_connection_id, call.agent_session_id, links)
+        return Done(Ack(request_id=message.request_id), effects)
 
     def node_recording(self, node: WsConnection, message: NodeRecording) -> Done[Ack]:
         """A call's recording is closed (or recovered): its facts go on the call, once; the node that

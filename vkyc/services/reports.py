@@ -151,6 +151,8 @@ class ReportsService:
                 sla_target_percent=settings.sla_target_percent,
                 sla_answer_within_s=settings.sla_answer_within_s,
                 approve_requires_face=settings.approve_requires_face,
+                decision_reasons={k: list(v) for k, v in settings.decision_reasons.items()},
+                alert_wait_s=settings.alert_wait_s,
             ),
         )
 

@@ -10,10 +10,12 @@
 // window.vkyc exposes the page's state for support and the browser tests.
 
 import { DECISIONS, decisionGate, explanations } from "./decisions.js";
-import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
+import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
+import { callStarted, callStopped, currentQuality, nodeLinks, wireCallControls } from "./callcontrols.js";
+import { clearSearch, closeViewer, openCompare, openPicture, refreshDay, searchDossiers, stopDay, wireWorkspace } from "./workspace.js";
 
 const STORE = "vkyc.agent";
 const WORKING = new Set(["RINGING", "IN_CALL", "WRAP_UP"]);
@@ -42,8 +44,16 @@ const S = {
   shownDossier: null, // {dossier, image_urls} in the side panel
 };
 
-let errors;
+let errors; // what belongs to no action of the agent's (the session, the camera, a server push)
 let decideErrors; // beside the decision buttons: why the last decision was not recorded
+// Each beside its action (issue #16), cleared by its next success: the status control, the ringing
+// popup's accept/reject, the call's own buttons (snapshot, hang-up, media), the call-back.
+let statusErrors;
+let offerErrors;
+let callErrors;
+let callbackErrors;
+let cancelErrors;
+let confirmErrors;
 let banners;
 
 // -- storage ----------------------------------------------------------------------------------------------
@@ -163,7 +173,7 @@ function onConnState({ state, deadline }) {
   } else if (state === "connected" && S.ownDeadline) {
     S.ownDeadline = null;
     banners.remove("own");
-    banners.flash("restored", "ok", t("conn.restored"));
+    banners.flash("restored", "ok", () => t("conn.restored"));
     afterReconnect();
   }
 }
@@ -186,7 +196,8 @@ function onEnded({ reason }) {
   S.call = null;
   forget();
   if (reason === "bye") showLogin(null); // logged out on purpose
-  else showLogin(reason === "replaced" ? t("conn.replaced") : t("conn.ended"));
+  else if (reason === "ended:logged_out_by_supervisor") showLogin(() => t("conn.logged_out_by_supervisor"));
+  else showLogin(reason === "replaced" ? () => t("conn.replaced") : () => t("conn.ended"));
 }
 
 async function syncWithServer(stored) {
@@ -220,6 +231,7 @@ async function syncWithServer(stored) {
   }
   save();
   render();
+  refreshDay();
   if (agent.status === "AVAILABLE") ensureCamera({ quiet: true });
 }
 
@@ -233,7 +245,8 @@ function setStatus(status, sinceMs) {
   badge.textContent = t(`status.${status}`);
   for (const button of document.querySelectorAll("[data-set-status]")) {
     button.setAttribute("aria-pressed", String(SETTABLE[status] === button.dataset.setStatus));
-    button.disabled = WORKING.has(status);
+    // In after-call work (wrap-up with no call left) the agent says when they are ready.
+    button.disabled = WORKING.has(status) && !(status === "WRAP_UP" && S.phase === "idle");
   }
   renderIdle();
 }
@@ -243,10 +256,13 @@ async function changeStatus(wanted) {
   try {
     const reply = await S.session.request("agent.set_status", { status: wanted });
     S.missed = false;
+    banners.remove("forced");
+    statusErrors.clear();
+    callbackErrors.drop("AGENT_NOT_AVAILABLE"); // its cause is gone
     setStatus(reply.status, reply.since_ms);
     if (reply.status === "AVAILABLE") ensureCamera();
   } catch (exc) {
-    errors.fromException(exc);
+    statusErrors.fromException(exc);
   }
 }
 
@@ -258,14 +274,13 @@ async function ensureCamera({ quiet = false } = {}) {
     S.localStream = await openCamera();
     $("#preview").srcObject = S.localStream;
     $("#local-video").srcObject = S.localStream;
-    errors.items = errors.items.filter((item) => item.code !== "GET_USER_MEDIA_ERROR");
-    errors.render();
+    errors.drop("GET_USER_MEDIA_ERROR");
     return S.localStream;
   } catch (exc) {
     S.localStream = null;
     const name = (exc && exc.name) || "Error";
     const key = `gum.${name}`;
-    const text = `${errorText("GET_USER_MEDIA_ERROR")} ${gumSentence(key, name)}`;
+    const text = () => `${errorText("GET_USER_MEDIA_ERROR")} ${gumSentence(key, name)}`;
     if (!quiet || name !== "NotAllowedError") {
       errors.show("GET_USER_MEDIA_ERROR", { text, detail: name, callId: S.call ? S.call.call_id : null });
     }
@@ -299,6 +314,7 @@ function showOffer(offer) {
   }
   $("#accept").disabled = false;
   $("#reject").disabled = false;
+  armReject(false);
   save();
   render();
   $("#accept").focus();
@@ -309,6 +325,7 @@ function showOffer(offer) {
 
 function closeOffer() {
   ring(false);
+  armReject(false);
   if (S.notification) {
     S.notification.close();
     S.notification = null;
@@ -329,7 +346,7 @@ async function accept() {
     try {
       reply = await S.session.request("offer.accept", { offer_id: offer.offer_id });
     } catch (exc) {
-      errors.fromException(exc, { callId: offer.call_id });
+      offerErrors.fromException(exc, { callId: offer.call_id });
       if (exc.code !== "CONNECTION_LOST" && exc.code !== "TIMEOUT") {
         closeOffer();
         S.phase = "idle";
@@ -338,6 +355,7 @@ async function accept() {
       return;
     }
     closeOffer();
+    offerErrors.clear();
     enterCall({ call_id: reply.call_id, dossier: offer.dossier, connected: true, isCallback: false });
   } finally {
     S.busy = false;
@@ -351,8 +369,9 @@ async function reject() {
   const offer = S.offer;
   try {
     await S.session.request("offer.reject", { offer_id: offer.offer_id });
+    offerErrors.clear();
   } catch (exc) {
-    if (exc.code !== "OFFER_NOT_FOUND") errors.fromException(exc, { callId: offer.call_id });
+    if (exc.code !== "OFFER_NOT_FOUND") offerErrors.fromException(exc, { callId: offer.call_id });
   } finally {
     S.busy = false;
   }
@@ -363,11 +382,20 @@ async function reject() {
   render();
 }
 
+/** A reject from the keyboard asks to confirm (issue #16: one stray Esc must not turn a customer
+ * away): the first Esc arms it and says so in the popup, a second Esc (or the button) rejects. */
+function armReject(on) {
+  S.rejectArmed = on;
+  $("#reject-confirm").classList.toggle("hidden", !on);
+}
+
 // -- the call -------------------------------------------------------------------------------------------
 
 function enterCall(call) {
   S.call = { snapshot: null, faceSnapshot: null, mediaUp: false, ended: false, decided: null, ...call, startedAt: Date.now() };
   decideErrors.clear();
+  callErrors.clear();
+  callbackErrors.clear();
   S.phase = "incall";
   setStatus("IN_CALL", null);
   if (call.dossier) showDossier(call.dossier.dossier_id, S.call);
@@ -393,13 +421,14 @@ async function startMedia() {
     },
   });
   S.media = media;
+  callStarted();
   setMediaState("connecting");
   let sdp;
   try {
     sdp = await media.offer();
   } catch (exc) {
     setMediaState("failed");
-    errors.show("MEDIA_BAD_SDP", { callId: call.call_id, detail: String(exc) });
+    callErrors.show("MEDIA_BAD_SDP", { callId: call.call_id, detail: String(exc) });
     return;
   }
   if (S.media !== media) return;
@@ -410,7 +439,7 @@ async function startMedia() {
   } catch (exc) {
     if (S.media !== media) return;
     setMediaState("failed");
-    if (exc.code !== "CONNECTION_LOST") errors.fromException(exc, { callId: call.call_id });
+    if (exc.code !== "CONNECTION_LOST") callErrors.fromException(exc, { callId: call.call_id });
   }
 }
 
@@ -440,6 +469,7 @@ function checkMediaUp() {
 }
 
 function stopCall() {
+  callStopped();
   if (S.media) S.media.close();
   S.media = null;
   S.mediaRequestId = null;
@@ -456,7 +486,7 @@ async function hangup() {
     const ended = await S.session.request("call.hangup", { call_id: S.call.call_id });
     onCallEnded(ended);
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    callErrors.fromException(exc, { callId: S.call && S.call.call_id });
   }
 }
 
@@ -475,7 +505,7 @@ function onCallEnded(message) {
   }
   if (!call.connected) {
     // A call-back nobody answered: nothing to decide, the agent is back where they were.
-    banners.flash("ended", "info", t("call.ended", { reason: endReasonText(message.reason) }));
+    banners.flash("ended", "info", () => t("call.ended", { reason: endReasonText(message.reason) }));
     S.call = null;
     S.phase = "idle";
     refreshStatus();
@@ -509,8 +539,11 @@ function finishCall() {
   const call = S.call;
   S.call = null;
   decideErrors.clear();
+  callErrors.clear(); // they were about that call
+  closeConfirm();
   S.phase = "idle";
   $("#reason").value = "";
+  refreshDay();
   if (call && call.dossier) $("#callback-dossier").value = call.dossier.dossier_id;
   save();
   render();
@@ -540,7 +573,7 @@ async function takeSnapshot() {
   try {
     await S.session.request("media.snapshot", { call_id: S.call.call_id }, { requestId });
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    callErrors.fromException(exc, { callId: S.call && S.call.call_id });
     snapshotDone();
   }
 }
@@ -556,6 +589,7 @@ function showSnapshot(result) {
   S.call.snapshot = result;
   if (result.face_found === true) S.call.faceSnapshot = result; // A's evidence, even if a later one is blank
   snapshotDone();
+  callErrors.clear();
   save();
   renderSnapshot();
   renderDecision();
@@ -608,18 +642,72 @@ function renderSnapshot() {
 
 // -- decision -------------------------------------------------------------------------------------------
 
-async function decide(letter) {
+function reasonCodes(letter) {
+  return ((S.settings.decision_reasons || {})[letter] || []).slice();
+}
+
+/** A decision is confirmed before it is sent (issue #16): the dialog names it, offers the decision's
+ * reason codes (settings.decision_reasons) beside the free note, and shows the closing script to read
+ * while the customer is still on the line. */
+function decide(letter) {
   if (!S.call || S.busy) return;
-  const reason = $("#reason").value.trim();
+  const note = $("#reason").value.trim();
   const call = S.call;
   if (decisionGate(call, S.settings)[letter].length) return; // greyed out, explained beside the buttons
   decideErrors.clear();
-  if (letter !== "A" && !reason) {
-    decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: t("decide.reason_required", { decision: letter }) });
+  if (letter !== "A" && !note && reasonCodes(letter).length === 0) {
+    decideErrors.show("REASON_REQUIRED", { callId: call.call_id, text: () => t("decide.reason_required", { decision: letter }) });
     $("#reason").focus();
     return;
   }
+  const select = $("#reason-code");
+  clear(select);
+  const codes = reasonCodes(letter);
+  select.append(h("option", { value: "" }, t(letter === "A" ? "decide.no_code" : "decide.choose_code")));
+  for (const code of codes) select.append(h("option", { value: code }, code));
+  S.confirming = letter;
+  renderConfirm();
+  $("#confirm").classList.remove("hidden");
+  (codes.length ? select : $("#confirm-yes")).focus();
+}
+
+function renderConfirm() {
+  const letter = S.confirming;
+  if (!letter || !S.call) return;
+  const dossier = (S.call.dossier && S.call.dossier.dossier_id) || "";
+  $("#confirm-what").textContent = t("confirm.what", { decision: t(`decide.${letter}`), dossier });
+  const live = !S.call.ended;
+  show("#confirm-closing", live && !!S.settings.closing_message);
+  $("#confirm-closing-text").textContent = S.settings.closing_message || "";
+  $(".reason-code").classList.toggle("hidden", reasonCodes(letter).length === 0);
+  const note = $("#reason").value.trim();
+  $("#confirm-note").textContent = note ? t("confirm.note", { note }) : "";
+}
+
+function closeConfirm() {
+  S.confirming = null;
+  $("#confirm").classList.add("hidden");
+  $("#confirm-errors").replaceChildren();
+}
+
+async function confirmDecision() {
+  const letter = S.confirming;
+  const call = S.call;
+  if (!letter || !call || S.busy) return;
+  const code = $("#reason-code").value;
+  const note = $("#reason").value.trim();
+  const reason = [code, note].filter(Boolean).join(" — ");
+  if (letter !== "A" && !reason) {
+    confirmErrors.show("REASON_REQUIRED", { callId: call.call_id, text: () => t("decide.reason_required", { decision: letter }) });
+    return;
+  }
+  closeConfirm();
+  await sendDecision(call, letter, reason);
+}
+
+async function sendDecision(call, letter, reason) {
   const fields = { call_id: call.call_id, decision: letter, reason };
+  if ($("#acw").checked) fields.after_call_work = true;
   const evidence = letter === "A" && call.faceSnapshot ? call.faceSnapshot : call.snapshot;
   if (evidence && evidence.snapshot_id) fields.snapshot_id = evidence.snapshot_id;
   S.busy = true;
@@ -631,8 +719,8 @@ async function decide(letter) {
       shown.state = reply.dossier_state;
       renderDossier();
     }
-    const withSnapshot = fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "";
-    banners.flash("decided", "ok", t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot, 15000);
+    const withSnapshot = () => (fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "");
+    banners.flash("decided", "ok", () => t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot(), 15000);
     finishCall();
     refreshStatus();
   } catch (exc) {
@@ -667,6 +755,8 @@ async function findDossier(event) {
   event.preventDefault();
   const id = $("#callback-dossier").value.trim();
   if (!id) return;
+  clearSearch();
+  if (await searchDossiers(id)) return;
   await showDossier(id, null);
   $("#callback-start").classList.toggle("hidden", !S.shownDossier || S.phase !== "idle");
 }
@@ -692,11 +782,12 @@ async function startCallback() {
       mobileOnline: reply.mobile_online,
     };
     S.phase = "callback";
+    callbackErrors.clear();
     setStatus("IN_CALL", null);
     save();
     render();
   } catch (exc) {
-    errors.fromException(exc);
+    callbackErrors.fromException(exc);
   } finally {
     S.busy = false;
   }
@@ -708,7 +799,7 @@ async function cancelCallback() {
     const ended = await S.session.request("callback.cancel", { call_id: S.call.call_id });
     onCallEnded(ended);
   } catch (exc) {
-    errors.fromException(exc, { callId: S.call && S.call.call_id });
+    cancelErrors.fromException(exc, { callId: S.call && S.call.call_id });
   }
 }
 
@@ -719,8 +810,9 @@ async function showDossier(dossierId, call) {
     const body = await api(`/dossiers/${encodeURIComponent(dossierId)}`, { token: S.token });
     S.shownDossier = body;
     if (call && !call.dossier) call.dossier = body.dossier;
+    if (!call) callbackErrors.clear();
   } catch (exc) {
-    errors.fromException(exc);
+    (call ? errors : callbackErrors).fromException(exc);
     if (!call) S.shownDossier = null;
     else S.shownDossier = { dossier: call.dossier || { dossier_id: dossierId }, image_urls: {} };
   }
@@ -747,8 +839,8 @@ function renderDossier() {
     ["dossier.id_number", d.id_number],
     ["dossier.subscriber", d.subscriber],
     ["dossier.sub_type", d.sub_type],
-    ["dossier.customer_type", d.customer_type],
-    ["dossier.payment_type", d.payment_type],
+    ["dossier.customer_type", valueText("dossier.customer_type", d.customer_type)],
+    ["dossier.payment_type", valueText("dossier.payment_type", d.payment_type)],
     ["dossier.dealer_account", d.dealer_account],
     ["dossier.unit", d.unit_id],
   ]) {
@@ -756,6 +848,7 @@ function renderDossier() {
   }
   box.append(fields);
   const urls = shown.image_urls || {};
+  show("#compare", !!(urls.portrait || urls.id_front));
   for (const [kind, label] of [
     ["id_front", "dossier.id_front"],
     ["id_back", "dossier.id_back"],
@@ -763,10 +856,26 @@ function renderDossier() {
   ]) {
     const url = urls[kind];
     const picture = url
-      ? h("img", { src: url, alt: t(label), dataset: { image: kind } })
+      ? h("img", { src: url, alt: t(label), dataset: { image: kind }, onclick: () => openPicture(url, t(label)) })
       : h("div.noimg", { dataset: { image: kind } }, t("dossier.no_image"));
     images.append(h("figure", {}, picture, h("figcaption", {}, t(label))));
   }
+}
+
+/** Portrait, ID card front (its photo) and this call's snapshot side by side. */
+function compare() {
+  const urls = (S.shownDossier && S.shownDossier.image_urls) || {};
+  const snapshot = S.call && S.call.snapshotThumb;
+  openCompare([
+    { kind: "portrait", src: urls.portrait, label: t("dossier.portrait") },
+    { kind: "id_front", src: urls.id_front, label: t("dossier.id_front") },
+    { kind: "snapshot", src: snapshot, label: t("compare.snapshot") },
+  ]);
+}
+
+/** A stored code (prepaid, KHCN…) in words when i18n.js knows it, else as stored. */
+function valueText(prefix, value) {
+  return value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value;
 }
 
 // -- pushes ---------------------------------------------------------------------------------------------
@@ -787,13 +896,21 @@ function onPush(message) {
         if (message.reason === "rang_out") S.missed = true;
         else setStatus("AVAILABLE", null); // after every reason but rang_out (then agent.status follows)
         const key = ["rang_out", "caller_hung_up"].includes(message.reason) ? message.reason : "other";
-        banners.flash("withdrawn", "info", t(`offer.withdrawn.${key}`));
+        banners.flash("withdrawn", "info", () => t(`offer.withdrawn.${key}`));
         save();
         render();
       }
       break;
     case "agent.status":
       setStatus(message.status, message.since_ms);
+      if (message.by) {
+        // Set by a supervisor (supervisor.set_agent_status): who and why, until the agent moves on.
+        S.missed = false;
+        banners.set("forced", "warn", () =>
+          t("status.forced", { by: message.by, status: t(`status.${message.status}`), reason: message.reason || "" }),
+        );
+        renderIdle();
+      }
       break;
     case "call.connected":
       if (S.call && S.call.call_id === message.call_id && !S.call.connected) {
@@ -814,22 +931,25 @@ function onPush(message) {
       if (S.call && message.call_id === S.call.call_id) {
         S.peerDeadline = null;
         banners.remove("peer");
-        banners.flash("peer-back", "ok", t("call.peer_reconnected"));
+        banners.flash("peer-back", "ok", () => t("call.peer_reconnected"));
       }
       break;
     case "peer.left":
       if (S.call && message.call_id === S.call.call_id) {
         S.peerDeadline = null;
-        banners.set("peer", "warn", t("call.peer_left"));
+        banners.set("peer", "warn", () => t("call.peer_left"));
       }
       break;
     case "media.answer":
       if (S.media && S.call && message.call_id === S.call.call_id && message.request_id === S.mediaRequestId) {
         S.media.accept(message.sdp).catch((exc) => {
           setMediaState("failed");
-          errors.show("MEDIA_BAD_SDP", { callId: message.call_id, detail: String(exc) });
+          callErrors.show("MEDIA_BAD_SDP", { callId: message.call_id, detail: String(exc) });
         });
       }
+      break;
+    case "media.links":
+      if (S.call && message.call_id === S.call.call_id) nodeLinks(message);
       break;
     case "media.snapshot_taken":
       showSnapshot(message);
@@ -839,7 +959,8 @@ function onPush(message) {
         startMedia(); // another node takes the call
       } else if (message.request_id && message.request_id === S.mediaRequestId) setMediaState("failed");
       if (message.request_id && message.request_id === S.snapshotRequestId) snapshotDone();
-      errors.show(message.code, {
+      // An answer to the call's own requests (media, snapshot) goes beside the call's buttons.
+      (message.request_id && [S.snapshotRequestId, S.mediaRequestId].includes(message.request_id) ? callErrors : errors).show(message.code, {
         callId: message.call_id || (S.call && S.call.call_id),
         requestId: message.request_id,
         serverMessage: message.message,
@@ -862,8 +983,7 @@ function showLogin(message) {
   S.me = null;
   S.shownDossier = null;
   $("#who").textContent = "";
-  $("#conn").dataset.state = "idle";
-  $("#conn").textContent = "";
+  showConnection(null);
   banners.remove("own");
   banners.remove("peer");
   if (message) banners.set("login", "warn", message);
@@ -874,7 +994,16 @@ function showLogin(message) {
 function renderIdle() {
   const text = $("#idle-text");
   if (!text) return;
-  text.textContent = S.missed ? t("idle.missed") : S.status === "AVAILABLE" ? t("idle.available") : t("idle.not_available");
+  text.textContent =
+    S.phase === "ringing"
+      ? t("idle.ringing")
+      : S.status === "WRAP_UP"
+        ? t("idle.after_call_work")
+      : S.missed
+        ? t("idle.missed")
+        : S.status === "AVAILABLE"
+          ? t("idle.available")
+          : t("idle.not_available");
 }
 
 function render() {
@@ -890,11 +1019,13 @@ function render() {
   show("#callback-ringing", phase === "callback");
   show("#decision", phase === "incall" || phase === "wrapup");
   show("#callback", phase === "idle" || phase === "ringing");
+  show("#myday", phase === "idle" || phase === "ringing");
   show("#callback-start", phase === "idle" && !!S.shownDossier && !S.busy);
   $("#stage").classList.toggle("over", phase === "wrapup");
   show("#stage-ended", phase === "wrapup");
   show("#snapshot", phase === "incall");
   show("#hangup", phase === "incall");
+  show("#media-controls", phase === "incall");
   show("#greeting", phase === "incall");
   show("#closing", phase === "wrapup");
   $("#greeting-text").textContent = S.settings.greeting || "";
@@ -922,10 +1053,10 @@ function tick() {
     $("#offer-bar").style.width = `${Math.min(100, (100 * left) / (S.offer.ring_timeout_s * 1000))}%`;
   }
   if (S.ownDeadline) {
-    banners.set("own", "warn", t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.ownDeadline - now) / 1000)) }));
+    banners.set("own", "warn", () => t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.ownDeadline - now) / 1000)) }));
   }
   if (S.peerDeadline) {
-    banners.set("peer", "warn", t("call.peer_reconnecting", { seconds: Math.max(0, Math.ceil((S.peerDeadline - now) / 1000)) }));
+    banners.set("peer", "warn", () => t("call.peer_reconnecting", { seconds: Math.max(0, Math.ceil((S.peerDeadline - now) / 1000)) }));
   }
   if (S.phase === "callback" && S.call) {
     const left = Math.max(0, (S.call.expiresAt || now) - now);
@@ -956,6 +1087,8 @@ async function login(event) {
 
 async function logout() {
   const session = S.session;
+  stopDay();
+  closeViewer();
   stopCall();
   forget();
   if (session) await session.bye();
@@ -963,19 +1096,31 @@ async function logout() {
 }
 
 function onKey(event) {
+  if (S.confirming && event.key === "Escape") {
+    event.preventDefault();
+    closeConfirm();
+    return;
+  }
   if (S.phase !== "ringing" || !S.offer) return;
   if (event.key === "Enter") {
     event.preventDefault();
     accept();
   } else if (event.key === "Escape") {
     event.preventDefault();
-    reject();
+    if (S.rejectArmed) reject();
+    else armReject(true);
   }
 }
 
 async function main() {
-  errors = new ErrorList($("#errors"));
+  errors = new ErrorList($("#errors"), 2);
   decideErrors = new ErrorList($("#decide-errors"), 1, { compact: true });
+  statusErrors = new ErrorList($("#status-errors"), 1);
+  offerErrors = new ErrorList($("#offer-errors"), 1);
+  callErrors = new ErrorList($("#call-errors"), 2);
+  callbackErrors = new ErrorList($("#callback-errors"), 1);
+  cancelErrors = new ErrorList($("#callback-cancel-errors"), 1);
+  confirmErrors = new ErrorList($("#confirm-errors"), 1, { compact: true });
   banners = new Banners($("#banners"));
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
@@ -984,6 +1129,7 @@ async function main() {
     setStatus(S.status, null);
     renderDossier();
     render();
+    renderConfirm();
   });
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
@@ -998,6 +1144,32 @@ async function main() {
   for (const button of document.querySelectorAll("[data-decision]")) {
     button.addEventListener("click", () => decide(button.dataset.decision));
   }
+  $("#reason").addEventListener("input", () => decideErrors.drop("REASON_REQUIRED"));
+  // After-call work is the agent's standing choice (this browser), not one call's.
+  $("#acw").checked = localStorage.getItem("vkyc.acw") === "1";
+  $("#acw").addEventListener("change", () => localStorage.setItem("vkyc.acw", $("#acw").checked ? "1" : "0"));
+  $("#confirm-yes").addEventListener("click", confirmDecision);
+  $("#confirm-no").addEventListener("click", closeConfirm);
+  $("#reason-code").addEventListener("change", () => confirmErrors.clear());
+  $("#compare").addEventListener("click", compare);
+  wireCallControls({
+    media: () => S.media,
+    stream: () => S.localStream,
+    setStream: (stream) => {
+      $("#preview").srcObject = stream;
+      $("#local-video").srcObject = stream;
+    },
+    onError: (exc) => callErrors.show("GET_USER_MEDIA_ERROR", { detail: (exc && exc.name) || String(exc), callId: S.call && S.call.call_id }),
+  });
+  wireWorkspace({
+    token: () => S.token,
+    canPick: () => S.phase === "idle",
+    onPick: async (dossierId) => {
+      await showDossier(dossierId, null);
+      $("#callback-dossier").value = dossierId;
+      show("#callback-start", S.phase === "idle" && !!S.shownDossier);
+    },
+  });
   $("#callback-form").addEventListener("submit", findDossier);
   $("#callback-start").addEventListener("click", startCallback);
   $("#callback-cancel").addEventListener("click", cancelCallback);
@@ -1009,11 +1181,11 @@ async function main() {
   if (stored && stored.resumeToken && stored.wsUrl) {
     try {
       await startSession({ resume: stored.resumeToken }, stored.wsUrl, stored.token, stored);
-      banners.flash("resumed", "ok", t("conn.resumed_after_reload"));
+      banners.flash("resumed", "ok", () => t("conn.resumed_after_reload"));
       return;
     } catch {
       forget();
-      showLogin(t("conn.ended"));
+      showLogin(() => t("conn.ended"));
       return;
     }
   }
@@ -1040,6 +1212,9 @@ window.vkyc = {
     return [...pushLog];
   },
   stats: async () => (S.media ? S.media.stats() : null),
+  get quality() {
+    return currentQuality();
+  },
   drop: () => S.session && S.session.drop(),
 };
 

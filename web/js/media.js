@@ -10,15 +10,20 @@
 const GATHER_TIMEOUT_MS = 3000;
 
 /** getUserMedia with what an agent needs; rejects with the DOMException (its .name says why). */
-export async function openCamera() {
+export async function openCamera(devices = {}) {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     const error = new Error("navigator.mediaDevices is missing (the page is not in a secure context)");
     error.name = "SecurityError";
     throw error;
   }
   return navigator.mediaDevices.getUserMedia({
-    audio: { echoCancellation: true, noiseSuppression: true },
-    video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } },
+    audio: { echoCancellation: true, noiseSuppression: true, ...(devices.audio ? { deviceId: { exact: devices.audio } } : {}) },
+    video: {
+      width: { ideal: 640 },
+      height: { ideal: 480 },
+      frameRate: { ideal: 15 },
+      ...(devices.video ? { deviceId: { exact: devices.video } } : {}),
+    },
   });
 }
 
@@ -74,9 +79,14 @@ export class CallMedia {
     await this.pc.setRemoteDescription({ type: "answer", sdp: answerSdp });
   }
 
-  /** Inbound and outbound video counters, for the page's indicator and the tests. */
+  /** Inbound and outbound video counters, for the page's indicator and the tests: what arrives from
+   * the customer (packets received and lost, jitter, frames per second) and what the node says of the
+   * agent's own stream (its RTCP reports: packets lost, round-trip time). */
   async stats() {
-    const out = { framesDecoded: 0, framesReceived: 0, framesSent: 0, bytesReceived: 0, width: 0, height: 0 };
+    const out = {
+      framesDecoded: 0, framesReceived: 0, framesSent: 0, bytesReceived: 0, width: 0, height: 0,
+      packetsReceived: 0, packetsLost: 0, jitter: 0, fps: 0, sentLost: 0, sentPackets: 0, rtt: null,
+    };
     const report = await this.pc.getStats();
     report.forEach((entry) => {
       if (entry.type === "inbound-rtp" && entry.kind === "video") {
@@ -85,10 +95,28 @@ export class CallMedia {
         out.bytesReceived += entry.bytesReceived || 0;
         out.width = entry.frameWidth || out.width;
         out.height = entry.frameHeight || out.height;
+        out.packetsReceived += entry.packetsReceived || 0;
+        out.packetsLost += Math.max(0, entry.packetsLost || 0);
+        out.jitter = Math.max(out.jitter, entry.jitter || 0);
+        out.fps = entry.framesPerSecond || out.fps;
       }
-      if (entry.type === "outbound-rtp" && entry.kind === "video") out.framesSent += entry.framesSent || 0;
+      if (entry.type === "outbound-rtp" && entry.kind === "video") {
+        out.framesSent += entry.framesSent || 0;
+        out.sentPackets += entry.packetsSent || 0;
+      }
+      if (entry.type === "remote-inbound-rtp" && entry.kind === "video") {
+        out.sentLost += Math.max(0, entry.packetsLost || 0);
+        if (typeof entry.roundTripTime === "number") out.rtt = entry.roundTripTime;
+      }
     });
     return out;
+  }
+
+  /** Send `track` instead of the current track of its kind (another camera or microphone). */
+  async replaceTrack(track) {
+    for (const sender of this.pc.getSenders()) {
+      if (sender.track && sender.track.kind === track.kind) await sender.replaceTrack(track);
+    }
   }
 
   close() {

@@ -115,7 +115,7 @@ export async function submitLogin(form, role, errors, wrongPageKey, start) {
       body: { username: form.username.value.trim(), password: form.password.value },
     });
     if (grant.role !== role) {
-      errors.show("FORBIDDEN_ACTION", { text: t(wrongPageKey) });
+      errors.show("FORBIDDEN_ACTION", { text: () => t(wrongPageKey) });
       return;
     }
     form.password.value = "";

@@ -6,8 +6,9 @@
 // A reload resumes the session like the agent page does (sessionStorage "vkyc.supervisor").
 
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
-import { applyTranslations, onLangChange, t } from "./i18n.js";
+import { applyTranslations, has, onLangChange, t } from "./i18n.js";
 import { api, Session, submitLogin } from "./session.js";
+import { forceButton, refreshWaiting, renderAlerts, waitingSoon, wireSupervision } from "./supervision.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.supervisor";
@@ -25,6 +26,8 @@ const S = {
 };
 
 let errors;
+let lookupErrors; // beside the lookup form, cleared by the next lookup found
+let reportErrors; // beside the report form
 let banners;
 
 function save() {
@@ -57,7 +60,7 @@ async function startSession(query, wsUrl, token) {
   session.addEventListener("ended", (event) => {
     sessionStorage.removeItem(STORE);
     const reason = event.detail.reason;
-    showLogin(reason === "bye" ? null : reason === "replaced" ? t("conn.replaced") : t("conn.ended"));
+    showLogin(reason === "bye" ? null : reason === "replaced" ? () => t("conn.replaced") : () => t("conn.ended"));
   });
   await session.start(query);
   save();
@@ -67,6 +70,7 @@ async function startSession(query, wsUrl, token) {
   showConsole();
   await snapshot();
   await report();
+  refreshWaiting();
 }
 
 function onConnState({ state, deadline }) {
@@ -76,7 +80,7 @@ function onConnState({ state, deadline }) {
   } else if (state === "connected" && S.reconnecting) {
     S.reconnecting = false;
     banners.remove("own");
-    banners.flash("restored", "ok", t("conn.restored"));
+    banners.flash("restored", "ok", () => t("conn.restored"));
     snapshot();
   }
 }
@@ -96,12 +100,40 @@ function onPush(message) {
   if (message.action === "monitor.agent") {
     S.agents.set(message.agent.agent_id, message.agent);
     renderBoard();
+    reportSoon(); // an agent's move may be a call answered or ended: the chart follows by itself
   } else if (message.action === "monitor.queue") {
     S.queues.set(message.queue.unit_id, message.queue);
     renderBoard();
+    waitingSoon();
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
+}
+
+// -- names (issue #16: people, units and queues by name, states in words) --------------------------------
+
+/** "Name" of a unit the supervisor serves (GET /me), else its id. */
+function unitName(unitId) {
+  const unit = ((S.me && S.me.units) || []).find((u) => u.unit_id === unitId);
+  return unit ? unit.name : unitId;
+}
+
+/** An agent's name from the live board, with the account in the title; else the account. */
+function agentLabel(agentId) {
+  if (!agentId) return t("none");
+  if (has(`actor.${agentId}`)) return t(`actor.${agentId}`);
+  const row = S.agents.get(agentId);
+  return row && row.name ? row.name : agentId;
+}
+
+/** A word when i18n.js knows the key, else the stored value (data, not a text of ours). */
+function known(key, fallback) {
+  return has(key) ? t(key) : fallback;
+}
+
+function callStateText(direction, state) {
+  if (!state) return t("call.state.none");
+  return known(`call.state.${direction === "out" ? "out" : "in"}.${state}`, state);
 }
 
 // -- board ----------------------------------------------------------------------------------------------
@@ -110,7 +142,7 @@ function renderBoard() {
   const body = $("#agents tbody");
   clear(body);
   const rows = [...S.agents.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id) || a.name.localeCompare(b.name));
-  if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 5 }, t("sup.no_agents"))));
+  if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 6 }, t("sup.no_agents"))));
   for (const row of rows) {
     const call = row.call_id
       ? h("a", { href: `#${row.call_id}`, onclick: (event) => {
@@ -124,10 +156,11 @@ function renderBoard() {
         "tr",
         { dataset: { agent: row.agent_id, status: row.status } },
         h("td", {}, h("div", {}, row.name), h("div.muted.mono", {}, row.agent_id)),
-        h("td", {}, row.unit_id),
+        h("td", { title: row.unit_id }, unitName(row.unit_id)),
         h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
         h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
         h("td.call", {}, call),
+        h("td", {}, forceButton(row)),
       ),
     );
   }
@@ -139,7 +172,7 @@ function renderBoard() {
       h(
         "tr",
         { dataset: { unit: row.unit_id, waiting: row.waiting } },
-        h("td", {}, row.unit_id),
+        h("td", { title: row.unit_id }, unitName(row.unit_id)),
         h("td", {}, String(row.waiting)),
         h("td.mono", { dataset: since ? { since } : {} }, since ? duration(Date.now() - since) : t("none")),
       ),
@@ -152,8 +185,9 @@ function tick() {
   for (const cell of document.querySelectorAll("td[data-since]")) {
     cell.textContent = duration(now - Number(cell.dataset.since));
   }
+  renderAlerts();
   if (S.reconnecting) {
-    banners.set("own", "warn", t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.reconnecting - now) / 1000)) }));
+    banners.set("own", "warn", () => t("conn.reconnecting", { seconds: Math.max(0, Math.ceil((S.reconnecting - now) / 1000)) }));
   }
 }
 
@@ -166,9 +200,10 @@ async function lookup(callId) {
   } catch (exc) {
     S.lookup = null;
     clear(box);
-    errors.fromException(exc, { callId });
+    lookupErrors.fromException(exc, { callId });
     return;
   }
+  lookupErrors.clear();
   renderLookup();
 }
 
@@ -182,15 +217,15 @@ function renderLookup() {
   const direction = c.direction === "out" ? t("sup.field.direction.out") : t("sup.field.direction.in");
   for (const [key, value] of [
     ["call_id", c.call_id],
-    ["sup.field.state", c.state],
+    ["sup.field.state", callStateText(c.direction, c.state)],
     ["sup.field.direction", direction],
     ["sup.field.dossier", c.dossier_id],
-    ["sup.field.agent", c.agent_id],
+    ["sup.field.agent", c.agent_id ? agentLabel(c.agent_id) : null],
     ["sup.field.created", dateTime(c.created_at)],
     ["sup.field.answered", dateTime(c.answered_at)],
     ["sup.field.ended", dateTime(c.ended_at)],
-    ["sup.field.end_reason", c.end_reason],
-    ["sup.field.decision", c.decision],
+    ["sup.field.end_reason", c.end_reason ? known(`call.reason.end.${c.end_reason}`, c.end_reason) : null],
+    ["sup.field.decision", c.decision ? `${c.decision} — ${known(`dossier.state.${c.decision}`, "")}` : null],
   ]) {
     fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key } }, value || t("none")));
   }
@@ -198,13 +233,26 @@ function renderLookup() {
 
   const timeline = h("ol.timeline", { id: "timeline" });
   for (const entry of found.timeline) {
-    const what = `${entry.from_state || "∅"} → ${entry.to_state} · ${entry.event} · ${entry.actor}${entry.reason ? ` · ${entry.reason}` : ""}`;
-    timeline.append(h("li", { dataset: { state: entry.to_state } }, h("span.mono", {}, dateTime(entry.at)), h("span", {}, what)));
+    const from = entry.from_state ? callStateText(c.direction, entry.from_state) : t("call.state.none");
+    const parts = [
+      `${from} → ${callStateText(c.direction, entry.to_state)}`,
+      known(`call.event.${entry.event}`, entry.event),
+      agentLabel(entry.actor),
+    ];
+    if (entry.reason) parts.push(known(`call.reason.${entry.reason}`, known(`call.reason.end.${entry.reason}`, entry.reason)));
+    timeline.append(
+      h(
+        "li",
+        { dataset: { state: entry.to_state, event: entry.event } },
+        h("span.mono", {}, dateTime(entry.at)),
+        h("span", {}, parts.join(" · ")),
+      ),
+    );
   }
   box.append(h("div", {}, h("h3", {}, t("sup.lookup.timeline")), timeline));
 
   if (found.offers.length) {
-    const offers = found.offers.map((o) => `${o.agent_id} (${o.state})`).join(", ");
+    const offers = found.offers.map((o) => `${agentLabel(o.agent_id)} (${known(`offer.state.${o.state}`, o.state)})`).join(", ");
     box.append(h("div", {}, h("h3", {}, t("sup.lookup.offers")), h("p", {}, offers)));
   }
 
@@ -229,13 +277,27 @@ function renderLookup() {
 
 // -- report ---------------------------------------------------------------------------------------------
 
+// The chart follows the day without a click (issue #16): a change of the form reloads it, and so does
+// the board's activity (at most once per REPORT_DEBOUNCE_MS) and, failing that, the clock.
+const REPORT_DEBOUNCE_MS = 2000;
+const REPORT_EVERY_MS = 60000;
+let reportTimer = null;
+
+function reportSoon() {
+  if (reportTimer || !S.session) return;
+  reportTimer = setTimeout(() => {
+    reportTimer = null;
+    report();
+  }, REPORT_DEBOUNCE_MS);
+}
+
 function fillUnits() {
   const select = $("#report-unit");
   const chosen = select.value;
   clear(select);
   select.append(h("option", { value: "" }, t("sup.report.all_units")));
   for (const unit of (S.me && S.me.units) || []) {
-    select.append(h("option", { value: unit.unit_id }, `${unit.unit_id} — ${unit.name}`));
+    select.append(h("option", { value: unit.unit_id }, unit.name));
   }
   select.value = chosen;
 }
@@ -251,9 +313,10 @@ async function report(event) {
   try {
     S.report = await api(`/reports/calls-per-hour?${params}`, { token: S.token });
     if (S.report && !$("#report-date").value) $("#report-date").value = S.report.date;
+    reportErrors.clear();
   } catch (exc) {
     S.report = null;
-    errors.fromException(exc);
+    reportErrors.fromException(exc);
   }
   renderReport();
 }
@@ -289,8 +352,7 @@ function showLogin(message) {
   $("#console").classList.add("hidden");
   $("#logout").classList.add("hidden");
   $("#who").textContent = "";
-  $("#conn").dataset.state = "idle";
-  $("#conn").textContent = "";
+  showConnection(null);
   banners.remove("own");
   if (message) banners.set("login", "warn", message);
 }
@@ -319,7 +381,9 @@ async function logout() {
 }
 
 async function main() {
-  errors = new ErrorList($("#errors"));
+  errors = new ErrorList($("#errors"), 2);
+  lookupErrors = new ErrorList($("#lookup-errors"), 1);
+  reportErrors = new ErrorList($("#report-errors"), 1);
   banners = new Banners($("#banners"));
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
@@ -338,6 +402,18 @@ async function main() {
     if (id) lookup(id);
   });
   $("#report-form").addEventListener("submit", report);
+  wireSupervision({
+    session: () => S.session,
+    token: () => S.token,
+    me: () => S.me,
+    queues: () => [...S.queues.values()],
+    report: () => S.report,
+    serverToLocal,
+    unitName,
+  });
+  $("#report-date").addEventListener("change", () => report());
+  $("#report-unit").addEventListener("change", () => report());
+  setInterval(() => S.session && report(), REPORT_EVERY_MS);
   setInterval(tick, 1000);
 
   const stored = load();
@@ -347,7 +423,7 @@ async function main() {
       return;
     } catch {
       sessionStorage.removeItem(STORE);
-      showLogin(t("conn.ended"));
+      showLogin(() => t("conn.ended"));
       return;
     }
   }

@@ -79,21 +79,29 @@ export function copyable(label, value) {
 /**
  * Error cards in `container`: each shows the human sentence for `code` (errors in i18n.js), the code,
  * and the call id and request id with a copy button. At most `keep` cards; newest first.
+ *
+ * An error belongs to the action that caused it (issue #16): each action has its list beside its
+ * button, cleared by the action's next success (`clear()`), and every card expires after `expireMs`
+ * (0: never), so no old error is left on screen for the next customer.
  */
 export class ErrorList {
   /** `compact`: the sentence and one line of ids as text (no copy or dismiss buttons), for a list
    * inside a panel where the call id is on screen already (the decision panel). */
-  constructor(container, keep = 3, { compact = false } = {}) {
+  constructor(container, keep = 3, { compact = false, expireMs = 30000 } = {}) {
     this.container = container;
     this.keep = keep;
     this.compact = compact;
+    this.expireMs = expireMs;
     this.items = [];
     onLangChange(() => this.render());
   }
 
+  /** `text` may be a function (re-run on a language switch) or a fixed sentence. */
   show(code, { callId = null, requestId = null, detail = null, text = null, serverMessage = null } = {}) {
-    this.items.unshift({ code, callId, requestId, detail, text, serverMessage, id: Math.random() });
+    const item = { code, callId, requestId, detail, text, serverMessage, id: Math.random() };
+    this.items.unshift(item);
     this.items.length = Math.min(this.items.length, this.keep);
+    if (this.expireMs) setTimeout(() => this.dismiss(item.id), this.expireMs);
     this.render();
   }
 
@@ -102,7 +110,7 @@ export class ErrorList {
     if (exc && exc.code) {
       const code = exc.code;
       if (code === "NETWORK" || code === "CONNECTION_LOST" || code === "TIMEOUT") {
-        this.show(code, { text: t("error.network"), requestId: exc.requestId, ...extra });
+        this.show(code, { text: () => t("error.network"), requestId: exc.requestId, ...extra });
       } else {
         this.show(code, { callId: exc.callId, requestId: exc.requestId, serverMessage: exc.serverMessage, ...extra });
       }
@@ -119,7 +127,7 @@ export class ErrorList {
   render() {
     clear(this.container);
     for (const item of this.items) {
-      const sentence = item.text || errorText(item.code, item.serverMessage);
+      const sentence = (typeof item.text === "function" ? item.text() : item.text) || errorText(item.code, item.serverMessage);
       if (this.compact) {
         const ids = [item.code, item.callId, item.requestId].filter(Boolean).join(" · ");
         this.container.append(
@@ -154,16 +162,29 @@ export class ErrorList {
   }
 
   dismiss(id) {
+    const before = this.items.length;
     this.items = this.items.filter((item) => item.id !== id);
+    if (this.items.length !== before) this.render();
+  }
+
+  /** Forget the cards of these codes (the cause is gone, e.g. the camera opened after all). */
+  drop(...codes) {
+    this.items = this.items.filter((item) => !codes.includes(item.code));
     this.render();
   }
 }
 
-/** Named banners (one per key) in `container`: set(key, kind, text) / remove(key). */
+/** Named banners (one per key) in `container`: set(key, kind, text) / remove(key). `text` is a function
+ * returning the sentence (run again when the language changes, so an open banner follows it) or a
+ * fixed string. */
 export class Banners {
   constructor(container) {
     this.container = container;
     this.items = new Map();
+    this.texts = new Map();
+    onLangChange(() => {
+      for (const [key, text] of this.texts) this.items.get(key).textContent = text();
+    });
   }
 
   set(key, kind, text) {
@@ -174,7 +195,9 @@ export class Banners {
       this.container.append(el);
     }
     el.className = `banner ${kind}`;
-    el.textContent = text;
+    const render = typeof text === "function" ? text : () => text;
+    this.texts.set(key, render);
+    el.textContent = render();
     return el;
   }
 
@@ -182,6 +205,7 @@ export class Banners {
     const el = this.items.get(key);
     if (el) el.remove();
     this.items.delete(key);
+    this.texts.delete(key);
   }
 
   /** A banner that disappears by itself. */
@@ -192,12 +216,20 @@ export class Banners {
   }
 }
 
-// The header's connection indicator: a dot (styled by data-state) and the word for it.
+// The header's connection indicator: a dot (styled by data-state) and the word for it, in the language
+// on screen (renamed on a switch). showConnection(null): no session, no word.
+let connState = null;
 export function showConnection(state) {
+  connState = state;
   const conn = $("#conn");
-  conn.dataset.state = state;
-  conn.textContent = t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended" : "conn.connecting");
+  conn.dataset.state = state || "idle";
+  conn.textContent = !state
+    ? ""
+    : t(state === "connected" ? "conn.connected" : state === "ended" ? "conn.ended_short" : state === "reconnecting" ? "conn.reconnecting_short" : "conn.connecting");
 }
+onLangChange(() => {
+  if (document.querySelector("#conn")) showConnection(connState);
+});
 
 /** The login screen's warning (banner "api") when the link's ?api= named a server that is not allowed. */
 export async function warnIgnoredApi(banners) {
