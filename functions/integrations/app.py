@@ -6,8 +6,9 @@ REST (``vkyc.api.integrator_endpoints``, documented in ``docs/openapi.json``): d
 evidence, calls by id and by filter, webhook subscriptions and their delivery log. Every ``POST`` runs
 once per ``Idempotency-Key`` (``vkyc.services.idempotency``).
 
-Streams: changes of ``dossiers``, ``calls`` and ``dossier_log`` become webhook deliveries
-(``vkyc.services.webhook_fanout``) on the integrations queue.
+Streams: changes of ``dossiers``, ``calls``, ``dossier_log`` and ``tickets`` become webhook deliveries
+(``vkyc.services.webhook_fanout``) on the integrations queue; missed calls become tickets
+(``vkyc.services.tickets``), read and changed through ``/v1/tickets``.
 
 Queue (``VKYC_INTEGRATIONS_QUEUE``): ``deliver`` jobs (one signed attempt each, retries re-enqueued:
 ``vkyc.services.webhook_delivery``), S3's notices of image uploads, and the image checker's verdicts
@@ -44,6 +45,8 @@ from vkyc.services.eligibility import EligibilityService
 from vkyc.services.idempotency import Idempotency, fingerprint
 from vkyc.services.integrator_auth import Integrator, IntegratorAuth
 from vkyc.services.integrator_reads import IntegratorReads
+from vkyc.services.ticket_reads import TicketReads, ticket_view
+from vkyc.services.tickets import TicketService
 from vkyc.services.webhook_delivery import WebhookSender
 from vkyc.services.webhook_fanout import WebhookFanout
 from vkyc.services.webhooks import DELIVER, WebhookService
@@ -63,6 +66,8 @@ reads = IntegratorReads(files, EligibilityService())
 webhooks = WebhookService(jobs)
 fanout = WebhookFanout(jobs)
 sender = WebhookSender(jobs, WebhookPoster())
+tickets = TicketService()
+ticket_reads = TicketReads()
 
 
 def _integrator(request: RestRequest) -> Integrator:
@@ -171,6 +176,26 @@ def delivery_redeliver(call: Context) -> v1.Delivery:
     )
 
 
+# -- tickets for missed calls (seed 004) ---------------------------------------------------------------
+
+
+@api.route(v1_api.TICKETS_LIST)
+def tickets_list(call: Context) -> v1.TicketsPage:
+    return ticket_reads.list(call.caller.unit_id, call.query_as(v1.TicketsQuery))
+
+
+@api.route(v1_api.TICKET_GET)
+def ticket_get(call: Context) -> v1.TicketV1:
+    return ticket_view(tickets.get(call.caller.unit_id, call.params_as(v1.TicketPath).ticket_id))
+
+
+@api.route(v1_api.TICKET_UPDATE)
+def ticket_update(call: Context) -> v1.TicketV1:
+    ticket_id = call.params_as(v1.TicketPath).ticket_id
+    changed = tickets.patch(call.caller.unit_id, ticket_id, call.body_as(v1.TicketPatch), call.caller.actor)
+    return ticket_view(changed)
+
+
 mount(app, api)
 
 
@@ -192,7 +217,16 @@ def dossier_changes(event: DynamoDBEvent) -> None:
 
 @app.on_dynamodb_record(stream_arn=_stream("calls"), batch_size=25, starting_position="LATEST")
 def call_changes(event: DynamoDBEvent) -> None:
-    fanout.records("calls", _images(event))
+    images = _images(event)
+    fanout.records("calls", images)
+    # Missed calls become tickets; a failure fails the batch, which the stream delivers again (both
+    # consumers are idempotent).
+    tickets.records(images)
+
+
+@app.on_dynamodb_record(stream_arn=_stream("tickets"), batch_size=25, starting_position="LATEST")
+def ticket_changes(event: DynamoDBEvent) -> None:
+    fanout.records("tickets", _images(event))
 
 
 @app.on_dynamodb_record(stream_arn=_stream("dossier_log"), batch_size=25, starting_position="LATEST")

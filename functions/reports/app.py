@@ -31,12 +31,14 @@ from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_noti
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
 from vkyc.config import load_config
-from vkyc.protocol import rest
+from vkyc.protocol import rest, v1
+from vkyc.protocol.messages import Role
 from vkyc.repositories import units
 from vkyc.repositories.tables import missing_tables
 from vkyc.services.health import HealthService
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
+from vkyc.services.ticket_reads import TicketReads
 
 config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
@@ -44,6 +46,7 @@ log = logging.getLogger("vkyc.reports")
 
 files = MediaFiles()
 reports = ReportsService(files)
+ticket_reads = TicketReads()
 
 
 def _tables() -> str | None:
@@ -112,6 +115,14 @@ def calls_per_hour(call: Context) -> rest.CallsPerHour:
 @api.route(endpoints.AUTH_EVENTS)
 def auth_events(call: Context) -> rest.AuthEvents:
     return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
+
+
+@api.route(endpoints.AGENT_TICKETS)
+def agent_tickets(call: Context) -> v1.AgentTickets:
+    principal = call.caller.principal
+    if principal.role is not Role.AGENT:
+        return v1.AgentTickets(tickets=[])
+    return ticket_reads.for_agent(principal.principal_id)
 
 
 mount(app, api)

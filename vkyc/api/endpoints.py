@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
-from vkyc.protocol import rest
+from vkyc.protocol import rest, v1
 from vkyc.protocol.messages import Role
 from vkyc.services.auth import LoginRequest, MobileTokenRequest, NodeTokenRequest
 
@@ -155,6 +155,22 @@ AUTH_EVENTS = Endpoint(
     tags=("reports",),
 )
 
+# -- tickets for missed calls, the agent's side (functions/reports; seed 004) --------------------------
+
+AGENT_TICKETS = Endpoint(
+    name="agent_tickets",
+    method="GET",
+    path="/tickets",
+    summary="The tickets for missed calls an agent may work on (call the customer back from one)",
+    description="Not done, of the agent's serving unit, assigned to the agent, to one of the agent's "
+    "groups, or to anyone; oldest first, at most 100. A supervisor gets an empty list. Start the "
+    "call-back with `callback.start` and the ticket's `dossier_id` (docs/protocol.md): the ticket goes "
+    "`in_progress`, and `done` once the call-back is answered and the dossier decided (docs/tickets.md).",
+    response=v1.AgentTickets,
+    roles=STAFF,
+    tags=("reads",),
+)
+
 ALL = (
     MOBILE_TOKEN,
     LOGIN,
@@ -167,6 +183,7 @@ ALL = (
     CALL,
     CALLS_PER_HOUR,
     AUTH_EVENTS,
+    AGENT_TICKETS,
     # -- the integrator API (functions/integrations) --
     *V1,
 )

@@ -823,6 +823,25 @@ _CATALOGUE = [
         "`POST /v1/webhooks` when the unit already has 10 subscriptions.",
         "Delete one you no longer need, or subscribe one URL to several event types.",
     ),
+    # -- tickets for missed calls (seed 004) ------------------------------------------------------
+    ErrorInfo(
+        "TICKET_NOT_FOUND",
+        Area.INTEGRATION,
+        404,
+        "No such ticket.",
+        "A `/v1/tickets/{id}` request named a ticket that does not exist or belongs to another unit "
+        "(the two are not told apart).",
+        "List your unit's tickets with `GET /v1/tickets`.",
+    ),
+    ErrorInfo(
+        "TICKET_ASSIGNEE_NOT_FOUND",
+        Area.INTEGRATION,
+        422,
+        "The ticket cannot be assigned to this group or agent.",
+        "`PATCH /v1/tickets/{id}` named, as the assignee, a group or an agent that does not exist or "
+        "is not of the ticket's serving unit (`serving_unit_id`). Nothing was changed.",
+        "Assign a group or agent of the serving unit, or `{}` for anyone of it.",
+    ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(
         "INTERNAL_ERROR",

@@ -562,6 +562,15 @@ export const ERRORS = {
     vi: "Hệ thống tạm thời không truy cập được dữ liệu. Thử lại sau vài giây; nếu vẫn lỗi, báo quản trị.",
     en: "The system cannot reach its data right now. Try again in a few seconds; if it persists, tell your administrator.",
   },
+  // tickets for missed calls (seed 004)
+  TICKET_NOT_FOUND: {
+    vi: "Không có phiếu ghi này (hoặc phiếu thuộc đơn vị khác).",
+    en: "No such ticket (or it belongs to another unit).",
+  },
+  TICKET_ASSIGNEE_NOT_FOUND: {
+    vi: "Không giao được phiếu ghi cho nhóm hoặc tổng đài viên này: chọn nhóm hoặc tổng đài viên của đơn vị phục vụ.",
+    en: "The ticket cannot be assigned to this group or agent: choose one of the serving unit.",
+  },
   GET_USER_MEDIA_ERROR: {
     vi: "Không mở được camera hoặc micro.",
     en: "The camera or microphone could not be opened.",
