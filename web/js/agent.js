@@ -13,6 +13,7 @@ import { DECISIONS, decisionGate, explanations } from "./decisions.js";
 import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
+import { initTickets } from "./tickets.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
@@ -1001,6 +1002,14 @@ async function main() {
   $("#callback-form").addEventListener("submit", findDossier);
   $("#callback-start").addEventListener("click", startCallback);
   $("#callback-cancel").addEventListener("click", cancelCallback);
+  initTickets({
+    token: () => (S.session ? S.token : null),
+    canCallBack: () => S.phase === "idle" && !S.busy,
+    callBack: async (dossierId) => {
+      await showDossier(dossierId, null);
+      if (S.shownDossier) await startCallback();
+    },
+  });
   document.addEventListener("keydown", onKey);
   document.addEventListener("pointerdown", unlockAudio);
   setInterval(tick, 250);

@@ -291,6 +291,16 @@ const TEXTS = {
   "sup.report.sl_none": ["Chưa có cuộc gọi trong ngày.", "No calls that day."],
   "sup.report.chart_title": ["Cuộc gọi theo giờ: đã trả lời và nhỡ", "Calls per hour: answered and missed"],
   "sup.report.hour": ["Giờ", "Hour"],
+  // tickets for missed calls (web/js/tickets.js; seed 004)
+  "tickets.title": ["Phiếu ghi cuộc gọi nhỡ", "Missed-call tickets"],
+  "tickets.refresh": ["Làm mới", "Refresh"],
+  "tickets.empty": ["Không có phiếu ghi nào cần xử lý.", "No ticket to follow up."],
+  "tickets.calls": ["{count} cuộc gọi nhỡ", "{count} missed call(s)"],
+  "tickets.call_back": ["Gọi lại", "Call back"],
+  "tickets.state.open": ["Chưa xử lý", "Open"],
+  "tickets.state.in_progress": ["Đang xử lý", "In progress"],
+  "tickets.direction.in": ["gọi vào nhỡ", "missed inbound"],
+  "tickets.direction.out": ["gọi lại không thành công", "failed call-back"],
 };
 
 export const ERRORS = {
