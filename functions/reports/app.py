@@ -35,6 +35,7 @@ from vkyc.protocol import rest, v1
 from vkyc.protocol.messages import Role
 from vkyc.repositories import units
 from vkyc.repositories.tables import missing_tables
+from vkyc.services.answer_urls import AnswerUrls
 from vkyc.services.health import HealthService
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
@@ -47,6 +48,7 @@ log = logging.getLogger("vkyc.reports")
 files = MediaFiles()
 reports = ReportsService(files)
 ticket_reads = TicketReads()
+answer_urls = AnswerUrls()
 
 
 def _tables() -> str | None:
@@ -123,6 +125,11 @@ def agent_tickets(call: Context) -> v1.AgentTickets:
     if principal.role is not Role.AGENT:
         return v1.AgentTickets(tickets=[])
     return ticket_reads.for_agent(principal.principal_id)
+
+
+@api.route(endpoints.ANSWER_URL)
+def answer_url(call: Context) -> rest.AnswerUrls:
+    return answer_urls.for_agent(call.caller.principal.principal_id, call.params_as(rest.CallPath).call_id)
 
 
 mount(app, api)

@@ -171,6 +171,26 @@ AGENT_TICKETS = Endpoint(
     tags=("reads",),
 )
 
+# -- the popup answer URL, the agent's side (functions/reports; seed 004) ------------------------------
+
+ANSWER_URL = Endpoint(
+    name="answer_url",
+    method="GET",
+    path="/calls/{call_id}/answer-url",
+    summary="For the agent who answered a call: the unit's popup answer URL and iframe URL, filled in",
+    description="The agent page asks once the call is answered and opens `url` in a new tab or a panel "
+    "(`target`), `iframe_url` in the panel. Fields: userId, hotline, customerNumber, isCallOut, "
+    "timeAnswer (Unix ms), callId (vkyc.domain.answer_url). Another agent's call, or one not answered, "
+    "answers `CALL_NOT_FOUND`; a template that does not give an http(s) URL, "
+    "`REQUEST_ANSWER_URL_ERROR` with the call id (the page also reports that code when it cannot open "
+    "the URL).",
+    params=rest.CallPath,
+    response=rest.AnswerUrls,
+    roles=frozenset({Role.AGENT}),
+    errors=("CALL_NOT_FOUND", "REQUEST_ANSWER_URL_ERROR"),
+    tags=("reads",),
+)
+
 ALL = (
     MOBILE_TOKEN,
     LOGIN,
@@ -184,6 +204,7 @@ ALL = (
     CALLS_PER_HOUR,
     AUTH_EVENTS,
     AGENT_TICKETS,
+    ANSWER_URL,
     # -- the integrator API (functions/integrations) --
     *V1,
 )

@@ -14,6 +14,7 @@ import { applyTranslations, errorText, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
 import { initTickets } from "./tickets.js";
+import { closeAnswerPanel, openAnswerUrl } from "./answer_url.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
 const STORE = "vkyc.agent";
@@ -376,6 +377,7 @@ function enterCall(call) {
   save();
   render();
   startMedia();
+  if (S.call.connected) openAnswerUrl(S.call.call_id, { token: S.token, errors });
 }
 
 async function startMedia() {
@@ -507,6 +509,7 @@ async function refreshStatus() {
 
 function finishCall() {
   stopCall();
+  closeAnswerPanel();
   const call = S.call;
   S.call = null;
   decideErrors.clear();

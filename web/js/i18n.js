@@ -301,6 +301,9 @@ const TEXTS = {
   "tickets.state.in_progress": ["Đang xử lý", "In progress"],
   "tickets.direction.in": ["gọi vào nhỡ", "missed inbound"],
   "tickets.direction.out": ["gọi lại không thành công", "failed call-back"],
+  // the popup answer URL (web/js/answer_url.js; seed 004)
+  "answer.title": ["Thông tin khách hàng", "Customer page"],
+  "answer.open_link": ["Mở trang thông tin khách hàng", "Open the customer page"],
 };
 
 export const ERRORS = {
