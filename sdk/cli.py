@@ -20,7 +20,8 @@ only; supervisors just watch). ``ping`` sends signed pings and prints ``{"action
 video file) and media, prints each event, and returns once the call ended and its decision came (or
 ``--result-wait`` seconds passed); ``--answer-callbacks`` registers the device and answers every
 call-back (with the same camera) until ``--seconds`` (default: until Ctrl-C). Lines of this side's
-own events carry an ``sdk`` key (``sdk.mobile_call``).
+own events carry an ``sdk`` key (``sdk.mobile_call``). These two need the ``sdk-media`` extra (and
+scikit-image for the built-in face).
 
 Exit status: 0 on success; 2 with one line ``error: CODE: message`` on stderr for a refused or failed
 REST call, WebSocket or request (and for bad usage).
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -185,8 +187,12 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def _mobile_calls(client: VkycClient, args: argparse.Namespace) -> None:
-    from sdk import mobile_call  # media (aiortc, PyAV, OpenCV) only when a call is placed
-
+    # The media (aiortc, PyAV, OpenCV: the sdk-media extra) only when a call is placed: the [sdk] extra
+    # alone connects, pings and prints.
+    try:
+        mobile_call: Any = importlib.import_module("sdk.mobile_call")
+    except ImportError as exc:
+        raise UsageError(f"--call and --answer-callbacks need the sdk-media extra ({exc})") from None
     try:
         video = mobile_call.camera(args.camera)
     except ValueError as exc:
