@@ -118,10 +118,10 @@ class TicketService:
         serving = str(call.get("serving_unit_id") or call["unit_id"])
         settings = self.settings(serving)
         direction = str(call.get("direction") or "in")
-        queue = self.queues(str(call["queue_id"])) if call.get("queue_id") else None
         customer = customer_of(call)
         if not settings.auto_ticket or customer is None:
             return None
+        queue = self.queues(str(call["queue_id"])) if call.get("queue_id") else None
         if direction == "in" and (queue is None or not queue.auto_ticket):
             return None
         when = parse_time(call.get("ended_at") or call.get("updated_at")) or self.clock()
