@@ -37,6 +37,7 @@ from chalice.app import ScheduledEventConfig
 from vkyc import env
 
 if TYPE_CHECKING:
+    from local.demo.schema import DemoData
     from local.media_node_process import MediaNodeProcess
     from local.moto_server import MotoServer
     from local.supervisor import Supervisor
@@ -119,6 +120,7 @@ class Stack:
         self.apps: dict[str, Chalice] = {}
         self.sink: WebhookSink | None = None
         self.demo_api_keys: dict[str, str] = {}  # unit -> the demo integrator's key
+        self.demo_data: DemoData | None = None  # once loaded: `make up` prints the mobile commands
 
     def step(self, text: str) -> None:
         self._step += 1
@@ -193,6 +195,7 @@ class Stack:
             checked = check_demo_images(data, s3_client(), resources.bucket)
             self.out(f"      dossier pictures checked as integrators' uploads are: {checked} dossier(s)")
             self.demo_api_keys = {str(k.unit): k.key for k in data.api_keys}
+            self.demo_data = data
 
         _local_secrets(self.state_dir)
         # What a deployment's template gives the functions (vkyc.config), before they are imported: they
@@ -460,6 +463,10 @@ def run_stack(args: argparse.Namespace) -> int:
         return 1
     if summary:
         print(summary, flush=True)
+    if stack.demo_data is not None:
+        from local.demo.by_hand import mobile_commands
+
+        print("\n" + mobile_commands(stack.demo_data, stack.http_url), flush=True)
     print(stack.banner(), flush=True)
     print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
     while not stopping.wait(0.5):

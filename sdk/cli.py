@@ -3,6 +3,7 @@
 ::
 
     python -m sdk mobile --rest URL --api-key KEY --dealer D --dossier HS-KV1-0001 [--seconds N]
+                         [--call] [--answer-callbacks] [--camera face|blank|FILE] [--device-id ID]
     python -m sdk agent  --rest URL --username U --password P [--status available] [--seconds N]
     python -m sdk ping   --rest URL (--username U --password P | --api-key KEY --dealer D --dossier ID
                                      | --node-id N --node-key K) [--count N]
@@ -13,14 +14,24 @@
 as one JSON line on stdout (the session key and resume token are redacted) until ``--seconds`` have
 passed (default: until Ctrl-C), then say ``session.bye``. ``agent`` first sets its status (agents
 only; supervisors just watch). ``ping`` sends signed pings and prints ``{"action": "pong",
-"rtt_ms": ...}`` per ping. Exit status: 0 on success; 2 with one line ``error: CODE: message`` on
-stderr for a refused or failed REST call, WebSocket or request (and for bad usage).
+"rtt_ms": ...}`` per ping.
+
+``mobile --call`` places a whole call with a camera (``--camera``: ``face``, built in; ``blank``; or a
+video file) and media, prints each event, and returns once the call ended and its decision came (or
+``--result-wait`` seconds passed); ``--answer-callbacks`` registers the device and answers every
+call-back (with the same camera) until ``--seconds`` (default: until Ctrl-C). Lines of this side's
+own events carry an ``sdk`` key (``sdk.mobile_call``). These two need the ``sdk-media`` extra (and
+scikit-image for the built-in face).
+
+Exit status: 0 on success; 2 with one line ``error: CODE: message`` on stderr for a refused or failed
+REST call, WebSocket or request (and for bad usage).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -73,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     mobile.add_argument("--api-key", required=True, help="the unit's integrator API key")
     mobile.add_argument("--dealer", required=True, help="the dealer account")
     mobile.add_argument("--dossier", required=True, help="the dossier id, e.g. HS-KV1-0001")
+    mobile.add_argument("--call", action="store_true", help="place a whole call, with media")
+    mobile.add_argument(
+        "--answer-callbacks", action="store_true", help="register the device and answer call-backs"
+    )
+    mobile.add_argument("--camera", default="face", help="face (built in), blank, or a video file's path")
+    mobile.add_argument("--device-id", help="for --answer-callbacks (default: sdk-<dealer>)")
+    mobile.add_argument(
+        "--result-wait", type=float, default=150.0, help="after the call, wait this long for its decision"
+    )
     staying(mobile)
 
     agent = commands.add_parser("agent", help="log in as an agent (or supervisor) and print pushes")
@@ -159,8 +179,35 @@ async def run(args: argparse.Namespace) -> int:
     ) as client:
         if args.command == "agent" and grant.role == "agent" and args.status != "none":
             await client.request("agent.set_status", status=args.status)
+        if args.command == "mobile" and (args.call or args.answer_callbacks):
+            await _mobile_calls(client, args)
+            return 0
         await _stay(client, args.seconds)
     return 0
+
+
+async def _mobile_calls(client: VkycClient, args: argparse.Namespace) -> None:
+    # The media (aiortc, PyAV, OpenCV: the sdk-media extra) only when a call is placed: the [sdk] extra
+    # alone connects, pings and prints.
+    try:
+        mobile_call: Any = importlib.import_module("sdk.mobile_call")
+    except ImportError as exc:
+        raise UsageError(f"--call and --answer-callbacks need the sdk-media extra ({exc})") from None
+    try:
+        video = mobile_call.camera(args.camera)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps(event, ensure_ascii=False), flush=True)
+
+    # Registered first, so that a call-back during or right after the call reaches this device.
+    if args.answer_callbacks:
+        await client.request("device.register", device_id=args.device_id or f"sdk-{args.dealer}")
+    if args.call:
+        await mobile_call.place_call(client, video, emit, result_wait_s=args.result_wait)
+    if args.answer_callbacks:
+        await mobile_call.answer_callbacks(client, video, emit, seconds=args.seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,8 +6,9 @@ REST (``vkyc.api.integrator_endpoints``, documented in ``docs/openapi.json``): d
 evidence, calls by id and by filter, webhook subscriptions and their delivery log. Every ``POST`` runs
 once per ``Idempotency-Key`` (``vkyc.services.idempotency``).
 
-Streams: changes of ``dossiers``, ``calls`` and ``dossier_log`` become webhook deliveries
-(``vkyc.services.webhook_fanout``) on the integrations queue.
+Streams: changes of ``dossiers``, ``calls``, ``dossier_log`` and ``tickets`` become webhook deliveries
+(``vkyc.services.webhook_fanout``) on the integrations queue; missed calls become tickets
+(``vkyc.services.tickets``), read and changed through ``/v1/tickets``.
 
 Queue (``VKYC_INTEGRATIONS_QUEUE``): ``deliver`` jobs (one signed attempt each, retries re-enqueued:
 ``vkyc.services.webhook_delivery``), S3's notices of image uploads, and the image checker's verdicts
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from vkyc.api.routes import Context, RestApi
     from vkyc.services.dossier_intake import DossierIntakeService
     from vkyc.services.integrator_reads import IntegratorReads
+    from vkyc.services.ticket_reads import TicketReads
+    from vkyc.services.tickets import TicketService
     from vkyc.services.webhook_delivery import WebhookSender
     from vkyc.services.webhook_fanout import WebhookFanout
     from vkyc.services.webhooks import WebhookService
@@ -64,6 +67,8 @@ class Services:
     webhooks: WebhookService
     fanout: WebhookFanout
     sender: WebhookSender
+    tickets: TicketService
+    ticket_reads: TicketReads
 
 
 @once
@@ -75,6 +80,8 @@ def services() -> Services:
     from vkyc.services.dossier_intake import DossierIntakeService
     from vkyc.services.eligibility import EligibilityService
     from vkyc.services.integrator_reads import IntegratorReads
+    from vkyc.services.ticket_reads import TicketReads
+    from vkyc.services.tickets import TicketService
     from vkyc.services.webhook_delivery import WebhookSender
     from vkyc.services.webhook_fanout import WebhookFanout
     from vkyc.services.webhooks import WebhookService
@@ -89,6 +96,8 @@ def services() -> Services:
         webhooks=WebhookService(jobs),
         fanout=WebhookFanout(jobs),
         sender=WebhookSender(jobs, WebhookPoster()),
+        tickets=TicketService(),
+        ticket_reads=TicketReads(),
     )
 
 
@@ -105,6 +114,7 @@ def rest_api() -> RestApi:
     from vkyc.services.credentials import CredentialGuard
     from vkyc.services.idempotency import Idempotency, fingerprint
     from vkyc.services.integrator_auth import Integrator, IntegratorAuth
+    from vkyc.services.ticket_reads import ticket_view
 
     keys = IntegratorAuth(CredentialGuard(AuthService()))
     idempotency = Idempotency()
@@ -197,6 +207,24 @@ def rest_api() -> RestApi:
             call, v1.Delivery, lambda: s.webhooks.redeliver(call.caller, path.webhook_id, path.delivery_id)
         )
 
+    # -- tickets for missed calls (seed 004) --
+
+    @api.route(v1_api.TICKETS_LIST)
+    def tickets_list(call: Context) -> v1.TicketsPage:
+        return s.ticket_reads.list(call.caller.unit_id, call.query_as(v1.TicketsQuery))
+
+    @api.route(v1_api.TICKET_GET)
+    def ticket_get(call: Context) -> v1.TicketV1:
+        return ticket_view(s.tickets.get(call.caller.unit_id, call.params_as(v1.TicketPath).ticket_id))
+
+    @api.route(v1_api.TICKET_UPDATE)
+    def ticket_update(call: Context) -> v1.TicketV1:
+        ticket_id = call.params_as(v1.TicketPath).ticket_id
+        changed = s.tickets.patch(
+            call.caller.unit_id, ticket_id, call.body_as(v1.TicketPatch), call.caller.actor
+        )
+        return ticket_view(changed)
+
     return api
 
 
@@ -217,6 +245,9 @@ mount(
         "v1_deliveries_list",
         "v1_delivery_get",
         "v1_delivery_redeliver",
+        "v1_tickets_list",
+        "v1_ticket_get",
+        "v1_ticket_update",
     ),
     rest_api,
 )
@@ -240,7 +271,16 @@ def dossier_changes(event: DynamoDBEvent) -> None:
 
 @app.on_dynamodb_record(stream_arn=_stream("calls"), batch_size=25, starting_position="LATEST")
 def call_changes(event: DynamoDBEvent) -> None:
-    services().fanout.records("calls", _images(event))
+    images = _images(event)
+    services().fanout.records("calls", images)
+    # Missed calls become tickets; a failure fails the batch, which the stream delivers again (both
+    # consumers are idempotent).
+    services().tickets.records(images)
+
+
+@app.on_dynamodb_record(stream_arn=_stream("tickets"), batch_size=25, starting_position="LATEST")
+def ticket_changes(event: DynamoDBEvent) -> None:
+    services().fanout.records("tickets", _images(event))
 
 
 @app.on_dynamodb_record(stream_arn=_stream("dossier_log"), batch_size=25, starting_position="LATEST")

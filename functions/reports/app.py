@@ -60,16 +60,21 @@ def rest_api() -> RestApi:
     from vkyc.adapters.media_files import MediaFiles
     from vkyc.api import endpoints
     from vkyc.api.routes import Context, RestApi
-    from vkyc.protocol import rest
+    from vkyc.protocol import rest, v1
+    from vkyc.protocol.messages import Role
     from vkyc.repositories import units
     from vkyc.repositories.tables import missing_tables
+    from vkyc.services.answer_urls import AnswerUrls
     from vkyc.services.health import HealthService
     from vkyc.services.reports import ReportsService
+    from vkyc.services.ticket_reads import TicketReads
     from vkyc.services.workspace import WorkspaceService
 
     files = MediaFiles()
     reports = ReportsService(files)
     workspace = WorkspaceService(reports)
+    ticket_reads = TicketReads()
+    answer_urls = AnswerUrls()
 
     def tables() -> str | None:
         missing = missing_tables()
@@ -124,6 +129,21 @@ def rest_api() -> RestApi:
     def queues_waiting(call: Context) -> rest.WaitingQueues:
         return workspace.waiting(call.caller)
 
+    # -- tickets for missed calls and the answer-URL popup (issue #16, seed 004) --
+
+    @api.route(endpoints.AGENT_TICKETS)
+    def agent_tickets(call: Context) -> v1.AgentTickets:
+        principal = call.caller.principal
+        if principal.role is not Role.AGENT:
+            return v1.AgentTickets(tickets=[])
+        return ticket_reads.for_agent(principal.principal_id)
+
+    @api.route(endpoints.ANSWER_URL)
+    def answer_url(call: Context) -> rest.AnswerUrls:
+        return answer_urls.for_agent(
+            call.caller.principal.principal_id, call.params_as(rest.CallPath).call_id
+        )
+
     return api
 
 
@@ -140,6 +160,8 @@ mount(
         "my_calls",
         "dossier_search",
         "queues_waiting",
+        "agent_tickets",
+        "answer_url",
     ),
     rest_api,
 )

@@ -19,13 +19,14 @@ from vkyc.repositories.tables import (
     MediaNode,
     Offer,
     Session,
+    Ticket,
     User,
     WebhookDelivery,
     WebhookSubscription,
     WsConnection,
 )
 
-STREAMED = {Dossier, DossierLog, Call, Agent, Offer, Session}
+STREAMED = {Dossier, DossierLog, Call, Agent, Offer, Session, Ticket}  # tickets: ticket.* webhooks
 WITH_TTL = {
     WsConnection: "expires_at",
     MediaNode: "expires_at",
@@ -41,6 +42,7 @@ EXPECTED_GSIS = {
     User: {"by_unit"},
     WebhookSubscription: {"by_unit"},
     WebhookDelivery: {"by_webhook"},
+    Ticket: {"by_unit", "open", "by_customer"},
 }
 
 

@@ -170,7 +170,7 @@ DEPLOYABLES: dict[str, tuple[list[str], dict[str, str]]] = {
         {"chalice": "Chalice's packaging puts its runtime into each function"},
     ),
     "sdk": (["sdk", "sdk.__main__", "sdk.cli"], {}),
-    "sdk-media": (["sdk.media"], {"skimage": "FaceVideo only; documented in sdk/media.py"}),
+    "sdk-media": (["sdk.media", "sdk.mobile_call"], {"skimage": "FaceVideo only; in sdk/media.py"}),
     "media-node": (
         [f"media_node.{p.stem}" for p in (ROOT / "media_node").glob("*.py") if p.stem != "__init__"],
         {},

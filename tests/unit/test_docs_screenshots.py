@@ -24,7 +24,7 @@ def taken_by_browser_tests() -> set[str]:
 
 def test_every_documented_screenshot_is_taken_by_a_browser_test():
     documented = {path.stem for path in DOCUMENTED.glob("*.png")}
-    assert len(documented) == 8
+    assert documented, "docs/screenshots/ holds the README's screenshots"
     assert documented <= taken_by_browser_tests(), "rename or drop them in docs/screenshots/ and the README"
 
 

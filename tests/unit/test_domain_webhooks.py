@@ -66,7 +66,23 @@ def sample_event(kind: EventType) -> Event:
         ]
     if kind is EventType.CALL_MISSED:
         return events_of("calls", call("W", 3), call("E", 4, created_at=AT, ended_at=LATER))[0]
+    if kind.value.startswith("ticket."):
+        return ticket_event(kind)
     return events_of("calls", call("N", 1, "out"), call("T", 2, "out", ended_at=LATER))[0]
+
+
+def ticket_event(kind: EventType) -> Event:
+    """A ticket's creation, a call merged into it, its close (``vkyc.services.tickets`` writes them)."""
+    created = {"ticket_id": "tkt_1", "unit_id": "1", "state": "open", "version": 1, "call_ids": ["c-1"]}
+    created |= {"created_at": AT, "updated_at": AT}
+    merged = {**created, "version": 2, "call_ids": ["c-1", "c-2"], "updated_at": LATER}
+    closed = {**merged, "version": 3, "state": "done", "closed_at": LATER}
+    old, new = {
+        EventType.TICKET_CREATED: (None, created),
+        EventType.TICKET_UPDATED: (created, merged),
+        EventType.TICKET_CLOSED: (merged, closed),
+    }[kind]
+    return events_of("tickets", old, new)[0]
 
 
 @pytest.mark.parametrize("kind", list(EventType))

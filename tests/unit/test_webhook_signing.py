@@ -97,4 +97,5 @@ def test_each_documented_event_has_the_id_and_fields_the_server_would_give_it(ex
     assert set(event) == set(produced)
     assert set(event["data"]) == set(produced["data"])
     assert set(resource) == set(produced["resource"])
-    assert resource["href"] == f"/v1/{'calls' if resource['type'] == 'call' else 'dossiers'}/{resource['id']}"
+    collection = {"call": "calls", "ticket": "tickets"}.get(resource["type"], "dossiers")
+    assert resource["href"] == f"/v1/{collection}/{resource['id']}"

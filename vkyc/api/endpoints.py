@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
-from vkyc.protocol import rest
+from vkyc.protocol import rest, v1
 from vkyc.protocol.messages import Role
 from vkyc.services.auth import LoginRequest, MobileTokenRequest, NodeTokenRequest
 
@@ -193,6 +193,41 @@ QUEUES_WAITING = Endpoint(
     tags=("reads",),
 )
 WORKSPACE = (MY_CALLS, DOSSIER_SEARCH, QUEUES_WAITING)
+# -- tickets for missed calls, the agent's side (functions/reports; seed 004) --------------------------
+
+AGENT_TICKETS = Endpoint(
+    name="agent_tickets",
+    method="GET",
+    path="/tickets",
+    summary="The tickets for missed calls an agent may work on (call the customer back from one)",
+    description="Not done, of the agent's serving unit, assigned to the agent, to one of the agent's "
+    "groups, or to anyone; oldest first, at most 100. A supervisor gets an empty list. Start the "
+    "call-back with `callback.start` and the ticket's `dossier_id` (docs/protocol.md): the ticket goes "
+    "`in_progress`, and `done` once the call-back is answered and the dossier decided (docs/tickets.md).",
+    response=v1.AgentTickets,
+    roles=STAFF,
+    tags=("reads",),
+)
+
+# -- the popup answer URL, the agent's side (functions/reports; seed 004) ------------------------------
+
+ANSWER_URL = Endpoint(
+    name="answer_url",
+    method="GET",
+    path="/calls/{call_id}/answer-url",
+    summary="For the agent who answered a call: the unit's popup answer URL and iframe URL, filled in",
+    description="The agent page asks once the call is answered and opens `url` in a new tab or a panel "
+    "(`target`), `iframe_url` in the panel. Fields: userId, hotline, customerNumber, isCallOut, "
+    "timeAnswer (Unix ms), callId (vkyc.domain.answer_url). Another agent's call, or one not answered, "
+    "answers `CALL_NOT_FOUND`; a template that does not give an http(s) URL, "
+    "`REQUEST_ANSWER_URL_ERROR` with the call id (the page also reports that code when it cannot open "
+    "the URL).",
+    params=rest.CallPath,
+    response=rest.AnswerUrls,
+    roles=frozenset({Role.AGENT}),
+    errors=("CALL_NOT_FOUND", "REQUEST_ANSWER_URL_ERROR"),
+    tags=("reads",),
+)
 
 ALL = (
     MOBILE_TOKEN,
@@ -207,6 +242,8 @@ ALL = (
     CALLS_PER_HOUR,
     AUTH_EVENTS,
     *WORKSPACE,
+    AGENT_TICKETS,
+    ANSWER_URL,
     # -- the integrator API (functions/integrations) --
     *V1,
 )

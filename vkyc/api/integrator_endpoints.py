@@ -215,6 +215,55 @@ DELIVERY_REDELIVER = Endpoint(
     tags=("integrator: webhooks",),
 )
 
+# -- tickets for missed calls (seed 004) -----------------------------------------------------------------
+
+_TICKETS_DOC = " Tickets, merge modes and states: docs/tickets.md."
+TICKETS_LIST = Endpoint(
+    name="v1_tickets_list",
+    method="GET",
+    path="/v1/tickets",
+    summary="The unit's tickets for missed calls, newest first, by state, subscriber, dossier and time",
+    description="A page may hold fewer than `limit` tickets while more follow: go on while `next_cursor` "
+    "is not null, with the same filters. A cursor belongs to its filters (another filter set: "
+    "`BAD_MESSAGE`)." + _TICKETS_DOC,
+    query=v1.TicketsQuery,
+    response=v1.TicketsPage,
+    api_key=True,
+    key_schemes=KEY,
+    tags=("integrator: tickets",),
+)
+TICKET_GET = Endpoint(
+    name="v1_ticket_get",
+    method="GET",
+    path="/v1/tickets/{ticket_id}",
+    summary="One ticket: its state, assignee and the missed calls it gathers",
+    description=_NOT_PROBED.format(what="ticket", code="TICKET_NOT_FOUND") + _TICKETS_DOC,
+    params=v1.TicketPath,
+    response=v1.TicketV1,
+    api_key=True,
+    key_schemes=KEY,
+    errors=("TICKET_NOT_FOUND",),
+    tags=("integrator: tickets",),
+)
+TICKET_UPDATE = Endpoint(
+    name="v1_ticket_update",
+    method="PATCH",
+    path="/v1/tickets/{ticket_id}",
+    summary="Change a ticket's state (open, in_progress, done) and/or assignee",
+    description="Absent fields stay as they are; the same values again change nothing (the version does "
+    "not move). `done` is final: any change of a done ticket is `STATE_CONFLICT`. The assignee must be "
+    "a group or agent of the ticket's serving unit (`TICKET_ASSIGNEE_NOT_FOUND`). Each change sends "
+    "`ticket.updated` (or `ticket.closed`) to your webhooks. "
+    + _NOT_PROBED.format(what="ticket", code="TICKET_NOT_FOUND"),
+    params=v1.TicketPath,
+    body=v1.TicketPatch,
+    response=v1.TicketV1,
+    api_key=True,
+    key_schemes=KEY,
+    errors=("TICKET_NOT_FOUND", "TICKET_ASSIGNEE_NOT_FOUND", "STATE_CONFLICT"),
+    tags=("integrator: tickets",),
+)
+
 V1 = (
     DOSSIER_PUT,
     DOSSIER_GET,
@@ -230,4 +279,8 @@ V1 = (
     DELIVERIES_LIST,
     DELIVERY_GET,
     DELIVERY_REDELIVER,
+    # tickets (seed 004)
+    TICKETS_LIST,
+    TICKET_GET,
+    TICKET_UPDATE,
 )

@@ -3,6 +3,8 @@ vkyc/api/endpoints.py: do not edit. The apps register their Chalice routes from 
 import and load the endpoints (their pydantic models) at the first request."""
 
 ROUTES: dict[str, tuple[str, str]] = {
+    "agent_tickets": ("GET", "/tickets"),
+    "answer_url": ("GET", "/calls/{call_id}/answer-url"),
     "auth_events": ("GET", "/reports/auth-events"),
     "call": ("GET", "/calls/{call_id}"),
     "calls_per_hour": ("GET", "/reports/calls-per-hour"),
@@ -25,6 +27,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "v1_dossier_get": ("GET", "/v1/dossiers/{dossier_id}"),
     "v1_dossier_put": ("PUT", "/v1/dossiers/{dossier_id}"),
     "v1_image_forms": ("POST", "/v1/dossiers/{dossier_id}/images"),
+    "v1_ticket_get": ("GET", "/v1/tickets/{ticket_id}"),
+    "v1_ticket_update": ("PATCH", "/v1/tickets/{ticket_id}"),
+    "v1_tickets_list": ("GET", "/v1/tickets"),
     "v1_webhook_create": ("POST", "/v1/webhooks"),
     "v1_webhook_delete": ("DELETE", "/v1/webhooks/{webhook_id}"),
     "v1_webhook_get": ("GET", "/v1/webhooks/{webhook_id}"),

@@ -56,6 +56,13 @@ class MissedTicketMerge(StrEnum):
     """One ticket per queue for missed inbound calls, plus one for missed outbound calls."""
 
 
+class AnswerTarget(StrEnum):
+    """Where the agent page opens the popup answer URL (seed 004)."""
+
+    TAB = "tab"
+    PANEL = "panel"
+
+
 URL_TEMPLATE_FIELDS: frozenset[str] = frozenset(
     {"userId", "hotline", "customerNumber", "isCallOut", "timeAnswer", "callId"}
 )
@@ -209,7 +216,10 @@ class CallSettings(BaseModel):
 
     # --- integrations (URL templates, see ``URL_TEMPLATE_FIELDS``) ---
     popup_answer_url: str | None = None
-    """Opened in a new tab when a call is answered (inbound or call-back), with the call's parameters."""
+    """Opened when a call is answered (inbound or call-back), with the call's parameters
+    (``vkyc.domain.answer_url``), where ``popup_answer_target`` says."""
+    popup_answer_target: AnswerTarget = AnswerTarget.TAB
+    """Where the agent page opens ``popup_answer_url``: a new tab, or a panel (iframe) beside the call."""
     incoming_iframe_url: str | None = None
     """Embedded in the ticket when an inbound call is answered."""
     callout_iframe_url: str | None = None

@@ -11,6 +11,9 @@ made the change, so no path can forget one:
 | ``call.missed`` | ``calls`` | an inbound call that was never answered reaches a final state |
 | ``callback.ended`` | ``calls`` | a call-back reaches a final state |
 | ``evidence.ready`` | ``dossier_log`` | a decision's log entry gets its evidence bundle's hash |
+| ``ticket.created`` | ``tickets`` | a ticket for a missed call is created |
+| ``ticket.updated`` | ``tickets`` | another missed call, a state (not done) or an assignee |
+| ``ticket.closed`` | ``tickets`` | a ticket becomes ``done`` |
 
 **One id per logical event.** ``event_id`` hashes the event type, the resource and the version the
 change produced: a stream record delivered twice (streams are at-least-once) yields the same id, and so
@@ -46,6 +49,9 @@ class EventType(StrEnum):
     CALL_MISSED = "call.missed"
     CALLBACK_ENDED = "callback.ended"
     EVIDENCE_READY = "evidence.ready"
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_CLOSED = "ticket.closed"
 
 
 DECIDED_STATES = frozenset({"A", "R", "C", "D"})
@@ -89,7 +95,8 @@ class Event:
 
 def href(resource_type: str, resource_id: str) -> str:
     """Where the integrator API reads the resource as it is now."""
-    return f"/v1/{'calls' if resource_type == 'call' else 'dossiers'}/{resource_id}"
+    collection = {"call": "calls", "ticket": "tickets"}.get(resource_type, "dossiers")
+    return f"/v1/{collection}/{resource_id}"
 
 
 def event_id(event_type: EventType, resource_type: str, resource_id: str, version: int) -> str:
@@ -109,7 +116,40 @@ def events_of(table: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] 
         return _call_events(old, new)
     if table == "dossier_log":
         return _evidence_events(old, new)
+    if table == "tickets":
+        return _ticket_events(old, new)
     return []
+
+
+TICKET_FIELDS = (
+    "ticket_id",
+    "state",
+    "subscriber",
+    "dossier_id",
+    "serving_unit_id",
+    "day",
+    "assignee_group_id",
+    "assignee_agent_id",
+    "close_reason",
+)
+
+
+def _ticket_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Event]:
+    if old is not None and old.get("version") == new.get("version"):
+        return []  # an unversioned write (none today): nothing an integrator sees changed
+    state = str(new.get("state"))
+    if old is None:
+        kind = EventType.TICKET_CREATED
+    elif state == "done" and old.get("state") != "done":
+        kind = EventType.TICKET_CLOSED
+    else:
+        kind = EventType.TICKET_UPDATED
+    data: dict[str, Any] = {name: new.get(name) for name in TICKET_FIELDS}
+    data["call_ids"] = list(new.get("call_ids") or [])
+    data["previous_state"] = None if old is None else old.get("state")
+    data["created_at"] = iso_text(new.get("created_at"))
+    data["closed_at"] = iso_text(new.get("closed_at"))
+    return [_event(kind, "ticket", str(new["ticket_id"]), int(new["version"]), new, data)]
 
 
 def _dossier_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Event]:

@@ -823,6 +823,39 @@ _CATALOGUE = [
         "`POST /v1/webhooks` when the unit already has 10 subscriptions.",
         "Delete one you no longer need, or subscribe one URL to several event types.",
     ),
+    # -- tickets for missed calls (seed 004) ------------------------------------------------------
+    ErrorInfo(
+        "TICKET_NOT_FOUND",
+        Area.INTEGRATION,
+        404,
+        "No such ticket.",
+        "A `/v1/tickets/{id}` request named a ticket that does not exist or belongs to another unit "
+        "(the two are not told apart).",
+        "List your unit's tickets with `GET /v1/tickets`.",
+    ),
+    ErrorInfo(
+        "TICKET_ASSIGNEE_NOT_FOUND",
+        Area.INTEGRATION,
+        422,
+        "The ticket cannot be assigned to this group or agent.",
+        "`PATCH /v1/tickets/{id}` named, as the assignee, a group or an agent that does not exist or "
+        "is not of the ticket's serving unit (`serving_unit_id`). Nothing was changed.",
+        "Assign a group or agent of the serving unit, or `{}` for anyone of it.",
+    ),
+    # -- the popup answer URL (seed 003, seed 004) -------------------------------------------------
+    ErrorInfo(
+        "REQUEST_ANSWER_URL_ERROR",
+        Area.INTEGRATION,
+        502,
+        "The customer page opened on answer could not be opened.",
+        "The unit's popup answer URL (or iframe URL) setting does not give an http(s) URL once the "
+        "call's fields are filled in (`GET /calls/{call_id}/answer-url`), or the agent page could not "
+        "open it: the browser blocked the new tab, or the panel did not load within 10 s. The page "
+        "shows it with the call id; the call itself goes on.",
+        "An administrator checks the `popup_answer_url` setting (placeholders: userId, hotline, "
+        "customerNumber, isCallOut, timeAnswer, callId) and that the page may open pop-ups; the agent "
+        "uses the link shown instead.",
+    ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(
         "INTERNAL_ERROR",

@@ -362,3 +362,21 @@ class WaitingQueue(_Body):
 
 class WaitingQueues(_Body):
     queues: list[WaitingQueue]
+# -- the popup answer URL (seed 004; vkyc.domain.answer_url) ----------------------------------------
+
+
+class AnswerUrls(_Body):
+    """What the agent page opens once a call is answered: the unit's URL templates filled with this
+    call's fields (``userId``, ``hotline``, ``customerNumber``, ``isCallOut``, ``timeAnswer``,
+    ``callId``). null: the setting is not set."""
+
+    call_id: str
+    url: str | None = Field(description="The popup answer URL (setting `popup_answer_url`).")
+    target: Literal["tab", "panel"] = Field(
+        description="tab: open `url` in a new tab; panel: in an iframe beside the call (setting "
+        "`popup_answer_target`)."
+    )
+    iframe_url: str | None = Field(
+        description="The incoming-call iframe URL (an inbound call) or the call-out iframe URL (a "
+        "call-back), shown in the panel."
+    )

@@ -370,3 +370,80 @@ class DeliveryDetail(_Body):
 class Deliveries(_Body):
     deliveries: list[Delivery] = Field(description="Newest first.")
     next_cursor: str | None
+
+
+# -- tickets for missed calls (seed 004; vkyc.domain.tickets) -----------------------------------------
+
+TicketStateName = Literal["open", "in_progress", "done"]
+
+
+class TicketPath(_Body):
+    ticket_id: Id
+
+
+class TicketsQuery(_Body):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    state: TicketStateName | None = Field(None, description="Only tickets in this state.")
+    subscriber: str | None = Field(None, description="Only this subscriber's tickets (any form).")
+    dossier: Id | None = Field(None, description="Only tickets whose latest call is of this dossier.")
+    from_: Instant | None = Field(None, alias="from", description="Tickets created at or after (ISO 8601).")
+    to: Instant | None = Field(None, description="Tickets created at or before (ISO 8601).")
+    cursor: Cursor | None = Field(None, description="The `next_cursor` of the previous page.")
+    limit: int = Field(50, ge=1, le=100, description="At most this many tickets per page.")
+
+    @field_validator("subscriber")
+    @classmethod
+    def _subscriber(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_msisdn(value)
+
+
+class Assignee(_Body):
+    """Who follows the ticket up: a group of the serving unit, an agent of it, or both (that agent, of
+    that group). Both null: anyone of the serving unit."""
+
+    group_id: Id | None = None
+    agent_id: Id | None = None
+
+
+class TicketPatch(_Body):
+    """What to change; absent fields stay as they are. ``done`` is final."""
+
+    state: TicketStateName | None = Field(
+        None, description="open, in_progress or done (closes it; a done ticket cannot change any more)."
+    )
+    assignee: Assignee | None = Field(None, description="The new assignee ({} for anyone of the unit).")
+
+
+class TicketV1(_Body):
+    ticket_id: str
+    state: TicketStateName
+    unit_id: str = Field(description="The customer's unit (yours).")
+    serving_unit_id: str = Field(description="The unit whose agents follow it up.")
+    subscriber: str | None
+    dossier_id: str | None = Field(description="The dossier of its latest missed call: call back about it.")
+    day: str = Field(description="The local day (serving unit's time zone) its calls were missed on.")
+    call_ids: list[str] = Field(description="The missed calls it gathers, oldest first (GET /v1/calls/{id}).")
+    directions: list[Literal["in", "out"]] = Field(description="in: missed inbound; out: failed call-backs.")
+    queue_ids: list[str]
+    assignee: Assignee
+    created_at: Iso
+    updated_at: Iso
+    closed_at: Iso | None
+    close_reason: str | None = Field(
+        description="callback_decided (a call-back was answered and decided the dossier), "
+        "closed_by_integrator."
+    )
+    version: int = Field(description="Grows by one per change (the webhooks' resource.version).")
+
+
+class TicketsPage(_Body):
+    tickets: list[TicketV1] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="More may follow: ask again with cursor=next_cursor.")
+
+
+class AgentTickets(_Body):
+    """The tickets an agent may work on: not done, of the agent's serving unit, assigned to the agent,
+    to one of the agent's groups, or to anyone; oldest first."""
+
+    tickets: list[TicketV1]

@@ -814,6 +814,96 @@ class Offer(StatefulModel):
 # --- mobile devices (call-backs) -------------------------------------------------------------------------
 
 
+# --- tickets for missed calls (seed 004, ``vkyc.domain.tickets``) --------------------------------------
+
+
+class TicketLog(LogModel):
+    TABLE = "ticket_log"
+
+    class Meta:
+        table_name = "ticket_log"
+        billing_mode = PAY_PER_REQUEST
+
+    ticket_id = UnicodeAttribute(hash_key=True)
+
+
+class TicketsByUnit(GlobalSecondaryIndex["Ticket"]):
+    """A unit's tickets by time (the integrator's list), keys only: the page reads them back whole."""
+
+    class Meta:
+        index_name = "by_unit"
+        projection = IncludeProjection(["state"])
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsOpen(GlobalSecondaryIndex["Ticket"]):
+    """A serving unit's tickets that are not done, oldest first (sparse): what its agents work on."""
+
+    class Meta:
+        index_name = "open"
+        projection = IncludeProjection(["state", "assignee_group_id", "assignee_agent_id"])
+
+    open_in = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByCustomer(GlobalSecondaryIndex["Ticket"]):
+    """One customer's tickets (``customer_key`` = serving unit + customer): the ones a call-back starts
+    or closes."""
+
+    class Meta:
+        index_name = "by_customer"
+        projection = IncludeProjection(["state"])
+
+    customer_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Ticket(StatefulModel):
+    """A ticket: the missed calls of one customer to follow up (``vkyc.services.tickets``).
+
+    ``unit_id`` is the customer's unit (the integrator's, as on its calls), ``serving_unit_id`` the unit
+    whose agents follow it up. ``call_ids`` in the order they were missed. The assignee is a group, an
+    agent, or both (an agent of that group); neither: anyone of the serving unit.
+    """
+
+    TABLE = "tickets"
+    KIND = "ticket"
+    LOG = TicketLog
+
+    class Meta:
+        table_name = "tickets"
+        billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES
+
+    ticket_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    serving_unit_id = UnicodeAttribute()
+    customer_key = UnicodeAttribute()
+    subscriber = UnicodeAttribute(null=True)
+    dossier_id = UnicodeAttribute(null=True)
+    day = UnicodeAttribute()  # the local day (serving unit's zone) of its first call, YYYY-MM-DD
+    bucket = UnicodeAttribute()  # the merge bucket (``vkyc.domain.tickets.bucket``)
+    call_ids = ListAttribute[str](default=list)  # untyped list: strings stay strings
+    directions = UnicodeSetAttribute(null=True)  # in | out: which kinds of missed calls it holds
+    queue_ids = UnicodeSetAttribute(null=True)
+    assignee_group_id = UnicodeAttribute(null=True)
+    assignee_agent_id = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    close_reason = UnicodeAttribute(null=True)
+    # Set (to the serving unit) while the ticket is not done, by ``derived``.
+    open_in = UnicodeAttribute(null=True)
+
+    by_unit = TicketsByUnit()
+    open_tickets = TicketsOpen()
+    by_customer = TicketsByCustomer()
+
+    def derived(self, state: str) -> dict[str, Any]:
+        return {"open_in": None if state == "done" else self.serving_unit_id}
+
+
 class DeviceRegistration(VkycModel):
     """A mobile device registered to be called back (``device.register``): one per subscriber number
     per unit, so a call-back of a dossier finds its device with one GetItem (unit, subscriber).
@@ -1121,10 +1211,12 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     WebhookSubscription,
     WebhookDelivery,
     IdempotencyRecord,
+    Ticket,
+    TicketLog,
 )
 """Every table, in creation order."""
 
-STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer, Session)
+STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer, Session, Ticket)
 
 
 class Binding(NamedTuple):

@@ -261,8 +261,8 @@ class IntegratorReads:
             index, hash_name, hash_value = Call.by_subscriber, "subscriber", query.subscriber
         else:
             index, hash_name, hash_value = Call.by_unit_created, "unit_id", integrator.unit_id
-        scope = _scope(integrator.unit_id, hash_name, hash_value, since, until, query)
-        start = _decode(query.cursor, scope, hash_name, hash_value) if query.cursor else None
+        scope = _scope(integrator.unit_id, hash_name, hash_value, since, query.to, query)
+        start = decode_cursor(query.cursor, scope, hash_name, hash_value) if query.cursor else None
         found: list[Call] = []
         for _ in range(MAX_QUERIES_PER_PAGE):
             result = index.query(
@@ -280,7 +280,7 @@ class IntegratorReads:
                 break
         found.sort(key=lambda c: c.created_at, reverse=True)
         return v1.CallsPage(
-            calls=[summary(c) for c in found], next_cursor=_encode(start, scope) if start else None
+            calls=[summary(c) for c in found], next_cursor=encode_cursor(start, scope) if start else None
         )
 
 
@@ -322,16 +322,22 @@ def _matches(call: Call, integrator: Integrator, query: v1.CallsQuery) -> bool:
 
 
 def _scope(
-    unit_id: str, hash_name: str, hash_value: str, since: datetime, until: datetime, query: v1.CallsQuery
+    unit_id: str,
+    hash_name: str,
+    hash_value: str,
+    since: datetime,
+    until: datetime | None,
+    query: v1.CallsQuery,
 ) -> str:
-    """What a cursor belongs to: the unit, the index and every filter."""
+    """What a cursor belongs to: the unit, the index and every filter (as asked: an open-ended ``to``
+    must not bind the cursor to the moment of the first page)."""
     text = "|".join(
         [
             unit_id,
             hash_name,
             hash_value,
             since.isoformat(),
-            until.isoformat(),
+            "" if until is None else until.isoformat(),
             query.subscriber or "",
             query.dossier or "",
         ]
@@ -339,18 +345,22 @@ def _scope(
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _encode(key: dict[str, Any], scope: str) -> str:
+def encode_cursor(key: dict[str, Any], scope: str) -> str:
     plain = {"s": scope, "k": {name: value["S"] for name, value in key.items()}}
     return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, scope: str, hash_name: str, hash_value: str) -> dict[str, Any]:
+def decode_cursor(
+    cursor: str, scope: str, hash_name: str, hash_value: str, id_name: str = "call_id"
+) -> dict[str, Any]:
+    """The index key a cursor of ``encode_cursor`` holds; ``BAD_MESSAGE`` unless it was made for this
+    ``scope`` and list (its table's key ``id_name``, the index's ``hash_name``)."""
     try:
         plain = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         key = plain["k"]
         if plain.get("s") != scope:
             raise ValueError("scope")
-        if set(key) != {"call_id", "created_at", hash_name} or not all(
+        if set(key) != {id_name, "created_at", hash_name} or not all(
             isinstance(v, str) for v in key.values()
         ):
             raise ValueError("keys")

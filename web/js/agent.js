@@ -13,6 +13,8 @@ import { DECISIONS, decisionGate, explanations } from "./decisions.js";
 import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { CallMedia, openCamera } from "./media.js";
 import { api, Session, submitLogin } from "./session.js";
+import { initTickets } from "./tickets.js";
+import { closeAnswerPanel, openAnswerUrl } from "./answer_url.js";
 import { $, Banners, clear, clock, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 import { callStarted, callStopped, currentQuality, nodeLinks, wireCallControls } from "./callcontrols.js";
 import { clearSearch, closeViewer, openCompare, openPicture, refreshDay, searchDossiers, stopDay, wireWorkspace } from "./workspace.js";
@@ -403,6 +405,7 @@ function enterCall(call) {
   save();
   render();
   startMedia();
+  if (S.call.connected) openAnswerUrl(S.call.call_id, { token: S.token, errors });
 }
 
 async function startMedia() {
@@ -536,6 +539,7 @@ async function refreshStatus() {
 
 function finishCall() {
   stopCall();
+  closeAnswerPanel();
   const call = S.call;
   S.call = null;
   decideErrors.clear();
@@ -1173,6 +1177,14 @@ async function main() {
   $("#callback-form").addEventListener("submit", findDossier);
   $("#callback-start").addEventListener("click", startCallback);
   $("#callback-cancel").addEventListener("click", cancelCallback);
+  initTickets({
+    token: () => (S.session ? S.token : null),
+    canCallBack: () => S.phase === "idle" && !S.busy,
+    callBack: async (dossierId) => {
+      await showDossier(dossierId, null);
+      if (S.shownDossier) await startCallback();
+    },
+  });
   document.addEventListener("keydown", onKey);
   document.addEventListener("pointerdown", unlockAudio);
   setInterval(tick, 250);

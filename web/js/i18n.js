@@ -458,6 +458,19 @@ const TEXTS = {
   ],
   "confirm.yes": ["Xác nhận", "Confirm"],
   "confirm.no": ["Quay lại", "Back"],
+  // tickets for missed calls (web/js/tickets.js; seed 004)
+  "tickets.title": ["Phiếu ghi cuộc gọi nhỡ", "Missed-call tickets"],
+  "tickets.refresh": ["Làm mới", "Refresh"],
+  "tickets.empty": ["Không có phiếu ghi nào cần xử lý.", "No ticket to follow up."],
+  "tickets.calls": ["{count} cuộc gọi nhỡ", "{count} missed call(s)"],
+  "tickets.call_back": ["Gọi lại", "Call back"],
+  "tickets.state.open": ["Chưa xử lý", "Open"],
+  "tickets.state.in_progress": ["Đang xử lý", "In progress"],
+  "tickets.direction.in": ["gọi vào nhỡ", "missed inbound"],
+  "tickets.direction.out": ["gọi lại không thành công", "failed call-back"],
+  // the popup answer URL (web/js/answer_url.js; seed 004)
+  "answer.title": ["Thông tin khách hàng", "Customer page"],
+  "answer.open_link": ["Mở trang thông tin khách hàng", "Open the customer page"],
 };
 
 export const ERRORS = {
@@ -728,6 +741,15 @@ export const ERRORS = {
   SERVICE_UNAVAILABLE: {
     vi: "Hệ thống tạm thời không truy cập được dữ liệu. Thử lại sau vài giây; nếu vẫn lỗi, báo quản trị.",
     en: "The system cannot reach its data right now. Try again in a few seconds; if it persists, tell your administrator.",
+  },
+  // tickets for missed calls (seed 004)
+  TICKET_NOT_FOUND: {
+    vi: "Không có phiếu ghi này (hoặc phiếu thuộc đơn vị khác).",
+    en: "No such ticket (or it belongs to another unit).",
+  },
+  TICKET_ASSIGNEE_NOT_FOUND: {
+    vi: "Không giao được phiếu ghi cho nhóm hoặc tổng đài viên này: chọn nhóm hoặc tổng đài viên của đơn vị phục vụ.",
+    en: "The ticket cannot be assigned to this group or agent: choose one of the serving unit.",
   },
   GET_USER_MEDIA_ERROR: {
     vi: "Không mở được camera hoặc micro.",

@@ -1,0 +1,58 @@
+"""The tickets table (``vkyc.repositories.tables.Ticket``): reads by key and by index. Writes go through
+``vkyc.repositories.transitions`` (``vkyc.services.tickets``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from vkyc.repositories.batch import get_many
+from vkyc.repositories.stateful import StatefulRepository
+from vkyc.repositories.tables import Ticket
+
+
+def customer_key(serving_unit_id: str, customer: str) -> str:
+    return f"{serving_unit_id}#{customer}"
+
+
+class TicketRepository(StatefulRepository[Ticket]):
+    def __init__(self) -> None:
+        super().__init__(Ticket)
+
+    def of_customer(self, serving_unit_id: str, customer: str) -> list[Ticket]:
+        """The customer's tickets that are not done, oldest first (one Query, one BatchGetItem)."""
+        keys = [
+            t.ticket_id
+            for t in Ticket.by_customer.query(customer_key(serving_unit_id, customer))
+            if t.state != "done"
+        ]
+        return self.many(keys)
+
+    def open_in(self, serving_unit_id: str, limit: int = 100) -> list[Ticket]:
+        """A serving unit's tickets that are not done, oldest first, as the index has them (state and
+        assignee are projected; read the rest with ``many``)."""
+        return list(Ticket.open_tickets.query(serving_unit_id, limit=limit))
+
+    def page_of_unit(
+        self, unit_id: str, since: datetime, until: datetime, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """One Query of a unit's tickets created in [since, until], newest first: their ids and where the
+        next Query starts (None: the end)."""
+        result: Iterator[Ticket] = Ticket.by_unit.query(
+            unit_id,
+            range_key_condition=Ticket.created_at.between(since, until),
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+        )
+        ids = [t.ticket_id for t in result]
+        return ids, result.last_evaluated_key  # type: ignore[attr-defined]
+
+    def many(self, ticket_ids: list[str]) -> list[Ticket]:
+        """The tickets of ``ticket_ids`` that exist, in that order (BatchGetItems of 100)."""
+        found: list[Ticket] = []
+        for start in range(0, len(ticket_ids), 100):
+            chunk = ticket_ids[start : start + 100]
+            found += [t for t in get_many([Ticket(ticket_id=i) for i in chunk]) if isinstance(t, Ticket)]
+        return found
