@@ -5,6 +5,7 @@ that the apps serve exactly these endpoints.
 
 from __future__ import annotations
 
+from vkyc.api.admin_endpoints import ADMIN
 from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
 from vkyc.protocol import rest
@@ -169,5 +170,7 @@ ALL = (
     AUTH_EVENTS,
     # -- the integrator API (functions/integrations) --
     *V1,
+    # -- the admin API (functions/admin) --
+    *ADMIN,
 )
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

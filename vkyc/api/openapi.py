@@ -124,6 +124,17 @@ def _operation(endpoint: Endpoint, schemas: Schemas, defs: dict[str, Any]) -> di
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
+    if endpoint.etag:
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "The `etag` of the object as you read it: a change made meanwhile answers "
+                "`PRECONDITION_FAILED` (412) and nothing is written. Absent: no check.",
+                "schema": {"type": "string", "maxLength": 64},
+            }
+        )
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:

@@ -48,11 +48,21 @@ class _Body(BaseModel):
 # -- errors ---------------------------------------------------------------------------------------
 
 
+class FieldProblem(_Body):
+    field: str = Field(description="The field's path, dotted (`groups.0.priority`, `set.ring_timeout_s`).")
+    message: str
+
+
 class Error(_Body):
     """Every refusal: the HTTP status of its code in docs/errors.md, and this body."""
 
     code: str = Field(description="Stable: switch on it (docs/errors.md).")
     message: str = Field(description="English, for people; may end with a detail (the field at fault).")
+    fields: list[FieldProblem] | None = Field(
+        default=None,
+        description="A refused body or query: every field at fault with its problem, for a form to show "
+        "beside the field (`BAD_MESSAGE`, `ADMIN_REFERENCE_INVALID`).",
+    )
 
 
 # -- parameters -------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories import revocations
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.api_keys import find_api_key
+from vkyc.repositories.api_keys import find_api_key, is_usable
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.tables import User
@@ -117,7 +117,7 @@ class AuthService:
         if not api_key:
             raise ProtocolError("AUTH_REQUIRED", "Send the unit's API key in the x-api-key header.")
         key = find_api_key(api_key_digest(api_key))
-        if key is None or key.revoked_at is not None:
+        if key is None or not is_usable(key):
             raise ProtocolError("API_KEY_INVALID")
         dossier = self.dossiers.find(request.dossier_id)
         if dossier is None:

@@ -658,6 +658,67 @@ export const ERRORS = {
     vi: "Bộ chứng cứ của hồ sơ không khớp: có thể đã bị thay đổi. Báo quản trị ngay.",
     en: "The dossier's evidence does not verify: it may have been tampered with. Tell your administrator now.",
   },
+  // -- administration (web/admin.html) --
+  ADMIN_REQUIRED: {
+    vi: "Chỉ quản trị viên được làm thao tác này. Đăng nhập bằng tài khoản quản trị.",
+    en: "Only an administrator may do this. Log in with an admin account.",
+  },
+  ADMIN_OTHER_UNIT: {
+    vi: "Đối tượng này thuộc đơn vị bạn không quản trị. Không có gì bị thay đổi.",
+    en: "This belongs to a unit you do not administer. Nothing was changed.",
+  },
+  ADMIN_SYSTEM_ONLY: {
+    vi: "Chỉ quản trị viên toàn hệ thống được thay đổi mục này.",
+    en: "Only a system-wide administrator may change this.",
+  },
+  ADMIN_NOT_FOUND: {
+    vi: "Không tìm thấy đối tượng này (có thể vừa bị xoá). Tải lại danh sách.",
+    en: "No such object (it may just have been deleted). Reload the list.",
+  },
+  ADMIN_ALREADY_EXISTS: {
+    vi: "Mã này đã được dùng. Chọn mã khác hoặc sửa đối tượng đang có.",
+    en: "This id is taken. Choose another one, or edit the existing object.",
+  },
+  PRECONDITION_FAILED: {
+    vi: "Người khác vừa thay đổi đối tượng này. Tải lại rồi sửa lại; không có gì bị thay đổi.",
+    en: "Someone else changed this object meanwhile. Reload it and redo your change; nothing was changed.",
+  },
+  ADMIN_REFERENCE_INVALID: {
+    vi: "Thay đổi nhắc tới một mục không tồn tại hoặc thuộc đơn vị khác.",
+    en: "The change names something that does not exist or belongs to another unit.",
+  },
+  UNIT_IN_USE: {
+    vi: "Đơn vị vẫn còn nhóm, hàng đợi, hotline, người dùng hoặc khoá API.",
+    en: "The unit still has groups, queues, hotlines, users or API keys.",
+  },
+  QUEUE_IN_USE: {
+    vi: "Hàng đợi đang được dùng (có cuộc gọi đang chờ hoặc hotline trỏ tới).",
+    en: "The queue is in use (calls are waiting, or a hotline sends calls to it).",
+  },
+  GROUP_ONLY_ROUTE: {
+    vi: "Nhóm này là tuyến duy nhất của một hotline: thêm nhóm khác vào hàng đợi trước.",
+    en: "This group is the only route of a hotline: add another group to the queue first.",
+  },
+  GROUP_IN_USE: {
+    vi: "Nhóm vẫn đang được dùng bởi hàng đợi, hotline hoặc điện thoại viên.",
+    en: "The group is still used by a queue, a hotline or agents.",
+  },
+  USER_IN_CALL: {
+    vi: "Điện thoại viên đang trong cuộc gọi. Thử lại sau cuộc gọi.",
+    en: "The agent is in a call. Try again after the call.",
+  },
+  PASSWORD_CHANGE_REQUIRED: {
+    vi: "Bạn phải đặt mật khẩu mới.",
+    en: "You must choose a new password.",
+  },
+  CSV_INVALID: {
+    vi: "Không đọc được tệp CSV (UTF-8, tối đa 1 MB, 10.000 dòng).",
+    en: "The CSV file cannot be read (UTF-8, at most 1 MB and 10,000 lines).",
+  },
+  MEDIA_FILE_REJECTED: {
+    vi: "Tệp âm thanh/video tải lên bị từ chối (sai định dạng hoặc quá lớn).",
+    en: "The uploaded media file was rejected (wrong type or too large).",
+  },
 };
 
 let current = (() => {
