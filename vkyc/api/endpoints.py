@@ -39,7 +39,8 @@ LOGIN = Endpoint(
     description="The token lives 12 hours; it is also the bearer token of the reads. Failures count per "
     "account and per source address: past the allowance the account or address is locked for a time "
     "that doubles with each further failure, and even the right password is refused meanwhile "
-    "(`TOO_MANY_ATTEMPTS`, `Retry-After`; docs/security.md).",
+    "(`TOO_MANY_ATTEMPTS`, `Retry-After`; docs/security.md). After an admin reset the password, the "
+    "login must also give `new_password` (`PASSWORD_CHANGE_REQUIRED` until it does).",
     body=LoginRequest,
     response=rest.Grant,
     errors=(
@@ -47,6 +48,7 @@ LOGIN = Endpoint(
         "ACCOUNT_DISABLED",
         "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL",
         "TOO_MANY_ATTEMPTS",
+        "PASSWORD_CHANGE_REQUIRED",
     ),
     tags=("tokens",),
 )

@@ -26,7 +26,7 @@ from vkyc.repositories.api_keys import find_api_key, is_usable
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.tables import User
-from vkyc.repositories.users import find_user
+from vkyc.repositories.users import find_user, password_changed
 from vkyc.security import node_keys, tokens
 from vkyc.security.passwords import api_key_digest, hash_password, verify
 
@@ -58,6 +58,8 @@ class MobileTokenRequest(_Body):
 class LoginRequest(_Body):
     username: Ident
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # After an admin reset the password, the login must choose a new one (``PASSWORD_CHANGE_REQUIRED``).
+    new_password: Annotated[str, StringConstraints(min_length=8, max_length=128)] | None = None
 
 
 class NodeTokenRequest(_Body):
@@ -142,6 +144,12 @@ class AuthService:
             raise ProtocolError("INVALID_CREDENTIALS")
         if user.disabled:
             raise ProtocolError("ACCOUNT_DISABLED")
+        if user.must_change_password:
+            if request.new_password is None:
+                raise ProtocolError("PASSWORD_CHANGE_REQUIRED")
+            if request.new_password == request.password:
+                raise ProtocolError("PASSWORD_CHANGE_REQUIRED", "The new password must differ from the old.")
+            user = password_changed(user.username, hash_password(request.new_password))
         if user.role == UserRole.AGENT.value:
             assert user.agent_id is not None
             self.refuse_if_busy_elsewhere(user.agent_id)
