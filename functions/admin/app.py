@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from functions.chalice_rest import mount
 from vkyc.adapters.media_bucket import MediaBucket
+from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.notifier import management_api_notifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.api import admin_endpoints as ep
@@ -35,7 +36,7 @@ from vkyc.protocol import admin as a
 from vkyc.repositories import tables
 from vkyc.services.admin import KINDS, SYSTEM, AdminCaller, AdminService, Listed, admin_caller, etag
 from vkyc.services.admin_people import PeopleService
-from vkyc.services.admin_settings import SettingsAdmin
+from vkyc.services.admin_settings import MediaUploads, SettingsAdmin
 from vkyc.services.auth import AuthService
 from vkyc.services.eligibility import EligibilityService
 from vkyc.services.routing import DataRouter
@@ -74,6 +75,7 @@ def cut_off(user: tables.User, reason: str, by: str) -> int:
 configuration = AdminService()
 people = PeopleService(cut_off=cut_off)
 settings = SettingsAdmin()
+media = MediaUploads(MediaFiles())
 api = RestApi(authenticate=auth.bearer)
 
 
@@ -340,6 +342,22 @@ def node_drain(call: Context) -> a.MediaNodeView:
 @api.route(ep.NODE_UNDRAIN)
 def node_undrain(call: Context) -> a.MediaNodeView:
     return settings.drain(caller(call), call.params_as(a.NodePath).node_id, False)
+
+
+@api.route(ep.MEDIA_FORM)
+def media_form(call: Context) -> a.MediaUploadForm:
+    body = call.body_as(a.MediaUploadRequest)
+    url, fields, key, max_bytes = media.form(caller(call), body.purpose, body.content_type, _unit(call))
+    return a.MediaUploadForm(url=url, fields=fields, key=key, max_bytes=max_bytes)
+
+
+@api.route(ep.MEDIA_CHECK)
+def media_check(call: Context) -> a.MediaChecked:
+    key = call.body_as(a.MediaCheckRequest).key
+    size, content_type, setting, rev = media.check(caller(call), key, _unit(call), if_match(call))
+    return a.MediaChecked(
+        key=key, size=size, content_type=content_type, setting=setting, etag=tagged(call, rev)
+    )
 
 
 @api.route(ep.AUDIT)

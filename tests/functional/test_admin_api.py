@@ -483,3 +483,45 @@ def test_the_audit_log_is_read_with_filters(admin, unit_admin):
     assert (update["before"]["name"], update["after"]["name"]) == ("Test group", "Audited")
     assert unit_admin("admin_audit", object_id=gid).body["entries"] == []  # unit 2 is not in its reach
     assert admin("admin_audit", actor="nobody").body["total"] == 0
+
+
+# -- media files --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_server):
+    from local.aws import client
+    from vkyc import env
+
+    s3 = client("s3", moto_server.url)
+    name = env.bucket_name()
+    if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        where = {"LocationConstraint": env.region()}
+        s3.create_bucket(
+            Bucket=name, **({} if env.region() == "us-east-1" else {"CreateBucketConfiguration": where})
+        )
+    return name
+
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x00" * 200
+
+
+def test_an_uploaded_ringtone_is_checked_then_set_and_a_fake_one_is_rejected(admin, bucket):
+    from tests.integration.integrator_http import upload
+
+    form = admin("admin_media_form", {"purpose": "ringtone", "content_type": "audio/mpeg"}, unit=9)
+    assert form.status == 200, form.body
+    assert form.body["max_bytes"] == 1_000_000 and form.body["key"].startswith("media/ringtones/")
+    status, _ = upload(form.body, MP3, "audio/mpeg")
+    assert status in (200, 201, 204)
+    checked = admin("admin_media_check", {"key": form.body["key"]}, unit=9)
+    assert checked.status == 200, checked.body
+    assert effective_settings("9").ringtone == form.body["key"]
+
+    fake = admin("admin_media_form", {"purpose": "ringtone", "content_type": "audio/mpeg"}, unit=9).body
+    upload(fake, b"<html>" + b"x" * 200, "audio/mpeg")  # not an MP3, whatever it says
+    rejected = admin("admin_media_check", {"key": fake["key"]}, unit=9)
+    assert (rejected.status, rejected.code) == (422, "MEDIA_FILE_REJECTED")
+    assert effective_settings("9").ringtone == form.body["key"]
+    too_big = admin("admin_media_form", {"purpose": "ringtone", "content_type": "video/mp4"}, unit=9)
+    assert (too_big.code, too_big.field()) == ("BAD_MESSAGE", "content_type")

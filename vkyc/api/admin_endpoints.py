@@ -469,6 +469,38 @@ NODE_UNDRAIN = Endpoint(
     tags=_NODE_TAG,
 )
 
+_MEDIA_TAG = ("admin: media files",)
+MEDIA_FORM = Endpoint(
+    name="admin_media_form",
+    method="POST",
+    path=f"{PREFIX}/media/forms",
+    summary="A pre-signed S3 POST form for a ringtone or waiting media file",
+    description="Ringtones: MP3, WAV or OGG up to 1 MB; waiting media: MP4 or WebM up to 20 MB. Upload "
+    "within 15 minutes, then `POST /admin/v1/media/check` with the key: the file is checked (its bytes "
+    "must be of the declared type) before the scope's setting names it.",
+    query=a.ScopeQuery,
+    body=a.MediaUploadRequest,
+    response=a.MediaUploadForm,
+    roles=ADMINS,
+    errors=WRITE,
+    tags=_MEDIA_TAG,
+)
+MEDIA_CHECK = Endpoint(
+    name="admin_media_check",
+    method="POST",
+    path=f"{PREFIX}/media/check",
+    summary="Check an uploaded media file and set it (`ringtone` or `waiting_media_key`)",
+    description="A missing file, one too large or whose bytes are not of its declared type is deleted "
+    "and answers `MEDIA_FILE_REJECTED`; the setting keeps what it had.",
+    query=a.ScopeQuery,
+    body=a.MediaCheckRequest,
+    response=a.MediaChecked,
+    roles=ADMINS,
+    errors=(*WRITE, "MEDIA_FILE_REJECTED"),
+    tags=_MEDIA_TAG,
+    etag=True,
+)
+
 AUDIT = Endpoint(
     name="admin_audit",
     method="GET",
@@ -508,5 +540,7 @@ ADMIN = (
     NODES,
     NODE_DRAIN,
     NODE_UNDRAIN,
+    MEDIA_FORM,
+    MEDIA_CHECK,
     AUDIT,
 )

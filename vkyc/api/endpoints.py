@@ -49,6 +49,7 @@ LOGIN = Endpoint(
         "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL",
         "TOO_MANY_ATTEMPTS",
         "PASSWORD_CHANGE_REQUIRED",
+        "LOGGED_IN_ELSEWHERE",
     ),
     tags=("tokens",),
 )

@@ -278,11 +278,10 @@ class MediaNodes(_Model):
 
 
 class MediaUploadRequest(_Model):
-    """What file to upload for which setting."""
+    """What file to upload for which setting (the scope is the query's ``unit``, global without)."""
 
     purpose: Annotated[str, Field(pattern=r"^(ringtone|waiting_media)$")]
     content_type: Annotated[str, Field(max_length=64)]
-    unit: UnitId | None = None
 
 
 class MediaUploadForm(_Model):

@@ -931,6 +931,15 @@ _CATALOGUE = [
         "Retry after the call, or disable the account, which waits for the call to end.",
     ),
     ErrorInfo(
+        "LOGGED_IN_ELSEWHERE",
+        Area.AUTH,
+        409,
+        "This agent account is logged in on another device.",
+        "A second login of an agent account whose unit's `login_policy` is `refuse` while a session of it "
+        "is live on another device (seed 001: one login per account).",
+        "Log out on the other device first (or wait for its session to end).",
+    ),
+    ErrorInfo(
         "PASSWORD_CHANGE_REQUIRED",
         Area.AUTH,
         403,

@@ -148,6 +148,11 @@ class PageSettings(_Body):
     sla_target_percent: float
     sla_answer_within_s: int
     approve_requires_face: bool
+    ringtone_url: str | None = Field(
+        default=None,
+        description="Pre-signed URL (15 min: load it at once) of the unit's `ringtone` file; absent when "
+        "none is set or the file is missing: the page synthesizes a tone.",
+    )
     """Decision A needs a snapshot of the call with a face found (the page greys A out until then)."""
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from vkyc.domain.media import NODE_DEAD_AFTER
+from vkyc.domain.media_uploads import MIN_BYTES, PURPOSES, UPLOAD_TTL_S, sniff
 from vkyc.domain.settings import CallSettings, merge_settings, normalize_msisdn
 from vkyc.protocol.admin import ImportLine, MediaNodeView, SettingValue
 from vkyc.protocol.errors import FieldErrors, ProtocolError
@@ -298,3 +300,47 @@ def _number(value: str, field_name: str) -> str:
         return normalize_msisdn(value)
     except ValueError as exc:
         raise FieldErrors("BAD_MESSAGE", [(field_name, str(exc))]) from None
+
+
+class MediaUploads(SettingsAdmin):
+    """Waiting media and ringtone files: a pre-signed S3 POST form per upload, then a check of what was
+    uploaded (present, size within the limit, its bytes of an accepted type) before the scope's setting
+    names it. A rejected file is deleted; the setting keeps what it had."""
+
+    def __init__(self, files: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.files = files
+
+    def form(
+        self, caller: AdminCaller, purpose: str, content_type: str, unit: int | None
+    ) -> tuple[str, dict[str, str], str, int]:
+        self._scope_check(caller, unit, write=True)
+        spec = PURPOSES[purpose]
+        extension = spec.types.get(content_type)
+        if extension is None:
+            raise FieldErrors("BAD_MESSAGE", [("content_type", f"one of {sorted(spec.types)}")])
+        key = f"{spec.prefix}{uuid.uuid4().hex}.{extension}"
+        url, fields = self.files.upload_form(key, content_type, MIN_BYTES, spec.max_bytes, UPLOAD_TTL_S)
+        return url, fields, key, spec.max_bytes
+
+    def check(
+        self, caller: AdminCaller, key: str, unit: int | None, if_match: str | None
+    ) -> tuple[int, str, str, int]:
+        """Check the uploaded ``key`` and set it; returns size, content type, setting and revision."""
+        self._scope_check(caller, unit, write=True)
+        spec = next((p for p in PURPOSES.values() if key.startswith(p.prefix)), None)
+        if spec is None or "/" in key[len(spec.prefix) :]:
+            raise FieldErrors("BAD_MESSAGE", [("key", "not a key of an upload form of this API")])
+        head = self.files.head(key)
+        if head is None:
+            raise ProtocolError("MEDIA_FILE_REJECTED", "Nothing was uploaded under this key.")
+        size = int(head.get("ContentLength", 0))
+        sniffed = sniff(self.files.first_bytes(key, 16))
+        declared = str(head.get("ContentType", ""))
+        if size > spec.max_bytes or size < MIN_BYTES or sniffed is None or sniffed != declared:
+            self.files.delete(key)
+            raise ProtocolError(
+                "MEDIA_FILE_REJECTED", f"{size} bytes, declared {declared!r}, found {sniffed!r}."
+            )
+        scope = self.patch(caller, unit, {spec.setting: key}, [], if_match, kind="media", action=spec.setting)
+        return size, sniffed, spec.setting, scope.rev

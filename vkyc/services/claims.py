@@ -134,6 +134,8 @@ class Claims:
         dossier = self.dossiers.get(call.dossier_id or "")
         ring_timeout_s = self.router.route(dossier).ring_timeout_s
         excluded = set(call.tried_agent_ids or ())
+        if self.exhausted(call):
+            return Done(False)
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
             if not candidates:
@@ -167,6 +169,12 @@ class Claims:
                 True, effects.to_mobile(call, CallRinging(call_id=call.call_id).model_dump(mode="json"))
             )
         return Done(False)
+
+    def exhausted(self, call: Call) -> bool:
+        """Whether ``call`` was offered to ``max_offers_per_call`` agents already: it is offered to no
+        one else, and ends ``no_agent``."""
+        limit = cached_settings(call.serving_unit_id or call.unit_id).max_offers_per_call
+        return len(call.tried_agent_ids or ()) >= limit
 
     def rung(self, rung: Rung, call: Call) -> Effects:
         """The ringing popup to the agent, then the ring timer and the call's no-call timer in one

@@ -4,8 +4,10 @@ rejects it, or lets it ring out; the system withdraws it when the caller leaves.
 - ``accept``: offer ACCEPTED, call A (answered), agent IN_CALL, and the parties become each other's
   peers (each learns of the other's drops and resumes); ``call.connected`` to both.
 - ``reject`` / ``ring_timeout``: offer REJECTED / MISSED, call R / M, the agent AVAILABLE (reject) or
-  UNAVAILABLE (ring-out: calls stop going to an absent desk); the call is offered to the next agent
-  (never back to this one) or waits in the queue again (``call.queued`` to the caller).
+  UNAVAILABLE (ring-out: calls stop going to an absent desk; AVAILABLE where the unit's
+  ``missed_offer_sets_unavailable`` is off); the call is offered to the next agent (never back to this
+  one) or waits in the queue again (``call.queued`` to the caller); once ``max_offers_per_call`` agents
+  had it, it ends ``no_agent`` at once.
 - ``withdraw``: the changes that end a ringing offer when its call ends unanswered, for the caller's
   transaction.
 """
@@ -27,11 +29,13 @@ from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.offers import OfferRepository, call_of_offer
 from vkyc.repositories.sessions import SeqTicket, session_touch
+from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Offer, WsConnection
 from vkyc.repositories.transitions import Change, Op, commit, plan
 from vkyc.services.claims import Claims
 from vkyc.services.effects import AgentFreed, Done, Effects
 from vkyc.services.ports import Clock, utc_now
+from vkyc.services.timers import QueueTimeout
 
 TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
 
@@ -142,7 +146,10 @@ class Offers:
         now = self.clock()
         tried = set(call.tried_agent_ids or ()) | {agent.agent_id}
         agent_attrs: dict[str, Any] = {"call_id": None, "offer_id": None}
-        if agent_event is AgentEvent.REJECT:
+        settings = cached_settings(call.serving_unit_id or call.unit_id)
+        if agent_event is AgentEvent.RING_TIMEOUT and not settings.missed_offer_sets_unavailable:
+            agent_event = AgentEvent.RANG_OUT  # the unit keeps agents who miss an offer AVAILABLE
+        if agent_event in (AgentEvent.REJECT, AgentEvent.RANG_OUT):
             agent_attrs["available_since"] = now
         commit(
             plan(offer, OFFER, offer_event, actor=agent.agent_id),
@@ -164,7 +171,7 @@ class Offers:
             at=now,
         )
         effects = Effects()
-        if agent_event is AgentEvent.RING_TIMEOUT and agent.connection_id:
+        if agent_event in (AgentEvent.RING_TIMEOUT, AgentEvent.RANG_OUT) and agent.connection_id:
             effects.to_connection(
                 agent.connection_id,
                 {
@@ -193,8 +200,11 @@ class Offers:
             )
             queued = CallQueued(call_id=call.call_id, position=self.claims.position(call))
             effects.to_mobile(call, queued.model_dump(mode="json"))
-            effects.timer(*self.claims.overflow_timer(call))
-        if agent_event is AgentEvent.REJECT:
+            if self.claims.exhausted(call):  # offered to ``max_offers_per_call`` agents: it ends now
+                effects.timer(QueueTimeout(call_id=call.call_id).after(0))
+            else:
+                effects.timer(*self.claims.overflow_timer(call))
+        if agent_event in (AgentEvent.REJECT, AgentEvent.RANG_OUT):
             effects.event(AgentFreed(agent.unit_id))
         return effects
 

@@ -151,8 +151,16 @@ class ReportsService:
                 sla_target_percent=settings.sla_target_percent,
                 sla_answer_within_s=settings.sla_answer_within_s,
                 approve_requires_face=settings.approve_requires_face,
+                ringtone_url=self._ringtone_url(settings.ringtone),
             ),
         )
+
+    def _ringtone_url(self, key: str | None) -> str | None:
+        """The uploaded ringtone's URL (one HeadObject), or None: the page then synthesizes its tone."""
+        if not key or not self.files.exists(key):
+            return None
+        url: str = self.files.url(key)
+        return url
 
     # -- GET /dossiers/{dossier_id} ----------------------------------------------------------------
 

@@ -707,6 +707,10 @@ export const ERRORS = {
     vi: "Điện thoại viên đang trong cuộc gọi. Thử lại sau cuộc gọi.",
     en: "The agent is in a call. Try again after the call.",
   },
+  LOGGED_IN_ELSEWHERE: {
+    vi: "Tài khoản đang đăng nhập trên thiết bị khác. Đăng xuất ở thiết bị đó trước.",
+    en: "This account is logged in on another device. Log out there first.",
+  },
   PASSWORD_CHANGE_REQUIRED: {
     vi: "Bạn phải đặt mật khẩu mới.",
     en: "You must choose a new password.",
