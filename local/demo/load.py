@@ -332,6 +332,14 @@ def summary_text(summary: LoadSummary) -> str:
         ((s.username, s.password, f"{s.unit} {names[s.unit]}") for s in data.supervisors),
         ("username", "password", "unit"),
     )
+    lines += ["", "Administrators (web/admin.html, the admin API /admin/v1):"]
+    lines += _table(
+        (
+            (a.username, a.password, f"{a.unit} {names[a.unit]}" if a.unit else "* (system-wide)")
+            for a in data.admins
+        ),
+        ("username", "password", "unit"),
+    )
     lines += ["", "Integrator API keys (per unit):"]
     lines += _table(((str(k.unit), k.name, k.key) for k in data.api_keys), ("unit", "integrator", "key"))
     states = ", ".join(
