@@ -10,6 +10,7 @@ Every endpoint takes the bearer token of an ``admin`` account (``POST /auth/logi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -23,6 +24,23 @@ ADMINS = frozenset({Role.SUPERVISOR})  # admins log in as supervisors do; the se
 REFUSALS = ("ADMIN_REQUIRED", "ADMIN_OTHER_UNIT", "ADMIN_SYSTEM_ONLY")
 WRITE = (*REFUSALS, "ADMIN_NOT_FOUND", "ADMIN_REFERENCE_INVALID")
 PREFIX = "/admin/v1"
+
+
+def admin(
+    name: str, method: str, path: str, summary: str, *, tags: tuple[str, ...], **fields: Any
+) -> Endpoint:
+    """An endpoint of the admin API: ``admin_<name>`` under ``/admin/v1``, for admins' bearer tokens,
+    answering ``WRITE``'s codes unless ``errors`` says otherwise."""
+    fields.setdefault("errors", WRITE)
+    return Endpoint(
+        name=f"admin_{name}",
+        method=method,
+        path=PREFIX + path,
+        summary=summary,
+        roles=ADMINS,
+        tags=tags,
+        **fields,
+    )
 
 
 @dataclass(frozen=True)
@@ -41,69 +59,63 @@ class KindRoutes:
     note: str = ""
 
     def endpoints(self) -> tuple[Endpoint, ...]:
-        one = f"{PREFIX}/{self.path}/{{{self.param}}}"
-        tag = (f"admin: {self.path}",)
+        many, one = f"/{self.path}", f"/{self.path}/{{{self.param}}}"
+        tags, kind, label = (f"admin: {self.path}",), self.kind, self.label
         return (
-            Endpoint(
-                name=f"admin_{self.kind}_list",
-                method="GET",
-                path=f"{PREFIX}/{self.path}",
-                summary=f"The {self.label}s you administer, searched and paged",
+            admin(
+                f"{kind}_list",
+                "GET",
+                many,
+                f"The {label}s you administer, searched and paged",
+                tags=tags,
                 query=a.ListQuery,
                 response=self.page,
-                roles=ADMINS,
                 errors=REFUSALS,
-                tags=tag,
             ),
-            Endpoint(
-                name=f"admin_{self.kind}_get",
-                method="GET",
-                path=one,
-                summary=f"One {self.label}",
+            admin(
+                f"{kind}_get",
+                "GET",
+                one,
+                f"One {label}",
+                tags=tags,
                 params=self.params,
                 response=self.item,
-                roles=ADMINS,
-                errors=WRITE,
-                tags=tag,
                 etag=True,
             ),
-            Endpoint(
-                name=f"admin_{self.kind}_create",
-                method="POST",
-                path=f"{PREFIX}/{self.path}",
-                summary=f"Create a {self.label}",
+            admin(
+                f"{kind}_create",
+                "POST",
+                many,
+                f"Create a {label}",
+                tags=tags,
                 description=self.note,
                 body=self.body,
                 response=self.item,
-                roles=ADMINS,
                 errors=(*WRITE, "ADMIN_ALREADY_EXISTS", "UNIT_IN_USE"),
-                tags=tag,
                 etag=True,
             ),
-            Endpoint(
-                name=f"admin_{self.kind}_update",
-                method="PUT",
-                path=one,
-                summary=f"Change a {self.label} (send its ETag as If-Match)",
+            admin(
+                f"{kind}_update",
+                "PUT",
+                one,
+                f"Change a {label} (send its ETag as If-Match)",
+                tags=tags,
                 description=self.note,
                 params=self.params,
                 body=self.body,
                 response=self.item,
-                roles=ADMINS,
                 errors=(*WRITE, "UNIT_IN_USE"),
-                tags=tag,
                 etag=True,
             ),
-            Endpoint(
-                name=f"admin_{self.kind}_delete",
-                method="DELETE",
-                path=one,
-                summary=f"Delete a {self.label}, unless it is in use",
+            admin(
+                f"{kind}_delete",
+                "DELETE",
+                one,
+                f"Delete a {label}, unless it is in use",
+                tags=tags,
                 params=self.params,
                 response=a.Deleted,
-                roles=ADMINS,
                 errors=(*WRITE, *self.delete_codes),
-                tags=tag,
                 etag=True,
             ),
         )
@@ -166,353 +178,304 @@ KIND_ROUTES = (
     ),
 )
 
-ME = Endpoint(
-    name="admin_me",
-    method="GET",
-    path=f"{PREFIX}/me",
-    summary="Who the admin is and its reach",
-    response=a.AdminMe,
-    roles=ADMINS,
-    errors=("ADMIN_REQUIRED",),
+ME = admin(
+    "me",
+    "GET",
+    "/me",
+    "Who the admin is and its reach",
     tags=("admin",),
+    response=a.AdminMe,
+    errors=("ADMIN_REQUIRED",),
 )
 
-_USER = f"{PREFIX}/users/{{username}}"
-_USER_TAG = ("admin: users",)
-USERS_LIST = Endpoint(
-    name="admin_users_list",
-    method="GET",
-    path=f"{PREFIX}/users",
-    summary="Accounts (agents, supervisors, admins), searched and paged",
+_USER = "/users/{username}"
+_USERS = ("admin: users",)
+USERS_LIST = admin(
+    "users_list",
+    "GET",
+    "/users",
+    "Accounts (agents, supervisors, admins), searched and paged",
+    tags=_USERS,
     query=a.ListQuery,
     response=a.UserPage,
-    roles=ADMINS,
     errors=REFUSALS,
-    tags=_USER_TAG,
 )
-USER_CREATE = Endpoint(
-    name="admin_users_create",
-    method="POST",
-    path=f"{PREFIX}/users",
-    summary="Create an account",
-    description="Without `password`, one is generated, answered once, and must be changed "
-    "at the first login. An agent gets its status item (OFFLINE).",
+USER_CREATE = admin(
+    "users_create",
+    "POST",
+    "/users",
+    "Create an account",
+    tags=_USERS,
+    description="Without `password`, one is generated, answered once, and must be changed at "
+    "the first login. An agent gets its status item (OFFLINE).",
     body=UserConfig,
     response=a.UserChanged,
-    roles=ADMINS,
     errors=(*WRITE, "ADMIN_ALREADY_EXISTS"),
-    tags=_USER_TAG,
     etag=True,
 )
-USER_GET = Endpoint(
-    name="admin_users_get",
-    method="GET",
-    path=_USER,
-    summary="One account",
-    params=a.UserPath,
-    response=a.UserItem,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_USER_TAG,
-    etag=True,
+USER_GET = admin(
+    "users_get", "GET", _USER, "One account", tags=_USERS, params=a.UserPath, response=a.UserItem, etag=True
 )
-USER_UPDATE = Endpoint(
-    name="admin_users_update",
-    method="PUT",
-    path=_USER,
-    summary="Change name, role, unit or groups",
+USER_UPDATE = admin(
+    "users_update",
+    "PUT",
+    _USER,
+    "Change name, role, unit or groups",
+    tags=_USERS,
     description="Another role or unit revokes the account's tokens and ends its sessions; "
     "refused for an agent ringing or in a call (`USER_IN_CALL`).",
     params=a.UserPath,
     body=a.UserUpdate,
     response=a.UserChanged,
-    roles=ADMINS,
     errors=(*WRITE, "USER_IN_CALL"),
-    tags=_USER_TAG,
     etag=True,
 )
-USER_DELETE = Endpoint(
-    name="admin_users_delete",
-    method="DELETE",
-    path=_USER,
-    summary="Delete an account",
+USER_DELETE = admin(
+    "users_delete",
+    "DELETE",
+    _USER,
+    "Delete an account",
+    tags=_USERS,
     params=a.UserPath,
     response=a.Deleted,
-    roles=ADMINS,
     errors=(*WRITE, "USER_IN_CALL"),
-    tags=_USER_TAG,
     etag=True,
 )
-USER_DISABLE = Endpoint(
-    name="admin_users_disable",
-    method="POST",
-    path=f"{_USER}/disable",
-    summary="Disable an account: its tokens and sessions end",
-    description="An agent ringing, in a call or in wrap-up is disabled once that is over "
-    "(`deferred: USER_IN_CALL`); meanwhile the account shows `disable_after_call`.",
+USER_DISABLE = admin(
+    "users_disable",
+    "POST",
+    f"{_USER}/disable",
+    "Disable an account: its tokens and sessions end",
+    tags=_USERS,
+    description="An agent ringing, in a call or in wrap-up is disabled once that is "
+    "over (`deferred: USER_IN_CALL`); meanwhile the account shows `disable_after_call`.",
     params=a.UserPath,
     response=a.UserChanged,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_USER_TAG,
     etag=True,
 )
-USER_ENABLE = Endpoint(
-    name="admin_users_enable",
-    method="POST",
-    path=f"{_USER}/enable",
-    summary="Enable an account again (its old tokens stay revoked)",
+USER_ENABLE = admin(
+    "users_enable",
+    "POST",
+    f"{_USER}/enable",
+    "Enable an account again (its old tokens stay revoked)",
+    tags=_USERS,
     params=a.UserPath,
     response=a.UserChanged,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_USER_TAG,
     etag=True,
 )
-USER_PASSWORD = Endpoint(
-    name="admin_users_password",
-    method="POST",
-    path=f"{_USER}/password",
-    summary="Reset the password: the user must change it at the next login",
-    description="Without `password`, one is generated and answered once. The account's "
-    "tokens are revoked and its sessions end.",
+USER_PASSWORD = admin(
+    "users_password",
+    "POST",
+    f"{_USER}/password",
+    "Reset the password: the user must change it at the next login",
+    tags=_USERS,
+    description="Without `password`, one is generated and answered once. The account's tokens "
+    "are revoked and its sessions end.",
     params=a.UserPath,
     body=a.PasswordReset,
     response=a.UserChanged,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_USER_TAG,
     etag=True,
 )
 
-_KEY_TAG = ("admin: api keys",)
-KEYS_LIST = Endpoint(
-    name="admin_api_keys_list",
-    method="GET",
-    path=f"{PREFIX}/api-keys",
-    summary="Integrator API keys (never their secrets)",
+_KEYS = ("admin: api keys",)
+KEYS_LIST = admin(
+    "api_keys_list",
+    "GET",
+    "/api-keys",
+    "Integrator API keys (never their secrets)",
+    tags=_KEYS,
     query=a.ListQuery,
     response=a.ApiKeyPage,
-    roles=ADMINS,
     errors=REFUSALS,
-    tags=_KEY_TAG,
 )
-KEY_CREATE = Endpoint(
-    name="admin_api_keys_create",
-    method="POST",
-    path=f"{PREFIX}/api-keys",
-    summary="A new key for a unit: the secret is answered this once",
+KEY_CREATE = admin(
+    "api_keys_create",
+    "POST",
+    "/api-keys",
+    "A new key for a unit: the secret is answered this once",
+    tags=_KEYS,
     body=a.ApiKeyCreate,
     response=a.ApiKeySecret,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_KEY_TAG,
     etag=True,
 )
-KEY_ROTATE = Endpoint(
-    name="admin_api_keys_rotate",
-    method="POST",
-    path=f"{PREFIX}/api-keys/{{key_id}}/rotate",
-    summary="Rotate a key: a new secret; the old one works for the overlap window",
+KEY_ROTATE = admin(
+    "api_keys_rotate",
+    "POST",
+    "/api-keys/{key_id}/rotate",
+    "Rotate a key: a new secret; the old one works for the overlap window",
+    tags=_KEYS,
     params=a.KeyPath,
     body=a.ApiKeyRotate,
     response=a.ApiKeySecret,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_KEY_TAG,
     etag=True,
 )
-KEY_REVOKE = Endpoint(
-    name="admin_api_keys_revoke",
-    method="POST",
-    path=f"{PREFIX}/api-keys/{{key_id}}/revoke",
-    summary="Revoke a key now",
+KEY_REVOKE = admin(
+    "api_keys_revoke",
+    "POST",
+    "/api-keys/{key_id}/revoke",
+    "Revoke a key now",
+    tags=_KEYS,
     params=a.KeyPath,
     response=a.ApiKeyItem,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_KEY_TAG,
     etag=True,
 )
 
-_SET_TAG = ("admin: settings",)
-SETTINGS_GET = Endpoint(
-    name="admin_settings_get",
-    method="GET",
-    path=f"{PREFIX}/settings",
-    summary="A scope's settings: what it stores, every effective value and its source",
-    description="A change reaches every running handler within 30 s (each container keeps "
-    "what it read for that long).",
+_SETTINGS = ("admin: settings",)
+SETTINGS_GET = admin(
+    "settings_get",
+    "GET",
+    "/settings",
+    "A scope's settings: what it stores, every effective value and its source",
+    tags=_SETTINGS,
+    description="A change reaches every running handler within 30 s (each container keeps what "
+    "it read for that long).",
     query=a.ScopeQuery,
     response=a.SettingsView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_SET_TAG,
     etag=True,
 )
-SETTINGS_PATCH = Endpoint(
-    name="admin_settings_patch",
-    method="PATCH",
-    path=f"{PREFIX}/settings",
-    summary="Set and clear settings of the global scope or a unit's, all or nothing",
-    description="Fields and values are `CallSettings`'; a bad one answers `BAD_MESSAGE` "
-    "naming it in `fields` (`set.<name>`). The global scope needs a system-wide admin. "
-    "Takes effect within 30 s.",
+SETTINGS_PATCH = admin(
+    "settings_patch",
+    "PATCH",
+    "/settings",
+    "Set and clear settings of the global scope or a unit's, all or nothing",
+    tags=_SETTINGS,
+    description="Fields and values are `CallSettings`'; a bad one answers `BAD_MESSAGE` naming it "
+    "in `fields` (`set.<name>`). The global scope needs a system-wide admin. Takes effect "
+    "within 30 s.",
     query=a.ScopeQuery,
     body=a.SettingsPatch,
     response=a.SettingsView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_SET_TAG,
     etag=True,
 )
 
-_BL_TAG = ("admin: blacklist",)
-BLACKLIST_GET = Endpoint(
-    name="admin_blacklist_get",
-    method="GET",
-    path=f"{PREFIX}/blacklist",
-    summary="A scope's blacklist (normalized numbers)",
+_BLACKLIST = ("admin: blacklist",)
+BLACKLIST_GET = admin(
+    "blacklist_get",
+    "GET",
+    "/blacklist",
+    "A scope's blacklist (normalized numbers)",
+    tags=_BLACKLIST,
     query=a.ScopeQuery,
     response=a.BlacklistView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_BL_TAG,
     etag=True,
 )
-BLACKLIST_ADD = Endpoint(
-    name="admin_blacklist_add",
-    method="POST",
-    path=f"{PREFIX}/blacklist",
-    summary="Add one number",
+BLACKLIST_ADD = admin(
+    "blacklist_add",
+    "POST",
+    "/blacklist",
+    "Add one number",
+    tags=_BLACKLIST,
     query=a.ScopeQuery,
     body=a.BlacklistNumber,
     response=a.BlacklistView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_BL_TAG,
     etag=True,
 )
-BLACKLIST_REMOVE = Endpoint(
-    name="admin_blacklist_remove",
-    method="DELETE",
-    path=f"{PREFIX}/blacklist/{{number}}",
-    summary="Remove one number",
+BLACKLIST_REMOVE = admin(
+    "blacklist_remove",
+    "DELETE",
+    "/blacklist/{number}",
+    "Remove one number",
+    tags=_BLACKLIST,
     params=a.BlacklistPath,
     query=a.ScopeQuery,
     response=a.BlacklistView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_BL_TAG,
     etag=True,
 )
-BLACKLIST_IMPORT = Endpoint(
-    name="admin_blacklist_import",
-    method="POST",
-    path=f"{PREFIX}/blacklist/import",
-    summary="Import a CSV of numbers, with a report of every line not added",
-    description="One number per line (first column); a header line is skipped. "
-    "Invalid, duplicate and already listed lines are reported by line number; the "
-    "valid ones are added (or, with `replace`, become the list).",
+BLACKLIST_IMPORT = admin(
+    "blacklist_import",
+    "POST",
+    "/blacklist/import",
+    "Import a CSV of numbers, with a report of every line not added",
+    tags=_BLACKLIST,
+    description="One number per line (first column); a header line is skipped. Invalid, "
+    "duplicate and already listed lines are reported by line number; the valid ones are "
+    "added (or, with `replace`, become the list).",
     query=a.ScopeQuery,
     body=a.BlacklistImport,
     response=a.BlacklistImported,
-    roles=ADMINS,
     errors=(*WRITE, "CSV_INVALID"),
     max_body_bytes=1_100_000,
-    tags=_BL_TAG,
     etag=True,
 )
-BLACKLIST_EXPORT = Endpoint(
-    name="admin_blacklist_export",
-    method="GET",
-    path=f"{PREFIX}/blacklist/export",
-    summary="The blacklist as CSV",
+BLACKLIST_EXPORT = admin(
+    "blacklist_export",
+    "GET",
+    "/blacklist/export",
+    "The blacklist as CSV",
+    tags=_BLACKLIST,
     query=a.ScopeQuery,
     response=a.BlacklistCsv,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_BL_TAG,
 )
 
-_NODE_TAG = ("admin: media nodes",)
-NODES = Endpoint(
-    name="admin_media_nodes",
-    method="GET",
-    path=f"{PREFIX}/media-nodes",
-    summary="Media nodes with load and last heartbeat",
+_NODES = ("admin: media nodes",)
+NODES = admin(
+    "media_nodes",
+    "GET",
+    "/media-nodes",
+    "Media nodes with load and last heartbeat",
+    tags=_NODES,
     response=a.MediaNodes,
-    roles=ADMINS,
     errors=REFUSALS,
-    tags=_NODE_TAG,
 )
-NODE_DRAIN = Endpoint(
-    name="admin_media_node_drain",
-    method="POST",
-    path=f"{PREFIX}/media-nodes/{{node_id}}/drain",
-    summary="Drain a node: no new calls; its calls go on",
+NODE_DRAIN = admin(
+    "media_node_drain",
+    "POST",
+    "/media-nodes/{node_id}/drain",
+    "Drain a node: no new calls; its calls go on",
+    tags=_NODES,
     params=a.NodePath,
     response=a.MediaNodeView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_NODE_TAG,
 )
-NODE_UNDRAIN = Endpoint(
-    name="admin_media_node_undrain",
-    method="POST",
-    path=f"{PREFIX}/media-nodes/{{node_id}}/undrain",
-    summary="Take new calls again",
+NODE_UNDRAIN = admin(
+    "media_node_undrain",
+    "POST",
+    "/media-nodes/{node_id}/undrain",
+    "Take new calls again",
+    tags=_NODES,
     params=a.NodePath,
     response=a.MediaNodeView,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_NODE_TAG,
 )
 
-_MEDIA_TAG = ("admin: media files",)
-MEDIA_FORM = Endpoint(
-    name="admin_media_form",
-    method="POST",
-    path=f"{PREFIX}/media/forms",
-    summary="A pre-signed S3 POST form for a ringtone or waiting media file",
-    description="Ringtones: MP3, WAV or OGG up to 1 MB; waiting media: MP4 or WebM up to 20 MB. Upload "
-    "within 15 minutes, then `POST /admin/v1/media/check` with the key: the file is checked (its bytes "
-    "must be of the declared type) before the scope's setting names it.",
+_MEDIA = ("admin: media files",)
+MEDIA_FORM = admin(
+    "media_form",
+    "POST",
+    "/media/forms",
+    "A pre-signed S3 POST form for a ringtone or waiting media file",
+    tags=_MEDIA,
+    description="Ringtones: MP3, WAV or OGG up to 1 MB; waiting media: MP4 or WebM up to "
+    "20 MB. Upload within 15 minutes, then `POST /admin/v1/media/check` with the key: the file is "
+    "checked (its bytes must be of the declared type) before the scope's setting names it.",
     query=a.ScopeQuery,
     body=a.MediaUploadRequest,
     response=a.MediaUploadForm,
-    roles=ADMINS,
-    errors=WRITE,
-    tags=_MEDIA_TAG,
 )
-MEDIA_CHECK = Endpoint(
-    name="admin_media_check",
-    method="POST",
-    path=f"{PREFIX}/media/check",
-    summary="Check an uploaded media file and set it (`ringtone` or `waiting_media_key`)",
-    description="A missing file, one too large or whose bytes are not of its declared type is deleted "
-    "and answers `MEDIA_FILE_REJECTED`; the setting keeps what it had.",
+MEDIA_CHECK = admin(
+    "media_check",
+    "POST",
+    "/media/check",
+    "Check an uploaded media file and set it (`ringtone` or `waiting_media_key`)",
+    tags=_MEDIA,
+    description="A missing file, one too large or whose bytes are not of its declared type is "
+    "deleted and answers `MEDIA_FILE_REJECTED`; the setting keeps what it had.",
     query=a.ScopeQuery,
     body=a.MediaCheckRequest,
     response=a.MediaChecked,
-    roles=ADMINS,
     errors=(*WRITE, "MEDIA_FILE_REJECTED"),
-    tags=_MEDIA_TAG,
     etag=True,
 )
 
-AUDIT = Endpoint(
-    name="admin_audit",
-    method="GET",
-    path=f"{PREFIX}/audit",
-    summary="The audit log: every admin change with who, when, before and after",
-    description="`from`/`to` are UTC days (default today; at most 31 days); a unit admin sees "
-    "the entries of its units.",
+AUDIT = admin(
+    "audit",
+    "GET",
+    "/audit",
+    "The audit log: every admin change with who, when, before and after",
+    tags=("admin",),
+    description="`from`/`to` are UTC days (default today; at most 31 days); a unit "
+    "admin sees the entries of its units.",
     query=a.AuditQuery,
     response=a.AuditLog,
-    roles=ADMINS,
     errors=REFUSALS,
-    tags=("admin",),
 )
 
 ADMIN = (

@@ -95,6 +95,13 @@ class PeopleService(AdminCore):
         caller.check_unit(user.unit_id)
         return user
 
+    def _user_at(self, caller: AdminCaller, username: str, if_match: str | None) -> tuple[tables.User, int]:
+        """The account and its revision, if ``if_match`` (when given) still names it."""
+        user = self._user(caller, username)
+        rev = admin_store.rev(user)
+        check_if_match(if_match, rev)
+        return user, rev
+
     def _agent(self, user: tables.User) -> tables.Agent | None:
         return self.agents.find(user.agent_id) if user.agent_id else None
 
@@ -181,9 +188,7 @@ class PeopleService(AdminCore):
         self, caller: AdminCaller, username: str, change: UserUpdate, if_match: str | None
     ) -> tuple[UserView, int, int]:
         """Change name, role, unit, groups; returns the view, revision and sessions ended."""
-        user = self._user(caller, username)
-        rev = admin_store.rev(user)
-        check_if_match(if_match, rev)
+        user, rev = self._user_at(caller, username, if_match)
         agent = self._agent(user)
         before = self._view(user, agent)
         if (change.role is UserRole.AGENT) != (before.role is UserRole.AGENT):
@@ -239,9 +244,7 @@ class PeopleService(AdminCore):
         self, caller: AdminCaller, username: str, disabled: bool, if_match: str | None
     ) -> tuple[UserView, int, int, str | None]:
         """Disable or enable; returns view, revision, sessions ended and ``USER_IN_CALL`` when deferred."""
-        user = self._user(caller, username)
-        rev = admin_store.rev(user)
-        check_if_match(if_match, rev)
+        user, rev = self._user_at(caller, username, if_match)
         agent = self._agent(user)
         before = self._view(user, agent)
         deferred = None
@@ -292,9 +295,7 @@ class PeopleService(AdminCore):
     ) -> tuple[UserView, int, int, str | None]:
         """A new password the user must change at the next login; its old tokens and sessions go.
         Returns view, revision, sessions ended and the generated password if none was given."""
-        user = self._user(caller, username)
-        rev = admin_store.rev(user)
-        check_if_match(if_match, rev)
+        user, rev = self._user_at(caller, username, if_match)
         before = self._view(user, self._agent(user))
         generated = None if password else secrets.token_urlsafe(12)
         user.password_hash = hash_password(password or generated or "")
@@ -315,9 +316,7 @@ class PeopleService(AdminCore):
         return after, rev + 1, self.cut_off(user, CREDENTIALS_CHANGED, caller.actor), generated
 
     def delete_user(self, caller: AdminCaller, username: str, if_match: str | None) -> None:
-        user = self._user(caller, username)
-        rev = admin_store.rev(user)
-        check_if_match(if_match, rev)
+        user, rev = self._user_at(caller, username, if_match)
         agent = self._agent(user)
         if agent is not None and agent.state in BUSY:
             raise ProtocolError("USER_IN_CALL", f"{username} is {agent.state}.")
@@ -364,6 +363,12 @@ class PeopleService(AdminCore):
                 return key
         raise ProtocolError("ADMIN_NOT_FOUND", f"No API key {kid!r}.")
 
+    def _key_at(self, caller: AdminCaller, kid: str, if_match: str | None) -> tuple[tables.ApiKey, int]:
+        key = self._key(caller, kid)
+        rev = admin_store.rev(key)
+        check_if_match(if_match, rev)
+        return key, rev
+
     def create_key(
         self,
         caller: AdminCaller,
@@ -398,9 +403,7 @@ class PeopleService(AdminCore):
         self, caller: AdminCaller, kid: str, overlap_s: int, if_match: str | None
     ) -> tuple[ApiKeyView, int, str]:
         """A new key for the same unit and name; the old one works ``overlap_s`` more seconds."""
-        old = self._key(caller, kid)
-        rev = admin_store.rev(old)
-        check_if_match(if_match, rev)
+        old, rev = self._key_at(caller, kid, if_match)
         now = self.clock()
         if old.revoked_at is not None and old.revoked_at <= now:
             raise ProtocolError("ADMIN_NOT_FOUND", f"API key {kid!r} is revoked.")
@@ -419,9 +422,7 @@ class PeopleService(AdminCore):
         )
 
     def revoke_key(self, caller: AdminCaller, kid: str, if_match: str | None) -> tuple[ApiKeyView, int]:
-        key = self._key(caller, kid)
-        rev = admin_store.rev(key)
-        check_if_match(if_match, rev)
+        key, rev = self._key_at(caller, kid, if_match)
         before = self._key_view(key)
         now = self.clock()
         if key.revoked_at is None or key.revoked_at > now:

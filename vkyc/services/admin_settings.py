@@ -219,30 +219,16 @@ class SettingsAdmin(AdminCore):
             try:
                 number = normalize_msisdn(cell)
             except ValueError as exc:
-                report.append(
-                    ImportLine(line=index, text=cell[:40], problem="invalid", detail=str(exc)[:200])
-                )
-                continue
-            if number in seen:
-                report.append(
-                    ImportLine(
-                        line=index,
-                        text=cell[:40],
-                        problem="duplicate",
-                        detail=f"{number} is on line {seen[number]} already",
-                    )
-                )
-                continue
-            seen[number] = index
-            if number in listed:
-                report.append(
-                    ImportLine(
-                        line=index,
-                        text=cell[:40],
-                        problem="already_listed",
-                        detail=f"{number} is on the blacklist already",
-                    )
-                )
+                problem = ("invalid", str(exc)[:200])
+            else:
+                if number in seen:
+                    problem = ("duplicate", f"{number} is on line {seen[number]} already")
+                else:
+                    seen[number] = index
+                    if number not in listed:
+                        continue
+                    problem = ("already_listed", f"{number} is on the blacklist already")
+            report.append(ImportLine(line=index, text=cell[:40], problem=problem[0], detail=problem[1]))
         numbers = listed | set(seen)
         if numbers != set(current):
             rev = self._set_blacklist(caller, unit, numbers, if_match, "replace" if replace else "import")
