@@ -525,3 +525,74 @@ def test_an_uploaded_ringtone_is_checked_then_set_and_a_fake_one_is_rejected(adm
     assert effective_settings("9").ringtone == form.body["key"]
     too_big = admin("admin_media_form", {"purpose": "ringtone", "content_type": "video/mp4"}, unit=9)
     assert (too_big.code, too_big.field()) == ("BAD_MESSAGE", "content_type")
+
+
+# -- every write is audited ---------------------------------------------------------------------------------
+
+
+def test_every_kind_of_write_leaves_one_audit_entry_with_before_and_after(admin):
+    def entries() -> list[tables.AdminAudit]:
+        today = datetime.now(UTC).date().isoformat()
+        return [e for e in tables.AdminAudit.query(today, consistent_read=True) if e.actor == "admin"]
+
+    def audited(name: str, body: Any = None, *, created: bool = False, deleted: bool = False, **params: Any):
+        before = len(entries())
+        answer = admin(name, body, **params)
+        assert answer.status == 200, (name, answer.body)
+        new = entries()[before:]
+        assert len(new) == 1, (name, [(e.kind, e.action) for e in new])
+        entry = new[0]
+        assert (entry.before is None) == created, name
+        assert (entry.after is None) == deleted, name
+        assert entry.at and entry.actor == "admin"
+        return answer
+
+    gid, qid, number, sub_type = (
+        slug(),
+        slug(),
+        f"19{uuid.uuid4().int % 10**6:06d}",
+        f"T{uuid.uuid4().hex[:5]}",
+    )
+    group = {"id": gid, "unit": 5, "name": "G"}
+    audited("admin_groups_create", group, created=True)
+    audited("admin_groups_update", {**group, "name": "G2"}, object_id=gid)
+    queue = {"id": qid, "unit": 5, "name": "Q", "groups": [{"group": gid}]}
+    audited("admin_queues_create", queue, created=True)
+    audited("admin_queues_update", {**queue, "timeout_s": 90}, object_id=qid)
+    hotline = {"number": number, "unit": 5, "name": "H", "queue": qid}
+    audited("admin_hotlines_create", hotline, created=True)
+    audited("admin_hotlines_update", {**hotline, "allow_call_out": True}, number=number)
+    audited("admin_hotlines_delete", number=number, deleted=True)
+    audited("admin_queues_delete", object_id=qid, deleted=True)
+    audited("admin_groups_delete", object_id=gid, deleted=True)
+    unit = {"id": 900 + uuid.uuid4().int % 99, "name": "Test unit"}
+    audited("admin_units_create", unit, created=True)
+    audited("admin_units_update", {**unit, "name": "Renamed unit"}, unit_id=unit["id"])
+    audited("admin_units_delete", unit_id=unit["id"], deleted=True)
+    row = {"sub_type": sub_type, "name": "Test", "icc_profile": "TBT2", "khcn": "Y", "khdn": "N"}
+    audited("admin_sub_type_policy_create", row, created=True)
+    audited("admin_sub_type_policy_update", {**row, "khdn": "Y"}, sub_type=sub_type)
+    audited("admin_sub_type_policy_delete", sub_type=sub_type, deleted=True)
+    username = f"t.{uuid.uuid4().hex[:6]}"
+    audited(
+        "admin_users_create",
+        {"username": username, "name": "S", "role": "supervisor", "unit": 5, "password": "audited-pass-1"},
+        created=True,
+    )
+    audited("admin_users_update", {"name": "S2", "role": "supervisor", "unit": 5}, username=username)
+    audited("admin_users_disable", username=username)
+    audited("admin_users_enable", username=username)
+    audited("admin_users_password", {"password": "another-pass-1"}, username=username)
+    audited("admin_users_delete", username=username, deleted=True)
+    key = audited("admin_api_keys_create", {"unit": 5, "name": "K"}, created=True).body["item"]["id"]
+    rotated = audited("admin_api_keys_rotate", {"overlap_s": 0}, key_id=key).body["item"]["id"]
+    audited("admin_api_keys_revoke", key_id=rotated)
+    audited("admin_settings_patch", {"set": {"sla_answer_within_s": 25}}, unit=5)
+    audited("admin_settings_patch", {"clear": ["sla_answer_within_s"]}, unit=5)
+    audited("admin_blacklist_add", {"number": "0955555555"}, unit=5)
+    audited("admin_blacklist_import", {"csv": "0966666666\n"}, unit=5)
+    audited("admin_blacklist_remove", number="0955555555", unit=5)
+    node_id = f"node-{uuid.uuid4().hex[:6]}"
+    media_nodes.record_heartbeat(node_id, "10.0.0.8", 4, 0, at=datetime.now(UTC))
+    audited("admin_media_node_drain", node_id=node_id)
+    audited("admin_media_node_undrain", node_id=node_id)

@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from vkyc.domain.policy import SubTypePolicy
+from vkyc.domain.policy import SubTypePolicy, normalize_sub_type
 from vkyc.domain.roles import UserRole
 from vkyc.domain.switchboard import Group, Hotline, Queue, QueueGroup, UnitConfig
 from vkyc.protocol.errors import FieldErrors, ProtocolError
@@ -357,6 +357,7 @@ class AdminService(AdminCore):
         return _page(rows, q, offset, limit)
 
     def get(self, caller: AdminCaller, kind: Kind[T], object_id: str) -> tuple[T, int]:
+        object_id = _canonical_id(kind, object_id)
         found = self._find(kind, object_id)
         if found is None:
             raise ProtocolError("ADMIN_NOT_FOUND", f"No {kind.name} {object_id!r}.")
@@ -407,6 +408,7 @@ class AdminService(AdminCore):
     def update(
         self, caller: AdminCaller, kind: Kind[T], object_id: str, obj: T, if_match: str | None
     ) -> tuple[T, int]:
+        object_id = _canonical_id(kind, object_id)
         if kind.id_of(obj) != object_id:
             raise FieldErrors(
                 "BAD_MESSAGE",
@@ -438,6 +440,7 @@ class AdminService(AdminCore):
         return True
 
     def delete(self, caller: AdminCaller, kind: Kind[T], object_id: str, if_match: str | None) -> None:
+        object_id = _canonical_id(kind, object_id)
         before, rev = self.get(caller, kind, object_id)
         check_if_match(if_match, rev)
         self._check_reach(caller, kind, before)
@@ -656,6 +659,11 @@ class AdminService(AdminCore):
             and (actor is None or e.actor == actor)
             and (unit is None or e.unit_id == str(unit))
         ]
+
+
+def _canonical_id(kind: Kind[Any], object_id: str) -> str:
+    """The stored form of an id from a path (SUB_TYPEs are kept upper-case)."""
+    return normalize_sub_type(object_id) if kind is POLICY else object_id
 
 
 def _by_unit_id(items: list[Any]) -> list[Any]:
