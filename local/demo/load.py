@@ -5,28 +5,24 @@ file is refused before anything is written. ``load_demo(path)`` does both. ``pyt
 [path]`` loads into the tables of the current environment (``vkyc.env``; they must exist, see
 ``vkyc.repositories.tables.create_all``) and prints the summary.
 
-Where each part of the file goes:
-- ``units``, ``groups`` (with their routing conditions), ``hotlines``, ``sub_type_policy``: their
-  tables, one item each.
-- ``queues``: ``queues`` (``vkyc.repositories.queues``), with the ordered groups (priority, overflow
-  delay) and ``auto_ticket``; ``timeout_s`` is left absent, so the unit's ``queue_timeout_s`` applies.
-- ``settings`` and ``units[].settings``: ``settings`` (``vkyc.repositories.settings``); the global scope
-  gets every field, explicit nulls included, a unit scope exactly the fields it overrides.
-- ``agents`` / ``supervisors``: an ``Agent`` state item (agents only) and a ``users`` account with a
-  scrypt hash of the password (``vkyc.repositories.users``).
-- ``api_keys``: ``api_keys`` under the key's SHA-256 digest (``vkyc.repositories.api_keys``).
-- ``dossiers``: ``Dossier`` items with the customer, the image keys, the dealer account and the note.
+Configuration goes through the admin service (``vkyc.services.admin``, ``admin_people``,
+``admin_settings``), the same schema, checks and audit log as the admin API (actor ``demo-loader``):
+units (alone first, then the serving map), the SUB_TYPE policy, settings (the global scope gets every
+field, explicit nulls included; a unit scope exactly the fields it overrides), groups, queues, hotlines,
+accounts of agents (with their ``Agent`` state item), supervisors and admins (scrypt hashes of the
+passwords), and integrator API keys (under their SHA-256 digest). Dossiers are ``Dossier`` items with the
+customer, the image keys, the dealer account and the note.
 
 Idempotent: every item is written under an id taken from the file (unit number, group/queue id, hotline
 number, username, dossier id, SUB_TYPE, API key digest), so loading twice leaves the same items.
-- Configuration (units, groups, queues, hotlines, policy, settings, users, API keys) is upserted: the
-  file wins. Nothing the file does not mention is deleted. A stored password hash that still verifies
-  is kept (a fresh salt would change the item on every load), and creation times are set once.
-- Stateful items (agents, dossiers) are created through ``vkyc.repositories`` with their transition log,
-  and left alone once they exist, so reloading never rewinds a live demo (nor rewrites a dossier's
-  customer data). A demo dossier in state A is created in N and walked N → W → A through the real
-  machine, each step logged with actor ``demo-loader`` and a request id derived from the dossier and the
-  event (a half-finished load resumes where it stopped).
+- Configuration is upserted: the file wins; what is stored as the file says is not written again (no
+  audit entry). Nothing the file does not mention is deleted. A stored password hash that still
+  verifies is kept (a fresh salt would change the item on every load), and creation times are set once.
+- Dossiers are created through ``vkyc.repositories`` with their transition log, and left alone once they
+  exist, so reloading never rewinds a live demo (nor rewrites a dossier's customer data). A demo dossier
+  in state A is created in N and walked N → W → A through the real machine, each step logged with actor
+  ``demo-loader`` and a request id derived from the dossier and the event (a half-finished load resumes
+  where it stopped).
 """
 
 from __future__ import annotations
