@@ -40,7 +40,7 @@ from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierEvent, DossierS
 from vkyc.domain.roles import UserRole
 from vkyc.domain.switchboard import UnitConfig, UserConfig
 from vkyc.protocol.admin import UserUpdate
-from vkyc.repositories import tables, users
+from vkyc.repositories import tables
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.security.passwords import MalformedHashError, verify
 from vkyc.services.admin import GROUPS, HOTLINES, POLICY, QUEUES, UNITS, AdminCaller, AdminService
@@ -79,16 +79,16 @@ def _write_configuration(data: DemoData, summary: LoadSummary) -> None:
     def count(kind: str, changed: bool) -> None:
         written[kind] = written.get(kind, 0) + int(changed)
 
-    for row in data.sub_type_policy:
-        count("sub_type_policy", config.upsert(caller, POLICY, row))
+    written["sub_type_policy"] = config.upsert_all(caller, POLICY, data.sub_type_policy)
     # Units first as they stand alone (a unit can only serve units that exist), then the serving map.
     stored_units = {item.unit_id for item in tables.Unit.scan()}
-    for unit in data.units:
-        if str(unit.id) not in stored_units:
-            alone = UnitConfig(id=unit.id, name=unit.name, serves=(unit.id,) if unit.is_serving else ())
-            count("units", config.upsert(caller, UNITS, alone))
-    for unit in data.units:
-        count("units", config.upsert(caller, UNITS, unit.config()))
+    alone = [
+        UnitConfig(id=u.id, name=u.name, serves=(u.id,) if u.is_serving else ())
+        for u in data.units
+        if str(u.id) not in stored_units
+    ]
+    written["units"] = config.upsert_all(caller, UNITS, alone)
+    written["units"] += config.upsert_all(caller, UNITS, [u.config() for u in data.units])
     # The whole global model, explicit nulls included, so the stored scope reads back as the file's
     # settings whatever the defaults become. A unit scope holds only what the unit overrides.
     scopes = SettingsAdmin()
@@ -96,12 +96,9 @@ def _write_configuration(data: DemoData, summary: LoadSummary) -> None:
     for unit_id, values in [(None, global_values), *((u.id, u.settings) for u in data.units)]:
         if values:  # ``patch`` writes nothing (and audits nothing) when the scope already says this
             count("settings", scopes.patch(caller, unit_id, dict(values), [], None).rev != 0)
-    for group in data.groups:
-        count("groups", config.upsert(caller, GROUPS, group))
-    for queue in data.queues:
-        count("queues", config.upsert(caller, QUEUES, queue))
-    for hotline in data.hotlines:
-        count("hotlines", config.upsert(caller, HOTLINES, hotline))
+    written["groups"] = config.upsert_all(caller, GROUPS, data.groups)
+    written["queues"] = config.upsert_all(caller, QUEUES, data.queues)
+    written["hotlines"] = config.upsert_all(caller, HOTLINES, data.hotlines)
     people = PeopleService()
     specs = [
         *(
@@ -130,25 +127,33 @@ def _write_configuration(data: DemoData, summary: LoadSummary) -> None:
     ]
     agents = {a.username for a in data.agents}
     summary.created["agents"] = summary.kept["agents"] = 0
+    stored = {user.username: user for user in tables.User.scan()}  # one Scan, not a read per account
+    states = {agent.agent_id: agent for agent in tables.Agent.scan()}
     for spec in specs:
-        is_new = users.find_user(spec.username) is None
-        count("users", _write_user(people, caller, spec))
+        user = stored.get(spec.username)
+        count("users", _write_user(people, caller, spec, user, states.get(spec.username)))
         if spec.username in agents:
-            (summary.created if is_new else summary.kept)["agents"] += 1
+            (summary.created if user is None else summary.kept)["agents"] += 1
     for api_key in data.api_keys:
         count("api_keys", people.import_key(caller, api_key.unit, api_key.name, api_key.key))
     summary.written.update(written)
 
 
-def _write_user(people: PeopleService, caller: AdminCaller, spec: UserConfig) -> bool:
-    """Create the account, or bring it to what the file says. A stored password hash that still verifies
-    is kept (a fresh salt would change the item on every load, and scrypt costs ~50 ms)."""
+def _write_user(
+    people: PeopleService,
+    caller: AdminCaller,
+    spec: UserConfig,
+    user: tables.User | None,
+    agent: tables.Agent | None,
+) -> bool:
+    """Create the account, or bring ``user`` (as stored) to what the file says. A stored password hash
+    that still verifies is kept (a fresh salt would change the item on every load, and scrypt costs
+    ~50 ms)."""
     assert spec.password is not None
-    user = users.find_user(spec.username)
     if user is None:
         people.create_user(caller, spec)
         return True
-    view, _ = people.get_user(caller, spec.username)
+    view = people.view(user, agent if user.agent_id else None)
     change = UserUpdate(name=spec.name, role=spec.role, unit=spec.unit, groups=spec.groups)
     changed = False
     if (view.name, view.role, view.unit, view.groups) != (

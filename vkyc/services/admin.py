@@ -430,14 +430,32 @@ class AdminService(AdminCore):
 
     def upsert(self, caller: AdminCaller, kind: Kind[T], obj: T) -> bool:
         """Create or change ``obj`` (the demo loader); False when it is stored as it is already."""
-        found = self._find(kind, kind.id_of(obj))
-        if found is None:
-            self._write(caller, kind, obj, None, None, "create")
-            return True
-        if found[0] == obj:
-            return False
-        self._write(caller, kind, obj, found[0], found[1], "update")
-        return True
+        return self.upsert_all(caller, kind, [obj], {kind.id_of(obj): self._find(kind, kind.id_of(obj))}) == 1
+
+    def upsert_all(
+        self,
+        caller: AdminCaller,
+        kind: Kind[T],
+        objs: Sequence[T],
+        stored: dict[str, tuple[T, int] | None] | None = None,
+    ) -> int:
+        """Create or change each of ``objs`` in order; returns how many were written. What is stored
+        already as it is costs no write and no audit entry; ``stored`` (by id; default: one Scan of the
+        kind) is what is compared with."""
+        known: dict[str, tuple[T, int] | None] = (
+            stored if stored is not None else {kind.id_of(obj): (obj, rev) for obj, rev in self._all(kind)}
+        )
+        written = 0
+        for obj in objs:
+            found = known.get(kind.id_of(obj))
+            if found is not None and found[0] == obj:
+                continue
+            if found is None:
+                self._write(caller, kind, obj, None, None, "create")
+            else:
+                self._write(caller, kind, obj, found[0], found[1], "update")
+            written += 1
+        return written
 
     def delete(self, caller: AdminCaller, kind: Kind[T], object_id: str, if_match: str | None) -> None:
         object_id = _canonical_id(kind, object_id)

@@ -61,7 +61,8 @@ class PeopleService(AdminCore):
 
     # -- accounts ----------------------------------------------------------------------------------------
 
-    def _view(self, user: tables.User, agent: tables.Agent | None) -> UserView:
+    def view(self, user: tables.User, agent: tables.Agent | None) -> UserView:
+        """The admin's view of an account (its groups are on the agent's state item)."""
         return UserView(
             username=user.username,
             name=user.display_name,
@@ -78,7 +79,7 @@ class PeopleService(AdminCore):
     ) -> Listed[UserView]:
         agents = {a.agent_id: a for a in tables.Agent.scan()}
         rows = [
-            (self._view(u, agents.get(u.agent_id or "")), admin_store.rev(u))
+            (self.view(u, agents.get(u.agent_id or "")), admin_store.rev(u))
             for u in sorted(tables.User.scan(), key=lambda u: u.username)
             if caller.sees(u.unit_id) and (unit is None or u.unit_id == str(unit))
         ]
@@ -86,7 +87,7 @@ class PeopleService(AdminCore):
 
     def get_user(self, caller: AdminCaller, username: str) -> tuple[UserView, int]:
         user = self._user(caller, username)
-        return self._view(user, self._agent(user)), admin_store.rev(user)
+        return self.view(user, self._agent(user)), admin_store.rev(user)
 
     def _user(self, caller: AdminCaller, username: str) -> tables.User:
         user = _get(tables.User, username)
@@ -170,7 +171,7 @@ class PeopleService(AdminCore):
             token_generation=0,
             must_change_password=True if generated else (must_change or None),
         )
-        view = self._view(user, None).model_copy(update={"groups": tuple(sorted(spec.groups))})
+        view = self.view(user, None).model_copy(update={"groups": tuple(sorted(spec.groups))})
         self.commit(
             caller,
             [Put(user, None)],
@@ -190,7 +191,7 @@ class PeopleService(AdminCore):
         """Change name, role, unit, groups; returns the view, revision and sessions ended."""
         user, rev = self._user_at(caller, username, if_match)
         agent = self._agent(user)
-        before = self._view(user, agent)
+        before = self.view(user, agent)
         if (change.role is UserRole.AGENT) != (before.role is UserRole.AGENT):
             raise FieldErrors("BAD_MESSAGE", [("role", "an agent stays an agent; create another account")])
         UserConfig(
@@ -246,7 +247,7 @@ class PeopleService(AdminCore):
         """Disable or enable; returns view, revision, sessions ended and ``USER_IN_CALL`` when deferred."""
         user, rev = self._user_at(caller, username, if_match)
         agent = self._agent(user)
-        before = self._view(user, agent)
+        before = self.view(user, agent)
         deferred = None
         if disabled and agent is not None and agent.state in BUSY:
             user.disable_after_call = True
@@ -256,7 +257,7 @@ class PeopleService(AdminCore):
             user.token_generation = int(user.token_generation or 0) + 1
         else:
             user.disabled, user.disable_after_call = False, None
-        after = self._view(user, agent)
+        after = self.view(user, agent)
         if after == before:
             return before, rev, 0, deferred
         action = "disable_after_call" if deferred else ("disable" if disabled else "enable")
@@ -296,7 +297,7 @@ class PeopleService(AdminCore):
         """A new password the user must change at the next login; its old tokens and sessions go.
         Returns view, revision, sessions ended and the generated password if none was given."""
         user, rev = self._user_at(caller, username, if_match)
-        before = self._view(user, self._agent(user))
+        before = self.view(user, self._agent(user))
         generated = None if password else secrets.token_urlsafe(12)
         user.password_hash = hash_password(password or generated or "")
         user.must_change_password = True if must_change else None
@@ -320,7 +321,7 @@ class PeopleService(AdminCore):
         agent = self._agent(user)
         if agent is not None and agent.state in BUSY:
             raise ProtocolError("USER_IN_CALL", f"{username} is {agent.state}.")
-        before = self._view(user, agent)
+        before = self.view(user, agent)
         self.commit(
             caller,
             [Put(user, rev, delete=True)],
