@@ -72,7 +72,7 @@ class Client:
     def __call__(self, name: str, body: Any = None, *, if_match: str | None = None, **params: Any) -> Answer:
         from vkyc.api.routes import RestRequest
 
-        endpoint = self.app.api.routes[name][0]
+        endpoint = self.app.rest_api().routes[name][0]
         path_names = {p.strip("{}") for p in endpoint.path.split("/") if p.startswith("{")}
         path = {k: str(v) for k, v in params.items() if k in path_names}
         query = {k: [str(v)] for k, v in params.items() if k not in path_names}
@@ -80,7 +80,7 @@ class Client:
         if if_match is not None:
             headers["if-match"] = if_match
         raw = json.dumps(body).encode() if body is not None else None
-        answer = self.app.api.handle(
+        answer = self.app.rest_api().handle(
             name, RestRequest(endpoint.method, path_params=path, query=query, headers=headers, body=raw)
         )
         if answer.status >= 400:
@@ -332,9 +332,9 @@ def test_an_agent_in_a_call_is_not_deleted_and_is_disabled_after_the_call(app, a
     assert disabled.body["item"]["disable_after_call"] is True and disabled.body["item"]["disabled"] is False
     from vkyc.services.admin import SYSTEM
 
-    assert app.people.finish_deferred_disables(SYSTEM) == 0  # still in the call
+    assert app.services()[1].finish_deferred_disables(SYSTEM) == 0  # still in the call
     tables.Agent(username).update([tables.Agent.state.set("AVAILABLE")])
-    assert app.people.finish_deferred_disables(SYSTEM) == 1
+    assert app.services()[1].finish_deferred_disables(SYSTEM) == 1
     view = admin("admin_users_get", username=username).body["item"]
     assert (view["disabled"], view["disable_after_call"]) == (True, False)
     assert [e.action for e in audit_of("users", username)] == ["create", "disable_after_call", "disable"]
