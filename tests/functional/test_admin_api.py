@@ -483,6 +483,11 @@ def test_the_audit_log_is_read_with_filters(admin, unit_admin):
     assert (update["before"]["name"], update["after"]["name"]) == ("Test group", "Audited")
     assert unit_admin("admin_audit", object_id=gid).body["entries"] == []  # unit 2 is not in its reach
     assert admin("admin_audit", actor="nobody").body["total"] == 0
+    today = datetime.now(UTC).date()
+    dated = admin("admin_audit", object_id=gid, **{"from": today.isoformat(), "to": today.isoformat()})
+    assert dated.body["total"] == 2
+    too_long = admin("admin_audit", **{"from": (today - timedelta(days=40)).isoformat()})
+    assert (too_long.code, too_long.field()) == ("BAD_MESSAGE", "from")
 
 
 # -- media files --------------------------------------------------------------------------------------------
