@@ -89,6 +89,12 @@ def test_a_group_and_an_agent_made_in_the_console_take_a_call_with_the_ring_time
     admin.fill("#search", username)
     admin.wait_for_selector(f'#rows tr[data-id="{username}"]')
     screenshot(admin, "admin-users")
+    # The group's members: the accounts that list it.
+    section(admin, "groups", "#rows")
+    admin.fill("#search", group)
+    admin.click(f'#rows tr[data-id="{group}"] [data-action=members]')
+    admin.wait_for_selector(f'#work[data-section="users"] #rows tr[data-id="{username}"]')
+    settled(admin)
 
     # The new agent logs in on a second page and goes available.
     agent = open_page("/agent.html", username)

@@ -314,6 +314,14 @@ async function renderKind(work, name) {
 function rowActions(name, row) {
   const kind = KINDS[name];
   const buttons = [h("button.small", { type: "button", dataset: { action: "edit" }, onclick: () => openForm(name, row) }, t("adm.edit"))];
+  if (name === "groups") {
+    // A group's members are the accounts that list it: the users section, searched by the group's id.
+    const members = () => {
+      Object.assign(S, { section: "users", q: row.id, unit: "", offset: 0, editing: null, notice: null });
+      render();
+    };
+    buttons.unshift(h("button.small", { type: "button", dataset: { action: "members" }, onclick: members }, t("adm.members")));
+  }
   if (name === "users") {
     const disabled = row.item.disabled;
     buttons.push(

@@ -301,6 +301,7 @@ const TEXTS = {
   "adm.page": ["{from}–{to} / {total}", "{from}–{to} of {total}"],
   "adm.pick": ["Chọn một dòng để sửa, hoặc bấm Thêm mới.", "Pick a row to edit it, or press New."],
   "adm.edit": ["Sửa", "Edit"],
+  "adm.members": ["Thành viên", "Members"],
   "adm.enable": ["Mở khoá", "Enable"],
   "adm.disable": ["Khoá", "Disable"],
   "adm.reset_password": ["Đặt lại mật khẩu", "Reset password"],
