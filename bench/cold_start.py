@@ -46,6 +46,7 @@ READY: dict[str, dict[str, str]] = {
     "routing": {"schedules": "m.housekeeping()"},
     "reports": {"rest": "m.rest_api()", "streams": "m.monitor()"},
     "integrations": {"rest": "m.rest_api()", "streams, jobs": "m.services()"},
+    "admin": {"rest": "m.rest_api()"},
 }
 READY_MEASURE = (
     "import time; w = time.perf_counter(); c = time.process_time(); import {module} as m; {ready}; "

@@ -80,7 +80,8 @@ def _preflight(origin: str, methods: str) -> Callable[..., Response]:
             headers={
                 "Access-Control-Allow-Origin": origin,
                 "Access-Control-Allow-Methods": methods,
-                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Api-Key",
+                # If-Match: the admin console's changes carry the ETag they were read with.
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Api-Key, If-Match",
                 "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
                 "Vary": "Origin",
             },

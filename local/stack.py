@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from local.webhook_sink import WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("signaling", "routing", "reports", "integrations")
+FUNCTIONS = ("signaling", "routing", "reports", "integrations", "admin")
 # Timer invocations at once, as Lambda runs several on one queue: enough that a timer waiting on a busy
 # DynamoDB never holds up the others due with it; and receivers enough to take a round's 50 session
 # timers, due together, in one round of receives (docs/architecture.md, "Timers on time").
@@ -223,8 +223,8 @@ class Stack:
         from local.chalice_app import point_websocket_api_at
 
         # The routing app pushes too (sweeper, end of day), and so does reports (the supervisors' live
-        # board): same API, same emulator.
-        for pushing in ("routing", "reports"):
+        # board), and admin (ending the sessions of an account it changed): same API, same emulator.
+        for pushing in ("routing", "reports", "admin"):
             point_websocket_api_at(apps[pushing], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
 
         self.step(

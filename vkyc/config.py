@@ -188,6 +188,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             (*_WHERE, *_PUSH, WEB_ORIGIN, TOKEN_SECRET),
             Uses(tables="read", bucket="read", pushes=True),
         ),
+        # -- the admin API (issue #13): writes configuration; ends the sessions of an account it changes
+        # (pushes; ending a call may set timers); media files uploaded through its pre-signed forms.
+        FunctionSpec(
+            "admin",
+            (*_WHERE, *_PUSH, WEB_ORIGIN, TOKEN_SECRET),
+            Uses(tables="write", bucket="write", sends_to=(TIMER_QUEUE,), pushes=True),
+        ),
     )
 }
 """Every app under ``functions/``, by directory name (a test checks that they agree)."""

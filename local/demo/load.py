@@ -5,28 +5,24 @@ file is refused before anything is written. ``load_demo(path)`` does both. ``pyt
 [path]`` loads into the tables of the current environment (``vkyc.env``; they must exist, see
 ``vkyc.repositories.tables.create_all``) and prints the summary.
 
-Where each part of the file goes:
-- ``units``, ``groups`` (with their routing conditions), ``hotlines``, ``sub_type_policy``: their
-  tables, one item each.
-- ``queues``: ``queues`` (``vkyc.repositories.queues``), with the ordered groups (priority, overflow
-  delay) and ``auto_ticket``; ``timeout_s`` is left absent, so the unit's ``queue_timeout_s`` applies.
-- ``settings`` and ``units[].settings``: ``settings`` (``vkyc.repositories.settings``); the global scope
-  gets every field, explicit nulls included, a unit scope exactly the fields it overrides.
-- ``agents`` / ``supervisors``: an ``Agent`` state item (agents only) and a ``users`` account with a
-  scrypt hash of the password (``vkyc.repositories.users``).
-- ``api_keys``: ``api_keys`` under the key's SHA-256 digest (``vkyc.repositories.api_keys``).
-- ``dossiers``: ``Dossier`` items with the customer, the image keys, the dealer account and the note.
+Configuration goes through the admin service (``vkyc.services.admin``, ``admin_people``,
+``admin_settings``), the same schema, checks and audit log as the admin API (actor ``demo-loader``):
+units (alone first, then the serving map), the SUB_TYPE policy, settings (the global scope gets every
+field, explicit nulls included; a unit scope exactly the fields it overrides), groups, queues, hotlines,
+accounts of agents (with their ``Agent`` state item), supervisors and admins (scrypt hashes of the
+passwords), and integrator API keys (under their SHA-256 digest). Dossiers are ``Dossier`` items with the
+customer, the image keys, the dealer account and the note.
 
 Idempotent: every item is written under an id taken from the file (unit number, group/queue id, hotline
 number, username, dossier id, SUB_TYPE, API key digest), so loading twice leaves the same items.
-- Configuration (units, groups, queues, hotlines, policy, settings, users, API keys) is upserted: the
-  file wins. Nothing the file does not mention is deleted. A stored password hash that still verifies
-  is kept (a fresh salt would change the item on every load), and creation times are set once.
-- Stateful items (agents, dossiers) are created through ``vkyc.repositories`` with their transition log,
-  and left alone once they exist, so reloading never rewinds a live demo (nor rewrites a dossier's
-  customer data). A demo dossier in state A is created in N and walked N → W → A through the real
-  machine, each step logged with actor ``demo-loader`` and a request id derived from the dossier and the
-  event (a half-finished load resumes where it stopped).
+- Configuration is upserted: the file wins; what is stored as the file says is not written again (no
+  audit entry). Nothing the file does not mention is deleted. A stored password hash that still
+  verifies is kept (a fresh salt would change the item on every load), and creation times are set once.
+- Dossiers are created through ``vkyc.repositories`` with their transition log, and left alone once they
+  exist, so reloading never rewinds a live demo (nor rewrites a dossier's customer data). A demo dossier
+  in state A is created in N and walked N → W → A through the real machine, each step logged with actor
+  ``demo-loader`` and a request id derived from the dossier and the event (a half-finished load resumes
+  where it stopped).
 """
 
 from __future__ import annotations
@@ -39,16 +35,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pynamodb.models import Model
-
 from local.demo.schema import DEMO_FILE, DemoData, DemoDataError, Dossier, load_demo_file
-from vkyc.domain.agent import AGENT
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierEvent, DossierState
 from vkyc.domain.roles import UserRole
-from vkyc.repositories import api_keys, queues, settings, tables, users
-from vkyc.repositories.agents import AgentRepository
+from vkyc.domain.switchboard import UnitConfig, UserConfig
+from vkyc.protocol.admin import UserUpdate
+from vkyc.repositories import tables
 from vkyc.repositories.dossiers import DossierRepository
-from vkyc.security.passwords import MalformedHashError, api_key_digest, hash_password, verify
+from vkyc.security.passwords import MalformedHashError, verify
+from vkyc.services.admin import GROUPS, HOTLINES, POLICY, QUEUES, UNITS, AdminCaller, AdminService
+from vkyc.services.admin_people import PeopleService
+from vkyc.services.admin_settings import SettingsAdmin
 
 ACTOR = "demo-loader"
 DOSSIER_DECISIONS = frozenset(DECISION_EVENTS.values())
@@ -71,127 +68,113 @@ class LoadSummary:
 # --- writing ------------------------------------------------------------------------------------------
 
 
-def _batch_put(items: Sequence[Model]) -> None:
-    """Upsert items of one model in batches of 25 (PynamoDB retries unprocessed items)."""
-    if not items:
-        return
-    with type(items[0]).batch_write() as batch:
-        for item in items:
-            batch.save(item)
+def _write_configuration(data: DemoData, summary: LoadSummary) -> None:
+    """Units, policy, settings, groups, queues, hotlines, accounts and API keys, each through the admin
+    service (``vkyc.services.admin``): the same schema, checks and audit log as the admin API. What is
+    stored as the file says is left alone (no write, no audit entry), so a reload changes nothing."""
+    caller = AdminCaller(ACTOR)
+    config = AdminService()
+    written: dict[str, int] = {}
 
+    def count(kind: str, changed: bool) -> None:
+        written[kind] = written.get(kind, 0) + int(changed)
 
-def _config_items(data: DemoData) -> dict[str, list[Model]]:
-    """The configuration items that have no repository of their own, by kind. Writes nothing."""
-    units: list[Model] = []
-    for unit in data.units:
-        serving = data.serving_unit_of(unit.id)
-        units.append(
-            tables.Unit(
-                str(unit.id),
-                name=unit.name,
-                # The table's convention: absent = served by itself.
-                served_by=str(serving) if serving is not None and serving != unit.id else None,
-                has_agents=unit.is_serving,
-                device_limit=data.unit_settings(unit.id).device_licence_limit,
-            )
-        )
-    groups: list[Model] = [
-        tables.Group(
-            g.id,
-            unit_id=str(g.unit),
-            name=g.name,
-            # DynamoDB stores no empty set; None = any call (no condition).
-            customer_types={str(t) for t in g.customer_types} or None,
-            sub_types=set(g.sub_types) or None,
-            dealer_channels=set(g.dealer_channels) or None,
-        )
-        for g in data.groups
+    written["sub_type_policy"] = config.upsert_all(caller, POLICY, data.sub_type_policy)
+    # Units first as they stand alone (a unit can only serve units that exist), then the serving map.
+    stored_units = {item.unit_id for item in tables.Unit.scan()}
+    alone = [
+        UnitConfig(id=u.id, name=u.name, serves=(u.id,) if u.is_serving else ())
+        for u in data.units
+        if str(u.id) not in stored_units
     ]
-    hotlines: list[Model] = [
-        tables.Hotline(
-            h.number,
-            unit_id=str(h.unit),
-            name=h.name,
-            queue_id=h.queue,
-            allow_call_out=h.allow_call_out,
-            # DynamoDB stores no empty set; None = every group of the unit may call out.
-            call_out_group_ids=set(h.call_out_groups) if h.call_out_groups else None,
-        )
-        for h in data.hotlines
-    ]
-    policy: list[Model] = [
-        tables.SubTypePolicy(r.sub_type, name=r.name, icc_profile=r.icc_profile, khcn=r.khcn, khdn=r.khdn)
-        for r in data.sub_type_policy
-    ]
-    return {"units": units, "groups": groups, "hotlines": hotlines, "sub_type_policy": policy}
-
-
-def _write_queues(data: DemoData) -> int:
-    for q in data.queues:
-        queues.put_queue(
-            q.id,
-            unit_id=str(q.unit),
-            name=q.name,
-            groups=[
-                tables.QueueGroup(group_id=g.group, priority=g.priority, overflow_after_s=g.overflow_after_s)
-                for g in q.groups
-            ],
-            auto_ticket=q.auto_ticket,
-        )
-    return len(data.queues)
-
-
-def _write_settings(data: DemoData, at: datetime) -> int:
+    written["units"] = config.upsert_all(caller, UNITS, alone)
+    written["units"] += config.upsert_all(caller, UNITS, [u.config() for u in data.units])
     # The whole global model, explicit nulls included, so the stored scope reads back as the file's
     # settings whatever the defaults become. A unit scope holds only what the unit overrides.
-    written = len(settings.put_settings(data.settings.model_dump(mode="json"), by=ACTOR, at=at))
-    for unit in data.units:
-        written += len(settings.put_settings(unit.settings, unit_id=str(unit.id), by=ACTOR, at=at))
-    return written
+    scopes = SettingsAdmin()
+    global_values = data.settings.model_dump(mode="json")
+    for unit_id, values in [(None, global_values), *((u.id, u.settings) for u in data.units)]:
+        if values:  # ``patch`` writes nothing (and audits nothing) when the scope already says this
+            count("settings", scopes.patch(caller, unit_id, dict(values), [], None).rev != 0)
+    written["groups"] = config.upsert_all(caller, GROUPS, data.groups)
+    written["queues"] = config.upsert_all(caller, QUEUES, data.queues)
+    written["hotlines"] = config.upsert_all(caller, HOTLINES, data.hotlines)
+    people = PeopleService()
+    specs = [
+        *(
+            UserConfig(
+                username=a.username,
+                name=a.name,
+                role=UserRole.AGENT,
+                unit=a.unit,
+                groups=a.groups,
+                password=a.password,
+            )
+            for a in data.agents
+        ),
+        *(
+            UserConfig(
+                username=s.username, name=s.name, role=UserRole.SUPERVISOR, unit=s.unit, password=s.password
+            )
+            for s in data.supervisors
+        ),
+        *(
+            UserConfig(
+                username=a.username, name=a.name, role=UserRole.ADMIN, unit=a.unit, password=a.password
+            )
+            for a in data.admins
+        ),
+    ]
+    agents = {a.username for a in data.agents}
+    summary.created["agents"] = summary.kept["agents"] = 0
+    stored = {user.username: user for user in tables.User.scan()}  # one Scan, not a read per account
+    states = {agent.agent_id: agent for agent in tables.Agent.scan()}
+    for spec in specs:
+        user = stored.get(spec.username)
+        count("users", _write_user(people, caller, spec, user, states.get(spec.username)))
+        if spec.username in agents:
+            (summary.created if user is None else summary.kept)["agents"] += 1
+    for api_key in data.api_keys:
+        count("api_keys", people.import_key(caller, api_key.unit, api_key.name, api_key.key))
+    summary.written.update(written)
 
 
-def _password_hash(username: str, password: str) -> str:
-    """The stored hash if it still verifies ``password`` (a reload then rewrites an identical item and
-    skips ~50 ms of scrypt), else a new one. A corrupt stored hash is simply replaced."""
-    user = users.find_user(username)
-    if user is not None and user.password_hash:
-        try:
-            if verify(password, user.password_hash):
-                return user.password_hash
-        except MalformedHashError:
-            pass
-    return hash_password(password)
-
-
-def _write_users(data: DemoData, at: datetime) -> int:
-    """Accounts of agents (after their ``Agent`` items, so an account never names a missing agent) and
-    supervisors. Agent ids are the usernames."""
-    for a in data.agents:
-        users.put_user(
-            a.username,
-            role=UserRole.AGENT,
-            unit_id=str(a.unit),
-            display_name=a.name,
-            password_hash=_password_hash(a.username, a.password),
-            agent_id=a.username,
-            at=at,
-        )
-    for s in data.supervisors:
-        users.put_user(
-            s.username,
-            role=UserRole.SUPERVISOR,
-            unit_id=str(s.unit),
-            display_name=s.name,
-            password_hash=_password_hash(s.username, s.password),
-            at=at,
-        )
-    return len(data.agents) + len(data.supervisors)
-
-
-def _write_api_keys(data: DemoData, at: datetime) -> int:
-    for k in data.api_keys:
-        api_keys.put_api_key(api_key_digest(k.key), unit_id=str(k.unit), name=k.name, at=at)
-    return len(data.api_keys)
+def _write_user(
+    people: PeopleService,
+    caller: AdminCaller,
+    spec: UserConfig,
+    user: tables.User | None,
+    agent: tables.Agent | None,
+) -> bool:
+    """Create the account, or bring ``user`` (as stored) to what the file says. A stored password hash
+    that still verifies is kept (a fresh salt would change the item on every load, and scrypt costs
+    ~50 ms)."""
+    assert spec.password is not None
+    if user is None:
+        people.create_user(caller, spec)
+        return True
+    view = people.view(user, agent if user.agent_id else None)
+    change = UserUpdate(name=spec.name, role=spec.role, unit=spec.unit, groups=spec.groups)
+    changed = False
+    if (view.name, view.role, view.unit, view.groups) != (
+        spec.name,
+        spec.role,
+        spec.unit,
+        tuple(sorted(spec.groups)),
+    ):
+        people.update_user(caller, spec.username, change, None)
+        changed = True
+    try:
+        verifies = bool(user.password_hash) and verify(spec.password, user.password_hash)
+    except MalformedHashError:
+        verifies = False
+    if not verifies:
+        people.reset_password(caller, spec.username, spec.password, None, must_change=False)
+        changed = True
+    if view.disabled:
+        people.set_disabled(caller, spec.username, False, None)
+        changed = True
+    return changed
 
 
 def _path_from_initial(target: DossierState) -> list[tuple[DossierState, DossierEvent]]:
@@ -293,26 +276,7 @@ def write_demo_data(data: DemoData, *, at: datetime | None = None) -> LoadSummar
     """
     when = at or datetime.now(UTC)
     summary = LoadSummary(data)
-    for kind, items in _config_items(data).items():
-        _batch_put(items)
-        summary.written[kind] = len(items)
-    summary.written["queues"] = _write_queues(data)
-    summary.written["settings"] = _write_settings(data, when)
-    summary.written["api_keys"] = _write_api_keys(data, when)
-
-    agents = AgentRepository()
-    created = kept = 0
-    for agent in data.agents:
-        if agents.find(agent.username) is not None:
-            kept += 1
-            continue
-        item = tables.Agent(
-            agent.username, unit_id=str(agent.unit), name=agent.name, group_ids=set(agent.groups)
-        )
-        agents.create(item, AGENT, request_id=f"demo:agent:{agent.username}:create", actor=ACTOR, at=when)
-        created += 1
-    summary.created["agents"], summary.kept["agents"] = created, kept
-    summary.written["users"] = _write_users(data, when)
+    _write_configuration(data, summary)
 
     dossiers = DossierRepository()
     created = kept = 0
@@ -367,6 +331,14 @@ def summary_text(summary: LoadSummary) -> str:
     lines += ["", "Supervisors:"]
     lines += _table(
         ((s.username, s.password, f"{s.unit} {names[s.unit]}") for s in data.supervisors),
+        ("username", "password", "unit"),
+    )
+    lines += ["", "Administrators (web/admin.html, the admin API /admin/v1):"]
+    lines += _table(
+        (
+            (a.username, a.password, f"{a.unit} {names[a.unit]}" if a.unit else "* (system-wide)")
+            for a in data.admins
+        ),
         ("username", "password", "unit"),
     )
     lines += ["", "Integrator API keys (per unit):"]

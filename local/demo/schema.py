@@ -31,6 +31,16 @@ from vkyc.domain.policy import (
     normalize_sub_type,
 )
 from vkyc.domain.settings import CallSettings, merge_settings, normalize_msisdn
+from vkyc.domain.switchboard import (
+    Group,
+    Hotline,
+    Queue,
+    Slug,
+    Text,
+    UnitConfig,
+    UnitId,
+    Username,
+)
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 """The demo data shipped with the repository (loaded by ``make up``)."""
@@ -76,6 +86,12 @@ def issues_from_validation_error(exc: ValidationError, prefix: str = "") -> list
     """One ``Issue`` per pydantic error, its path prefixed by ``prefix`` (a path itself)."""
     issues = []
     for error in exc.errors(include_url=False):
+        loc, message = list(error["loc"]), str(error["msg"]).removeprefix("Value error, ")
+        # A check of a whole object names its field first (``vkyc.domain.switchboard``): file it there.
+        head, sep, rest = message.partition(": ")
+        if sep and head.isidentifier():
+            loc, message = [*loc, head], rest
+        error = {**error, "loc": tuple(loc), "msg": message}
         path = format_loc(error["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
@@ -83,13 +99,8 @@ def issues_from_validation_error(exc: ValidationError, prefix: str = "") -> list
     return issues
 
 
-# --- field types ----------------------------------------------------------------------------------
+# --- field types and the switchboard's objects (one schema with the admin API) ----------------------
 
-UnitId = Annotated[int, Field(strict=True, ge=1, le=999)]
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-"""Ids of groups and queues: lower-case letters, digits and dashes (they appear in URLs and keys)."""
-Username = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
 S3Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9!_.*'()\-/]{0,1023}$")]
 
 
@@ -97,75 +108,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Unit(_Model):
-    """A regional company. ``serves`` lists the units whose calls its agents answer (itself included)."""
+class Unit(UnitConfig):
+    """A unit as the demo file writes it: the admin API's ``UnitConfig`` with its settings override."""
 
-    id: UnitId
-    name: Text
-    serves: tuple[UnitId, ...] = ()
-    """Empty: this unit has no agent team and is served by another unit."""
     settings: dict[str, Any] = Field(default_factory=dict)
     """Per-unit override of global ``CallSettings`` fields (see ``merge_settings``)."""
 
-    @property
-    def is_serving(self) -> bool:
-        return bool(self.serves)
-
-
-class Group(_Model):
-    """A team of agents of one unit, optionally restricted to some calls (routing conditions).
-
-    Each condition lists the values a call may have; empty (the default) = any call. A group with a
-    condition takes only calls whose fact is listed (``vkyc.domain.routing.GroupRule``).
-    """
-
-    id: Slug
-    unit: UnitId
-    name: Text
-    customer_types: tuple[CustomerType, ...] = ()
-    """Only calls of these customer types (KHCN, KHDN)."""
-    sub_types: tuple[str, ...] = ()
-    """Only calls of these SUB_TYPEs (normalized; each must be in ``sub_type_policy``)."""
-    dealer_channels: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")], ...] = ()
-    """Only calls placed through these dealer channels (e.g. ``DBH`` dealer, ``DL`` shop)."""
-
-    @field_validator("sub_types")
-    @classmethod
-    def _sub_types(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(normalize_sub_type(value) for value in values)
-
-
-class QueueGroup(_Model):
-    """A group answering a queue: lower ``priority`` is offered first; an overflow group
-    (``overflow_after_s`` set) joins only after the call has waited that many seconds."""
-
-    group: Slug
-    priority: Annotated[int, Field(strict=True, ge=1, le=100)] = 1
-    overflow_after_s: Annotated[int, Field(strict=True, gt=0, le=3600)] | None = None
-
-
-class Queue(_Model):
-    """Where inbound calls of a hotline wait for an agent of the listed groups."""
-
-    id: Slug
-    unit: UnitId
-    name: Text
-    groups: Annotated[tuple[QueueGroup, ...], Field(min_length=1)]
-    auto_ticket: bool = False
-    """Create a ticket per call of this queue (only if the global ``auto_ticket`` is on too, seed 004)."""
-
-
-class Hotline(_Model):
-    """An entry point of a serving unit; inbound calls go to ``queue``."""
-
-    number: Annotated[str, Field(pattern=r"^\d{4,15}$")]
-    unit: UnitId
-    name: Text
-    queue: Slug
-    allow_call_out: bool = False
-    """Agents may place call-backs from this hotline."""
-    call_out_groups: tuple[Slug, ...] | None = None
-    """Groups allowed to call out; absent = every group of the unit. Only with ``allow_call_out``."""
+    def config(self) -> UnitConfig:
+        return UnitConfig(id=self.id, name=self.name, serves=self.serves)
 
 
 class Agent(_Model):
@@ -184,6 +134,16 @@ class Supervisor(_Model):
     username: Username
     name: Text
     unit: UnitId
+    password: Annotated[str, Field(min_length=8, max_length=128)]
+
+
+class Admin(_Model):
+    """An administrator (``web/admin.html``, ``/admin/v1``): bound to no unit (system-wide) or to one unit
+    and the units it serves. ``password`` is plain text here, hashed when stored."""
+
+    username: Username
+    name: Text
+    unit: UnitId | None = None
     password: Annotated[str, Field(min_length=8, max_length=128)]
 
 
@@ -254,6 +214,7 @@ class DemoData(_Model):
     hotlines: tuple[Hotline, ...] = ()
     agents: tuple[Agent, ...] = ()
     supervisors: tuple[Supervisor, ...] = ()
+    admins: tuple[Admin, ...] = ()
     dossiers: tuple[Dossier, ...] = ()
     api_keys: tuple[ApiKey, ...] = ()
 
@@ -397,8 +358,17 @@ def _cross_issues(data: DemoData) -> list[Issue]:
             for j, group_id in enumerate(hotline.call_out_groups if unit_ok else ()):
                 group_ref(f"hotlines[{i}].call_out_groups[{j}]", group_id, hotline.unit)
 
-    # People: agents and supervisors share one login namespace.
-    usernames = _duplicates([a.username for a in data.agents] + [s.username for s in data.supervisors])
+    # People: agents, supervisors and admins share one login namespace.
+    usernames = _duplicates(
+        [a.username for a in data.agents]
+        + [s.username for s in data.supervisors]
+        + [a.username for a in data.admins]
+    )
+    for i, admin in enumerate(data.admins):
+        if admin.username in usernames:
+            bad(f"admins[{i}].username", f"username {admin.username!r} is used more than once")
+        if admin.unit is not None:
+            unit_ref(f"admins[{i}].unit", admin.unit, must_serve=False)
     for i, supervisor in enumerate(data.supervisors):
         if supervisor.username in usernames:
             bad(f"supervisors[{i}].username", f"username {supervisor.username!r} is used more than once")

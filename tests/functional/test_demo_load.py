@@ -233,6 +233,9 @@ def test_summary_text_lists_logins_keys_and_units(loaded, demo):
         assert agent.username in text and agent.password in text
     for supervisor in demo.supervisors:
         assert supervisor.username in text and supervisor.password in text
+    for admin in demo.admins:
+        assert admin.username in text and admin.password in text
+    assert "* (system-wide)" in text
     for api_key in demo.api_keys:
         assert api_key.key in text
     assert "answered by unit 1" in text

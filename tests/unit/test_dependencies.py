@@ -166,6 +166,7 @@ DEPLOYABLES: dict[str, tuple[list[str], dict[str, str]]] = {
             "functions.routing.app",
             "functions.reports.app",
             "functions.integrations.app",
+            "functions.admin.app",
         ],
         {"chalice": "Chalice's packaging puts its runtime into each function"},
     ),

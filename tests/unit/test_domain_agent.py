@@ -30,6 +30,7 @@ EXPECTED: dict[AgentState, dict[AgentEvent, AgentState]] = {
         E.ACCEPT: S.IN_CALL,
         E.REJECT: S.AVAILABLE,
         E.RING_TIMEOUT: S.UNAVAILABLE,
+        E.RANG_OUT: S.AVAILABLE,  # missed_offer_sets_unavailable off
         E.OFFER_WITHDRAWN: S.AVAILABLE,
         E.SWEEP: S.AVAILABLE,
         **_FORCED_OFFLINE,

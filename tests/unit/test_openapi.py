@@ -20,12 +20,13 @@ SPEC = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
 
 
 def app_routes() -> dict[str, set[str]]:
+    from functions.admin.app import app as admin
     from functions.integrations.app import app as integrations
     from functions.reports.app import app as reports
     from functions.signaling.app import app as signaling
 
     routes: dict[str, set[str]] = {}
-    for app in (signaling, reports, integrations):
+    for app in (signaling, reports, integrations, admin):
         for path, methods in app.routes.items():
             routes.setdefault(path, set()).update(m.lower() for m in methods)
     return routes
@@ -53,11 +54,14 @@ def test_the_apps_serve_exactly_the_declared_endpoints_and_the_file_documents_th
 
 
 def test_every_endpoint_is_bound_in_exactly_one_app():
+    from functions.admin.app import rest_api as admin
     from functions.integrations.app import rest_api as integrations
     from functions.reports.app import rest_api as reports
     from functions.signaling.app import rest_api as signaling
 
-    bound = list(reports().routes) + list(signaling().routes) + list(integrations().routes)
+    bound = (
+        list(reports().routes) + list(signaling().routes) + list(integrations().routes) + list(admin().routes)
+    )
     assert sorted(bound) == sorted(e.name for e in ALL)
 
 

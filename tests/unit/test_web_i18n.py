@@ -46,14 +46,14 @@ def test_every_text_has_two_languages():
         assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
 
 
-@pytest.mark.parametrize("page", ["agent.html", "supervisor.html"])
+@pytest.mark.parametrize("page", ["agent.html", "supervisor.html", "admin.html"])
 def test_every_key_a_page_names_exists(page):
     html = (WEB / page).read_text(encoding="utf-8")
     named = set(re.findall(r'data-i18n(?:-placeholder|-title|-aria)?="([^"]+)"', html))
     assert named and named <= KEYS, sorted(named - KEYS)
 
 
-@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js"])
+@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js", "admin.js"])
 def test_every_literal_key_a_script_uses_exists(script):
     source = (WEB / "js" / script).read_text(encoding="utf-8")
     used = set(re.findall(r'\bt\("([a-z][a-z0-9_.A-Z]+)"', source))

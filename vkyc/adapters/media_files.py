@@ -99,6 +99,12 @@ class MediaFiles:
         )
         return str(form["url"]), {str(k): str(v) for k, v in form["fields"].items()}
 
+    def first_bytes(self, key: str, count: int) -> bytes:
+        """The first ``count`` bytes of an object (one ranged GetObject), to check its type."""
+        body = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")["Body"]
+        data: bytes = body.read()
+        return data
+
     def delete(self, key: str) -> None:
         """Remove an object (a rejected upload). One DeleteObject; a missing key is not an error."""
         self.client.delete_object(Bucket=self.bucket, Key=key)

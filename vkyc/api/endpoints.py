@@ -5,6 +5,7 @@ that the apps serve exactly these endpoints.
 
 from __future__ import annotations
 
+from vkyc.api.admin_endpoints import ADMIN
 from vkyc.api.integrator_endpoints import V1
 from vkyc.api.routes import Endpoint
 from vkyc.protocol import rest, v1
@@ -38,7 +39,8 @@ LOGIN = Endpoint(
     description="The token lives 12 hours; it is also the bearer token of the reads. Failures count per "
     "account and per source address: past the allowance the account or address is locked for a time "
     "that doubles with each further failure, and even the right password is refused meanwhile "
-    "(`TOO_MANY_ATTEMPTS`, `Retry-After`; docs/security.md).",
+    "(`TOO_MANY_ATTEMPTS`, `Retry-After`; docs/security.md). After an admin reset the password, the "
+    "login must also give `new_password` (`PASSWORD_CHANGE_REQUIRED` until it does).",
     body=LoginRequest,
     response=rest.Grant,
     errors=(
@@ -46,6 +48,8 @@ LOGIN = Endpoint(
         "ACCOUNT_DISABLED",
         "AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL",
         "TOO_MANY_ATTEMPTS",
+        "PASSWORD_CHANGE_REQUIRED",
+        "LOGGED_IN_ELSEWHERE",
     ),
     tags=("tokens",),
 )
@@ -246,5 +250,7 @@ ALL = (
     ANSWER_URL,
     # -- the integrator API (functions/integrations) --
     *V1,
+    # -- the admin API (functions/admin) --
+    *ADMIN,
 )
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

@@ -34,7 +34,8 @@ REF = "#/components/schemas/{model}"
 DESCRIPTION = (
     "Tokens (functions/signaling), the web client's reads and reports (functions/reports) and the "
     "integrator API `/v1` (functions/integrations: dossier intake, images, results, calls, webhooks; "
-    "docs/webhooks.md). Every error "
+    "docs/webhooks.md) and the admin API `/admin/v1` (functions/admin: the bearer token of an admin; "
+    "objects carry an `etag` to send back as `If-Match`; a refused body lists its `fields`). Every error "
     "answers with the HTTP status of its code in docs/errors.md and the body {code, message}; switch on "
     "code. Request bodies are JSON (`Content-Type: application/json`, at most 64 KB, nested at most 32 "
     "levels); unknown fields and unknown query parameters are refused (`BAD_MESSAGE`, naming them). "
@@ -125,6 +126,17 @@ def _operation(endpoint: Endpoint, schemas: Schemas, defs: dict[str, Any]) -> di
                 "description": "A fresh key (a UUID) per request, the same one to retry it; kept 24 h per "
                 "unit. The same key with another body answers `IDEMPOTENCY_KEY_REUSED`.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    if endpoint.etag:
+        parameters.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": "The `etag` of the object as you read it: a change made meanwhile answers "
+                "`PRECONDITION_FAILED` (412) and nothing is written. Absent: no check.",
+                "schema": {"type": "string", "maxLength": 64},
             }
         )
     if parameters:

@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from vkyc.protocol.errors import CATALOGUE, ProtocolError, RetryLater
+from vkyc.protocol.errors import CATALOGUE, FieldErrors, ProtocolError, RetryLater
 from vkyc.protocol.jsontext import parse_object
 from vkyc.protocol.messages import Role
-from vkyc.services.failures import as_protocol_error, describe_validation
+from vkyc.services.failures import as_protocol_error, field_errors
 
 log = logging.getLogger("vkyc.api")
 
@@ -80,6 +80,7 @@ class Endpoint:
     errors: tuple[str, ...] = ()  # codes the handler may answer, beyond those the layer adds
     max_body_bytes: int = MAX_JSON_BODY_BYTES
     tags: tuple[str, ...] = ()
+    etag: bool = False  # answers an ``ETag`` header and takes ``If-Match`` (the admin API)
 
     def __post_init__(self) -> None:
         unknown = [code for code in self.errors if code not in CATALOGUE]
@@ -99,6 +100,8 @@ class Endpoint:
             codes |= set(KEY_CODES)
         if self.idempotent:
             codes |= set(IDEMPOTENCY_CODES)
+        if self.etag:
+            codes.add("PRECONDITION_FAILED")
         return tuple(code for code in CATALOGUE if code in codes)
 
 
@@ -134,6 +137,8 @@ class Context:
     params: BaseModel | None = None
     query: BaseModel | None = None
     body: BaseModel | None = None
+    # Headers the handler adds to a successful answer (e.g. ``ETag``).
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def source_ip(self) -> str:
@@ -199,7 +204,7 @@ class RestApi:
                 raise AnswerError(
                     f"{endpoint.name} answered {type(answer).__name__}, not {endpoint.response}"
                 )
-            return RestResponse(200, answer.model_dump(mode="json"), dict(NO_STORE))
+            return RestResponse(200, answer.model_dump(mode="json"), {**NO_STORE, **context.response_headers})
         except Exception as exc:
             return error_response(exc, endpoint)
 
@@ -243,7 +248,10 @@ def error_response(exc: BaseException, endpoint: Endpoint | None = None) -> Rest
     headers = dict(NO_STORE)
     if isinstance(error, RetryLater):
         headers["Retry-After"] = str(error.retry_after_s)
-    return RestResponse(error.info.http_status, {"code": error.code, "message": error.message}, headers)
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if isinstance(error, FieldErrors):
+        body["fields"] = error.fields
+    return RestResponse(error.info.http_status, body, headers)
 
 
 def _single_values(query: Mapping[str, list[str]]) -> dict[str, str]:
@@ -259,4 +267,4 @@ def _validated(model: type[M] | None, data: dict[str, Any], what: str) -> M | No
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError("BAD_MESSAGE", describe_validation(exc, what)) from None
+        raise FieldErrors("BAD_MESSAGE", field_errors(exc, what)) from None

@@ -67,6 +67,7 @@ class AgentEvent(StrEnum):
     ACCEPT = "accept"
     REJECT = "reject"
     RING_TIMEOUT = "ring_timeout"
+    RANG_OUT = "rang_out"  # a missed offer where ``missed_offer_sets_unavailable`` is off: stays AVAILABLE
     OFFER_WITHDRAWN = "offer_withdrawn"
     CALL_ENDED = "call_ended"
     RELEASE = "release"
@@ -100,6 +101,7 @@ AGENT = StateMachine[AgentState, AgentEvent](
         (S.RINGING, E.ACCEPT): S.IN_CALL,
         (S.RINGING, E.REJECT): S.AVAILABLE,
         (S.RINGING, E.RING_TIMEOUT): S.UNAVAILABLE,
+        (S.RINGING, E.RANG_OUT): S.AVAILABLE,
         (S.RINGING, E.OFFER_WITHDRAWN): S.AVAILABLE,
         (S.IN_CALL, E.CALL_ENDED): S.WRAP_UP,
         (S.IN_CALL, E.RELEASE): S.AVAILABLE,

@@ -35,6 +35,7 @@ class NodeView:
     assigned: int  # calls assigned to it and not yet reported closed
     heartbeat_at: datetime
     connected: bool  # its socket is up (signaling can push to it)
+    draining: bool = False  # an admin drained it: it takes no new call (its calls go on)
 
     @property
     def effective_load(self) -> int:
@@ -44,7 +45,7 @@ class NodeView:
         return self.connected and now - self.heartbeat_at <= NODE_DEAD_AFTER
 
     def has_room(self) -> bool:
-        return self.effective_load < self.capacity
+        return not self.draining and self.effective_load < self.capacity
 
 
 class NoNode(StrEnum):

@@ -20,6 +20,7 @@ class Area(StrEnum):
     CALL = "calls"
     MEDIA = "media"
     INTEGRATION = "integrator API and webhooks"
+    ADMIN = "administration"
     SERVER = "server"
 
 
@@ -856,6 +857,148 @@ _CATALOGUE = [
         "customerNumber, isCallOut, timeAnswer, callId) and that the page may open pop-ups; the agent "
         "uses the link shown instead.",
     ),
+    # -- administration (the admin API, /admin/v1) ------------------------------------------------
+    ErrorInfo(
+        "ADMIN_REQUIRED",
+        Area.ADMIN,
+        403,
+        "Only an administrator may do this.",
+        "An `/admin/v1` request with the token of an agent or a supervisor.",
+        "Log in with an admin account.",
+    ),
+    ErrorInfo(
+        "ADMIN_OTHER_UNIT",
+        Area.ADMIN,
+        403,
+        "This belongs to a unit you do not administer.",
+        "An admin bound to a unit read or changed an object of a unit it does not serve (its own unit and "
+        "the units it serves are its reach). Nothing was changed.",
+        "Ask a system-wide admin, or an admin of that unit.",
+    ),
+    ErrorInfo(
+        "ADMIN_SYSTEM_ONLY",
+        Area.ADMIN,
+        403,
+        "Only a system-wide administrator may change this.",
+        "A unit admin changed something every unit shares: units and the serving map, the global "
+        "settings, the SUB_TYPE policy, media nodes. Nothing was changed.",
+        "Ask an admin bound to no unit.",
+    ),
+    ErrorInfo(
+        "ADMIN_NOT_FOUND",
+        Area.ADMIN,
+        404,
+        "No such object.",
+        "The object named in the path does not exist (or was deleted meanwhile).",
+        "List the objects of that kind and pick one that exists.",
+    ),
+    ErrorInfo(
+        "ADMIN_ALREADY_EXISTS",
+        Area.ADMIN,
+        409,
+        "An object with this id already exists.",
+        "A `POST` created an object whose id (unit number, group or queue id, hotline number, username) "
+        "is taken. Nothing was changed.",
+        "Choose another id, or change the existing object with `PUT` and its `ETag`.",
+    ),
+    ErrorInfo(
+        "PRECONDITION_FAILED",
+        Area.ADMIN,
+        412,
+        "Someone changed this object since you read it.",
+        "The `If-Match` header named a version (`ETag`) that is no longer the stored one. Nothing was "
+        "changed.",
+        "Read the object again (`GET`), redo your change on what it is now, and send its new `ETag`.",
+    ),
+    ErrorInfo(
+        "ADMIN_REFERENCE_INVALID",
+        Area.ADMIN,
+        422,
+        "The change names something that does not exist or belongs to another unit.",
+        "A field names a unit, group, queue or SUB_TYPE that is not stored, or one of another unit; the "
+        "message and `fields` name the field. Nothing was changed.",
+        "Create what is named first, or name one of the same unit.",
+    ),
+    ErrorInfo(
+        "UNIT_IN_USE",
+        Area.ADMIN,
+        409,
+        "The unit still has groups, queues, hotlines, users or API keys.",
+        "A unit was deleted, or its serving list emptied, while objects of it remain. Nothing was changed.",
+        "Delete or move them first.",
+    ),
+    ErrorInfo(
+        "QUEUE_IN_USE",
+        Area.ADMIN,
+        409,
+        "The queue is in use.",
+        "A queue was deleted while calls wait in it, or while a hotline sends calls to it. Nothing was "
+        "changed.",
+        "Wait for the queue to empty, or point the hotline at another queue first.",
+    ),
+    ErrorInfo(
+        "GROUP_ONLY_ROUTE",
+        Area.ADMIN,
+        409,
+        "The group is the only route of a hotline.",
+        "A group was deleted (or taken out of a queue) that is the only group answering a queue a hotline "
+        "sends calls to without a delay: its calls would reach nobody. Nothing was changed.",
+        "Add another group to the queue first.",
+    ),
+    ErrorInfo(
+        "GROUP_IN_USE",
+        Area.ADMIN,
+        409,
+        "The group is still in use.",
+        "A group was deleted that a queue still lists, a hotline lets call out, or agents belong to. "
+        "Nothing was changed.",
+        "Take it out of the queues and hotlines and move its agents first.",
+    ),
+    ErrorInfo(
+        "USER_IN_CALL",
+        Area.ADMIN,
+        409,
+        "The agent is in a call.",
+        "An agent was deleted or moved while ringing, in a call or in wrap-up. (Disabling one is not "
+        "refused: it takes effect when the call is over.) Nothing was changed.",
+        "Retry after the call, or disable the account, which waits for the call to end.",
+    ),
+    ErrorInfo(
+        "LOGGED_IN_ELSEWHERE",
+        Area.AUTH,
+        409,
+        "This agent account is logged in on another device.",
+        "A second login of an agent account whose unit's `login_policy` is `refuse` while a session of it "
+        "is live on another device (seed 001: one login per account).",
+        "Log out on the other device first (or wait for its session to end).",
+    ),
+    ErrorInfo(
+        "PASSWORD_CHANGE_REQUIRED",
+        Area.AUTH,
+        403,
+        "You must choose a new password.",
+        "An admin reset the password: the next login must give `new_password` beside the password it "
+        "was given.",
+        "Log in again with the password you were given and a new one (at least 8 characters).",
+    ),
+    ErrorInfo(
+        "CSV_INVALID",
+        Area.ADMIN,
+        400,
+        "The CSV file cannot be read.",
+        "A blacklist import that is not UTF-8 text, is larger than 1 MB or has more than 10,000 lines. "
+        "Nothing was changed.",
+        "Send one subscriber number per line (a header line `number` is allowed), UTF-8.",
+    ),
+    ErrorInfo(
+        "MEDIA_FILE_REJECTED",
+        Area.ADMIN,
+        422,
+        "The uploaded media file was rejected.",
+        "An uploaded waiting-media or ringtone file is missing, too large, or its bytes are not of the "
+        "declared type. The setting was not changed.",
+        "Upload an MP3/WAV/OGG ringtone (at most 1 MB) or an MP4/WebM waiting video (at most 20 MB).",
+    ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(
         "INTERNAL_ERROR",
@@ -924,3 +1067,14 @@ class RetryLater(ProtocolError):
         self.retry_after_s = max(1, math.ceil(retry_after_s))
         said = f"Retry after {self.retry_after_s} s."
         super().__init__(code, f"{detail} {said}" if detail else said)
+
+
+class FieldErrors(ProtocolError):
+    """A refusal that names the fields at fault: REST answers add ``fields: [{field, message}]`` to the
+    body so that a form can show each message beside its field."""
+
+    def __init__(self, code: str, fields: list[tuple[str, str]]) -> None:
+        self.fields = [{"field": name, "message": message} for name, message in fields]
+        first = fields[0] if fields else ("", "")
+        more = f" ({len(fields) - 1} more)" if len(fields) > 1 else ""
+        super().__init__(code, f"{first[0]}: {first[1]}{more}" if first[0] else first[1])

@@ -49,11 +49,21 @@ class _Body(BaseModel):
 # -- errors ---------------------------------------------------------------------------------------
 
 
+class FieldProblem(_Body):
+    field: str = Field(description="The field's path, dotted (`groups.0.priority`, `set.ring_timeout_s`).")
+    message: str
+
+
 class Error(_Body):
     """Every refusal: the HTTP status of its code in docs/errors.md, and this body."""
 
     code: str = Field(description="Stable: switch on it (docs/errors.md).")
     message: str = Field(description="English, for people; may end with a detail (the field at fault).")
+    fields: list[FieldProblem] | None = Field(
+        default=None,
+        description="A refused body or query: every field at fault with its problem, for a form to show "
+        "beside the field (`BAD_MESSAGE`, `ADMIN_REFERENCE_INVALID`).",
+    )
 
 
 # -- parameters -------------------------------------------------------------------------------------
@@ -139,6 +149,11 @@ class PageSettings(_Body):
     sla_target_percent: float
     sla_answer_within_s: int
     approve_requires_face: bool
+    ringtone_url: str | None = Field(
+        default=None,
+        description="Pre-signed URL (15 min: load it at once) of the unit's `ringtone` file; absent when "
+        "none is set or the file is missing: the page synthesizes a tone.",
+    )
     """Decision A needs a snapshot of the call with a face found (the page greys A out until then)."""
     alert_wait_s: int = Field(60, description="A caller waiting longer than this raises an alert.")
     decision_reasons: dict[str, list[str]] = Field(
@@ -362,6 +377,8 @@ class WaitingQueue(_Body):
 
 class WaitingQueues(_Body):
     queues: list[WaitingQueue]
+
+
 # -- the popup answer URL (seed 004; vkyc.domain.answer_url) ----------------------------------------
 
 

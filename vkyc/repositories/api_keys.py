@@ -24,6 +24,12 @@ def find_api_key(digest: str) -> ApiKey | None:
         return None
 
 
+def is_usable(key: ApiKey, now: datetime | None = None) -> bool:
+    """Whether the key is accepted now: not revoked, or rotated and still within its overlap window
+    (``revoked_at`` in the future)."""
+    return key.revoked_at is None or key.revoked_at > (now or datetime.now(UTC))
+
+
 def put_api_key(digest: str, *, unit_id: str, name: str, at: datetime | None = None) -> ApiKey:
     """Create the key, or overwrite ``unit_id`` / ``name`` of an existing one and un-revoke it; return it.
 

@@ -74,6 +74,7 @@ def view(node: MediaNode) -> NodeView:
         assigned=len(node.call_ids or ()),
         heartbeat_at=node.heartbeat_at,
         connected=bool(node.connection_id),
+        draining=bool(node.draining),
     )
 
 

@@ -3,7 +3,7 @@
 
 The table is configuration (27 rows in the seed) read on every call request, so ``policy_rows`` keeps it
 per process for ``CONFIG_TTL_S`` (see ``vkyc.repositories.settings_cache``): an edit reaches each warm
-container within 60 s.
+container within 30 s.
 """
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ available agents (live state, never cached).
 Cost of routing one call (``RoutingRepository``):
 
 * warm caches (the usual case): **one DynamoDB request**, the Query of ``available_agents``;
-* cold caches (first call of a process, or 60 s after the last load): at most four more, each then
+* cold caches (first call of a process, or 30 s after the last load): at most four more, each then
   cached for ``ttl_s``: a Scan of ``units`` (the serving map, all units at once), a Scan of
   ``hotlines`` (no by-unit index is needed for a handful of items), a GetItem of the queue, and one
   BatchGetItem of its groups (their conditions).
 
 Configuration is cached per process (per Lambda container): an admin change takes effect within
-``ttl_s`` seconds (60 by default). Agents' states are never cached: a stale state costs a lost claim.
+``ttl_s`` seconds (30 by default). Agents' states are never cached: a stale state costs a lost claim.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from vkyc.domain.routing import Candidate, GroupRule, serving_unit
 from vkyc.repositories.settings_cache import TtlCache
 from vkyc.repositories.tables import Agent, Group, Hotline, Queue, QueueGroup, Unit
 
-CONFIG_TTL_S = 60.0
+CONFIG_TTL_S = 30.0
 """How long routing trusts its copy of the configuration (units, hotlines, queues, groups)."""
 
 

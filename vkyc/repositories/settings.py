@@ -24,6 +24,12 @@ from vkyc.domain.settings import CallSettings, merge_settings
 from vkyc.repositories.tables import Setting
 
 GLOBAL_SCOPE = "global"
+REV_NAME = "_rev"  # the item holding a scope's revision (``vkyc.services.admin_settings``)
+
+
+def scope_of(unit_id: str | None) -> str:
+    """The ``scope`` key of the global scope (None) or of a unit's."""
+    return _scope(unit_id)
 
 
 def _scope(unit_id: str | None) -> str:
@@ -33,7 +39,12 @@ def _scope(unit_id: str | None) -> str:
 def stored_settings(unit_id: str | None = None) -> dict[str, Any]:
     """The fields stored in one scope (global when ``unit_id`` is None), as JSON values; an explicit
     null is ``None``, an absent field is absent. Strongly consistent; one Query."""
-    return {item.name: item.value for item in Setting.query(_scope(unit_id), consistent_read=True)}
+    # Names starting with ``_`` are the scope's bookkeeping (``_rev``, the admin API's ETag), no field.
+    return {
+        item.name: item.value
+        for item in Setting.query(_scope(unit_id), consistent_read=True)
+        if not item.name.startswith("_")
+    }
 
 
 def effective_settings(unit_id: str | None = None) -> CallSettings:

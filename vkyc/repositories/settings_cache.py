@@ -2,9 +2,10 @@
 ``TtlCache`` that ``vkyc.repositories.policy`` uses for the SUB_TYPE table too.
 
 Configuration changes rarely and is read on every call request, so a warm container keeps what it read
-for ``CONFIG_TTL_S`` (60 s). The price: a change made by an admin (a number blacklisted, a cap set)
-reaches each warm container up to 60 s later. Entries are keyed by the bound table prefix too, so a
-re-bound process (tests, a second stack) never sees another prefix's configuration.
+for ``CONFIG_TTL_S`` (30 s). The price: a change made by an admin (a number blacklisted, a cap set)
+reaches each warm container up to 30 s later (the admin API's own container at once). Entries are
+keyed by the bound table prefix too, so a re-bound process (tests, a second stack) never sees another
+prefix's configuration.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from vkyc.domain.settings import CallSettings
 from vkyc.repositories import tables
 from vkyc.repositories.settings import effective_settings
 
-CONFIG_TTL_S = 60.0
+CONFIG_TTL_S = 30.0
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -131,6 +131,7 @@ class Unit(VkycModel):
     served_by = UnicodeAttribute(null=True)
     has_agents = BooleanAttribute(default=False)
     device_limit = IntegerAttribute(null=True)  # registerDevice licence limit; absent = unlimited
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 class Hotline(VkycModel):
@@ -148,6 +149,7 @@ class Hotline(VkycModel):
     queue_id = UnicodeAttribute(null=True)
     allow_call_out = BooleanAttribute(default=False)
     call_out_group_ids = UnicodeSetAttribute(null=True)
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 class QueueGroup(MapAttribute[str, Any]):
@@ -181,6 +183,7 @@ class Queue(VkycModel):
     groups = ListAttribute[QueueGroup](of=QueueGroup, default=list)
     timeout_s = IntegerAttribute(null=True)
     auto_ticket = BooleanAttribute(default=False)
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 class Group(VkycModel):
@@ -203,6 +206,7 @@ class Group(VkycModel):
     customer_types = UnicodeSetAttribute(null=True)
     sub_types = UnicodeSetAttribute(null=True)
     dealer_channels = UnicodeSetAttribute(null=True)
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 class SubTypePolicy(VkycModel):
@@ -219,6 +223,7 @@ class SubTypePolicy(VkycModel):
     icc_profile = UnicodeAttribute()
     khcn = BooleanAttribute()
     khdn = BooleanAttribute()
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 class Setting(VkycModel):
@@ -242,6 +247,7 @@ class Setting(VkycModel):
     value = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
+    rev = IntegerAttribute(null=True)  # on the scope's ``_rev`` item only: the scope's ETag
 
 
 class MediaNode(VkycModel):
@@ -271,6 +277,8 @@ class MediaNode(VkycModel):
     # it dies, and its load between heartbeats. Added with the assignment, removed with the report.
     call_ids = UnicodeSetAttribute(null=True)
     lost_at = UTCDateTimeAttribute(null=True)  # when signaling declared it dead (cleared by a heartbeat)
+    draining = BooleanAttribute(null=True)  # an admin drained it: no new calls (its calls go on)
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 # --- people and integrators --------------------------------------------------------------------------
@@ -318,6 +326,11 @@ class User(VkycModel):
     # Grows whenever what a token vouches for changes (disabled, password, role, unit): every token
     # issued before carries a smaller ``gen`` claim and is refused (``vkyc.services.auth``).
     token_generation = IntegerAttribute(default=0)
+    # Set by an admin's password reset: the next login must give a new password (``LoginRequest``).
+    must_change_password = BooleanAttribute(null=True)
+    # An admin disabled the agent during a call: the sweeper disables the account once the call is over.
+    disable_after_call = BooleanAttribute(null=True)
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
     by_unit = UsersByUnit()
 
@@ -341,6 +354,9 @@ class ApiKey(VkycModel):
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    # ``revoked_at`` may lie in the future: a rotated key keeps working until then (the overlap window).
+    rotated_to = UnicodeAttribute(null=True)  # the id of the key that replaced it
+    rev = IntegerAttribute(null=True)  # the admin API's ETag: raised by every admin write (absent = 0)
 
 
 # --- attempts and the login audit ---------------------------------------------------------------------
@@ -393,6 +409,33 @@ class AuthEvent(VkycModel):
     detail = UnicodeAttribute(null=True)
     at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+
+
+class AdminAudit(VkycModel):
+    """The admin audit log (``vkyc.repositories.admin_store``): every change made through the admin
+    service, written in the same transaction as the change.
+
+    ``day`` is the UTC date of the change (``2026-12-06``), ``event_key`` ``<at ISO 8601>#<random>``: a
+    day's changes are one Query, newest last. ``before`` / ``after`` are the object's admin view (JSON;
+    null for a creation / a deletion). Kept for good (no TTL): changes are rare.
+    """
+
+    TABLE = "admin_audit"
+
+    class Meta:
+        table_name = "admin_audit"
+        billing_mode = PAY_PER_REQUEST
+
+    day = UnicodeAttribute(hash_key=True)
+    event_key = UnicodeAttribute(range_key=True)
+    actor = UnicodeAttribute()
+    unit_id = UnicodeAttribute()  # the unit of the object, ``*`` for system-wide objects
+    kind = UnicodeAttribute()  # units, groups, queues, hotlines, users, api_keys, settings, ...
+    object_id = UnicodeAttribute()
+    action = UnicodeAttribute()  # create | update | delete | disable | enable | ...
+    before = JSONAttribute(null=True)
+    after = JSONAttribute(null=True)
+    at = UTCDateTimeAttribute()
 
 
 # --- connections --------------------------------------------------------------------------------------
@@ -1207,6 +1250,7 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     DeviceLicence,
     Throttle,
     AuthEvent,
+    AdminAudit,
     RevokedToken,
     WebhookSubscription,
     WebhookDelivery,

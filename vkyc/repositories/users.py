@@ -133,3 +133,18 @@ def change_account(
             raise NotFound(KIND, username) from None
         raise
     return user
+
+
+def password_changed(username: str, password_hash: str) -> User:
+    """The user chose a new password after an admin's reset: store it, clear ``must_change_password``
+    and raise the admin API's ``rev`` (the account changed). One UpdateItem; returns the account."""
+    user = User(username)
+    user.update(
+        actions=[
+            User.password_hash.set(password_hash),
+            User.must_change_password.remove(),
+            User.rev.set((User.rev | 0) + 1),
+        ],
+        condition=User.username.exists(),
+    )
+    return user

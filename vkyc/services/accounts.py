@@ -8,7 +8,7 @@ audit trail says so. Enabling an account again revokes nothing.
 Revocation reasons sent with ``session.ended``: ``account_disabled``, ``credentials_changed``,
 ``account_changed``, ``logged_out``.
 
-The admin API (issue #13) calls these; until then, tests and operators' scripts do.
+The admin API (``vkyc.services.admin_people``) writes the account itself and calls ``cut_off``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class AccountService:
     def disable(self, username: str, *, by: str) -> Done[int]:
         """Refuse the account's logins and cut off its tokens and sessions. Returns the sessions
         ended. Raises ``NotFound``."""
-        return self._cut_off(users.change_account(username, revoke=True, disabled=True), DISABLED, by)
+        return self.cut_off(users.change_account(username, revoke=True, disabled=True), DISABLED, by)
 
     def enable(self, username: str, *, by: str) -> Done[None]:
         """Let the account log in again (its old tokens stay revoked). Raises ``NotFound``."""
@@ -51,14 +51,14 @@ class AccountService:
         if not password_hash:
             raise ValueError("empty password hash")
         user = users.change_account(username, revoke=True, password_hash=password_hash)
-        return self._cut_off(user, CREDENTIALS_CHANGED, by)
+        return self.cut_off(user, CREDENTIALS_CHANGED, by)
 
     def move(self, username: str, *, role: UserRole, unit_id: str | None, by: str) -> Done[int]:
         """Another role or unit: the tokens that spoke for the old ones go. Raises ``NotFound``."""
         user = users.change_account(
             username, revoke=True, role=role, unit_id=unit_id, clear_unit=unit_id is None
         )
-        return self._cut_off(user, ACCOUNT_CHANGED, by)
+        return self.cut_off(user, ACCOUNT_CHANGED, by)
 
     def logout(self, principal: Principal) -> Done[int]:
         """The holder of a token logs out: that token is revoked, and the sessions it opened end.
@@ -84,7 +84,9 @@ class AccountService:
         )
         return done
 
-    def _cut_off(self, user: User, reason: str, by: str) -> Done[int]:
+    def cut_off(self, user: User, reason: str, by: str) -> Done[int]:
+        """End every live session of ``user`` (whose tokens a write just revoked), telling ``reason``;
+        the sessions ended. The admin service calls it after its own write of the account."""
         # An agent's sessions are the agent's; a supervisor's or admin's the username's. Both are looked
         # at: a role just changed must not leave the sessions of the old one live.
         principals = {user.username, *([user.agent_id] if user.agent_id else [])}

@@ -18,15 +18,17 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from vkyc.domain.agent import AgentState
 from vkyc.domain.roles import UserRole
+from vkyc.domain.settings import CallSettings, LoginPolicy
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories import revocations
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.api_keys import find_api_key
+from vkyc.repositories.api_keys import find_api_key, is_usable
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository
+from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import User
-from vkyc.repositories.users import find_user
+from vkyc.repositories.users import find_user, password_changed
 from vkyc.security import node_keys, tokens
 from vkyc.security.passwords import api_key_digest, hash_password, verify
 
@@ -58,6 +60,8 @@ class MobileTokenRequest(_Body):
 class LoginRequest(_Body):
     username: Ident
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # After an admin reset the password, the login must choose a new one (``PASSWORD_CHANGE_REQUIRED``).
+    new_password: Annotated[str, StringConstraints(min_length=8, max_length=128)] | None = None
 
 
 class NodeTokenRequest(_Body):
@@ -106,18 +110,20 @@ class AuthService:
         sessions: SessionRepository | None = None,
         dossiers: DossierRepository | None = None,
         standing: Callable[[str, str | None], tuple[bool, User | None]] = revocations.token_standing,
+        settings: Callable[[str | None], CallSettings] = cached_settings,
     ) -> None:
         self.agents = agents or AgentRepository()
         self.sessions = sessions or SessionRepository()
         self.dossiers = dossiers or DossierRepository()
         # Whether a token was revoked, and the account it speaks for (one BatchGetItem).
         self.standing = standing
+        self.settings = settings
 
     def mobile_token(self, api_key: str | None, request: MobileTokenRequest) -> Grant:
         if not api_key:
             raise ProtocolError("AUTH_REQUIRED", "Send the unit's API key in the x-api-key header.")
         key = find_api_key(api_key_digest(api_key))
-        if key is None or key.revoked_at is not None:
+        if key is None or not is_usable(key):
             raise ProtocolError("API_KEY_INVALID")
         dossier = self.dossiers.find(request.dossier_id)
         if dossier is None:
@@ -142,9 +148,15 @@ class AuthService:
             raise ProtocolError("INVALID_CREDENTIALS")
         if user.disabled:
             raise ProtocolError("ACCOUNT_DISABLED")
+        if user.must_change_password:
+            if request.new_password is None:
+                raise ProtocolError("PASSWORD_CHANGE_REQUIRED")
+            if request.new_password == request.password:
+                raise ProtocolError("PASSWORD_CHANGE_REQUIRED", "The new password must differ from the old.")
+            user = password_changed(user.username, hash_password(request.new_password))
         if user.role == UserRole.AGENT.value:
             assert user.agent_id is not None
-            self.refuse_if_busy_elsewhere(user.agent_id)
+            self.refuse_if_busy_elsewhere(user.agent_id, user.unit_id)
             role, principal = Role.AGENT, user.agent_id
         elif user.role in (UserRole.SUPERVISOR.value, UserRole.ADMIN.value):
             role, principal = Role.SUPERVISOR, user.username
@@ -230,13 +242,32 @@ class AuthService:
         ):
             raise ProtocolError("TOKEN_REVOKED", "The account changed since it was issued.")
 
-    def refuse_if_busy_elsewhere(self, agent_id: str) -> None:
-        """One login per agent: refuse while a live session of the account is ringing or in a call."""
+    def refuse_if_busy_elsewhere(self, agent_id: str, unit_id: str | None = None) -> None:
+        """One login per agent, as the unit's ``login_policy`` says (seed 001): ``refuse`` while any
+        session of the account is live (``LOGGED_IN_ELSEWHERE``); ``refuse_in_call_else_take_over``
+        while it is ringing or in a call (``AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL``); ``take_over`` never
+        (the new device takes over at ``$connect``, ``SessionService``)."""
         agent = self.agents.find(agent_id)
         if agent is None:
             raise ProtocolError("ACCOUNT_DISABLED", "This user has no agent profile.")
-        if agent.state in BUSY_AGENT_STATES and self.sessions.live_of_principal(agent_id):
-            raise ProtocolError("AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL")
+        refuse_login_elsewhere(
+            self.settings(unit_id or agent.unit_id).login_policy,
+            busy=agent.state in BUSY_AGENT_STATES,
+            live=lambda: bool(self.sessions.live_of_principal(agent_id)),
+        )
+
+
+def refuse_login_elsewhere(policy: LoginPolicy, *, busy: bool, live: Callable[[], bool]) -> None:
+    """Raise the refusal ``policy`` gives a login of an account whose agent is ``busy`` (ringing or in
+    a call) when ``live()`` says a session of it is live elsewhere; return when it may take over."""
+    if policy is LoginPolicy.TAKE_OVER:
+        return
+    if policy is LoginPolicy.REFUSE:
+        if live():
+            raise ProtocolError("LOGGED_IN_ELSEWHERE")
+        return
+    if busy and live():
+        raise ProtocolError("AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL")
 
 
 def bearer_token(authorization: str | None) -> str:

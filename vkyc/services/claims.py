@@ -135,6 +135,8 @@ class Claims:
         dossier = self.dossiers.get(call.dossier_id or "")
         ring_timeout_s = self.router.route(dossier).ring_timeout_s
         excluded = set(call.tried_agent_ids or ())
+        if self.exhausted(call):
+            return Done(False)
         again = self._second_chance(call)
         for _ in range(MAX_CLAIM_ATTEMPTS):
             candidates = list(self.router.choose_agent(call, excluded))
@@ -185,6 +187,12 @@ class Claims:
         """After a reject left the call waiting: route it again once its rejecters may get it back."""
         delay = cached_settings(call.serving_unit_id or call.unit_id).reoffer_after_s
         return Dispatch(unit_id=call.serving_unit_id or "").after(delay)
+
+    def exhausted(self, call: Call) -> bool:
+        """Whether ``call`` was offered to ``max_offers_per_call`` agents already: it is offered to no
+        one else, and ends ``no_agent``."""
+        limit = cached_settings(call.serving_unit_id or call.unit_id).max_offers_per_call
+        return len(call.tried_agent_ids or ()) >= limit
 
     def rung(self, rung: Rung, call: Call) -> Effects:
         """The ringing popup to the agent, then the ring timer and the call's no-call timer in one

@@ -49,6 +49,22 @@ def describe_validation(exc: ValidationError, what: str = "message") -> str:
     return f"{where}: {errors[0]['msg']}{more}"
 
 
+def field_errors(exc: ValidationError, what: str = "message") -> list[tuple[str, str]]:
+    """Every problem as ``(field, message)``, the field a dotted path (``groups.0.priority``). A check
+    of the whole model whose message starts ``<field>: `` (``vkyc.domain.switchboard``) is filed under
+    that field."""
+    found = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not where:
+            head, sep, rest = message.partition(": ")
+            if sep and head.replace("_", "").replace(".", "").isalnum() and " " not in head:
+                where, message = head, rest
+        found.append((where or what, message))
+    return found
+
+
 def unavailable_reason(exc: BaseException) -> str | None:
     """Why ``exc`` means an AWS dependency is out of reach (e.g. ``dynamodb: EndpointConnectionError``),
     or None when it does not. Looks through the exception's causes (PynamoDB wraps botocore's)."""

@@ -223,6 +223,8 @@ class InboundCalls:
             call = self.calls.find(waiting.call_id)
             if call is None or call.state not in INBOUND.waiting - INBOUND.ringing:
                 continue
+            if self.claims.exhausted(call):  # its queue timeout is due now: it holds up nobody
+                continue
             done = self.claims.offer(call)
             effects += done.effects
             if not done.value:

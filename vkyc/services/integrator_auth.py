@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vkyc.protocol.errors import ProtocolError
-from vkyc.repositories.api_keys import find_api_key
+from vkyc.repositories.api_keys import find_api_key, is_usable
 from vkyc.security.passwords import api_key_digest
 from vkyc.services.credentials import CredentialGuard
 
@@ -52,7 +52,7 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str:
 def check_key(key: str) -> Integrator:
     """The integrator a key belongs to; ``API_KEY_INVALID`` for an unknown or revoked key. One GetItem."""
     found = find_api_key(api_key_digest(key))
-    if found is None or found.revoked_at is not None:
+    if found is None or not is_usable(found):
         raise ProtocolError("API_KEY_INVALID")
     return Integrator(found.unit_id, found.name)
 

@@ -4,9 +4,11 @@ rejects it, or lets it ring out; the system withdraws it when the caller leaves.
 - ``accept``: offer ACCEPTED, call A (answered), agent IN_CALL, and the parties become each other's
   peers (each learns of the other's drops and resumes); ``call.connected`` to both.
 - ``reject`` / ``ring_timeout``: offer REJECTED / MISSED, call R / M, the agent AVAILABLE (reject) or
-  UNAVAILABLE (ring-out: calls stop going to an absent desk); the call is offered to the next agent
-  or waits in the queue again (``call.queued`` to the caller). Never back to an agent who let it ring
-  out; back to one who rejected it once only when nobody else is free, ``reoffer_after_s`` later.
+  UNAVAILABLE (ring-out: calls stop going to an absent desk; AVAILABLE where the unit's
+  ``missed_offer_sets_unavailable`` is off); the call is offered to the next agent or waits in the
+  queue again (``call.queued`` to the caller). Never back to an agent who let it ring out; back to one
+  who rejected it once only when nobody else is free, ``reoffer_after_s`` later. Once
+  ``max_offers_per_call`` agents had it, it ends ``no_agent`` at once.
 - ``withdraw``: the changes that end a ringing offer when its call ends unanswered, for the caller's
   transaction.
 """
@@ -28,11 +30,13 @@ from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.offers import OfferRepository, call_of_offer
 from vkyc.repositories.sessions import SeqTicket, session_touch
+from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Offer, WsConnection
 from vkyc.repositories.transitions import Change, Op, commit, plan
 from vkyc.services.claims import Claims
 from vkyc.services.effects import AgentFreed, Done, Effects
 from vkyc.services.ports import Clock, utc_now
+from vkyc.services.timers import QueueTimeout
 
 TIMER_ATTEMPTS = 3  # a timer that loses a race looks again before leaving it to SQS's retry
 
@@ -149,12 +153,15 @@ class Offers:
             "agent_id": None,
             "waiting_in": call.serving_unit_id,
         }
+        settings = cached_settings(call.serving_unit_id or call.unit_id)
+        if agent_event is AgentEvent.RING_TIMEOUT and not settings.missed_offer_sets_unavailable:
+            agent_event = AgentEvent.RANG_OUT  # the unit keeps agents who miss an offer AVAILABLE
         # A first reject earns a second chance (vkyc.domain.routing.second_chance); one re-offered
         # the call and rejecting it again does not.
         second_chance = agent_event is AgentEvent.REJECT and agent.agent_id not in (
             call.reoffered_agent_ids or ()
         )
-        if agent_event is AgentEvent.REJECT:
+        if agent_event in (AgentEvent.REJECT, AgentEvent.RANG_OUT):
             agent_attrs["available_since"] = now
         if second_chance:
             call_attrs["rejected_once_ids"] = set(call.rejected_once_ids or ()) | {agent.agent_id}
@@ -174,7 +181,7 @@ class Offers:
             at=now,
         )
         effects = Effects()
-        if agent_event is AgentEvent.RING_TIMEOUT and agent.connection_id:
+        if agent_event in (AgentEvent.RING_TIMEOUT, AgentEvent.RANG_OUT) and agent.connection_id:
             effects.to_connection(
                 agent.connection_id,
                 {
@@ -203,10 +210,13 @@ class Offers:
             )
             queued = CallQueued(call_id=call.call_id, position=self.claims.position(call))
             effects.to_mobile(call, queued.model_dump(mode="json"))
-            effects.timer(*self.claims.overflow_timer(call))
-            if second_chance:
-                effects.timer(self.claims.reoffer_timer(call))
-        if agent_event is AgentEvent.REJECT:
+            if self.claims.exhausted(call):  # offered to ``max_offers_per_call`` agents: it ends now
+                effects.timer(QueueTimeout(call_id=call.call_id).after(0))
+            else:
+                effects.timer(*self.claims.overflow_timer(call))
+                if second_chance:
+                    effects.timer(self.claims.reoffer_timer(call))
+        if agent_event in (AgentEvent.REJECT, AgentEvent.RANG_OUT):
             effects.event(AgentFreed(agent.unit_id))
         return effects
 

@@ -153,8 +153,16 @@ class ReportsService:
                 approve_requires_face=settings.approve_requires_face,
                 decision_reasons={k: list(v) for k, v in settings.decision_reasons.items()},
                 alert_wait_s=settings.alert_wait_s,
+                ringtone_url=self._ringtone_url(settings.ringtone),
             ),
         )
+
+    def _ringtone_url(self, key: str | None) -> str | None:
+        """The uploaded ringtone's URL (one HeadObject), or None: the page then synthesizes its tone."""
+        if not key or not self.files.exists(key):
+            return None
+        url: str = self.files.url(key)
+        return url
 
     # -- GET /dossiers/{dossier_id} ----------------------------------------------------------------
 

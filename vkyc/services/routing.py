@@ -11,9 +11,9 @@ import os
 from collections.abc import Collection, Sequence
 from datetime import UTC
 
-from vkyc.domain.routing import CallFacts, next_overflow_in, rank
+from vkyc.domain.routing import CallFacts, GroupRule, next_overflow_in, rank
 from vkyc.repositories.queues import queue_timeout_s
-from vkyc.repositories.routing import CONFIG_TTL_S, RoutingRepository
+from vkyc.repositories.routing import CONFIG_TTL_S, RoutingContext, RoutingRepository
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.services.claims import Route
@@ -22,7 +22,7 @@ from vkyc.services.ports import Clock, utc_now
 
 class DataRouter:
     def __init__(self, repository: RoutingRepository | None = None, clock: Clock = utc_now) -> None:
-        # Configuration is cached per process (60 s by default); tests and demos may shorten it.
+        # Configuration is cached per process (30 s by default); tests and demos may shorten it.
         ttl_s = float(os.environ.get("VKYC_CONFIG_CACHE_S", CONFIG_TTL_S))
         self.repository = repository or RoutingRepository(ttl_s=ttl_s)
         self.clock = clock
@@ -44,7 +44,14 @@ class DataRouter:
 
     def overflow_in(self, call: Call) -> float | None:
         context = self.repository.context(call.unit_id, call.hotline_id)
-        return next_overflow_in(context.rules, self._facts(call))
+        return next_overflow_in(self._rules(context), self._facts(call))
+
+    @staticmethod
+    def _rules(context: RoutingContext) -> tuple[GroupRule, ...]:
+        """The queue's groups; without its overflow groups when the unit's ``overflow_enabled`` is off."""
+        if cached_settings(context.serving_unit_id).overflow_enabled:
+            return context.rules
+        return tuple(rule for rule in context.rules if rule.overflow_after_s is None)
 
     def _facts(self, call: Call) -> CallFacts:
         created = call.created_at or self.clock()
@@ -61,5 +68,5 @@ class DataRouter:
         context = self.repository.context(call.unit_id, call.hotline_id)
         facts = self._facts(call)
         candidates = self.repository.available_agents(context.serving_unit_id)
-        ranked = rank(candidates, context.rules, facts, excluded)
+        ranked = rank(candidates, self._rules(context), facts, excluded)
         return [c.ref for c in ranked if isinstance(c.ref, Agent)]

@@ -38,7 +38,7 @@ from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create
 from vkyc.security import tokens
-from vkyc.services.auth import BUSY_AGENT_STATES, AuthService, Principal
+from vkyc.services.auth import BUSY_AGENT_STATES, AuthService, Principal, refuse_login_elsewhere
 from vkyc.services.effects import Done, Effects, SessionDropped, SessionLeft, SessionResumed
 from vkyc.services.ice import configured_ice_servers
 from vkyc.services.ports import Clock, utc_now
@@ -48,6 +48,7 @@ HEARTBEAT_INTERVAL_S = 60  # well under API Gateway's 10-minute idle timeout
 RENEW_AFTER_S = 6600  # reconnect before API Gateway's 2-hour cap (7200 s)
 CONNECTION_TTL = timedelta(hours=3)  # longer than any socket can live
 SESSION_TTL = timedelta(days=2)
+TAKEN_OVER = "taken_over"  # ``session.ended`` reason: another device took the account over during a call
 GRACE_TIMER = SessionGrace.KIND
 
 
@@ -96,12 +97,18 @@ class SessionService:
         replaced: list[Session] = []
         changes: list[Change] = []
         move_agent_connection: str | None = None  # an online agent's new socket (takeover)
+        taken_over = Effects()
         if principal.role is Role.AGENT:
             assert principal.agent_id is not None
             agent = self.agents.get(principal.agent_id)
             live = self.sessions.live_of_principal(principal.principal_id)
-            if live and agent.state in BUSY_AGENT_STATES:
-                raise ProtocolError("AGENT_NOT_FOUND_OR_IN_ANOTHER_CALL")
+            busy = agent.state in BUSY_AGENT_STATES
+            policy = self.auth.settings(principal.unit_id).login_policy
+            refuse_login_elsewhere(policy, busy=busy, live=lambda: bool(live))
+            if live and busy:  # ``take_over`` during a call: the other device's call ends with it
+                taken_over = self.revoke(principal.principal_id, TAKEN_OVER).effects
+                agent = self.agents.get(principal.agent_id)
+                live = []
             for stale in live:
                 current = self.sessions.find(stale.session_id)
                 if current is not None and current.state != SessionState.ENDED:
@@ -157,7 +164,7 @@ class SessionService:
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
             )
         )
-        effects = Effects()
+        effects = taken_over
         for old_connection in old_connections:  # after the commit: tell the old device, hang up on it
             replaced_message = {
                 "action": "session.replaced",

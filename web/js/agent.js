@@ -118,13 +118,40 @@ function beep() {
   }
 }
 
+// The unit's uploaded ringtone (settings.ringtone, an admin's upload), loaded with the page's settings;
+// the synthesized tone when there is none or it cannot play.
+let ringtone = null;
+
+function loadRingtone(url) {
+  ringtone = null;
+  if (!url) return;
+  const element = new Audio();
+  element.loop = true;
+  element.preload = "auto";
+  element.addEventListener("error", () => {
+    if (ringtone === element) ringtone = null;
+  });
+  element.src = url;
+  ringtone = element;
+}
+
 function ring(on) {
   clearInterval(ringTimer);
   ringTimer = null;
-  if (on) {
-    beep();
-    ringTimer = setInterval(beep, 2000);
+  if (ringtone) {
+    ringtone.pause();
+    ringtone.currentTime = 0;
   }
+  if (!on) return;
+  if (ringtone && ringtone.readyState >= 2) {
+    ringtone.play().catch(() => {
+      beep();
+      ringTimer = setInterval(beep, 2000);
+    });
+    return;
+  }
+  beep();
+  ringTimer = setInterval(beep, 2000);
 }
 
 function notifyIncoming(offer) {
@@ -206,6 +233,7 @@ async function syncWithServer(stored) {
   const me = await api("/me", { token: S.token });
   S.me = me;
   S.settings = me.settings || {};
+  loadRingtone(S.settings.ringtone_url);
   $("#who").textContent = `${me.name} · ${me.principal_id}`;
   const agent = me.agent || { status: "OFFLINE", since_ms: Date.now() };
   setStatus(agent.status, agent.since_ms);
