@@ -16,16 +16,22 @@ from vkyc.repositories.tables import (
     Dossier,
     MediaNode,
     Offer,
+    ReportMark,
     Session,
     User,
     WsConnection,
 )
 
 STREAMED = {Dossier, Call, Agent, Offer, Session}
-WITH_TTL = {WsConnection: "expires_at", MediaNode: "expires_at", Session: "expires_at"}
+WITH_TTL = {
+    WsConnection: "expires_at",
+    MediaNode: "expires_at",
+    Session: "expires_at",
+    ReportMark: "expires_at",
+}
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
-    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open"},
+    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open", "by_agent"},
     Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},
