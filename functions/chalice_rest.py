@@ -7,6 +7,10 @@ with its own 415 before our code runs; the layer checks it and answers the catal
 the path does not have, an exception outside the layer) into catalogue bodies. The source address is
 API Gateway's ``requestContext.identity.sourceIp``, never ``X-Forwarded-For`` (any client can write
 that header).
+
+A streamed answer (CSV) is read to its end here: API Gateway's Lambda proxy integration takes one
+buffered body (at most 6 MB), so what streams is the generation, row by row from the index pages, not
+the transfer. A failure while generating becomes the catalogue error, as before the first row.
 """
 
 from __future__ import annotations
@@ -62,7 +66,16 @@ def _view(app: Chalice, api: RestApi, name: str) -> Callable[..., Response]:
     def view(**path_params: Any) -> Response:
         request = app.current_request
         assert request is not None, "only called inside a REST route"
-        return _response(api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()})))
+        answer = api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()}))
+        if answer.chunks is not None:
+            try:
+                text = "".join(answer.chunks)
+            except Exception as exc:
+                return _response(error_response(exc, api.routes[name][0]))
+            return Response(
+                body=text, status_code=answer.status, headers=dict[str, str | list[str]](answer.headers)
+            )
+        return _response(answer)
 
     view.__name__ = name
     return view

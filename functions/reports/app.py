@@ -6,12 +6,17 @@ serving map), and, with ``Authorization: Bearer <token>`` from ``POST /auth/logi
 status, the page's settings), ``GET /dossiers/{dossier_id}`` (the dossier with pre-signed image URLs),
 ``GET /calls/{call_id}`` (supervisors: a call's timeline, snapshots and recording),
 ``GET /reports/calls-per-hour`` (supervisors: answered / missed per hour, service level against its
-target) and ``GET /reports/auth-events`` (supervisors: the login audit trail). Thin: the REST layer
+target), ``GET /reports/auth-events`` (supervisors: the login audit trail), and the reports on the
+aggregates, ``GET /reports/summary``, ``/reports/agents``, ``/reports/calls``, ``/reports/errors``
+(supervisors and admins with a bearer token, integrators with their ``x-api-key``; CSV with
+``Accept: text/csv``). Thin: the REST layer
 (``vkyc.api.routes``) validates and authenticates, one ``ReportsService`` call answers; every failure is
 a catalogue error ``{"code", "message"}`` with its HTTP status.
 
-Streams: changes of the ``agents`` and ``calls`` tables become ``monitor.agent`` / ``monitor.queue``
-pushes to the supervisors watching (``vkyc.services.reports_monitor``), through API Gateway's
+Streams: changes of the ``agents`` and ``calls`` tables are first counted into the reports' aggregates
+(``vkyc.services.aggregates``: each effect once, whatever the deliveries), then become
+``monitor.agent`` / ``monitor.queue`` / ``monitor.tiles`` pushes to the supervisors watching
+(``vkyc.services.reports_monitor``), through API Gateway's
 ``@connections`` of the WebSocket API named by ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE`` (locally the
 stack points this app's ``websocket_api`` at the emulator).
 """
@@ -30,10 +35,17 @@ from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
-from vkyc.protocol import rest
+from vkyc.protocol import report_rest, rest
+from vkyc.protocol.tabular import CsvStream
 from vkyc.repositories import units
 from vkyc.repositories.tables import missing_tables
+from vkyc.services.aggregates import AggregateService
+from vkyc.services.auth import AuthService
+from vkyc.services.call_list import CallList
+from vkyc.services.credentials import CredentialGuard
 from vkyc.services.health import HealthService
+from vkyc.services.report_queries import ReportQueries
+from vkyc.services.report_scope import ReportCaller, as_report_caller, integrator_caller
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
 
@@ -42,6 +54,10 @@ log = logging.getLogger("vkyc.reports")
 
 files = MediaFiles()
 reports = ReportsService(files)
+queries = ReportQueries()
+call_list = CallList()
+aggregates = AggregateService()
+guard = CredentialGuard(AuthService())
 
 
 def _tables() -> str | None:
@@ -74,7 +90,12 @@ def monitor() -> MonitorService:
 
 # -- REST ----------------------------------------------------------------------------------------------
 
-api = RestApi(authenticate=reports.caller)
+
+def integrator(api_key: str, source_ip: str) -> ReportCaller:
+    return guard.api_key_read(source_ip, lambda: integrator_caller(api_key, units.list_units()))
+
+
+api = RestApi(authenticate=reports.caller, authenticate_key=integrator)
 
 
 @api.route(endpoints.HEALTH)
@@ -112,6 +133,30 @@ def auth_events(call: Context) -> rest.AuthEvents:
     return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
 
 
+@api.route(endpoints.REPORT_SUMMARY)
+def report_summary(call: Context) -> report_rest.Summary | CsvStream:
+    query, caller = call.query_as(report_rest.SummaryQuery), as_report_caller(call.caller)
+    return queries.summary_csv(caller, query) if call.wants_csv else queries.summary(caller, query)
+
+
+@api.route(endpoints.REPORT_AGENTS)
+def report_agents(call: Context) -> report_rest.AgentsReport | CsvStream:
+    query, caller = call.query_as(report_rest.AgentsQuery), as_report_caller(call.caller)
+    return queries.agents_csv(caller, query) if call.wants_csv else queries.agents(caller, query)
+
+
+@api.route(endpoints.REPORT_CALLS)
+def report_calls(call: Context) -> report_rest.CallList | CsvStream:
+    query, caller = call.query_as(report_rest.CallsQuery), as_report_caller(call.caller)
+    return call_list.csv(caller, query) if call.wants_csv else call_list.page(caller, query)
+
+
+@api.route(endpoints.REPORT_ERRORS)
+def report_errors(call: Context) -> report_rest.ErrorsReport | CsvStream:
+    query, caller = call.query_as(report_rest.ErrorsQuery), as_report_caller(call.caller)
+    return queries.errors_csv(caller, query) if call.wants_csv else queries.errors(caller, query)
+
+
 mount(app, api)
 
 
@@ -126,7 +171,9 @@ mount(app, api)
     starting_position="LATEST",
 )
 def agent_changes(event: DynamoDBEvent) -> None:
-    monitor().agents_changed([{"NewImage": r.new_image, "OldImage": r.old_image} for r in event])
+    records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
+    aggregates.agents_changed(records)  # raises to have the batch retried: nothing counts twice
+    monitor().agents_changed(records)
 
 
 @app.on_dynamodb_record(
@@ -137,4 +184,6 @@ def agent_changes(event: DynamoDBEvent) -> None:
     starting_position="LATEST",
 )
 def call_changes(event: DynamoDBEvent) -> None:
-    monitor().calls_changed([{"NewImage": r.new_image, "OldImage": r.old_image} for r in event])
+    records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
+    aggregates.calls_changed(records)  # raises to have the batch retried: nothing counts twice
+    monitor().calls_changed(records)

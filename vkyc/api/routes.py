@@ -14,6 +14,16 @@ this order, each answering its catalogue code:
    ``BAD_MESSAGE`` naming the field);
 4. the handler, whose answer must be an instance of the declared model.
 
+Two variants an endpoint may declare:
+
+* ``csv=True``: a request with ``Accept: text/csv`` gets the same data as CSV (content negotiation;
+  the handler sees ``Context.wants_csv`` and returns a ``CsvStream``). The answer's ``chunks`` are
+  generated row by row while the client (or the glue) reads them: the handler's rows come from an
+  iterator (index pages), so memory stays bounded whatever the number of rows. UTF-8 with a byte-order
+  mark, so that Excel shows Vietnamese. The checks above all run before the first row.
+* ``roles`` together with ``api_key=True``: the integrator's ``x-api-key`` is accepted instead of a
+  bearer token (``RestApi(authenticate_key=...)``, which returns the same kind of caller).
+
 Every failure, of the checks or of the handler, goes through ``error_response``, the one place that
 turns an exception into the catalogue body ``{code, message}`` with the code's HTTP status.
 """
@@ -21,7 +31,7 @@ turns an exception into the catalogue body ``{code, message}`` with the code's H
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -30,12 +40,14 @@ from pydantic import BaseModel, ValidationError
 from vkyc.protocol.errors import CATALOGUE, ProtocolError, RetryLater
 from vkyc.protocol.jsontext import parse_object
 from vkyc.protocol.messages import Role
+from vkyc.protocol.tabular import CsvStream
 from vkyc.services.failures import as_protocol_error, describe_validation
 
 log = logging.getLogger("vkyc.api")
 
 MAX_JSON_BODY_BYTES = 64 * 1024
 JSON = "application/json"
+CSV = "text/csv"
 ALWAYS = ("INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
 BODY_CODES = ("BAD_JSON", "BAD_MESSAGE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE")
 BEARER_CODES = (
@@ -46,6 +58,7 @@ BEARER_CODES = (
     "ACCOUNT_DISABLED",
     "FORBIDDEN_ACTION",
 )
+API_KEY_CODES = ("AUTH_REQUIRED", "API_KEY_INVALID", "TOO_MANY_ATTEMPTS")
 NO_STORE = {"Cache-Control": "no-store"}
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,10 +81,13 @@ class Endpoint:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     roles: frozenset[Role] | None = None  # set: a bearer token of one of these roles is required
-    api_key: bool = False  # the integrator's key in x-api-key (checked by the handler's use case)
+    # The integrator's key in x-api-key: checked by the handler's use case, or, with ``roles``, by the
+    # layer as an alternative to the bearer token.
+    api_key: bool = False
     errors: tuple[str, ...] = ()  # codes the handler may answer, beyond those the layer adds
     max_body_bytes: int = MAX_JSON_BODY_BYTES
     tags: tuple[str, ...] = ()
+    csv: bool = False  # also answers text/csv (Accept), streamed
 
     def __post_init__(self) -> None:
         unknown = [code for code in self.errors if code not in CATALOGUE]
@@ -87,6 +103,8 @@ class Endpoint:
             codes.add("BAD_MESSAGE")
         if self.roles is not None:
             codes |= set(BEARER_CODES)
+            if self.api_key:
+                codes |= set(API_KEY_CODES)
         return tuple(code for code in CATALOGUE if code in codes)
 
 
@@ -107,9 +125,12 @@ class RestRequest:
 
 @dataclass(frozen=True)
 class RestResponse:
+    """``body`` (JSON), or ``chunks``: text generated as it is read (a CSV answer), ``body`` empty."""
+
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    chunks: Iterator[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,11 @@ class Context:
     def source_ip(self) -> str:
         return self.request.source_ip
 
+    @property
+    def wants_csv(self) -> bool:
+        """The endpoint answers CSV and the client asked for it (``Accept: text/csv``)."""
+        return self.endpoint.csv and accepts_csv(self.request.header("accept"))
+
     def body_as(self, model: type[M]) -> M:
         assert isinstance(self.body, model), f"{self.endpoint.name} declares no {model.__name__} body"
         return self.body
@@ -140,8 +166,20 @@ class Context:
         return self.params
 
 
-Handler = Callable[[Context], BaseModel]
+def accepts_csv(accept: str | None) -> bool:
+    """Whether an ``Accept`` header asks for ``text/csv`` (listed, with a non-zero quality)."""
+    for part in (accept or "").split(","):
+        kind, *params = (p.strip().lower() for p in part.split(";"))
+        if kind == CSV and not any(
+            p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params
+        ):
+            return True
+    return False
+
+
+Handler = Callable[[Context], BaseModel | CsvStream]
 Authenticate = Callable[[str | None, frozenset[Role]], Any]
+AuthenticateKey = Callable[[str, str], Any]
 
 
 class RestApi:
@@ -149,10 +187,15 @@ class RestApi:
 
     ``authenticate(authorization_header, roles)`` verifies a bearer token for endpoints with ``roles``
     and returns what handlers receive as ``Context.caller``; it raises the catalogue's codes.
+    ``authenticate_key(api_key, source_ip)`` does the same with an integrator's key, for the endpoints
+    that also take one (``roles`` and ``api_key``).
     """
 
-    def __init__(self, authenticate: Authenticate | None = None) -> None:
+    def __init__(
+        self, authenticate: Authenticate | None = None, authenticate_key: AuthenticateKey | None = None
+    ) -> None:
         self.authenticate = authenticate
+        self.authenticate_key = authenticate_key
         self.routes: dict[str, tuple[Endpoint, Handler]] = {}
 
     def route(self, endpoint: Endpoint) -> Callable[[Handler], Handler]:
@@ -160,6 +203,8 @@ class RestApi:
             raise ValueError(f"endpoint {endpoint.name} bound twice")
         if endpoint.roles is not None and self.authenticate is None:
             raise ValueError(f"{endpoint.name} needs a bearer token: give the RestApi an authenticate")
+        if endpoint.roles is not None and endpoint.api_key and self.authenticate_key is None:
+            raise ValueError(f"{endpoint.name} takes an API key: give the RestApi an authenticate_key")
 
         def bind(handler: Handler) -> Handler:
             self.routes[endpoint.name] = (endpoint, handler)
@@ -177,11 +222,18 @@ class RestApi:
             except ValidationError as exc:
                 # The client's input was validated above: a model that does not validate now is ours.
                 raise AnswerError(f"{endpoint.name} built an invalid model: {exc}") from exc
+            if isinstance(answer, CsvStream) and context.wants_csv:
+                headers = {
+                    **NO_STORE,
+                    "Content-Type": f"{CSV}; charset=utf-8",
+                    "Content-Disposition": f'attachment; filename="{answer.filename}"',
+                }
+                return RestResponse(200, {}, headers, chunks=answer.chunks())
             if not isinstance(answer, endpoint.response):
                 raise AnswerError(
                     f"{endpoint.name} answered {type(answer).__name__}, not {endpoint.response}"
                 )
-            return RestResponse(200, answer.model_dump(mode="json"), dict(NO_STORE))
+            return RestResponse(200, answer.model_dump(mode="json", by_alias=True), dict(NO_STORE))
         except Exception as exc:
             return error_response(exc, endpoint)
 
@@ -195,7 +247,16 @@ class RestApi:
             if given != JSON:
                 raise ProtocolError("UNSUPPORTED_MEDIA_TYPE", f"Got {given[:64]!r}; send {JSON}.")
         caller = None
-        if endpoint.roles is not None:
+        api_key = request.header("x-api-key")
+        if (
+            endpoint.roles is not None
+            and endpoint.api_key
+            and api_key
+            and not request.header("authorization")
+        ):
+            assert self.authenticate_key is not None
+            caller = self.authenticate_key(api_key, request.source_ip)
+        elif endpoint.roles is not None:
             assert self.authenticate is not None
             caller = self.authenticate(request.header("authorization"), endpoint.roles)
         params = _validated(endpoint.params, dict(request.path_params), "path")

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from vkyc.domain.audit import AuthEventKind
 from vkyc.domain.limits import Backoff
@@ -36,6 +37,7 @@ from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequ
 from vkyc.services.limits import ACCOUNT_FAILURES, SOURCE_FAILURES, configured
 
 WRONG_CREDENTIAL = frozenset({"INVALID_CREDENTIALS", "API_KEY_INVALID"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ class CredentialGuard:
         grant, _ = self._guarded(attempt, counters, lambda: self.auth.node_token(request))
         self._audit(AuthEventKind.TOKEN_ISSUED, attempt, None, "media node token")
         return grant
+
+    def api_key_read(self, source: str, check: Callable[[], T]) -> T:
+        """A read authenticated by an integrator's API key (the reports): refused while the source is
+        locked; a wrong key (``check`` raises ``API_KEY_INVALID``) counts against the source and is
+        audited, as on ``POST /auth/mobile``. Successes are not audited (reads are frequent)."""
+        attempt = _Attempt("reports", "api key", source)
+        counters = self._counters(attempt, account=None)
+        self._refuse_if_locked(counters)
+        try:
+            return check()
+        except ProtocolError as exc:
+            if exc.code in WRONG_CREDENTIAL:
+                self._failed(attempt, counters)
+            raise
 
     def _guarded(
         self, attempt: _Attempt, counters: list[_Counter], use_case: Callable[[], Grant]

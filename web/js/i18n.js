@@ -390,6 +390,14 @@ export const ERRORS = {
     vi: "Đơn vị này không thuộc phạm vi bạn phục vụ.",
     en: "This unit is not among the units you serve.",
   },
+  REPORT_RANGE_TOO_LONG: {
+    vi: "Khoảng thời gian quá dài cho cách chia này. Rút ngắn khoảng ngày hoặc chọn chia theo ngày, tuần, tháng.",
+    en: "The range is too long for these buckets. Shorten it or choose days, weeks or months.",
+  },
+  REPORT_FILTERS_UNSUPPORTED: {
+    vi: "Không thể kết hợp các bộ lọc này. Bỏ bớt một bộ lọc (chiều gọi kết hợp với tối đa một tiêu chí khác).",
+    en: "These filters cannot be combined. Drop one (direction combines with at most one other criterion).",
+  },
   MAC_INVALID: {
     vi: "Chữ ký tin nhắn không hợp lệ. Tải lại trang.",
     en: "A message signature was not valid. Reload the page.",
@@ -629,6 +637,11 @@ export function t(key, vars) {
 
 export function has(key) {
   return key in TEXTS;
+}
+
+/** Add texts of a page's own module (key -> [vi, en]); a key already there is kept. */
+export function addTexts(texts) {
+  for (const [key, value] of Object.entries(texts)) if (!(key in TEXTS)) TEXTS[key] = value;
 }
 
 /** The human sentence for an error code (the server's English message is the fallback). */
