@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from vkyc.domain.metrics import AGENT_STATES, CALL_COUNTERS, DECISIONS, END_PREFIX, STATE_PREFIX, WRAP_UPS
 
@@ -66,7 +67,7 @@ def _average_s(total_ms: float, count: int) -> float | None:
     return round(total_ms / count / 1000, 1) if count else None
 
 
-def figures(sums: Sums, *, span_ms: int | None = None, agents: int = 0) -> dict[str, object]:
+def figures(sums: Sums, *, span_ms: int | None = None, agents: int = 0) -> dict[str, Any]:
     """The report's figures from summed counters (definitions: ``docs/reports.md``). ``span_ms`` and
     ``agents``: the range's length and how many agents it covers, for the OFFLINE time (left None
     without them)."""

@@ -240,7 +240,7 @@ class ReportQueries:
             current = live.get(agent.id)
             if current is not None and agent.id in now_in:
                 sums.state_ms[current.state] = sums.state_ms.get(current.state, 0) + now_in[agent.id]
-            f: dict[str, Any] = figures(sums, span_ms=span, agents=1)
+            f = figures(sums, span_ms=span, agents=1)
             rows.append(
                 r.AgentRow(
                     agent_id=agent.id,
