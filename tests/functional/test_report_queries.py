@@ -210,7 +210,7 @@ BAD = [
     ({"queue_id": "no-such-queue"}, "NOT_FOUND"),
     ({"group_id": "no-such-group"}, "NOT_FOUND"),
     ({"agent_id": "no-such-agent"}, "NOT_FOUND"),
-    ({"sub_type": "XYZ"}, "UNKNOWN_SUB_TYPE"),
+    ({"sub_type": "XYZ"}, "BAD_MESSAGE"),
     ({"bucket": "15min", "from": "2025-06-01", "to": "2025-06-05"}, "REPORT_RANGE_TOO_LONG"),
     ({"bucket": "day", "from": "2025-01-01", "to": "2025-06-05"}, "REPORT_RANGE_TOO_LONG"),
     ({"from": "2025-06-05", "to": "2025-06-01"}, "BAD_MESSAGE"),
@@ -240,3 +240,13 @@ def test_a_day_without_calls_is_zero_not_missing(played):
     empty = summary(played, **{"from": later, "to": later})
     assert empty.totals.queued == 0 and empty.totals.service_level_percent is None
     assert [b.label for b in empty.series] == [later]
+
+
+def test_a_subscriber_or_dossier_of_another_units_calls_lists_nothing(played):
+    """An id filter reads another index than the units': the reach still filters every row."""
+    stranger = ReportCaller("gs.other", "u-other", (UnitView("u-other", "Khác", "u-other", True),))
+    call = next(c for c in played.calls if c.subscriber and c.dossier_id)
+    for field in ("subscriber", "dossier_id"):
+        query = r.CallsQuery.model_validate(played.params(**{field: getattr(call, field)}))
+        page = CallList().page(stranger, query)
+        assert page.calls == [] and page.next_cursor is None

@@ -6,7 +6,7 @@ before anything is counted, each refusal with its code.
 - ``unit_id``: one of the caller's units (``UNIT_NOT_SERVED``, and nothing is read);
 - ``queue_id``, ``group_id``, ``agent_id``: one of the caller's units' (``NOT_FOUND`` otherwise, as
   for an id that does not exist: ids are not probed);
-- ``sub_type``: a SUB_TYPE of the policy table (``UNKNOWN_SUB_TYPE``);
+- ``sub_type``: a SUB_TYPE of the policy table (``BAD_MESSAGE`` naming it);
 - a combination of filters the counters do not keep (``REPORT_FILTERS_UNSUPPORTED``).
 
 Callers: a supervisor (the units its unit serves), an admin (every unit: unit ``*``), an integrator
@@ -170,7 +170,7 @@ def resolve(
     if sub_type is not None:
         dims["st"] = normalize_sub_type(sub_type)
         if dims["st"] not in policy_rows():
-            raise ProtocolError("UNKNOWN_SUB_TYPE", f"{sub_type!r} is not in the SUB_TYPE table.")
+            raise ProtocolError("BAD_MESSAGE", f"sub_type: {sub_type!r} is not in the SUB_TYPE table.")
     by_agents = group_id is not None or agent_id is not None
     if by_agents and (
         queue_id is not None or (params.unit_id is not None and params.unit_id not in staff_units)
