@@ -18,6 +18,14 @@ replaces or reaches into moto's internals.
    condition check, same stream record, same size limit), and the ``attribute_not_exists(#key)`` of
    every log entry is answered without moto's lexer; anything else goes through moto's own path.
 
+4. **Queries read their partition.** moto answers a Query by walking every item of the table (of the
+   base table for an index too), so a Query's time grows with the table, where DynamoDB's grows with
+   what it reads: the reports' flat cost (``bench/reports.py``) could not be measured. A Query now
+   walks only its partition: the base table's items of the hash key, or, for an index queried by one
+   hash key, the items holding that value, from a map of the index built at the first such Query after
+   any write (every write request of the process counts) and reused until the next. moto's own code
+   then sorts, filters, pages and projects them as before.
+
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
 
@@ -106,6 +114,7 @@ def apply() -> None:
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
+        _apply_partition_queries()
         _applied = True
 
 
@@ -345,3 +354,106 @@ def _restore(backend: DynamoDBBackend, table: Table, key: dict[str, Any], old: I
         bucket.pop(range_value, None)
     else:
         bucket[range_value] = old
+
+
+# -- 4. queries read their partition ------------------------------------------------------------------
+
+STOCK_QUERY = Table.query
+STOCK_ALL_ITEMS = Table.all_items
+_WRITE_ACTIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+    "execute_statement",
+    "batch_execute_statement",
+    "execute_transaction",
+    "create_table",
+    "delete_table",
+    "update_table",
+)
+_writes = [0]  # requests that may have written, in this process
+_narrowed: list[tuple[Table, list[Item]]] = []  # the partition the Query in progress walks
+
+
+def _apply_partition_queries() -> None:
+    for name in _WRITE_ACTIONS:
+        original = getattr(DynamoHandler, name, None)
+        if original is None:
+            continue
+
+        def counting(self: DynamoHandler, _original: Any = original) -> Any:
+            _writes[0] += 1
+            try:
+                return _original(self)
+            finally:
+                _writes[0] += 1  # also after: an index map built during the write is stale
+
+        setattr(DynamoHandler, name, functools.wraps(original)(counting))
+    Table.query = _partition_query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+
+
+def _all_items(self: Table) -> list[Item]:
+    if _narrowed and _narrowed[-1][0] is self:
+        return _narrowed[-1][1]
+    return STOCK_ALL_ITEMS(self)
+
+
+def _key(value: DynamoType) -> tuple[str, str]:
+    return value.type, repr(value.value)
+
+
+def _index_partition(table: Table, index_name: str, attribute: str, value: DynamoType) -> list[Item]:
+    cached = getattr(table, "_vkyc_partitions", None)
+    if cached is None or cached[0] != _writes[0]:
+        cached = (_writes[0], {})
+        table._vkyc_partitions = cached  # type: ignore[attr-defined]
+    maps: dict[tuple[str, str], dict[tuple[str, str], list[Item]]] = cached[1]
+    found = maps.get((index_name, attribute))
+    if found is None:
+        found = {}
+        for item in STOCK_ALL_ITEMS(table):
+            held = item.attrs.get(attribute)
+            if held is not None:
+                found.setdefault(_key(held), []).append(item)
+        maps[(index_name, attribute)] = found
+    return found.get(_key(value), [])
+
+
+def _partition_query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """moto's Query over the items of its partition only (see the module docstring, 4)."""
+    conditions = kwargs.get("hash_key_conditions") or []
+    partition: list[Item] | None = None
+    if index_name is None and hash_key is not None:
+        stored = self.items.get(hash_key)
+        if stored is None:
+            partition = []
+        elif isinstance(stored, dict):
+            partition = list(stored.values())
+        else:
+            partition = [stored]
+    elif index_name is not None and len(conditions) == 1:
+        attribute, value = conditions[0]
+        partition = _index_partition(self, index_name, attribute, value)
+    stock = (hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward)
+    if partition is None:
+        return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
+    _narrowed.append((self, partition))
+    try:
+        return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
+    finally:
+        _narrowed.pop()

@@ -14,6 +14,8 @@ from vkyc.protocol.schema import SEED_003_CODES
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 I18N = (WEB / "js" / "i18n.js").read_text(encoding="utf-8")
+# Modules that bring texts of their own register them with addTexts({...}) (same layout as TEXTS).
+EXTRA_TEXTS = {"reports_texts.js"}
 
 
 def error_entries() -> dict[str, dict[str, str]]:
@@ -24,9 +26,16 @@ def error_entries() -> dict[str, dict[str, str]]:
     return entries
 
 
+def text_bodies() -> list[str]:
+    bodies = [I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]]
+    for name in sorted(EXTRA_TEXTS):
+        source = (WEB / "js" / name).read_text(encoding="utf-8")
+        bodies.append(source.split("addTexts({", 1)[1].split("\n});", 1)[0])
+    return bodies
+
+
 def text_keys() -> set[str]:
-    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
-    return set(re.findall(r'^  "([a-z0-9_.A-Z]+)": \[', body, re.M))
+    return {key for body in text_bodies() for key in re.findall(r'^  "([a-z0-9_.A-Z]+)": \[', body, re.M)}
 
 
 ERRORS = error_entries()
@@ -41,9 +50,9 @@ def test_every_error_code_is_a_sentence_in_both_languages(code):
 
 
 def test_every_text_has_two_languages():
-    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
-    for key, pair in re.findall(r'^  "([^"]+)": \[(.*?)\],$', body, re.M | re.S):
-        assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
+    for body in text_bodies():
+        for key, pair in re.findall(r'^  "([^"]+)": \[(.*?)\],$', body, re.M | re.S):
+            assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
 
 
 @pytest.mark.parametrize("page", ["agent.html", "supervisor.html"])
@@ -53,7 +62,7 @@ def test_every_key_a_page_names_exists(page):
     assert named and named <= KEYS, sorted(named - KEYS)
 
 
-@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js"])
+@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js", "reports.js", "reports_texts.js"])
 def test_every_literal_key_a_script_uses_exists(script):
     source = (WEB / "js" / script).read_text(encoding="utf-8")
     used = set(re.findall(r'\bt\("([a-z][a-z0-9_.A-Z]+)"', source))

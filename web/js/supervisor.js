@@ -1,12 +1,13 @@
 // The supervisor console (web/supervisor.html): the live board of the agents and queues of the units the
 // supervisor serves (monitor.snapshot, then monitor.agent / monitor.queue pushes over the WebSocket),
-// a call lookup by id (GET /calls/{call_id}: timeline, snapshots, recording) and the calls-per-hour
-// report with the service level against its target (GET /reports/calls-per-hour), drawn in SVG.
+// the live tiles (monitor.tiles), a call lookup by id (GET /calls/{call_id}: timeline in the reader's
+// language with names, snapshots, recording), and the reports (web/js/reports.js).
 //
 // A reload resumes the session like the agent page does (sessionStorage "vkyc.supervisor").
 
-import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, onLangChange, t } from "./i18n.js";
+import { Reports } from "./reports.js";
+import { actorName, decisionName, eventName, offerStateName, reasonName, stateName } from "./reports_texts.js";
 import { api, Session, submitLogin } from "./session.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
@@ -20,12 +21,17 @@ const S = {
   agents: new Map(),
   queues: new Map(),
   lookup: null,
-  report: null,
   reconnecting: false,
 };
 
 let errors;
 let banners;
+let reports;
+
+/** agent id -> name, from the board (the agents of the units served). */
+function agentNames() {
+  return new Map([...S.agents.values()].map((row) => [row.agent_id, row.name]));
+}
 
 function save() {
   if (!S.session) return;
@@ -63,10 +69,10 @@ async function startSession(query, wsUrl, token) {
   save();
   S.me = await api("/me", { token });
   $("#who").textContent = `${S.me.name} · ${S.me.principal_id}`;
-  fillUnits();
   showConsole();
   await snapshot();
-  await report();
+  reports.init(S.me);
+  await reports.load();
 }
 
 function onConnState({ state, deadline }) {
@@ -86,6 +92,7 @@ async function snapshot() {
     const board = await S.session.request("monitor.snapshot");
     S.agents = new Map(board.agents.map((row) => [row.agent_id, row]));
     S.queues = new Map((board.queues || []).map((row) => [row.unit_id, row]));
+    reports.setTiles(board.tiles);
     renderBoard();
   } catch (exc) {
     errors.fromException(exc);
@@ -99,6 +106,8 @@ function onPush(message) {
   } else if (message.action === "monitor.queue") {
     S.queues.set(message.queue.unit_id, message.queue);
     renderBoard();
+  } else if (message.action === "monitor.tiles") {
+    reports.onTiles(message.tiles);
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
@@ -178,34 +187,42 @@ function renderLookup() {
   const found = S.lookup;
   if (!found) return;
   const c = found.call;
+  const names = agentNames();
+  const units = new Map(((S.me && S.me.units) || []).map((u) => [u.unit_id, u.name]));
+  const who = (id) => (id ? (names.has(id) ? `${names.get(id)} (${id})` : id) : null);
   const fields = h("dl.fields", { dataset: { call: c.call_id } });
   const direction = c.direction === "out" ? t("sup.field.direction.out") : t("sup.field.direction.in");
-  for (const [key, value] of [
+  for (const [key, value, raw] of [
     ["call_id", c.call_id],
-    ["sup.field.state", c.state],
+    ["sup.field.state", `${stateName(c.direction, c.state)} (${c.state})`, c.state],
     ["sup.field.direction", direction],
+    ["rep.col.unit", units.has(c.unit_id) ? `${units.get(c.unit_id)} (${c.unit_id})` : c.unit_id],
     ["sup.field.dossier", c.dossier_id],
-    ["sup.field.agent", c.agent_id],
+    ["rep.col.subscriber", c.subscriber],
+    ["sup.field.agent", who(c.agent_id)],
     ["sup.field.created", dateTime(c.created_at)],
-    ["sup.field.answered", dateTime(c.answered_at)],
-    ["sup.field.ended", dateTime(c.ended_at)],
-    ["sup.field.end_reason", c.end_reason],
-    ["sup.field.decision", c.decision],
+    ["sup.field.answered", c.answered_at ? dateTime(c.answered_at) : null],
+    ["sup.field.ended", c.ended_at ? dateTime(c.ended_at) : null],
+    ["sup.field.end_reason", reasonName(c.end_reason)],
+    ["sup.field.decision", c.decision ? decisionName(c.decision) : null],
   ]) {
-    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key } }, value || t("none")));
+    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key, raw: raw || "" } }, value || t("none")));
   }
   box.append(fields);
 
   const timeline = h("ol.timeline", { id: "timeline" });
   for (const entry of found.timeline) {
-    const what = `${entry.from_state || "∅"} → ${entry.to_state} · ${entry.event} · ${entry.actor}${entry.reason ? ` · ${entry.reason}` : ""}`;
-    timeline.append(h("li", { dataset: { state: entry.to_state } }, h("span.mono", {}, dateTime(entry.at)), h("span", {}, what)));
+    const moved = entry.from_state && entry.from_state !== entry.to_state
+      ? `${stateName(c.direction, entry.from_state)} → ${stateName(c.direction, entry.to_state)}`
+      : stateName(c.direction, entry.to_state);
+    const what = [moved, eventName(entry.event), actorName(entry.actor, names), reasonName(entry.reason)].filter(Boolean).join(" · ");
+    timeline.append(h("li", { dataset: { state: entry.to_state, event: entry.event } }, h("span.mono", {}, dateTime(entry.at)), h("span", {}, what)));
   }
   box.append(h("div", {}, h("h3", {}, t("sup.lookup.timeline")), timeline));
 
   if (found.offers.length) {
-    const offers = found.offers.map((o) => `${o.agent_id} (${o.state})`).join(", ");
-    box.append(h("div", {}, h("h3", {}, t("sup.lookup.offers")), h("p", {}, offers)));
+    const offers = found.offers.map((o) => `${names.get(o.agent_id) || o.agent_id} (${offerStateName(o.state)})`).join(", ");
+    box.append(h("div", {}, h("h3", {}, t("sup.lookup.offers")), h("p", { id: "offers" }, offers)));
   }
 
   const media = h("div.lookup-media", {});
@@ -225,64 +242,6 @@ function renderLookup() {
   }
   media.append(shots, recording);
   box.append(media);
-}
-
-// -- report ---------------------------------------------------------------------------------------------
-
-function todayLocal() {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-}
-
-function fillUnits() {
-  const select = $("#report-unit");
-  const chosen = select.value;
-  clear(select);
-  select.append(h("option", { value: "" }, t("sup.report.all_units")));
-  for (const unit of (S.me && S.me.units) || []) {
-    select.append(h("option", { value: unit.unit_id }, `${unit.unit_id} — ${unit.name}`));
-  }
-  select.value = chosen;
-  if (!$("#report-date").value) $("#report-date").value = todayLocal();
-}
-
-async function report(event) {
-  if (event) event.preventDefault();
-  const params = new URLSearchParams({ date: $("#report-date").value || todayLocal() });
-  const unit = $("#report-unit").value;
-  if (unit) params.set("unit_id", unit);
-  try {
-    S.report = await api(`/reports/calls-per-hour?${params}`, { token: S.token });
-  } catch (exc) {
-    S.report = null;
-    errors.fromException(exc);
-  }
-  renderReport();
-}
-
-function renderReport() {
-  const chart = clear($("#chart"));
-  const sl = clear($("#sl"));
-  const found = S.report;
-  if (!found) return;
-  chart.append(
-    hourlyChart(found.hours, {
-      title: t("sup.report.chart_title"),
-      answered: t("sup.report.answered"),
-      missed: t("sup.report.missed"),
-      hour: t("sup.report.hour"),
-    }),
-  );
-  const text =
-    found.service_level_percent === null
-      ? t("sup.report.sl_none")
-      : t("sup.report.sl_value", {
-          value: found.service_level_percent,
-          seconds: found.sla_answer_within_s,
-          target: found.sla_target_percent,
-        });
-  sl.append(h("p", { id: "sl-text" }, text), serviceLevelGauge(found.service_level_percent, found.sla_target_percent, text));
 }
 
 // -- screens --------------------------------------------------------------------------------------------
@@ -327,11 +286,20 @@ async function main() {
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
+  reports = new Reports({
+    token: () => S.token,
+    errors,
+    names: agentNames,
+    openCall: (callId) => {
+      $("#lookup-id").value = callId;
+      lookup(callId);
+      $("#lookup").scrollIntoView({ block: "nearest" });
+    },
+  });
   onLangChange(() => {
-    fillUnits();
     renderBoard();
     renderLookup();
-    renderReport();
+    reports.render();
   });
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
@@ -340,9 +308,10 @@ async function main() {
     const id = $("#lookup-id").value.trim();
     if (id) lookup(id);
   });
-  $("#report-form").addEventListener("submit", report);
-  $("#report-date").value = todayLocal();
-  setInterval(tick, 1000);
+  setInterval(() => {
+    tick();
+    reports.renderTiles();
+  }, 1000);
 
   const stored = load();
   if (stored && stored.resumeToken) {
@@ -364,6 +333,12 @@ window.vkycSupervisor = {
   },
   get queues() {
     return [...S.queues.values()];
+  },
+  get tiles() {
+    return reports ? [...reports.tiles.values()] : [];
+  },
+  get summary() {
+    return reports ? reports.summary : null;
   },
   get session() {
     return S.session;
