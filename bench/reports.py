@@ -24,7 +24,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -169,15 +169,15 @@ def agent_stints(zone: Any) -> tuple[list[dict[str, Any]], list[Contribution]]:
 
 
 def seed_calls(
-    count: int, seed: int, zone: Any
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Contribution]]:
-    """``count`` calls spread over the 31 days: items, log items and their contributions."""
+    count: int, seed: int, zone: Any, counters: Counters
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``count`` calls spread over the 31 days: items and log items; what they add is folded into
+    ``counters`` as they are made (holding 100,000 calls' contributions would take gigabytes)."""
     rng = random.Random(seed)
     start = datetime(FIRST.year, FIRST.month, FIRST.day, tzinfo=zone).astimezone(UTC)
     span = DAYS * 86400
     calls: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
-    contributions: list[Contribution] = []
     for _ in range(count):
         created = start + timedelta(seconds=rng.uniform(0, span - 3600))
         call_id = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -252,17 +252,28 @@ def seed_calls(
             item.end_reason, item.decision, bool(item.recording_key), bool(item.face_snapshot_ids),
             item.evidence_built_at is not None,
         )  # fmt: skip
-        for milestone in milestones_from_log(facts, entries):
-            contributions.append(call_contribution(milestone, facts, zone_of=zone_of, sla_s_of=lambda u: 20))
-    return calls, logs, contributions
+        counters.fold(
+            call_contribution(m, facts, zone_of=zone_of, sla_s_of=lambda u: 20)
+            for m in milestones_from_log(facts, entries)
+        )
+    return calls, logs
 
 
-def write_aggregates(contributions: list[Contribution]) -> None:
-    """The counters of every cell, as the stream consumer would have left them (whole items)."""
-    sums: dict[Cell, dict[str, int]] = {}
-    maxima: dict[Cell, dict[str, int]] = {}
-    merge(sums, contributions, maxima)
-    for cell, row in maxima.items():
+class Counters:
+    """Every cell's counters, as the stream consumer would have left them."""
+
+    def __init__(self) -> None:
+        self.sums: dict[Cell, dict[str, int]] = {}
+        self.maxima: dict[Cell, dict[str, int]] = {}
+
+    def fold(self, contributions: Iterable[Contribution]) -> None:
+        merge(self.sums, contributions, self.maxima)
+
+
+def write_aggregates(counters: Counters) -> None:
+    """Write every cell whole."""
+    sums = {cell: dict(row) for cell, row in counters.sums.items()}
+    for cell, row in counters.maxima.items():
         sums.setdefault(cell, {}).update(row)
     items = [
         {
@@ -340,15 +351,16 @@ def main() -> None:
         agent_logs, stints = agent_stints(zone)
         _write(tables.AgentLog.Meta.table_name, agent_logs)
         results: dict[int, dict[str, tuple[int, float]]] = {}
-        contributions = list(stints)
+        counters = Counters()
+        counters.fold(stints)
         seeded = 0
         for size, seed in ((args.small, 1), (args.large, 2)):
             started = time.perf_counter()
-            calls, logs, made = seed_calls(size - seeded, seed, zone)
+            calls, logs = seed_calls(size - seeded, seed, zone, counters)
             _write(tables.Call.Meta.table_name, calls)
             _write(tables.CallEvent.Meta.table_name, logs)
-            contributions += made
-            write_aggregates(contributions)
+            del calls, logs
+            write_aggregates(counters)
             seeded = size
             print(f"seeded {size} calls ({time.perf_counter() - started:.0f} s)", flush=True)
             results[size] = measure_all(caller, args.samples)

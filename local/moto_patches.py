@@ -18,13 +18,16 @@ replaces or reaches into moto's internals.
    condition check, same stream record, same size limit), and the ``attribute_not_exists(#key)`` of
    every log entry is answered without moto's lexer; anything else goes through moto's own path.
 
-4. **Queries read their partition.** moto answers a Query by walking every item of the table (of the
-   base table for an index too), so a Query's time grows with the table, where DynamoDB's grows with
-   what it reads: the reports' flat cost (``bench/reports.py``) could not be measured. A Query now
-   walks only its partition: the base table's items of the hash key, or, for an index queried by one
-   hash key, the items holding that value, from a map of the index built at the first such Query after
-   any write (every write request of the process counts) and reused until the next. moto's own code
-   then sorts, filters, pages and projects them as before.
+4. **Queries read what they return.** moto answers a Query by walking every item of the table (of the
+   base table for an index too), then sorting the matches, so a Query's time grows with the table,
+   where DynamoDB's grows with what it reads: the reports' flat cost (``bench/reports.py``) could not
+   be measured. A Query now walks only its partition: the base table's items of the hash key, or, for
+   an index queried by one hash key, the items holding that value, from a map of the index built at the
+   first such Query after any write (every write request of the process counts) and reused until the
+   next. An index with one range key keeps each partition sorted as moto sorts it, and a Query with a
+   ``Limit`` gets only the run of it that the key condition and the start key select, ``Limit`` + 1
+   long (plus the items equal to the start key). moto's own code then sorts, filters, pages and
+   projects them as before, so the answer is the one it gave.
 
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
@@ -38,6 +41,7 @@ What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item``
 # ruff: noqa: E402  (moto is imported after its version is checked)
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import re
@@ -449,6 +453,12 @@ def _partition_query(
     elif index_name is not None and len(conditions) == 1:
         attribute, value = conditions[0]
         partition = _index_partition(self, index_name, attribute, value)
+        window = _sorted_window(
+            self, index_name, conditions[0], partition, range_comparison, range_objs, limit,
+            exclusive_start_key, scan_index_forward,
+        )  # fmt: skip
+        if window is not None:
+            partition = window
     stock = (hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward)
     if partition is None:
         return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
@@ -457,3 +467,66 @@ def _partition_query(
         return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
     finally:
         _narrowed.pop()
+
+
+def _sorted_window(
+    table: Table,
+    index_name: str,
+    condition: tuple[str, DynamoType],
+    partition: list[Item],
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int | None,
+    exclusive_start_key: dict[str, Any] | None,
+    forward: bool,
+) -> list[Item] | None:
+    """The run of an index partition a Query reads (see the module docstring, 4), or None when the
+    index is not one this handles (several keys, no range key): then the whole partition."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return None
+    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+    if len(hashes) != 1 or len(ranges) != 1:
+        return None
+    key = ranges[0]
+    cached: tuple[int, dict[Any, tuple[list[Item], list[DynamoType]]]] | None
+    cached = getattr(table, "_vkyc_sorted", None)
+    if cached is None or cached[0] != _writes[0]:
+        cached = (_writes[0], {})
+        table._vkyc_sorted = cached  # type: ignore[attr-defined]
+    cache_key = (index_name, condition[0], _key(condition[1]))
+    ordered = cached[1].get(cache_key)
+    if ordered is None:
+        held = [item for item in partition if item.attrs.get(key)]
+        items = table.sorted_items([*hashes, table.hash_key_attr], [*ranges, table.range_key_attr], held)
+        ordered = (items, [item.attrs[key] for item in items])
+        cached[1][cache_key] = ordered
+    items, keys = ordered
+    low, high = 0, len(items)
+    if range_comparison == "BETWEEN":
+        low, high = bisect.bisect_left(keys, range_objs[0]), bisect.bisect_right(keys, range_objs[1])
+    elif range_comparison == "EQ":
+        low, high = bisect.bisect_left(keys, range_objs[0]), bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "LT":
+        high = bisect.bisect_left(keys, range_objs[0])
+    elif range_comparison == "LE":
+        high = bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "GT":
+        low = bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "GE":
+        low = bisect.bisect_left(keys, range_objs[0])
+    elif range_comparison is not None:
+        return None  # BEGINS_WITH: the whole partition
+    ties = 0
+    if exclusive_start_key and key in exclusive_start_key:
+        start = DynamoType(exclusive_start_key[key])
+        ties = bisect.bisect_right(keys, start) - bisect.bisect_left(keys, start)
+        if forward:
+            low = max(low, bisect.bisect_left(keys, start))
+        else:
+            high = min(high, bisect.bisect_right(keys, start))
+    run = items[low:high] if forward else items[low:high][::-1]
+    if limit is not None:
+        run = run[: int(limit) + 1 + ties]
+    return run

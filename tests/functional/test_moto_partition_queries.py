@@ -142,3 +142,49 @@ def test_a_query_walks_its_partition_and_an_index_is_mapped_once_per_write(monke
         assert len(by_owner(client, table, "o1")) == 11 and walked == [40, 41]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize(
+    ("condition", "values", "keep"),
+    [
+        (None, {}, lambda sk: True),
+        ("#s BETWEEN :a AND :b", {":a": "03", ":b": "07"}, lambda sk: "03" <= sk <= "07"),
+        ("#s = :a", {":a": "05"}, lambda sk: sk == "05"),
+        ("#s < :a", {":a": "04"}, lambda sk: sk < "04"),
+        ("#s <= :a", {":a": "04"}, lambda sk: sk <= "04"),
+        ("#s > :a", {":a": "06"}, lambda sk: sk > "06"),
+        ("#s >= :a", {":a": "06"}, lambda sk: sk >= "06"),
+        ("begins_with(#s, :a)", {":a": "0"}, lambda sk: sk.startswith("0")),
+    ],
+)
+def test_pages_of_an_index_query_are_what_a_full_walk_gives(ddb, forward, condition, values, keep):
+    """Many items share a range key value (ties), so pages must cut inside a run of equal keys."""
+    client, table = ddb
+    rows = [(f"p{n:03d}", f"{n % 9:02d}") for n in range(60)]
+    for pk, sk in rows:
+        put(client, table, pk, sk, "same")
+    put(client, table, "other", "05", "someone-else")
+    expected = sorted(((sk, pk) for pk, sk in rows if keep(sk)), reverse=not forward)
+    for limit in (1, 4, 7, 100):
+        got: list[tuple[str, str]] = []
+        start = None
+        for _ in range(200):
+            kwargs: dict = {"Limit": limit, "ScanIndexForward": forward}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            expression = "#o = :o" + (f" AND {condition}" if condition else "")
+            answer = client.query(
+                TableName=table,
+                IndexName="by_owner",
+                KeyConditionExpression=expression,
+                ExpressionAttributeNames={"#o": "owner", **({"#s": "sk"} if condition else {})},
+                ExpressionAttributeValues={":o": {"S": "same"}, **{k: {"S": v} for k, v in values.items()}},
+                **kwargs,
+            )
+            assert len(answer["Items"]) <= limit
+            got += [(i["sk"]["S"], i["pk"]["S"]) for i in answer["Items"]]
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        assert got == expected, (limit, got[:5], expected[:5])

@@ -122,14 +122,30 @@ def agent_record_contributions(record: Mapping[str, Any]) -> list[Contribution]:
     )
 
 
+def _each(
+    records: Iterable[Mapping[str, Any]], read: Callable[[Mapping[str, Any]], list[Contribution]]
+) -> list[Contribution]:
+    """What each record adds. A record that cannot be read (an image that is not a call or an agent) is
+    logged and skipped: retrying its batch would not make it readable, and would hold the stream's shard
+    (``check`` shows what it missed). AWS failures (settings unreadable) propagate: the batch comes again."""
+    found: list[Contribution] = []
+    for record in records:
+        try:
+            found += read(record)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.exception("a stream record could not be counted: %s", str(record)[:500])
+    return found
+
+
 class AggregateService:
-    """The stream consumers' use case: thread-safe (no state of its own)."""
+    """The stream consumers' use case: thread-safe (no state of its own). Raises ``RepositoryError``
+    when DynamoDB refuses: the batch is then delivered again, and counts once."""
 
     def calls_changed(self, records: Iterable[Mapping[str, Any]]) -> Applied:
-        return aggregates.apply([c for r in records for c in call_record_contributions(r)])
+        return aggregates.apply(_each(records, call_record_contributions))
 
     def agents_changed(self, records: Iterable[Mapping[str, Any]]) -> Applied:
-        return aggregates.apply([c for r in records for c in agent_record_contributions(r)])
+        return aggregates.apply(_each(records, agent_record_contributions))
 
 
 # -- recomputing ----------------------------------------------------------------------------------------

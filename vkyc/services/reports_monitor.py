@@ -222,10 +222,14 @@ class MonitorService:
         return sent
 
     def _all_units(self) -> list[UnitView]:
-        self.serving_unit("")  # refreshes the cache when stale
+        """Every unit (the serving map), cached ``UNITS_CACHE_S`` like ``serving_unit``'s."""
         with self._lock:
             cached = self._units
-        return list(cached[1].values()) if cached is not None else self._load_units()
+        if cached is None or self.clock() - cached[0] > UNITS_CACHE_S:
+            cached = (self.clock(), {u.unit_id: u for u in self._load_units()})
+            with self._lock:
+                self._units = cached
+        return list(cached[1].values())
 
     def calls_changed(self, records: Iterable[Mapping[str, Any]]) -> int:
         """``records``: stream records of ``calls``. For each serving unit whose queue a record entered
