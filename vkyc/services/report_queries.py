@@ -14,6 +14,7 @@ Each also answers as CSV rows (``*_csv``).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -93,13 +94,10 @@ class Buckets:
             at = parse_quarter(key)
         else:
             at = day_start(self._day_bucket(date.fromisoformat(key)), self.scope.zone)
-        position = None
-        for n, start in enumerate(self.starts):
-            if start <= at:
-                position = n
-            else:
-                break
-        return position if position is not None and self.scope.start <= at < self.scope.end else None
+        if not self.scope.start <= at < self.scope.end:
+            return None
+        position = bisect.bisect_right(self.starts, at) - 1
+        return position if position >= 0 else None
 
     def label(self, n: int) -> str:
         local = self.starts[n].astimezone(self.scope.zone)
