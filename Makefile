@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LOCK   := requirements/dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: up test lint typecheck chromium unit bench load install lock clean
+.PHONY: up reset test lint typecheck chromium unit bench load install lock clean package deploy
 
 install: $(STAMP)
 
@@ -41,6 +41,21 @@ lock: install
 up: install
 	@$(PY) -m local up
 
+# Forget the local stack's data (tables, queues, bucket, local secrets: .vkyc-state/), so that the next
+# `make up` starts clean.
+reset:
+	rm -rf $(VKYC_STATE_DIR)
+VKYC_STATE_DIR ?= .vkyc-state
+
+# Everything a deployment needs, generated from the code, in dist/ (docs/deploy.md); `make deploy
+# STAGE=prod` puts it into the AWS account of the environment's credentials (stack vkyc-<STAGE>).
+STAGE ?= dev
+package: install
+	$(PY) -m infra.package --stage $(STAGE)
+
+deploy: package
+	$(PY) -m infra.deploy --stage $(STAGE) $(DEPLOY_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -48,8 +63,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck chromium
-	$(VENV)/bin/pytest
+# The templates are packaged once (dist/); the tests lint them with cfn-lint and check what they hold.
+test: lint typecheck chromium package
+	VKYC_DIST=dist $(VENV)/bin/pytest
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 chromium:
@@ -63,9 +79,12 @@ bench: install
 	$(PY) bench/ws_roundtrip.py
 	$(PY) bench/moto_transactions.py
 	$(PY) -m bench.call_setup
+	$(PY) -m bench.timers_load --rounds 5
+	$(PY) bench/webhooks.py
 
+# -rP: the scenario's round times and timer lateness figures are printed when it passes too.
 load: install
-	$(VENV)/bin/pytest -m load
+	$(VENV)/bin/pytest -m load -rP
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

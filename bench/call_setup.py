@@ -34,19 +34,17 @@ from typing import Any
 import boto3
 import botocore.client
 
-from bench.ws_roundtrip import measure, percentile, start_emulator
-from local.moto_server import free_port
-from local.stack import Addresses, Stack
-from tests.integration.call_drivers import (
-    AgentBot,
+from bench.drivers import (
     Behaviour,
     CallerResult,
     create_unit,
     invalidate_routing,
-    login_agent,
-    new_dossier,
-    run_caller,
+    run_round,
+    start_agents,
 )
+from bench.ws_roundtrip import measure, percentile, start_emulator
+from local.moto_server import free_port
+from local.stack import Addresses, Stack
 from vkyc import env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,12 +104,15 @@ def _trace_handlers(stack_apps: list[Any]) -> None:
         app.handler_map[config.name] = traced
 
 
-def _start_stack() -> Stack:
+def start_stack(environment: dict[str, str] | None = None) -> Stack:
+    """The whole local stack in this process (moto in its own), demo data loaded, tables under a prefix
+    of their own; ``environment`` is set first (e.g. the integration tests' settings)."""
     os.environ.update(
         {
             "VKYC_TABLE_PREFIX": f"b{uuid.uuid4().hex[:6]}-",
             "VKYC_TOKEN_SECRET": "bench-secret-" + "x" * 40,
             "VKYC_MEDIA_NODE_MASTER_KEY": "bench-node-key-master-" + "x" * 16,
+            **(environment or {}),
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -155,7 +156,7 @@ def _double_assignments(agent_ids: list[str]) -> int:
 
 
 def run(callers: int, agent_count: int, rounds: int, floor_messages: int) -> dict[str, Any]:
-    stack = _start_stack()
+    stack = start_stack()
     try:
         _install_counter()
         from local.chalice_app import load_app
@@ -166,37 +167,16 @@ def run(callers: int, agent_count: int, rounds: int, floor_messages: int) -> dic
         behaviour = Behaviour(
             accept=1.0, reject=0.0, talk_s=(0.0, 0.0), hangup_first=1.0, waits_for_timeout=1.0
         )
-        bots = [
-            AgentBot(login_agent(stack.http_url, stack.ws_url, name), behaviour, random.Random(n))
-            for n, name in enumerate(unit.agents)
-        ]
-        for bot in bots:
-            bot.set_available()
-            bot.start()
+        bots = start_agents(stack.http_url, stack.ws_url, unit, behaviour, random.Random(0))
         results: list[CallerResult] = []
         with ThreadPoolExecutor(max_workers=callers) as pool:
             for _ in range(rounds):
-                dossiers = list(pool.map(lambda _: new_dossier(unit.unit_id), range(callers)))
-                start = threading.Barrier(callers)
-                futures = [
-                    pool.submit(
-                        run_caller,
-                        stack.http_url,
-                        stack.ws_url,
-                        d,
-                        unit.api_key,
-                        behaviour,
-                        random.Random(),
-                        start,
-                        60.0,
-                    )
-                    for d in dossiers
-                ]
-                results += [f.result() for f in futures]
+                results += run_round(
+                    stack.http_url, stack.ws_url, unit, behaviour, random.Random(), pool, callers, 60.0
+                )
                 time.sleep(0.3)  # the last decisions
         for bot in bots:
             bot.stop()
-            bot.client.close()
         offered_at = {
             msg["call_id"]: at for bot in bots for at, action, msg in bot.events if action == "call.offer"
         }

@@ -8,6 +8,11 @@ the path does not have, an exception outside the layer) into catalogue bodies. T
 API Gateway's ``requestContext.identity.sourceIp``, never ``X-Forwarded-For`` (any client can write
 that header).
 
+Cross-origin pages: when ``VKYC_WEB_ORIGIN`` names the pages' origin (a deployment serves them from
+CloudFront, the API from API Gateway), every answer carries ``Access-Control-Allow-Origin`` for it and
+each path answers the browser's preflight (``OPTIONS``) itself; unset (locally the pages and the API
+share one origin), there is no CORS at all.
+
 A streamed answer (CSV) is read to its end here: API Gateway's Lambda proxy integration takes one
 buffered body (at most 6 MB), so what streams is the generation, row by row from the index pages, not
 the transfer. A failure while generating becomes the catalogue error, as before the first row.
@@ -15,6 +20,8 @@ the transfer. A failure while generating becomes the catalogue error, as before 
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,14 +34,24 @@ from vkyc.protocol.errors import ProtocolError
 ANY_CONTENT_TYPE = ["*/*"]
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) by status, as catalogue codes.
 CHALICE_ERRORS = {405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE", 500: "INTERNAL_ERROR"}
+WEB_ORIGIN = "VKYC_WEB_ORIGIN"  # vkyc.config.WEB_ORIGIN
+PREFLIGHT_MAX_AGE_S = 600
 
 
 def mount(app: Chalice, api: RestApi) -> None:
     """Serve every endpoint ``api`` binds on ``app``."""
+    origin = os.environ.get(WEB_ORIGIN, "").strip()
+    methods: dict[str, list[str]] = {}
     for name, (endpoint, _) in api.routes.items():
         app.route(endpoint.path, methods=[endpoint.method], content_types=ANY_CONTENT_TYPE, name=name)(
             _view(app, api, name)
         )
+        methods.setdefault(endpoint.path, []).append(endpoint.method)
+    if origin:
+        for path, allowed in methods.items():
+            app.route(path, methods=["OPTIONS"], name="preflight_" + re.sub(r"\W+", "_", path).strip("_"))(
+                _preflight(origin, ", ".join(sorted({*allowed, "OPTIONS"})))
+            )
 
     @app.middleware("http")
     def catalogue_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
@@ -44,8 +61,27 @@ def mount(app: Chalice, api: RestApi) -> None:
             code = CHALICE_ERRORS.get(response.status_code, "INTERNAL_ERROR")
             answer = error_response(ProtocolError(code))
             allow = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
-            return _response(RestResponse(answer.status, answer.body, {**answer.headers, **allow}))
+            response = _response(RestResponse(answer.status, answer.body, {**answer.headers, **allow}))
+        if origin:
+            response.headers.update({"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
         return response
+
+
+def _preflight(origin: str, methods: str) -> Callable[..., Response]:
+    def preflight(**_: Any) -> Response:
+        return Response(
+            body="",
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": methods,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Api-Key",
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+                "Vary": "Origin",
+            },
+        )
+
+    return preflight
 
 
 def rest_request(request: Request, path_params: dict[str, str]) -> RestRequest:

@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--demo", default=None, help="demo data file (default: local/demo/demo.toml)")
     up.add_argument("--no-demo", action="store_true", help="create the tables but load no demo data")
     up.add_argument("--no-media-node", action="store_true", help="start no media node (no video)")
+    up.add_argument(
+        "--state-dir", default=None, help="where the data is kept (default: VKYC_STATE_DIR or .vkyc-state)"
+    )
+    up.add_argument("--no-state", action="store_true", help="keep nothing: the data goes with the stack")
     up.set_defaults(func=_up)
 
     args = parser.parse_args(argv)

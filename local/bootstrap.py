@@ -1,5 +1,7 @@
 """Create vkyc's AWS resources on an endpoint: tables (from the one definition in
-``vkyc.repositories.tables``), the timer queue with its dead-letter queue, and the media bucket.
+``vkyc.repositories.tables``), the queues of ``vkyc.config.QUEUES`` each with its dead-letter queue,
+and the media bucket, which tells the queue that ``receives_uploads`` of each upload of the integrator
+API's forms (the deployment's templates are made from the same declarations, ``infra/``).
 Idempotent: what exists is left alone.
 """
 
@@ -11,9 +13,9 @@ from dataclasses import dataclass, field
 
 from local.aws import client as _client
 from vkyc import env
+from vkyc.config import QUEUES, QueueSpec
+from vkyc.domain.images import UPLOAD_PREFIX
 from vkyc.repositories import tables
-
-TIMER_MAX_RECEIVES = 5  # a timer handler failing this often is parked in the DLQ for a human
 
 
 @dataclass
@@ -44,16 +46,17 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
             resources.stream_arns[model.TABLE] = arn
 
     sqs = _client("sqs", endpoint_url)
-    timer = env.timer_queue_name()
-    dlq_url = sqs.create_queue(QueueName=f"{timer}-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(TIMER_MAX_RECEIVES)})
-    timer_url = sqs.create_queue(
-        QueueName=timer, Attributes={"VisibilityTimeout": "30", "RedrivePolicy": redrive}
-    )["QueueUrl"]
-    resources.queues = {timer: timer_url, f"{timer}-dlq": dlq_url}
+    for spec in QUEUES:
+        name = _name(spec)
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        # A message whose handler failed this often is parked in the dead-letter queue for a human.
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receives)})
+        attributes = {"VisibilityTimeout": str(spec.visibility_timeout_s), "RedrivePolicy": redrive}
+        queue_url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        resources.queues.update({name: queue_url, f"{name}-dlq": dlq_url})
 
     s3 = _client("s3", endpoint_url)
     bucket = env.bucket_name()
@@ -65,4 +68,25 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
         else:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     resources.bucket = bucket
+    notices = [spec for spec in QUEUES if spec.receives_uploads]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "integrator-uploads",
+                    "QueueArn": sqs.get_queue_attributes(
+                        QueueUrl=resources.queues[_name(spec)], AttributeNames=["QueueArn"]
+                    )["Attributes"]["QueueArn"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+                }
+                for spec in notices
+            ]
+        },
+    )
     return resources
+
+
+def _name(spec: QueueSpec) -> str:
+    return os.environ.get(spec.variable.name) or str(spec.variable.default)

@@ -80,6 +80,8 @@ class MediaNodeProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            # Its own session: a terminal's Ctrl-C reaches the stack only, which stops the node in turn.
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, name=f"log-{self.node_id}", daemon=True)
         self._reader.start()

@@ -1,5 +1,5 @@
-"""Corrections to moto 5.2's DynamoDB that vkyc's correctness and speed depend on: the one module that
-replaces or reaches into moto's internals.
+"""Corrections to moto 5.2's DynamoDB and SQS that vkyc's correctness and speed depend on: the one module
+that replaces or reaches into moto's internals.
 
 1. **Isolation.** moto serves requests on several threads, and ``transact_write_items`` deep-copies
    every table it touches, then restores that copy when a condition fails: writes that other
@@ -18,7 +18,24 @@ replaces or reaches into moto's internals.
    condition check, same stream record, same size limit), and the ``attribute_not_exists(#key)`` of
    every log entry is answered without moto's lexer; anything else goes through moto's own path.
 
-4. **Queries read what they return.** moto answers a Query by walking every item of the table (of the
+4. **Serialising items.** moto 5.2 writes every response through a serializer driven by the service's
+   shapes, which looks each member of each ``AttributeValue`` up under several spellings: a Query
+   answering 10 agents of 17 attributes spent ~19 ms there, a GetItem ~1 ms, a third of the moto
+   process's time under load. DynamoDB's (and its streams') attribute values are already in their wire
+   form, so they are written as they are (blobs in base64, as the serializer does); any other value,
+   or one that is not plainly an attribute value, goes through moto's serializer.
+
+5. **Timers on time.** A long poll (``ReceiveMessage`` with ``WaitTimeSeconds``) waits on the queue's
+   condition, which moto notifies only when a message is sent: a delayed message (``DelaySeconds``,
+   vkyc's timers) or one whose visibility timeout ran out was returned only when the poll's own
+   one-second wait ended, up to 1 s after it was due. SQS returns it as soon as it is visible; the
+   wait now also ends then (``Queue.wait_for_messages``). Each receive and each wake-up walks the whole
+   queue (``Queue.messages``, twice the clock per message) and, per message handed out, builds every
+   attribute of the queue to read its retention period (walking the queue again): both read the
+   clock once and the retention period directly, so that a queue of hundreds of pending timers costs
+   little per receive.
+
+6. **Queries read what they return.** moto answers a Query by walking every item of the table (of the
    base table for an index too), then sorting the matches, so a Query's time grows with the table,
    where DynamoDB's grows with what it reads: the reports' flat cost (``bench/reports.py``) could not
    be measured. A Query now walks only its partition: the base table's items of the hash key, or, for
@@ -33,19 +50,27 @@ replaces or reaches into moto's internals.
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
 
 What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item`` and
-``transact_write_items``) and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``,
-``stream_shard``, ``get_filter_expression``) are moto internals of one release, ``WRITTEN_FOR``, which
-``pyproject.toml`` pins exactly: importing this module with any other moto raises ``UnsupportedMoto``.
+``transact_write_items``, ``BaseJSONSerializer._serialize_type_structure``, SQS's
+``Queue.wait_for_messages`` and ``messages``, ``SQSBackend.is_message_valid_based_on_retention_period``,
+``Table.query`` and the write actions of ``DynamoHandler``)
+and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``, ``stream_shard``,
+``get_filter_expression``; a queue's ``_messages``, ``_messages_lock`` and ``message_retention_period``,
+a message's ``visible_at``, ``delayed_until`` and ``sent_timestamp``) are moto internals of one
+release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing this module with any other
+moto raises ``UnsupportedMoto``.
 """
 
 # ruff: noqa: E402  (moto is imported after its version is checked)
 from __future__ import annotations
 
+import base64
 import bisect
 import copy
 import functools
 import re
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -72,6 +97,8 @@ def check_version(installed: str | None = None) -> None:
 # Checked before moto's modules are imported: a release that moved them fails here, naming the versions.
 check_version()
 
+from moto.core.serialize import BaseJSONSerializer
+from moto.core.utils import unix_time, unix_time_millis
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
@@ -87,9 +114,11 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.responses import DynamoHandler
+from moto.sqs.models import Message, Queue, SQSBackend
 
 STOCK_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
 STOCK_UPDATE_ITEM = DynamoDBBackend.update_item
+STOCK_JSON_STRUCTURE = BaseJSONSerializer._serialize_type_structure
 MAX_ITEM_SIZE = 405_000  # moto's own limit (DynamoDB's 400 KB, as measured by moto)
 _ASSIGNMENT = r"\s*(#\w+)\s*=\s*(:\w+)\s*"
 _REMOVAL = r"\s*#\w+\s*"
@@ -118,8 +147,117 @@ def apply() -> None:
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
         DynamoDBBackend.update_item = _update_item  # type: ignore[method-assign]
+        BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+        Queue.wait_for_messages = _wait_for_messages  # type: ignore[method-assign]
+        Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
+        SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
         _apply_partition_queries()
         _applied = True
+
+
+_ITEM_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_ATTRIBUTE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+
+
+def _serialize_type_structure(
+    self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
+) -> None:
+    """moto's JSON structure serializer, with DynamoDB's attribute values written as they are."""
+    if key and shape.name == "AttributeValue" and self.service_model.service_name in _ITEM_SERVICES:
+        plain = _attribute_value(value)
+        if plain is not None:
+            serialized[self.get_serialized_name(shape, key)] = plain
+            return
+    STOCK_JSON_STRUCTURE(self, serialized, value, shape, key)
+
+
+def _attribute_value(value: Any) -> dict[str, Any] | None:
+    """``value`` (``{"S": "x"}``, ``{"M": {...}}``, blobs as bytes) in its JSON form, as moto's serializer
+    writes it; None for anything else (moto's serializer then decides)."""
+    if not isinstance(value, dict) or not value.keys() <= _ATTRIBUTE_MEMBERS:
+        return None
+    plain: dict[str, Any] = {}
+    for name, member in value.items():
+        if member is None:
+            continue  # moto leaves out absent members
+        if name in ("S", "N"):
+            if not isinstance(member, str):
+                return None
+            plain[name] = member
+        elif name == "B":
+            if not isinstance(member, bytes | str):
+                return None
+            plain[name] = _base64(member)
+        elif name in ("SS", "NS"):
+            if not isinstance(member, list) or not all(isinstance(v, str) for v in member):
+                return None
+            plain[name] = list(member)
+        elif name == "BS":
+            if not isinstance(member, list) or not all(isinstance(v, bytes | str) for v in member):
+                return None
+            plain[name] = [_base64(v) for v in member]
+        elif name == "M":
+            if not isinstance(member, dict):
+                return None
+            entries = {k: _attribute_value(v) for k, v in member.items()}
+            if any(v is None for v in entries.values()):
+                return None
+            plain[name] = entries
+        elif name == "L":
+            if not isinstance(member, list):
+                return None
+            values = [_attribute_value(v) for v in member]
+            if any(v is None for v in values):
+                return None
+            plain[name] = values
+        else:  # NULL, BOOL: JSON booleans, as moto writes them
+            if not isinstance(member, bool):
+                return None
+            plain[name] = member
+    return plain
+
+
+def _base64(value: bytes | str) -> str:
+    # As moto's ``ResponseSerializer._base64``.
+    data = value.encode("utf-8") if isinstance(value, str) else value
+    return base64.b64encode(data).strip().decode("utf-8")
+
+
+def _wait_for_messages(self: Queue, timeout: int) -> None:
+    """moto's wait for a visible message (at most ``timeout`` s), ended also when the first delayed or
+    in-flight message becomes visible: nobody notifies the queue then."""
+    deadline = time.monotonic() + timeout
+    with self._messages_lock:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            # In ms since the epoch, as moto keeps them; visible once ``now > visible_at`` and not delayed
+            # once ``now >= delayed_until``. One pass over the queue and one reading of the clock.
+            now_ms = unix_time_millis()
+            upcoming = None
+            for message in self._messages:
+                if now_ms > message.visible_at and now_ms >= message.delayed_until:
+                    return
+                ready_at = max(message.visible_at + 1, message.delayed_until)
+                upcoming = ready_at if upcoming is None else min(upcoming, ready_at)
+            if upcoming is not None:
+                left = min(left, (upcoming - now_ms) / 1000 + 0.001)
+            self._messages_lock.wait(left)
+
+
+def _visible_messages(self: Queue) -> list[Message]:
+    """moto's ``Queue.messages`` (visible and not delayed), reading the clock once instead of twice per
+    message: every receive and every wake-up of a long poll walks the whole queue."""
+    now_ms = unix_time_millis()
+    return [m for m in self._messages if now_ms > m.visible_at and now_ms >= m.delayed_until]
+
+
+def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    """moto's retention check of a message it is about to hand out, without building every attribute of
+    the queue (its message counts walk the whole queue) for each message."""
+    retention_s = int(getattr(self.get_queue(queue_name), "message_retention_period"))  # noqa: B009
+    return bool(retention_s + (message.sent_timestamp or 0) / 1000 > unix_time())
 
 
 def use_stock_transactions(stock: bool) -> None:
@@ -360,7 +498,7 @@ def _restore(backend: DynamoDBBackend, table: Table, key: dict[str, Any], old: I
         bucket[range_value] = old
 
 
-# -- 4. queries read their partition ------------------------------------------------------------------
+# -- 6. queries read their partition ------------------------------------------------------------------
 
 STOCK_QUERY = Table.query
 STOCK_ALL_ITEMS = Table.all_items
@@ -379,6 +517,18 @@ _WRITE_ACTIONS = (
 )
 _writes = [0]  # requests that may have written, in this process
 _narrowed: list[tuple[Table, list[Item]]] = []  # the partition the Query in progress walks
+# Per table, the maps of its indexes as of a write count. Kept off the table: moto's state is pickled
+# (local/moto_state.py) and restored in a process whose write count starts again at zero.
+_caches: weakref.WeakKeyDictionary[Table, dict[str, tuple[int, dict[Any, Any]]]] = weakref.WeakKeyDictionary()
+
+
+def _cache(table: Table, kind: str) -> dict[Any, Any]:
+    """The table's ``kind`` cache, emptied when anything was written since it was filled."""
+    held = _caches.setdefault(table, {})
+    found = held.get(kind)
+    if found is None or found[0] != _writes[0]:
+        found = held[kind] = (_writes[0], {})
+    return found[1]
 
 
 def _apply_partition_queries() -> None:
@@ -410,11 +560,7 @@ def _key(value: DynamoType) -> tuple[str, str]:
 
 
 def _index_partition(table: Table, index_name: str, attribute: str, value: DynamoType) -> list[Item]:
-    cached = getattr(table, "_vkyc_partitions", None)
-    if cached is None or cached[0] != _writes[0]:
-        cached = (_writes[0], {})
-        table._vkyc_partitions = cached  # type: ignore[attr-defined]
-    maps: dict[tuple[str, str], dict[tuple[str, str], list[Item]]] = cached[1]
+    maps: dict[tuple[str, str], dict[tuple[str, str], list[Item]]] = _cache(table, "partitions")
     found = maps.get((index_name, attribute))
     if found is None:
         found = {}
@@ -439,7 +585,7 @@ def _partition_query(
     *args: Any,
     **kwargs: Any,
 ) -> Any:
-    """moto's Query over the items of its partition only (see the module docstring, 4)."""
+    """moto's Query over the items of its partition only (see the module docstring, 6)."""
     conditions = kwargs.get("hash_key_conditions") or []
     partition: list[Item] | None = None
     if index_name is None and hash_key is not None:
@@ -480,7 +626,7 @@ def _sorted_window(
     exclusive_start_key: dict[str, Any] | None,
     forward: bool,
 ) -> list[Item] | None:
-    """The run of an index partition a Query reads (see the module docstring, 4), or None when the
+    """The run of an index partition a Query reads (see the module docstring, 6), or None when the
     index is not one this handles (several keys, no range key): then the whole partition."""
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     if index is None:
@@ -490,18 +636,14 @@ def _sorted_window(
     if len(hashes) != 1 or len(ranges) != 1:
         return None
     key = ranges[0]
-    cached: tuple[int, dict[Any, tuple[list[Item], list[DynamoType]]]] | None
-    cached = getattr(table, "_vkyc_sorted", None)
-    if cached is None or cached[0] != _writes[0]:
-        cached = (_writes[0], {})
-        table._vkyc_sorted = cached  # type: ignore[attr-defined]
+    runs: dict[Any, tuple[list[Item], list[DynamoType]]] = _cache(table, "sorted")
     cache_key = (index_name, condition[0], _key(condition[1]))
-    ordered = cached[1].get(cache_key)
+    ordered = runs.get(cache_key)
     if ordered is None:
         held = [item for item in partition if item.attrs.get(key)]
         items = table.sorted_items([*hashes, table.hash_key_attr], [*ranges, table.range_key_attr], held)
         ordered = (items, [item.attrs[key] for item in items])
-        cached[1][cache_key] = ordered
+        runs[cache_key] = ordered
     items, keys = ordered
     low, high = 0, len(items)
     if range_comparison == "BETWEEN":

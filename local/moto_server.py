@@ -6,6 +6,11 @@ are interchangeable with it. Tests ask for port 0 and get a free one.
 By default the server runs in a process of its own (``python -m local.moto_server``): moto's work then
 runs on the other core instead of competing for this process's GIL with the handlers that call it,
 which halves call set-up under load on a 2-core machine. ``in_process=True`` keeps it in a thread.
+
+With ``state_dir`` the server keeps its data there (``local.moto_state``: a snapshot and a journal of
+the writes), so that a restart, or a crash, of the server loses nothing: ``make up`` runs it so. The
+child runs in a session of its own: a Ctrl-C in the terminal reaches only the stack, which stops it
+after everything that uses it.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
-from local import moto_patches
+from local import moto_patches, s3_forms
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -50,15 +57,32 @@ class MotoServer:
     ``start()`` returns."""
 
     def __init__(
-        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, in_process: bool = False
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        in_process: bool = False,
+        state_dir: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.in_process = in_process
+        self.state_dir = state_dir
+        if in_process and state_dir is not None:
+            raise ValueError("a persistent moto server runs in a process of its own")
         self._server = (
             ThreadedMotoServer(ip_address=host, port=self.port, verbose=False) if in_process else None
         )
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """The child is alive (always True in process)."""
+        return self._process is None or self._process.poll() is None
 
     @property
     def url(self) -> str:
@@ -69,17 +93,30 @@ class MotoServer:
         if self._server is not None:
             _quiet_werkzeug()
             moto_patches.apply()
+            s3_forms.apply()  # S3's POST-form policy, which moto does not check
             self._server.start()
         else:
             root = Path(__file__).resolve().parent.parent
+            command = [
+                sys.executable,
+                "-m",
+                "local.moto_server",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ]
+            if self.state_dir is not None:
+                command += ["--state-dir", str(self.state_dir)]
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "local.moto_server", "--host", self.host, "--port", str(self.port)],
+                command,
                 cwd=root,
                 env={
                     **os.environ,
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
                 },
                 stdout=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -100,12 +137,18 @@ class MotoServer:
         if self._server is not None:
             self._server.stop()
         if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
+            self._process.terminate()  # a persistent server writes its snapshot first
             try:
-                self._process.wait(timeout=5)
+                self._process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL the child (what a crash does)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
 
 
 @contextmanager
@@ -123,16 +166,45 @@ def _quiet_werkzeug() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
+class _PersistentServer:
+    """moto's dispatcher behind ``local.moto_state`` (restore, then journal every write), threaded."""
+
+    def __init__(self, host: str, port: int, state_dir: Path) -> None:
+        from local.moto_state import PersistentState
+
+        _quiet_werkzeug()
+        moto_patches.apply()
+        self.state = PersistentState(state_dir)
+        app = DomainDispatcherApplication(create_backend_app)
+        self.state.restore(app)
+        self._server = make_server(host, port, self.state.wrap(app), True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self.state.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM or SIGINT (the child process of ``MotoServer``)."""
     parser = argparse.ArgumentParser(description="vkyc's moto server (DynamoDB with isolated transactions)")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--state-dir", default=None, help="keep the data here across restarts")
     args = parser.parse_args(argv)
-    server = MotoServer(args.host, args.port, in_process=True)
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
+    server: MotoServer | _PersistentServer
+    if args.state_dir:
+        ensure_fake_credentials()
+        server = _PersistentServer(args.host, args.port, Path(args.state_dir))
+    else:
+        server = MotoServer(args.host, args.port, in_process=True)
     server.start()
     parent = os.getppid()
     # A parent killed without a chance to stop us (kill -9, a crashed test run) must not leave the

@@ -18,7 +18,7 @@ import json
 import logging
 import mimetypes
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
 from vkyc.api.routes import error_response
-from vkyc.protocol.errors import ProtocolError
+from vkyc.protocol.errors import CATALOGUE, ProtocolError
 
 log = logging.getLogger("local.rest")
 
@@ -75,8 +75,10 @@ class RestServer:
         host: str = "127.0.0.1",
         port: int = 8000,
         static_headers: Mapping[str, str] | None = None,
+        health: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.mounted = [_Mounted(app) for app in apps]
+        self.health = health  # the local processes' states, added to the apps' GET /health
         self.static_dir = static_dir.resolve() if static_dir else None
         self.static_headers = dict(static_headers or {})
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -107,6 +109,23 @@ class RestServer:
         if self.static_dir not in candidate.parents or not candidate.is_file():
             return None
         return candidate
+
+
+def _with_local_health(status: int, payload: bytes, local: dict[str, str]) -> tuple[int, bytes]:
+    """The apps' ``/health`` answer with the local processes' states added (``local.supervisor``):
+    503 ``SERVICE_UNAVAILABLE`` naming each one that is not ``ok``, as the apps name theirs."""
+    failing = [f"{name}: {state}" for name, state in local.items() if state != "ok"]
+    if status == 200 and not failing:
+        answer = json.loads(payload)
+        answer["checks"] = {**answer.get("checks", {}), **local}
+        return 200, json.dumps(answer).encode()
+    if not failing:
+        return status, payload
+    unavailable = CATALOGUE["SERVICE_UNAVAILABLE"].message
+    before = json.loads(payload).get("message", "").removeprefix(unavailable).strip() if status != 200 else ""
+    # Not through error_response: a restart under way is expected, not worth a logged warning.
+    error = ProtocolError("SERVICE_UNAVAILABLE", "; ".join(filter(None, [before, *failing])))
+    return error.info.http_status, json.dumps({"code": error.code, "message": error.message}).encode()
 
 
 def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
@@ -156,6 +175,8 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
             payload = response.get("body") or b""
             if isinstance(payload, str):
                 payload = payload.encode("utf-8")
+            if server.health is not None and self.command == "GET" and self.path.split("?")[0] == "/health":
+                status, payload = _with_local_health(status, payload, server.health())
             self._send(status, out_headers, payload, response.get("multiValueHeaders") or {})
 
         def _send_file(self, file: Path) -> None:

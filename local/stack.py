@@ -5,11 +5,18 @@ Steps, each announced on one line: moto server → tables, queues, bucket → de
 ``python -m media_node run``; ``--no-media-node`` leaves it out). Ctrl-C (or SIGTERM) stops
 everything in reverse order. Addresses come from the environment (defaults in the table below) so two stacks
 can run side by side.
+
+As a service (``local.supervisor``): the moto server keeps its data in a state directory
+(``VKYC_STATE_DIR``, default ``.vkyc-state/``; ``local.moto_state``), and so do the local secrets, so a
+restart of ``make up`` finds the demo data and the calls made before (``make reset`` forgets them); a
+moto server or media node that dies is started again; ``/health`` names what is being restarted.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import secrets
 import signal
@@ -19,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -30,10 +38,18 @@ from vkyc import env
 
 if TYPE_CHECKING:
     from local.media_node_process import MediaNodeProcess
+    from local.moto_server import MotoServer
+    from local.supervisor import Supervisor
+    from local.webhook_sink import WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("signaling", "routing", "reports")
-SQS_POLLERS = 4  # concurrent timer invocations, as Lambda runs several on one queue
+FUNCTIONS = ("signaling", "routing", "reports", "integrations")
+# Timer invocations at once, as Lambda runs several on one queue: enough that a timer waiting on a busy
+# DynamoDB never holds up the others due with it; and receivers enough to take a round's 50 session
+# timers, due together, in one round of receives (docs/architecture.md, "Timers on time").
+SQS_CONCURRENCY = 64
+SQS_RECEIVERS = 6
+WS_STAGE = "local"
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class Addresses:
     aws_port: int
     ws_port: int
     http_port: int
+    sink_port: int = 0  # the webhook sink's (0: a free port)
 
     @classmethod
     def from_environment(cls) -> Addresses:
@@ -50,6 +67,7 @@ class Addresses:
             aws_port=int(os.environ.get("VKYC_AWS_PORT", "4566")),
             ws_port=int(os.environ.get("VKYC_WS_PORT", "3001")),
             http_port=int(os.environ.get("VKYC_HTTP_PORT", "8000")),
+            sink_port=int(os.environ.get("VKYC_WEBHOOK_SINK_PORT", "8010")),
         )
 
 
@@ -71,17 +89,29 @@ class Stack:
     """Starts the parts in order and remembers how to stop each one."""
 
     def __init__(
-        self, addresses: Addresses, out: Callable[[str], None] = print, *, media_nodes: int = 0
+        self,
+        addresses: Addresses,
+        out: Callable[[str], None] = print,
+        *,
+        media_nodes: int = 0,
+        state_dir: Path | None = None,
     ) -> None:
         self.addresses = addresses
         self.out = out
         self.media_nodes = media_nodes  # media node processes to start (``make up``: one)
+        self.state_dir = state_dir  # where the moto server and the local secrets keep their data
         self.nodes: list[MediaNodeProcess] = []
+        self.moto: MotoServer | None = None
+        self.supervisor: Supervisor | None = None
         self._stops: list[tuple[str, Callable[[], object]]] = []
         self._step = 0
         self.aws_endpoint = ""
+        self.ws_api_id = ""
         self.ws_url = ""
         self.http_url = ""
+        self.apps: dict[str, Chalice] = {}
+        self.sink: WebhookSink | None = None
+        self.demo_api_keys: dict[str, str] = {}  # unit -> the demo integrator's key
 
     def step(self, text: str) -> None:
         self._step += 1
@@ -90,11 +120,16 @@ class Stack:
     def start(self, demo_file: Path | None) -> str:
         """Start everything; returns the demo summary text ('' without demo data)."""
         a = self.addresses
-        for name, port in (("WebSocket API", a.ws_port), ("REST API", a.http_port)):
+        for name, port in (
+            ("WebSocket API", a.ws_port),
+            ("REST API", a.http_port),
+            ("webhook sink", a.sink_port),
+        ):
             if not _port_free(a.host, port):
                 raise StackError(
                     f"port {port} ({name}) is in use: is another `make up` running? "
-                    f"Stop it, or choose other ports with VKYC_WS_PORT / VKYC_HTTP_PORT."
+                    "Stop it, or choose other ports with VKYC_WS_PORT / VKYC_HTTP_PORT / "
+                    "VKYC_WEBHOOK_SINK_PORT."
                 )
         from local.moto_server import MotoServer, ensure_fake_credentials
 
@@ -111,15 +146,16 @@ class Stack:
                     f"LocalStack running? To use it, set AWS_ENDPOINT_URL=http://{a.host}:{a.aws_port}; "
                     f"else choose another port with VKYC_AWS_PORT."
                 )
-            moto = MotoServer(a.host, a.aws_port)
+            moto = MotoServer(a.host, a.aws_port, state_dir=self.state_dir)
             moto.start()
+            self.moto = moto
             self._stops.append(("moto server", moto.stop))
             self.aws_endpoint = moto.url
             os.environ["AWS_ENDPOINT_URL"] = moto.url
 
         from local.bootstrap import create_resources
 
-        self.step("tables, timer queue + dead-letter queue, media bucket")
+        self.step("tables, timer and integrations queues + dead-letter queues, media bucket")
         resources = create_resources(self.aws_endpoint)
         resources.export_stream_arns()
         self.out(
@@ -128,6 +164,7 @@ class Stack:
         )
 
         summary = ""
+        data = None
         if demo_file is None:
             self.step("demo data: skipped (--no-demo)")
         else:
@@ -144,14 +181,30 @@ class Stack:
 
             pictures = upload_demo_images(data, s3_client(), resources.bucket)
             self.out(f"      dossier pictures: {pictures} written (ID card front and back, portrait)")
+            from local.demo.images import check_demo_images
 
-        _local_secrets()
-        os.environ.setdefault("VKYC_WS_URL", f"ws://{a.host}:{a.ws_port}")
+            checked = check_demo_images(data, s3_client(), resources.bucket)
+            self.out(f"      dossier pictures checked as integrators' uploads are: {checked} dossier(s)")
+            self.demo_api_keys = {str(k.unit): k.key for k in data.api_keys}
+
+        _local_secrets(self.state_dir)
+        # What a deployment's template gives the functions (vkyc.config), before they are imported: they
+        # refuse to start without it. The emulator started below serves this API id, stage and address.
+        self.ws_api_id = secrets.token_hex(5)
+        os.environ.update(
+            {
+                "VKYC_WS_API_ID": self.ws_api_id,
+                "VKYC_WS_STAGE": WS_STAGE,
+                "VKYC_WS_URL": f"ws://{a.host}:{a.ws_port}",
+            }
+        )
+        # The demo's webhook receiver is local (http://127.0.0.1): never allowed in a deployment.
+        os.environ.setdefault("VKYC_WEBHOOK_ALLOW_PRIVATE", "1")
         from local.chalice_app import load_app
 
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
         apps = {name: load_app(ROOT / "functions" / name) for name in FUNCTIONS}
-
+        self.apps = apps  # tests and tools reach a function's module through its app
         self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
         self._start_websocket(apps["signaling"])
         from local.chalice_app import point_websocket_api_at
@@ -161,8 +214,11 @@ class Stack:
         for pushing in ("routing", "reports"):
             point_websocket_api_at(apps[pushing], self.ws_url.replace("ws://", "http://"), self.aws_endpoint)
 
-        self.step("event runners: SQS timers, schedules, DynamoDB streams")
+        self.step(
+            "event runners: SQS timers and integration jobs, schedules, DynamoDB streams; image checker"
+        )
         self._start_runners(list(apps.values()))
+        self._start_image_checker()
 
         self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
         from local.rest import RestServer
@@ -175,31 +231,111 @@ class Stack:
             ws_url=os.environ["VKYC_WS_URL"],
             media_url=self.aws_endpoint,
         )
-        rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port, headers).start()
+        rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port, headers, health=self.health)
+        rest.start()
         self._stops.append(("REST server", rest.stop))
         self.http_url = rest.url
+        self._start_webhook_sink()
         self._start_media_nodes()
+        self._supervise()
         return summary
+
+    def _start_image_checker(self) -> None:
+        """The check of integrators' uploads, in a thread (in production: ``python -m media_node
+        check-images`` beside the media nodes, where OpenCV is)."""
+        from media_node.image_check import ImageCheckWorker
+
+        worker = ImageCheckWorker.from_env()
+        stopping = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stopping,), name="image-checker", daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            stopping.set()
+            thread.join(5)
+
+        self._stops.append(("image checker", stop))
+
+    def _start_webhook_sink(self) -> None:
+        """A receiver that verifies signatures, on its own port, and the demo units subscribed to it
+        (each with a fresh secret, handed to the sink)."""
+        from local.webhook_sink import WebhookSink
+        from vkyc.domain.webhooks import EventType
+        from vkyc.protocol.webhook_signing import new_secret
+        from vkyc.repositories import webhooks
+        from vkyc.repositories.tables import WebhookSubscription
+
+        sink = WebhookSink(self.addresses.host, self.addresses.sink_port, out=self.out).start()
+        self._stops.append(("webhook sink", sink.stop))
+        self.sink = sink
+        now = datetime.now(UTC)
+        for unit in sorted(self.demo_api_keys):
+            secret, path = new_secret(), f"/units/{unit}"
+            sink.secrets[path] = [secret]
+            webhooks.put_subscription(
+                WebhookSubscription(
+                    f"wh_demo_sink_unit_{unit}",
+                    unit_id=unit,
+                    url=sink.url + path,
+                    events={e.value for e in EventType},
+                    description="make up's webhook sink",
+                    status="active",
+                    secret=secret,
+                    created_at=now,
+                    updated_at=now,
+                    version=1,
+                )
+            )
+        units = ", ".join(sorted(self.demo_api_keys)) or "none"
+        self.out(f"      webhook sink on {sink.url} (signatures verified; units subscribed: {units})")
+
+    def _supervise(self) -> None:
+        """Restart a dead moto server or media node (``local.supervisor``); stopped first of all."""
+        from local.supervisor import Supervisor
+
+        supervisor = Supervisor(self.out)
+        if self.moto is not None:
+            supervisor.watch_moto(self.moto)
+        for index in range(len(self.nodes)):
+            supervisor.watch_media_node(self.nodes, index)
+        self.supervisor = supervisor.start()
+        self._stops.append(("supervisor", supervisor.stop))
+
+    def health(self) -> dict[str, str]:
+        """The local processes' own state, beside what the apps' ``/health`` checks."""
+        return self.supervisor.health() if self.supervisor is not None else {}
 
     def _start_media_nodes(self) -> None:
         """The media nodes, last: they connect to the WebSocket API and get their token over REST."""
         from local.media_node_process import MediaNodeProcess
 
+        # The default waiting clip, encoded once and kept (seconds of CPU): a restarted node loads it.
+        os.environ.setdefault("VKYC_MEDIA_CACHE_DIR", str(ROOT / "build" / "media-cache"))
         for number in range(1, self.media_nodes + 1):
             node = MediaNodeProcess(self.http_url, f"media-local-{number}").start()
             self.nodes.append(node)
-            self._stops.append((f"media node {node.node_id}", node.stop))
+            # The supervisor may have replaced it by the time the stack stops: stop the current one.
+            self._stops.append(
+                (f"media node {node.node_id}", functools.partial(self._stop_node, len(self.nodes) - 1))
+            )
             self.out(f"      media node {node.node_id} (pid {node.pid}) connected to signaling")
+
+    def _stop_node(self, index: int) -> None:
+        self.nodes[index].stop()
 
     def _start_websocket(self, app: Chalice) -> None:
         from local.apigw.server import EmulatorThread, WebSocketEmulator
 
         a = self.addresses
         emulator = WebSocketEmulator(
-            app, a.host, a.ws_port, region=env.region(), aws_endpoint=self.aws_endpoint
+            app,
+            a.host,
+            a.ws_port,
+            stage=WS_STAGE,
+            api_id=self.ws_api_id,
+            region=env.region(),
+            aws_endpoint=self.aws_endpoint,
         )
-        # The timer handler (SQS) pushes through @connections too: tell it which API that is.
-        os.environ["VKYC_WS_API_ID"], os.environ["VKYC_WS_STAGE"] = emulator.api_id, emulator.stage
         thread = EmulatorThread(emulator)
         thread.start()
         self._stops.append(("WebSocket API", thread.stop))
@@ -216,7 +352,12 @@ class Stack:
             if not schedules:
                 include = {c.name for c in app.event_sources if not isinstance(c, ScheduledEventConfig)}
             runners = EventRunners(
-                app, self.aws_endpoint, env.region(), include=include, sqs_pollers=SQS_POLLERS
+                app,
+                self.aws_endpoint,
+                env.region(),
+                include=include,
+                sqs_concurrency=SQS_CONCURRENCY,
+                sqs_receivers=SQS_RECEIVERS,
             ).start()
             self._stops.append((f"runners of {app.app_name}", runners.stop))
 
@@ -229,35 +370,62 @@ class Stack:
         self._stops.clear()
 
     def banner(self) -> str:
+        sink = []
+        if self.sink is not None:
+            sink = [f"  Webhook sink         {self.sink.url}   (what the demo units' webhooks delivered)"]
         return "\n".join(
             [
                 "",
                 "vkyc is up.",
                 f"  WebSocket API        {self.ws_url}   (@connections: {self.ws_url.replace('ws://', 'http://')}/@connections)",
-                f"  REST API + web       {self.http_url}",
-                f"  AWS endpoint (moto)  {self.aws_endpoint}   (AWS_ENDPOINT_URL={self.aws_endpoint})",
+                f"  REST API + web       {self.http_url}   (integrator API: {self.http_url}/v1)",
+                f"  AWS endpoint (moto)  {self.aws_endpoint}   (AWS_ENDPOINT_URL={self.aws_endpoint})"
+                + (f" (pid {self.moto.pid})" if self.moto is not None and self.moto.pid else ""),
+                *sink,
                 *(f"  Media node           {n.node_id} (pid {n.pid})" for n in self.nodes),
                 "Press Ctrl-C to stop.",
             ]
         )
 
 
-def _local_secrets() -> None:
-    """Secrets production keeps in its secret store; locally, fresh random ones for each run."""
-    os.environ.setdefault("VKYC_TOKEN_SECRET", secrets.token_urlsafe(48))
-    # Signaling keeps the node-key master; each node process gets only its own key, derived from it
-    # (``local.media_node_process``).
-    os.environ.setdefault("VKYC_MEDIA_NODE_MASTER_KEY", secrets.token_urlsafe(32))
+LOCAL_SECRETS = ("VKYC_TOKEN_SECRET", "VKYC_MEDIA_NODE_MASTER_KEY")
+
+
+def _local_secrets(state_dir: Path | None) -> None:
+    """Secrets production keeps in Secrets Manager; locally random ones, kept in the state directory
+    (when there is one) so that tokens and node keys outlive a restart of the stack."""
+    stored = state_dir / "secrets.json" if state_dir is not None else None
+    values = json.loads(stored.read_text()) if stored is not None and stored.exists() else {}
+    for name in LOCAL_SECRETS:
+        # Signaling keeps the node-key master; each node process gets only its own key, derived from
+        # it (``local.media_node_process``).
+        values.setdefault(name, secrets.token_urlsafe(48))
+        os.environ.setdefault(name, values[name])
+    if stored is not None and not stored.exists():
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(stored, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(values, file)
+
+
+def state_dir_of(args: argparse.Namespace) -> Path | None:
+    """``--state-dir``, else ``VKYC_STATE_DIR``, else ``.vkyc-state/``; None with ``--no-state``."""
+    if getattr(args, "no_state", False):
+        return None
+    chosen = getattr(args, "state_dir", None) or os.environ.get("VKYC_STATE_DIR") or str(ROOT / ".vkyc-state")
+    return Path(chosen).resolve()
 
 
 def run_stack(args: argparse.Namespace) -> int:
     demo_file: Path | None = None
     if not args.no_demo:
         demo_file = Path(args.demo).resolve() if args.demo else ROOT / "local" / "demo" / "demo.toml"
+    state_dir = state_dir_of(args)
     stack = Stack(
         Addresses.from_environment(),
         out=lambda line: print(line, flush=True),
         media_nodes=0 if getattr(args, "no_media_node", False) else 1,
+        state_dir=state_dir,
     )
     stopping = threading.Event()
 
@@ -267,6 +435,11 @@ def run_stack(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print("Starting the vkyc local stack...", flush=True)
+    if state_dir is not None:
+        from local.moto_state import describe
+
+        kept = "kept from the last run" if describe(state_dir)["exists"] else "new"
+        print(f"      data in {state_dir} ({kept}; make reset forgets it)", flush=True)
     started = time.monotonic()
     try:
         summary = stack.start(demo_file)

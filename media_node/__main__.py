@@ -4,6 +4,7 @@
     python -m media_node serve [--control stdio] [--capacity N]
     python -m media_node verify <manifest-key> [--sha256 HEX] [--bucket NAME]
     python -m media_node recover <call-id> [--min-idle-s S] [--bucket NAME]
+    python -m media_node check-images
 
 ``run`` (the default) is a media node on the signaling channel (``media_node.wiring``): a token from
 ``POST /auth/node`` (``VKYC_REST_URL``; ``VKYC_MEDIA_NODE_ID`` and that id's own key ``VKYC_MEDIA_NODE_KEY``,
@@ -13,6 +14,10 @@ signaling: idle, or with ``--control stdio`` driven by JSON lines (``media_node.
 the capacity benchmark). On stdin's end or SIGTERM, open calls are closed and their recordings
 finalized (and, for ``run``, reported to signaling). S3: ``VKYC_BUCKET`` at ``AWS_ENDPOINT_URL`` (or
 real AWS); settings: ``media_node.config`` and ``media_node.wiring``.
+
+``check-images`` checks the dossier images integrators upload (``media_node.image_check``): jobs from
+``VKYC_IMAGE_CHECK_QUEUE``, verdicts to ``VKYC_INTEGRATIONS_QUEUE``, until SIGTERM/SIGINT. It needs no
+signaling and no node key; run it beside the nodes, from the same image.
 
 ``verify`` exits 0 when every file matches, 1 naming the first mismatch, 2 on a usage error.
 ``recover`` prints the recording's description as JSON (exit 1 with the error code otherwise).
@@ -74,9 +79,15 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from media_node import fleet
     from media_node.engine import MediaEngine
     from media_node.wiring import NodeWiring, WiringConfig
 
+    try:  # a node of a fleet has its id and key in the file its task's init container wrote
+        os.environ.update(fleet.identity_environment(os.environ))
+    except fleet.IdentityError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     config = NodeConfig.from_env()
     if args.capacity:
         config = dataclasses.replace(config, capacity=args.capacity)
@@ -136,6 +147,18 @@ def _recover(args: argparse.Namespace, store: ObjectStore | None = None) -> int:
     return 0
 
 
+def _check_images() -> int:
+    import threading
+
+    from media_node.image_check import ImageCheckWorker
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    ImageCheckWorker.from_env().run(stop)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m media_node", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command")
@@ -155,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
     recover.add_argument("call_id")
     recover.add_argument("--min-idle-s", type=float, default=10.0)
     recover.add_argument("--bucket", default=None)
+    commands.add_parser("check-images", help="check the dossier images integrators upload")
     return root
 
 
@@ -169,6 +193,8 @@ def main(argv: list[str] | None = None, store: ObjectStore | None = None) -> int
         return _verify(args, store)
     if args.command == "recover":
         return _recover(args, store)
+    if args.command == "check-images":
+        return _check_images()
     if args.command in (None, "run"):
         if args.command is None:
             args = parser().parse_args(["run"])

@@ -2,7 +2,11 @@
 
 * ``default_waiting_media()`` draws the project's own clip (4 s, seamless loop: a spinner, "Please
   wait" text, a soft two-note chime) and encodes it once, in two renditions: 640x480 and 320x240
-  for slow links. Nothing is downloaded; it takes about a second of CPU at first use.
+  for slow links. Nothing is downloaded; encoding costs seconds of CPU (measured 2 to 17 s on the
+  shared 2-core machine), so with ``VKYC_MEDIA_CACHE_DIR`` set the encoded clip is kept there and a
+  node that starts again (the local supervisor's restart, a new container from an image built with
+  it) loads it in milliseconds. The cache file is named after everything that shapes the clip (this
+  module's and the encoder's source, PyAV's and OpenCV's versions): a change makes a new one.
 * ``load_waiting_media(store, key)`` makes the same from any video file in S3 (a queue's own clip):
   decoded once with PyAV, resampled to 15 fps / 48 kHz, scaled and letterboxed, re-encoded.
 * ``WaitingMediaLibrary`` caches both (one encoding per key per process, shared by every call).
@@ -16,18 +20,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import math
+import os
+import pickle
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 
 import av
 import cv2
 import numpy as np
 
+from media_node import clip as clip_module
 from media_node.clip import AUDIO_FRAME_SAMPLES, ClipCursor, EncodedClip, encode_clip
 from media_node.errors import WaitingMediaInvalid
 from media_node.frames import AUDIO_CLOCK, EncodedFrame, Kind
@@ -111,11 +120,44 @@ def default_chime(seconds: int = 4) -> np.ndarray:
     return np.stack([mono, mono], axis=1)
 
 
+CACHE_VARIABLE = "VKYC_MEDIA_CACHE_DIR"
+
+
 @functools.lru_cache(maxsize=1)
 def default_waiting_media() -> WaitingMedia:
-    """The project's own waiting clip (CPU-bound, about a second: run it off the event loop).
-    Made once per process: every engine and call shares the same immutable packets."""
+    """The project's own waiting clip (CPU-bound: run it off the event loop). Made once per process,
+    and loaded from ``VKYC_MEDIA_CACHE_DIR`` when a previous process left it there; every engine and
+    call shares the same immutable packets."""
+    cache = os.environ.get(CACHE_VARIABLE)
+    return cached_default_waiting_media(Path(cache)) if cache else make_default_waiting_media()
+
+
+def make_default_waiting_media() -> WaitingMedia:
     return _encode_renditions("default", draw_default_frames(), default_chime())
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{av.__version__}|{cv2.__version__}".encode())
+    for module in (__file__, clip_module.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cached_default_waiting_media(directory: Path) -> WaitingMedia:
+    """The default clip from ``directory`` if it was made there by this very code, else made and left
+    there (written whole, then renamed: a reader never sees half of it)."""
+    path = directory / f"default-waiting-{_fingerprint()}.pickle"
+    with contextlib.suppress(OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
+        media = pickle.loads(path.read_bytes())  # written by this function, below
+        if isinstance(media, WaitingMedia):
+            return media
+    media = make_default_waiting_media()
+    with contextlib.suppress(OSError):  # a read-only cache still gives the clip
+        directory.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_bytes(pickle.dumps(media, protocol=pickle.HIGHEST_PROTOCOL))
+        scratch.replace(path)
+    return media
 
 
 def _letterbox(rgb: np.ndarray, width: int, height: int) -> np.ndarray:

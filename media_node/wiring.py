@@ -39,6 +39,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from media_node import fleet
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine, MediaEvent
 from media_node.errors import CallStateError, MediaError, RecordingNotFound
@@ -80,6 +81,8 @@ class WiringConfig:
     address: str = ""  # VKYC_MEDIA_ADDRESS: shown in the registration (default: the host name)
     heartbeat_s: float = 3.0  # VKYC_MEDIA_HEARTBEAT_S
     sync_s: float = 30.0  # VKYC_MEDIA_SYNC_S
+    health_file: str = ""  # VKYC_MEDIA_HEALTH_FILE: touched after each accepted heartbeat (media_node.fleet)
+    load_log_s: float = 0.0  # VKYC_MEDIA_LOAD_LOG_S: print the load line this often (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WiringConfig:
@@ -90,6 +93,8 @@ class WiringConfig:
             address=env.get("VKYC_MEDIA_ADDRESS") or socket.gethostname(),
             heartbeat_s=float(env.get("VKYC_MEDIA_HEARTBEAT_S", cls.heartbeat_s)),
             sync_s=float(env.get("VKYC_MEDIA_SYNC_S", cls.sync_s)),
+            health_file=env.get(fleet.HEALTH_FILE_VARIABLE, ""),
+            load_log_s=float(env.get(fleet.LOAD_LOG_VARIABLE) or 0),
         )
 
 
@@ -156,6 +161,7 @@ class NodeWiring:
             await asyncio.gather(*loops, stopper, return_exceptions=True)
 
     async def _heartbeats(self, client: VkycClient) -> None:
+        load_logged = 0.0
         while client.ended is None:
             try:
                 await client.request(
@@ -168,6 +174,14 @@ class NodeWiring:
                 return
             except SdkError as exc:
                 log.info("heartbeat failed: %s", exc)
+            else:
+                if self.wiring.health_file:
+                    fleet.touch(self.wiring.health_file)
+            if self.wiring.load_log_s and time.monotonic() - load_logged >= self.wiring.load_log_s:
+                load_logged = time.monotonic()
+                print(
+                    fleet.load_line(self.config.node_id, self.engine.load, self.engine.capacity), flush=True
+                )
             await asyncio.sleep(self.wiring.heartbeat_s)
 
     async def _syncs(self, client: VkycClient) -> None:

@@ -22,6 +22,15 @@ NODE_MASTER_KEY = "node-key-master-for-tests-" + "m" * 16
 
 # Tests never reach real AWS: fake credentials and a region before anything makes a client.
 ensure_fake_credentials()
+# The functions refuse to import without their required settings (vkyc.config): these are what a test
+# that imports an app without a running stack gives them. The stack sets its own before loading them.
+for _name, _value in {
+    "VKYC_WS_API_ID": "tests",
+    "VKYC_WS_URL": "ws://127.0.0.1:9",
+    "VKYC_TOKEN_SECRET": "unit-tests-secret-" + "u" * 32,
+    "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
+}.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(scope="session")

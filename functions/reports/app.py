@@ -8,7 +8,7 @@ status, the page's settings), ``GET /dossiers/{dossier_id}`` (the dossier with p
 ``GET /reports/calls-per-hour`` (supervisors: answered / missed per hour, service level against its
 target), ``GET /reports/auth-events`` (supervisors: the login audit trail), and the reports on the
 aggregates, ``GET /reports/summary``, ``/reports/agents``, ``/reports/calls``, ``/reports/errors``
-(supervisors and admins with a bearer token, integrators with their ``x-api-key``; CSV with
+(supervisors and admins with a bearer token, integrators with their API key; CSV with
 ``Accept: text/csv``). Thin: the REST layer
 (``vkyc.api.routes``) validates and authenticates, one ``ReportsService`` call answers; every failure is
 a catalogue error ``{"code", "message"}`` with its HTTP status.
@@ -34,7 +34,8 @@ from vkyc import env
 from vkyc.adapters.media_files import MediaFiles
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.api import endpoints
-from vkyc.api.routes import Context, RestApi
+from vkyc.api.routes import Context, RestApi, RestRequest
+from vkyc.config import load_config
 from vkyc.protocol import report_rest, rest
 from vkyc.protocol.tabular import CsvStream
 from vkyc.repositories import units
@@ -44,11 +45,13 @@ from vkyc.services.auth import AuthService
 from vkyc.services.call_list import CallList
 from vkyc.services.credentials import CredentialGuard
 from vkyc.services.health import HealthService
+from vkyc.services.integrator_auth import IntegratorAuth
 from vkyc.services.report_queries import ReportQueries
 from vkyc.services.report_scope import ReportCaller, as_report_caller, integrator_caller
 from vkyc.services.reports import ReportsService
 from vkyc.services.reports_monitor import MonitorService
 
+config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
 log = logging.getLogger("vkyc.reports")
 
@@ -57,7 +60,7 @@ reports = ReportsService(files)
 queries = ReportQueries()
 call_list = CallList()
 aggregates = AggregateService()
-guard = CredentialGuard(AuthService())
+keys = IntegratorAuth(CredentialGuard(AuthService()))
 
 
 def _tables() -> str | None:
@@ -91,8 +94,9 @@ def monitor() -> MonitorService:
 # -- REST ----------------------------------------------------------------------------------------------
 
 
-def integrator(api_key: str, source_ip: str) -> ReportCaller:
-    return guard.api_key_read(source_ip, lambda: integrator_caller(api_key, units.list_units()))
+def integrator(request: RestRequest) -> ReportCaller:
+    found = keys.integrator(request.header("authorization"), request.header("x-api-key"), request.source_ip)
+    return integrator_caller(found, units.list_units())
 
 
 api = RestApi(authenticate=reports.caller, authenticate_key=integrator)

@@ -25,10 +25,11 @@ from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
 
 from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
 from vkyc.adapters.timers import SqsTimers
-from vkyc.services.calls import DISPATCH_TIMER
+from vkyc.config import load_config
 from vkyc.services.housekeeping import Housekeeping, SweepReport
-from vkyc.services.media import NODE_TIMER
+from vkyc.services.timers import Dispatch, NodeCheck
 
+config = load_config("routing")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-routing")
 log = logging.getLogger("vkyc.routing")
 
@@ -41,19 +42,17 @@ timers_queue = SqsTimers()
 
 
 def _dispatch(unit_id: str) -> None:
-    timers_queue.schedule(DISPATCH_TIMER, {"unit_id": unit_id}, 0)
+    timers_queue.schedule_many([Dispatch(unit_id=unit_id).after(0)])
 
 
 def _media_node_dead(node_id: str) -> None:
     # The signaling app ends the node's calls (it pushes to the parties and to the other nodes).
-    timers_queue.schedule(NODE_TIMER, {"node_id": node_id}, 0)
+    timers_queue.schedule_many([NodeCheck(node_id=node_id).after(0)])
 
 
 def housekeeping() -> Housekeeping:
     """The service, built per fire (cheap: repositories hold no connections of their own)."""
-    service = Housekeeping(_notifier(), on_agent_freed=_dispatch)
-    service.on_media_node_dead = _media_node_dead
-    return service
+    return Housekeeping(_notifier(), on_agent_freed=_dispatch, on_media_node_dead=_media_node_dead)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

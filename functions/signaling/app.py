@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
 
 import boto3
 from chalice import Chalice, Response
@@ -21,23 +20,18 @@ from vkyc.adapters.notifier import CallbackNotifier
 from vkyc.adapters.timers import SqsTimers
 from vkyc.api import endpoints
 from vkyc.api.routes import Context, RestApi
+from vkyc.config import load_config
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
-from vkyc.protocol.messages import Role
-from vkyc.repositories.tables import Session
-from vkyc.services.accounts import AccountService
 from vkyc.services.auth import AuthService, Grant, LoginRequest, MobileTokenRequest, NodeTokenRequest
-from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
-from vkyc.services.calls import DISPATCH_TIMER, QUEUE_TIMER, RING_TIMER, CallService
 from vkyc.services.credentials import CredentialGuard
 from vkyc.services.eligibility import EligibilityService
-from vkyc.services.evidence import EvidenceService
 from vkyc.services.limits import ConnectFailures
-from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER, NODE_TIMER, RECOVER_TIMER, MediaService
 from vkyc.services.routing import DataRouter
-from vkyc.services.sessions import GRACE_TIMER, RENEW_AFTER_S, SessionService
-from vkyc.services.signaling import SignalingService
+from vkyc.services.sessions import RENEW_AFTER_S
+from vkyc.wiring import build_signaling
 
+config = load_config("signaling")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-signaling")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.websocket_api.session = boto3.Session()
@@ -48,56 +42,18 @@ timers_queue = SqsTimers()
 auth = AuthService()
 guard = CredentialGuard(auth)
 connect_failures = ConnectFailures()
-calls = CallService(notifier, timers_queue, EligibilityService(), DataRouter())
-callbacks = CallbackService(notifier, timers_queue, on_agent_freed=calls.dispatch)
 bucket = MediaBucket()
-media = MediaService(
+graph = build_signaling(
     notifier,
     timers_queue,
-    end_call=lambda call, reason: (callbacks if call.direction == "out" else calls).end_for_media(
-        call, reason
-    ),
-    media_connected=calls.media_connected,
+    eligibility=EligibilityService(),
+    router=DataRouter(),
     objects=bucket,
-)
-# Any path that ends a call tells its media node to close it.
-calls.on_call_ended = callbacks.on_call_ended = media.call_ended
-evidence = EvidenceService(bucket)
-
-
-# A session's drops, resumes and end go to the use cases of the call it is in: a call-back's id says so.
-# A media node's go to the media use cases: its loss ends the calls it carried.
-def _on_ended(session: Session, reason: str) -> None:
-    if session.role == Role.MEDIA.value:
-        media.node_left(session, reason)
-        return
-    (callbacks.party_left if is_callback(session.call_id) else calls.party_left)(session, reason)
-
-
-def _on_dropped(session: Session) -> None:
-    if session.role == Role.MEDIA.value:
-        media.node_dropped(session)
-        return
-    (callbacks.party_dropped if is_callback(session.call_id) else calls.party_dropped)(session)
-
-
-def _on_resumed(session: Session) -> None:
-    if session.role == Role.MEDIA.value:
-        return  # its next heartbeat registers the new socket
-    (callbacks.party_resumed if is_callback(session.call_id) else calls.party_resumed)(session)
-
-
-sessions = SessionService(
-    notifier,
-    timers_queue,
+    evidence_store=bucket,
     auth=auth,
     renew_after_s=int(os.environ.get("VKYC_RENEW_AFTER_S", RENEW_AFTER_S)),
-    on_ended=_on_ended,
-    on_dropped=_on_dropped,
-    on_resumed=_on_resumed,
 )
-signaling = SignalingService(sessions, calls, callbacks=callbacks, media=media)
-accounts = AccountService(sessions)
+accounts = graph.accounts
 
 
 # -- WebSocket ---------------------------------------------------------------------------------------
@@ -113,7 +69,9 @@ def connect(event: WebsocketEvent) -> Response | None:
         log.info("refused %s from %s: TOO_MANY_ATTEMPTS", event.connection_id, source)
         return Response(body={"code": "TOO_MANY_ATTEMPTS"}, status_code=403)
     try:
-        sessions.connect(event.connection_id, token=query.get("token"), resume=query.get("resume"))
+        graph.run(
+            graph.sessions.connect(event.connection_id, token=query.get("token"), resume=query.get("resume"))
+        )
     except ProtocolError as exc:
         connect_failures.failed(source)
         log.info("refused %s from %s: %s", event.connection_id, source, exc)
@@ -123,7 +81,7 @@ def connect(event: WebsocketEvent) -> Response | None:
 
 @app.on_ws_message()
 def message(event: WebsocketEvent) -> None:
-    outcome = signaling.on_message(event.connection_id, event.body)
+    outcome = graph.signaling.on_message(event.connection_id, event.body)
     notifier.send(event.connection_id, outcome.reply)
     for push in outcome.after:
         notifier.send(event.connection_id, push)
@@ -133,25 +91,30 @@ def message(event: WebsocketEvent) -> None:
 
 @app.on_ws_disconnect()
 def disconnect(event: WebsocketEvent) -> None:
-    signaling.forget(event.connection_id)
-    sessions.disconnect(event.connection_id)
+    graph.signaling.forget(event.connection_id)
+    graph.dispatcher.run(graph.sessions.disconnect(event.connection_id))
 
 
 # -- timers (SQS with DelaySeconds) ---------------------------------------------------------------------
 
 
-@app.on_sqs_message(queue=env.timer_queue_name(), batch_size=10)
-def timers(event: SQSEvent) -> None:
-    # Outside a WebSocket event Chalice does not know the API's endpoint: tell it (set at deploy time).
+def push_outside_socket_events() -> None:
+    """Outside a WebSocket event (a timer, a REST call) Chalice does not know the API's endpoint: tell
+    it (``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``, set at deploy time; locally by the stack)."""
     app.websocket_api.configure_from_api_id(
         os.environ["VKYC_WS_API_ID"], os.environ.get("VKYC_WS_STAGE", "api")
     )
+
+
+@app.on_sqs_message(queue=env.timer_queue_name(), batch_size=10)
+def timers(event: SQSEvent) -> None:
+    push_outside_socket_events()
     failed = 0
     for record in event:
         # One record at a time: a failure must not hold up the timers after it. Handlers are
         # idempotent, so the retry of the batch (SQS redelivers it whole) is harmless.
         try:
-            _fire(json.loads(record.body))
+            graph.fire(json.loads(record.body))
         except Exception:
             log.exception("timer %s failed", record.body[:200])
             if not _retry_soon(record.body):
@@ -185,37 +148,6 @@ def _retry_soon(body: str) -> bool:
     return True
 
 
-def _fire(payload: dict[str, Any]) -> None:
-    kind = payload.get("kind")
-    if kind == GRACE_TIMER:
-        sessions.grace_expired(str(payload["session_id"]), int(payload["generation"]))
-    elif kind == RING_TIMER:
-        calls.ring_timeout(str(payload["offer_id"]))
-    elif kind == QUEUE_TIMER:
-        calls.queue_timeout(str(payload["call_id"]))
-    elif kind == DISPATCH_TIMER:
-        calls.dispatch(str(payload["unit_id"]))
-    elif kind == CALLBACK_RING_TIMER:
-        callbacks.ring_timeout(str(payload["call_id"]))
-    elif kind == NO_CALL_TIMER:
-        call_id = str(payload["call_id"])
-        (callbacks.no_call_timeout if is_callback(call_id) else calls.no_call_timeout)(call_id)
-    elif kind == NODE_TIMER:
-        session_id = payload.get("session_id")
-        generation = payload.get("generation")
-        media.node_check(
-            str(payload["node_id"]),
-            None if session_id is None else str(session_id),
-            None if generation is None else int(generation),
-        )
-    elif kind == RECOVER_TIMER:
-        media.recover(str(payload["call_id"]))
-    elif kind == EVIDENCE_TIMER:
-        evidence.build(str(payload["call_id"]))
-    else:
-        log.error("unknown timer %r", payload)
-
-
 # -- REST: tokens ----------------------------------------------------------------------------------------
 
 
@@ -243,7 +175,8 @@ def login(call: Context) -> rest.Grant:
 
 @api.route(endpoints.LOGOUT)
 def logout(call: Context) -> rest.LoggedOut:
-    return rest.LoggedOut(sessions_ended=accounts.logout(call.caller))
+    push_outside_socket_events()  # the sessions it ends are told, and their sockets closed
+    return rest.LoggedOut(sessions_ended=graph.run(accounts.logout(call.caller)))
 
 
 @api.route(endpoints.NODE_TOKEN)

@@ -103,6 +103,7 @@ class WebSocketEmulator:
         self._pool = ThreadPoolExecutor(max_workers=self.limits.handler_workers, thread_name_prefix="lambda")
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._writers: set[asyncio.StreamWriter] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -130,8 +131,9 @@ class WebSocketEmulator:
         log.info("websocket API on %s (stage %s)", self.url, self.stage)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        """Close every socket, let the handlers still running finish (their ``@connections`` posts
+        included: the listening socket closes last), then stop."""
+        self._stopping = True
         sockets = {connection.writer for connection in self.registry}
         for connection in self.registry:
             await self._server_close(connection, CloseCode.GOING_AWAY, "Going away")
@@ -140,9 +142,12 @@ class WebSocketEmulator:
             writer.close()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self.limits.close_handshake_s + 1)
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
         if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
             await self._server.wait_closed()
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- one TCP client: HTTP requests or one WebSocket ---------------------------------------
 
@@ -204,6 +209,9 @@ class WebSocketEmulator:
         key = request.header("sec-websocket-key")
         if request.method != "GET" or not key or request.header("sec-websocket-version") != "13":
             writer.write(http.json_response(400, {"message": "Bad WebSocket handshake"}, keep_alive=False))
+            return
+        if self._stopping:  # the handlers' pool is closing: nothing new is let in
+            writer.write(http.json_response(503, {"message": "Service Unavailable"}, keep_alive=False))
             return
         peer = writer.get_extra_info("peername")
         source_ip = str(peer[0]) if peer else "127.0.0.1"

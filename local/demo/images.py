@@ -104,3 +104,60 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
             return False
         raise
     return True
+
+
+def check_demo_images(data: DemoData, s3: Any, bucket: str) -> int:
+    """Run each demo dossier's pictures, as stored, through the check integrators' uploads get
+    (``media_node.image_check``) and record the outcome on the dossier, which then tracks its images
+    like a dossier of the integrator API (``GET /v1/dossiers`` shows them checked; a picture that fails
+    makes the dossier uncallable, ``DOSSIER_IMAGES_REQUIRED``). Dossiers already tracking their images
+    are left alone. Returns how many dossiers were recorded."""
+    from datetime import UTC, datetime
+
+    from media_node.image_check import check_image
+    from vkyc.domain.images import ImageRole, ImageStatus
+    from vkyc.repositories.dossiers import DossierRepository
+    from vkyc.repositories.tables import DossierImageChecks, ImageCheck
+    from vkyc.repositories.transitions import commit, plan_note
+
+    repo = DossierRepository()
+    recorded = 0
+    for demo in data.dossiers:
+        dossier = repo.find(demo.id)
+        if dossier is None or dossier.image_checks is not None:
+            continue
+        now = datetime.now(UTC)
+        checks = DossierImageChecks()
+        for role in ImageRole:
+            key = getattr(demo.images, f"{role.value}_key")
+            obj = s3.get_object(Bucket=bucket, Key=key)
+            body = obj["Body"].read()
+            verdict = check_image(role, str(obj.get("ContentType") or "image/jpeg"), body)
+            check = ImageCheck(status=ImageStatus.MISSING.value)
+            if verdict.ok:
+                check = ImageCheck(
+                    status=ImageStatus.VALID.value,
+                    key=key,
+                    content_type=verdict.content_type,
+                    size=verdict.size,
+                    width=verdict.width,
+                    height=verdict.height,
+                    sha256=verdict.sha256,
+                    face_found=verdict.face_found,
+                    uploaded_at=now,
+                    checked_at=now,
+                )
+            else:
+                check.rejected_key, check.rejected_code = key, verdict.code
+                check.rejected_detail, check.rejected_at = verdict.detail, now
+            setattr(checks, role.value, check)
+        change = plan_note(
+            dossier,
+            event="images_checked",
+            actor="demo-loader",
+            reason="demo pictures",
+            attrs={"image_checks": checks},
+        )
+        commit(change, request_id=f"demo:{demo.id}:images-checked", at=now)
+        recorded += 1
+    return recorded

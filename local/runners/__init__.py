@@ -1,7 +1,8 @@
 """Local event sources for a Chalice app: what AWS Lambda's event source mappings and EventBridge
 rules do in production, with the same event shapes.
 
-* ``on_sqs_message``      → :class:`~local.runners.sqs.SQSRunner` (one thread per handler)
+* ``on_sqs_message``      → :class:`~local.runners.sqs.SQSRunner` (``sqs_receivers`` receiving threads
+  per handler, invoking it on ``sqs_concurrency`` threads)
 * ``schedule``            → :class:`~local.runners.schedule.ScheduleRunner` (one thread for all)
 * ``on_dynamodb_record``  → :class:`~local.runners.streams.DynamoDBStreamRunner` (one per handler)
 
@@ -59,7 +60,8 @@ class EventRunners:
         clock: Clock | None = None,
         time_scale: float = 1.0,
         sqs_wait_seconds: int = 1,
-        sqs_pollers: int = 1,
+        sqs_concurrency: int = 5,
+        sqs_receivers: int = 1,
         stream_poll_interval_s: float = 0.5,
         stream_max_retries: int = 3,
         stream_retry_backoff_s: float = 0.2,
@@ -73,9 +75,9 @@ class EventRunners:
             if include is not None and config.name not in include:
                 continue
             if isinstance(config, SQSEventConfig):
-                # Lambda polls an SQS queue with several concurrent invocations (five to start with):
-                # timers firing together are then not handled one batch after another.
-                self.sqs.extend(
+                # Lambda runs several invocations of a function on one queue at once (five to start
+                # with): timers due together are not handled one after another.
+                self.sqs.append(
                     SQSRunner(
                         app,
                         config,
@@ -83,9 +85,9 @@ class EventRunners:
                         region=region,
                         stage=stage,
                         wait_seconds=sqs_wait_seconds,
-                        poller=n,
+                        concurrency=sqs_concurrency,
+                        receivers=sqs_receivers,
                     )
-                    for n in range(sqs_pollers)
                 )
             elif isinstance(config, DynamoDBEventConfig):
                 self.streams.append(

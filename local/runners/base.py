@@ -34,13 +34,15 @@ def deployed_function_name(app_name: str, stage: str, name: str) -> str:
     return f"{app_name}-{stage}-{name}"
 
 
-def boto_config() -> Config:
+def boto_config(connections: int = 10) -> Config:
     """Client settings for pollers: fail fast when the endpoint is down (so ``stop()`` stays quick),
-    leave room for long polls, and retry a little (moto answers 5xx under load)."""
+    leave room for long polls, retry a little (moto answers 5xx under load), and keep ``connections``
+    connections open (one per thread that uses the client at once)."""
     return Config(
         connect_timeout=2,
         read_timeout=15,
         retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=connections,
     )
 
 

@@ -12,21 +12,28 @@ Contract (what Lambda's SQS event source mapping does, and what this runner does
   reached, just as SQS does, so the runner has no DLQ code of its own.
 * ``DelaySeconds`` (queue attribute and per message) is enforced by the queue (moto honours both):
   a delayed message is simply not returned by ``ReceiveMessage`` before its time.
-* Long polling with ``WaitTimeSeconds`` of 1 s: about one request per second per idle queue (moto
-  serves ~200 requests/s in all), and ``stop()`` returns within about a second. A new message ends
-  the poll at once, but moto does not wake a poll when a delay or a visibility timeout runs out,
-  so such a message arrives up to ~1 s late (a 2 s delay is delivered after 2-3 s).
+* Long polling with ``WaitTimeSeconds`` of 1 s: about one request per second per idle queue, and
+  ``stop()`` returns within about a second. A new message ends the poll at once, and so does a
+  delayed or in-flight message becoming visible (``local/moto_patches.py`` wakes moto's poll then, as
+  SQS does), so a timer is delivered within milliseconds of its due time.
 
-Concurrency: ``EventRunners(sqs_pollers=N)`` runs N runners on one queue (SQS hands each message
-to one of them), as Lambda runs several invocations; the local stack uses 4. ``maximum_concurrency``
-is ignored. Not emulated: partial batch responses
-(Chalice cannot configure ``ReportBatchItemFailures``), Lambda's timeout and payload limits.
+Concurrency: ``receivers`` threads receive (as Lambda polls a queue with several pollers) and hand
+what they receive to ``concurrency`` invocation threads (as Lambda runs several invocations of one
+function on a queue at once): what one ``ReceiveMessage`` returns is split over the free threads, one
+record each while enough are free (never more than ``batch_size`` records in one event), so a slow
+record (a timer whose handler waits on a busy DynamoDB) delays no other, and a receiver waits for a
+handler only when every thread is busy. With a ``maximum_batching_window_in_seconds`` the runner
+gathers one batch for one thread instead, as Lambda does, and so it does for a FIFO queue (its order
+holds within one invocation only). ``maximum_concurrency`` is ignored. Not emulated: partial batch
+responses (Chalice cannot configure ``ReportBatchItemFailures``), Lambda's timeout and payload limits.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -88,7 +95,7 @@ class SQSRunner(Runner):
 
     The queue is looked up by name (or by ``queue_arn``) when the thread starts and again every
     ``resolve_interval_s`` until it exists, so the runner may start before the queue is created.
-    ``ready`` is set once the queue is found.
+    ``ready`` is set once the queue is found. ``concurrency`` invocations run at once at most.
     """
 
     resolve_interval_s = 2.0
@@ -103,18 +110,30 @@ class SQSRunner(Runner):
         region: str,
         stage: str = DEFAULT_STAGE,
         wait_seconds: int = 1,
-        poller: int = 0,
+        concurrency: int = 1,
+        receivers: int = 1,
     ) -> None:
-        super().__init__(f"{app.app_name}:sqs:{config.name}" + (f"#{poller}" if poller else ""))
+        super().__init__(f"{app.app_name}:sqs:{config.name}")
+        if concurrency < 1 or receivers < 1:
+            raise ValueError(f"{concurrency} invocations and {receivers} receivers: at least one of each")
+        self.receivers = receivers
+        self._more_receivers: list[threading.Thread] = []
         self.config = config
         self.region = region
         self.wait_seconds = wait_seconds
+        self.concurrency = concurrency
+        # One permit per invocation thread: taken before receiving, given back when the invocation ends.
+        self._free = threading.BoundedSemaphore(concurrency)
+        self._invocations = ThreadPoolExecutor(concurrency, thread_name_prefix=f"sqs:{config.name}")
         self.function_name = deployed_function_name(app.app_name, stage, config.name)
         self._handler = app.handler_map[config.name]
         # Clients are thread-safe once built; build them here, in the caller's thread, because
         # boto3's session machinery is not.
         session = boto3.session.Session(region_name=region)
-        self._sqs: SQSClient = session.client("sqs", endpoint_url=endpoint_url, config=boto_config())
+        # Receivers poll and invocation threads delete at once: a connection for each.
+        self._sqs: SQSClient = session.client(
+            "sqs", endpoint_url=endpoint_url, config=boto_config(receivers + concurrency)
+        )
         self.queue_url: str | None = None
         self.queue_arn: str | None = None
 
@@ -194,6 +213,30 @@ class SQSRunner(Runner):
                 # E.g. the handler outlived the visibility timeout: SQS redelivers, as in AWS.
                 LOG.warning("%s: could not delete a message: %s", self.name, failure.get("Message"))
 
+    @property
+    def _splits(self) -> bool:
+        # A FIFO queue's batch keeps its groups' order only in one invocation; a batching window means
+        # the handler wants its records together.
+        return not self.queue_name.endswith(".fifo") and not self.config.maximum_batching_window_in_seconds
+
+    def _take_permits(self, most: int) -> int:
+        """Wait for a free invocation thread and take it, with any other free ones up to ``most``; 0
+        when stopping meanwhile."""
+        while not self._free.acquire(timeout=0.2):
+            if self._stopping.is_set():
+                return 0
+        taken = 1
+        while taken < most and self._free.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _receive_any(self) -> list[MessageTypeDef]:
+        """What one receive brings: a gathered batch when the runner does not split (FIFO queue,
+        batching window), else one ``ReceiveMessage`` of up to 10."""
+        if not self._splits:
+            return self._receive_batch()
+        return self._receive(MAX_RECEIVE, self.wait_seconds)
+
     def _loop(self) -> None:
         while self.queue_url is None:
             if self._resolve():
@@ -202,9 +245,13 @@ class SQSRunner(Runner):
                 return
         self._ready.set()
         failing = False
+        batch_size = max(1, self.config.batch_size)
         while not self._stopping.is_set():
+            # Received first, then handed to threads: every receiver keeps polling whatever the
+            # handlers are doing, so timers due together (a round's callers hanging up at once)
+            # come in several receives at the same moment.
             try:
-                messages = self._receive_batch()
+                messages = self._receive_any()
             except (ClientError, BotoCoreError) as exc:
                 if not failing:  # one line per outage, not one per second
                     LOG.warning(
@@ -216,6 +263,29 @@ class SQSRunner(Runner):
             failing = False
             if not messages:
                 continue
+            self._hand_out(messages, batch_size)
+
+    def _hand_out(self, messages: list[MessageTypeDef], batch_size: int) -> None:
+        """One thread per record while threads are free; when few are, records share threads (never
+        more than ``batch_size`` an event), the rest waiting for the next free ones. Left unhandled
+        when stopping: SQS hands them out again after their visibility timeout."""
+        remaining = messages
+        while remaining:
+            permits = self._take_permits(len(remaining) if self._splits else 1)
+            if not permits:
+                return
+            taken = min(len(remaining), permits * batch_size)
+            chunk, remaining = remaining[:taken], remaining[taken:]
+            for i in range(permits):
+                self._invocations.submit(self._invoke, chunk[i::permits])
+
+    def _give_back(self, permits: int) -> None:
+        for _ in range(permits):
+            self._free.release()
+
+    def _invoke(self, messages: list[MessageTypeDef]) -> None:
+        """One invocation with ``messages`` as its event; deletes them when the handler returns."""
+        try:
             assert self.queue_arn is not None
             event = sqs_event(messages, queue_arn=self.queue_arn, region=self.region)
             try:
@@ -228,8 +298,40 @@ class SQSRunner(Runner):
                 )
             except Exception:
                 # Leave the batch: it comes back after the visibility timeout, then goes to the DLQ.
-                continue
+                return
             try:
                 self._delete(messages)
             except (ClientError, BotoCoreError) as exc:
                 LOG.warning("%s: delete failed (%s); the batch will be delivered again", self.name, exc)
+        except Exception:
+            LOG.exception("%s: invocation failed", self.name)
+        finally:
+            self._free.release()
+
+    def start(self) -> None:
+        super().start()
+        for n in range(1, self.receivers):
+            thread = threading.Thread(target=self._run, name=f"runner:{self.name}#{n}", daemon=True)
+            thread.start()
+            self._more_receivers.append(thread)
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the receivers, then for the invocations under way, ``timeout`` s in all."""
+        deadline = time.monotonic() + timeout
+        if not super().join(timeout):
+            return False
+        for thread in self._more_receivers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        # Every permit back means no invocation is running; none starts once the receiver has ended.
+        taken = 0
+        try:
+            while taken < self.concurrency:
+                if not self._free.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    return False
+                taken += 1
+        finally:
+            self._give_back(taken)
+        self._invocations.shutdown(wait=False)
+        return True

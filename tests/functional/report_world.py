@@ -15,16 +15,15 @@ from typing import Any
 
 from tests.fakes import FakeClock
 from tests.functional.test_callbacks import Recorder, new_session
+from tests.graph import Cases, graph_on
 from vkyc.domain.agent import AGENT, AgentEvent
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories import call_media, directory
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.callouts import CallOutRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.offers import OfferRepository
-from vkyc.repositories.routing import RoutingRepository
 from vkyc.repositories.tables import (
     Agent,
     Call,
@@ -37,16 +36,10 @@ from vkyc.repositories.tables import (
     WsConnection,
 )
 from vkyc.repositories.transitions import transition
-from vkyc.services.callbacks import CallbackService
-from vkyc.services.calls import CallService, Route
+from vkyc.services.claims import Route
 
 SUB_TYPES = ("ZP", "MC", "B4G")
 CHANNELS = (None, "DBH", "DL")
-
-
-class Anyone:
-    def check(self, dossier: Dossier) -> None:
-        return None
 
 
 class QueueRouter:
@@ -105,14 +98,30 @@ class World:
             self.agents.append(connection)
             self.move(connection, AgentEvent.LOGIN)
         self.router = QueueRouter(self.unit_id, self.queue_id, [a.principal_id for a in self.agents])
-        self.calls = CallService(self.pushes, self.pushes, Anyone(), self.router, clock=self.clock)
-        self.callbacks = CallbackService(
-            self.pushes,
-            self.pushes,
-            settings=lambda unit: CallSettings(),
-            routing=RoutingRepository(ttl_s=0),
-            callouts=CallOutRepository(ttl_s=0),
-            clock=self.clock,
+        graph = graph_on(
+            self.pushes, router=self.router, settings=lambda unit: CallSettings(), clock=self.clock
+        )
+        lifecycle = graph.lifecycle
+        self.calls = Cases(
+            graph,
+            request=graph.inbound.request,
+            cancel=graph.inbound.cancel,
+            queue_timeout=graph.inbound.queue_timeout,
+            accept=graph.offers.accept,
+            reject=graph.offers.reject,
+            ring_timeout=graph.offers.ring_timeout,
+            hangup=lifecycle.hangup,
+            decide=lifecycle.decide,
+        )
+        self.callbacks = Cases(
+            graph,
+            register=graph.devices.register,
+            start=graph.callbacks.start,
+            accept=graph.callbacks.accept,
+            cancel=graph.callbacks.cancel,
+            ring_timeout=graph.callbacks.ring_timeout,
+            hangup=lifecycle.hangup,
+            decide=lifecycle.decide,
         )
         directory.clear()
 

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from tests.functional.test_media_service import NOW, Recorder, new_session, stamped
+from tests.graph import Cases, graph_on
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.offers import OfferRepository
 from vkyc.repositories.tables import Agent, Call, Dossier, WsConnection
-from vkyc.services.calls import CallService, Route
+from vkyc.services.claims import Route
 
 
 class Anyone:
@@ -64,7 +65,14 @@ class Setup:
             )
             self.agents.append(connection)
         self.router = Desks(self.unit_id, [a.principal_id for a in self.agents])
-        self.service = CallService(self.pushes, self.pushes, Anyone(), self.router)
+        self.graph = graph_on(self.pushes, eligibility=Anyone(), router=self.router)
+        self.service = Cases(
+            self.graph,
+            request=self.graph.inbound.request,
+            cancel=self.graph.inbound.cancel,
+            accept=self.graph.offers.accept,
+            reject=self.graph.offers.reject,
+        )
         self.dossier_id = f"D-{uuid.uuid4().hex[:8]}"
         DossierRepository().create(
             self.dossier_id, unit_id=self.unit_id, request_id=uuid.uuid4().hex, actor="test"
@@ -101,10 +109,9 @@ def test_a_cancel_that_read_the_call_between_a_reject_and_the_next_offer_still_e
     [second_offer] = setup.offers_to(second)
 
     reads = iter([seen[0]])  # the cancel's first read is that stale copy; later ones are fresh
-    real_find = setup.service.calls.find
-    setup.service.calls.find = (  # type: ignore[method-assign]
-        lambda cid, **kw: next(reads, None) or real_find(cid, **kw)
-    )
+    calls = setup.graph.inbound.calls
+    real_find = calls.find
+    calls.find = lambda cid, **kw: next(reads, None) or real_find(cid, **kw)  # type: ignore[method-assign]
     ended = setup.service.cancel(setup.mobile, call_id, "m-cancel")
 
     assert (ended.state, ended.reason) == ("E", "caller_hung_up")

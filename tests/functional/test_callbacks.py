@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tests.graph import Cases, RecordingDispatcher, graph_on
 from tests.media_facts import customer_seen
 from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.session import SESSION
@@ -19,16 +20,17 @@ from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories import devices
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.callouts import CallOutRepository
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
-from vkyc.repositories.routing import RoutingRepository
 from vkyc.repositories.sessions import SessionRepository, new_connection
 from vkyc.repositories.tables import Agent, Call, Group, Hotline, Session, Unit, WsConnection
-from vkyc.services.callbacks import CALLBACK_RING_TIMER, CallbackService, is_callback
+from vkyc.services.callbacks import is_callback
+from vkyc.services.effects import AgentFreed, SessionDropped, SessionLeft, SessionResumed
 from vkyc.services.housekeeping import Housekeeping
-from vkyc.services.media import NO_CALL_TIMER
+from vkyc.services.timers import CallbackRingTimeout, NoCallArrived
+from vkyc.wiring import SignalingGraph
 
+CALLBACK_RING_TIMER, NO_CALL_TIMER = CallbackRingTimeout.KIND, NoCallArrived.KIND
 NOW = datetime.now(UTC).replace(microsecond=0)
 LONG_AGO = NOW - timedelta(minutes=10)
 
@@ -63,15 +65,22 @@ class World:
     """One self-serving unit: a hotline that lets group ``team`` call out, an AVAILABLE agent of that
     group with a live session, a dossier (W) and a live mobile session on it."""
 
-    service: CallbackService
+    service: Cases
     pushes: Recorder
-    freed: list[str]
+    graph: SignalingGraph
     settings: dict[str, Any]
     unit_id: str
     agent: WsConnection
     mobile: WsConnection
     dossier_id: str
     subscriber: str
+    swept: list[str] = field(default_factory=list)  # units the sweeper freed an agent in
+
+    @property
+    def freed(self) -> list[str]:
+        """The units in which an agent became AVAILABLE (their waiting calls were offered)."""
+        assert isinstance(self.graph.dispatcher, RecordingDispatcher)
+        return [event.unit_id for event in self.graph.dispatcher.events(AgentFreed)] + self.swept
 
 
 def _stamp(item: Any, state: str, at: datetime = LONG_AGO, version: int = 3) -> Any:
@@ -130,7 +139,8 @@ def new_agent(unit_id: str, groups: set[str], state: str = "AVAILABLE") -> WsCon
 
 
 @pytest.fixture
-def world(tables) -> World:
+def world(tables, monkeypatch) -> World:
+    monkeypatch.setenv("VKYC_CONFIG_CACHE_S", "0")  # configuration written by each test is read at once
     unit_id = f"u{uuid.uuid4().hex[:6]}"
     Unit(unit_id, name=f"Unit {unit_id}", has_agents=True).save()
     Group(f"{unit_id}-team", unit_id=unit_id, name="team").save()
@@ -142,24 +152,32 @@ def world(tables) -> World:
         call_out_group_ids={f"{unit_id}-team"},
     ).save()
     pushes = Recorder()
-    freed: list[str] = []
     settings: dict[str, Any] = {"callback_timeout_s": 60}
-    service = CallbackService(
-        pushes,
-        pushes,
-        settings=lambda unit: CallSettings(**settings),
-        on_agent_freed=freed.append,
-        # Configuration written by each test is read at once.
-        routing=RoutingRepository(ttl_s=0),
-        callouts=CallOutRepository(ttl_s=0),
-        clock=lambda: datetime.now(UTC),
+    graph = graph_on(pushes, settings=lambda unit: CallSettings(**settings), clock=lambda: datetime.now(UTC))
+    lifecycle, hooks = graph.lifecycle, graph.hooks
+    service = Cases(
+        graph,
+        register=graph.devices.register,
+        unregister=graph.devices.unregister,
+        start=graph.callbacks.start,
+        cancel=graph.callbacks.cancel,
+        accept=graph.callbacks.accept,
+        decline=graph.callbacks.decline,
+        ring_timeout=graph.callbacks.ring_timeout,
+        hangup=lifecycle.hangup,
+        decide=lifecycle.decide,
+        no_call_timeout=lifecycle.no_call_timeout,
+        end_for_media=lifecycle.end_for_media,
+        party_left=lambda session, reason: hooks.left(SessionLeft(session, reason)),
+        party_dropped=lambda session: hooks.dropped(SessionDropped(session)),
+        party_resumed=lambda session: hooks.resumed(SessionResumed(session)),
     )
     dossier_id = new_dossier(unit_id)
     dossier = DossierRepository().get(dossier_id)
     return World(
         service=service,
         pushes=pushes,
-        freed=freed,
+        graph=graph,
         settings=settings,
         unit_id=unit_id,
         agent=new_agent(unit_id, {f"{unit_id}-team"}),
@@ -654,7 +672,7 @@ def test_a_drop_and_resume_are_noted_and_the_call_back_goes_on(world):
 
 def _sweeper(world: World, at: datetime) -> Housekeeping:
     return Housekeeping(
-        world.pushes, lambda: at, settings=lambda unit: CallSettings(), on_agent_freed=world.freed.append
+        world.pushes, lambda: at, settings=lambda unit: CallSettings(), on_agent_freed=world.swept.append
     )
 
 

@@ -58,9 +58,9 @@ from vkyc.repositories.tables import Call
 from vkyc.security import node_keys
 from vkyc.services.auth import AuthService, NodeTokenRequest
 from vkyc.services.evidence import EvidenceService, Outcome
-from vkyc.services.media import EVIDENCE_TIMER, RECOVER_TIMER
-from vkyc.services.sessions import SessionService
-from vkyc.services.signaling import SignalingService
+from vkyc.services.timers import BuildEvidence, RecordingRecover
+
+EVIDENCE_TIMER, RECOVER_TIMER = BuildEvidence.KIND, RecordingRecover.KIND
 
 MASTER = "node-identity-master-for-functional-tests"
 
@@ -124,15 +124,9 @@ class Nodes:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.auth = AuthService()
-        self.sessions = SessionService(
-            world.pushes,
-            world.pushes,
-            auth=self.auth,
-            on_ended=lambda session, reason: world.media.node_left(session, reason),
-            on_dropped=world.media.node_dropped,
-        )
-        self.signaling = SignalingService(self.sessions, world.calls, media=world.media)
+        self.auth = world.graph.sessions.auth
+        self.sessions = world.graph.sessions
+        self.signaling = world.graph.signaling
 
     def token(self, node_id: str, key: str) -> str:
         return self.auth.node_token(NodeTokenRequest(node_id=node_id, node_key=key)).token
@@ -140,7 +134,9 @@ class Nodes:
     def connect(self, node_id: str, key: str) -> str:
         """A node's new session on a new socket, its key delivered (``session.hello``): the connection."""
         connection_id = f"conn-{node_id}-{uuid.uuid4().hex[:6]}"
-        self.sessions.connect(connection_id, token=self.token(node_id, key), resume=None)
+        self.world.graph.run(
+            self.sessions.connect(connection_id, token=self.token(node_id, key), resume=None)
+        )
         connection = find_connection(connection_id)
         assert connection is not None
         self.sessions.hello(connection, Hello(action="session.hello", request_id="h-1", protocol=1))
@@ -197,7 +193,7 @@ def test_a_node_cannot_take_over_another_nodes_registration_heartbeat_or_calls(w
     assert session_a.state == "ENDED"
     node_a_again = nodes.connect("node-a", key_of("node-a"))
     assert nodes.heartbeat(node_a_again, "10.0.0.66:9000")["action"] == "ack"
-    nodes.sessions.disconnect(node_a_again)
+    world.graph.dispatcher.run(nodes.sessions.disconnect(node_a_again))
     [(_, check, _)] = [t for t in world.pushes.timers if t[1].get("node_id") == "node-a"]
     assert world.media.node_check(**check) is True  # A is lost
 

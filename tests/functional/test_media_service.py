@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from media_node.storage import MemoryStore
+from tests.graph import Cases, graph_on
 from vkyc.domain.dossier import DECISION_EVENTS, DOSSIER, DossierState
 from vkyc.domain.media_facts import StoredObject
 from vkyc.domain.session import SESSION
@@ -41,10 +42,12 @@ from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.sessions import SessionRepository, new_connection, put_connection
 from vkyc.repositories.tables import Agent, Call, DossierImages, Session, WsConnection
 from vkyc.repositories.transitions import transition
-from vkyc.services.callbacks import CallbackService
-from vkyc.services.calls import CallService
 from vkyc.services.evidence import EvidenceService, Outcome
-from vkyc.services.media import EVIDENCE_TIMER, NO_CALL_TIMER, NODE_TIMER, RECOVER_TIMER, MediaService
+from vkyc.services.timers import BuildEvidence, NoCallArrived, NodeCheck, RecordingRecover
+from vkyc.wiring import SignalingGraph
+
+EVIDENCE_TIMER, NO_CALL_TIMER = BuildEvidence.KIND, NoCallArrived.KIND
+NODE_TIMER, RECOVER_TIMER = NodeCheck.KIND, RecordingRecover.KIND
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -134,13 +137,14 @@ class BucketFacts:
 
 @dataclass
 class World:
-    media: MediaService
-    calls: CallService
+    media: Cases
+    calls: Cases
     pushes: Recorder
     mobile: WsConnection
     agent: WsConnection
     unit_id: str
     bucket: BucketFacts
+    graph: SignalingGraph
 
 
 @pytest.fixture
@@ -153,27 +157,43 @@ def build_world() -> World:
     and no media node registered (each test registers the nodes it wants)."""
     pushes = Recorder()
     bucket = BucketFacts()
-    calls = CallService(pushes, pushes, eligibility=None, router=None)  # type: ignore[arg-type]
-    callbacks = CallbackService(pushes, pushes, settings=lambda unit: CallSettings())
-    media = MediaService(
+    graph = graph_on(
         pushes,
-        pushes,
-        # As signaling wires it: each direction's own use case.
-        end_call=lambda call, reason: (callbacks if call.direction == "out" else calls).end_for_media(
-            call, reason
-        ),
-        media_connected=calls.media_connected,
         objects=bucket,
         settings=lambda unit: CallSettings(waiting_media_key=None, no_call_arrived_s=20),
     )
-    calls.on_call_ended = callbacks.on_call_ended = media.call_ended
+    party, fleet, lifecycle = graph.party_media, graph.fleet, graph.lifecycle
+    media = Cases(
+        graph,
+        offer=party.offer,
+        snapshot=party.snapshot,
+        node_answer=party.node_answer,
+        node_snapshot=party.node_snapshot,
+        node_event=party.node_event,
+        node_recording=party.node_recording,
+        node_error=party.node_error,
+        node_sync=party.node_sync,
+        call_ended=fleet.call_ended,
+        node_dropped=fleet.node_dropped,
+        node_check=fleet.node_check,
+        node_left=fleet.node_left,
+        node_lost=fleet.node_lost,
+        recover=fleet.recover,
+    )
+    calls = Cases(
+        graph,
+        media_connected=lifecycle.media_up,
+        no_call_timeout=lifecycle.no_call_timeout,
+        end_for_media=lifecycle.end_for_media,
+        hangup=lifecycle.hangup,
+    )
     unit_id = f"u{uuid.uuid4().hex[:6]}"
     agent_id = f"a-{uuid.uuid4().hex[:6]}"
     agent = new_session("agent", agent_id, agent_id=agent_id, unit_id=unit_id)
     mobile = new_session("mobile", f"dealer-{uuid.uuid4().hex[:4]}", unit_id=unit_id)
-    for node in list(media_nodes.all_nodes()):
+    for node in list(media_nodes.all_nodes()):  # each test registers the nodes it wants
         node.delete()
-    return World(media, calls, pushes, mobile, agent, unit_id, bucket)
+    return World(media, calls, pushes, mobile, agent, unit_id, bucket, graph)
 
 
 def node_up(node_id: str, *, load: int = 0, capacity: int = 8, age_s: float = 1.0) -> str:
@@ -669,10 +689,7 @@ def test_an_undecided_call_has_no_bundle(world: World) -> None:
 
 def through_signaling(world: World, connection: WsConnection, action: str, **fields: Any) -> dict[str, Any]:
     """One signed message through ``SignalingService.on_message``, as the WebSocket handler sends it."""
-    from vkyc.services.sessions import SessionService
-    from vkyc.services.signaling import SignalingService
-
-    service = SignalingService(SessionService(world.pushes, world.pushes), world.calls, media=world.media)
+    service = world.graph.signaling
     session = SessionRepository().get(connection.session_id)
     message = {
         "action": action,
@@ -755,8 +772,7 @@ def test_the_sweeper_finds_silent_nodes_that_hold_calls_and_signaling_declares_t
         call = new_call(world, "CONNECTED")
         assert call_media.assign_node(call.call_id, node_id, {"CONNECTED"})
     found: list[str] = []
-    sweeper = Housekeeping(world.pushes)
-    sweeper.on_media_node_dead = found.append
+    sweeper = Housekeeping(world.pushes, on_media_node_dead=found.append)
     assert sweeper.dead_media_nodes(datetime.now(UTC)) == ["silent"] and found == ["silent"]
     assert world.media.node_check("fresh") is False  # the timer the routing app sets re-checks
     assert world.media.node_check("silent") is True

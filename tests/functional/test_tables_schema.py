@@ -14,20 +14,26 @@ from vkyc.repositories.tables import (
     ApiKey,
     Call,
     Dossier,
+    DossierLog,
+    IdempotencyRecord,
     MediaNode,
     Offer,
     ReportMark,
     Session,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
     WsConnection,
 )
 
-STREAMED = {Dossier, Call, Agent, Offer, Session}
+STREAMED = {Dossier, DossierLog, Call, Agent, Offer, Session}
 WITH_TTL = {
     WsConnection: "expires_at",
     MediaNode: "expires_at",
     Session: "expires_at",
     ReportMark: "expires_at",
+    WebhookDelivery: "expires_at",
+    IdempotencyRecord: "expires_at",
 }
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
@@ -35,6 +41,8 @@ EXPECTED_GSIS = {
     Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},
+    WebhookSubscription: {"by_unit"},
+    WebhookDelivery: {"by_webhook"},
 }
 
 

@@ -62,18 +62,18 @@ class _Silent:
 
 def settle_calls() -> None:
     """End every unfinished call of units 1 and 6 the way the system would (queue timeout, sweep)."""
-    from vkyc.services.calls import CallService
+    from tests.graph import graph_on
     from vkyc.services.routing import DataRouter
 
     # Ending a ringing call frees its agent, who may then be offered the next waiting call: routing runs.
-    service = CallService(_Silent(), _Silent(), eligibility=None, router=DataRouter())  # type: ignore[arg-type]
+    graph = graph_on(_Silent(), router=DataRouter())
     calls = CallRepository()
     now = datetime.now(UTC)
     for unit in ("1", "6"):
         for listed in calls.of_unit(unit, now - timedelta(hours=1), now + timedelta(minutes=1)):
             call = calls.get(listed.call_id)
             if call.state in ("N", "W", "R", "M"):
-                service.queue_timeout(call.call_id)
+                graph.run(graph.inbound.queue_timeout(call.call_id))
             elif call.state in ("A", "CONNECTED", "RECONNECTING"):
                 transition(call, CALL, CallEvent.SWEEP, request_id=uuid.uuid4().hex, actor="test")
 

@@ -30,10 +30,12 @@ def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[s
         "VKYC_AWS_PORT": str(ports["aws"]),
         "VKYC_WS_PORT": str(ports["ws"]),
         "VKYC_HTTP_PORT": str(ports["http"]),
+        "VKYC_WEBHOOK_SINK_PORT": str(ports["sink"]),
     }
     env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
     return subprocess.Popen(
-        [sys.executable, "-m", "local", "up", *extra_args],
+        # No state directory: a developer's `make up` data (.vkyc-state/) is never touched by a test.
+        [sys.executable, "-m", "local", "up", "--no-state", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -42,7 +44,7 @@ def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[s
     )
 
 
-def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 180) -> list[str]:
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -58,7 +60,7 @@ def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 60) ->
 
 @pytest.fixture()
 def ports() -> dict[str, int]:
-    return {"aws": free_port(), "ws": free_port(), "http": free_port()}
+    return {"aws": free_port(), "ws": free_port(), "http": free_port(), "sink": free_port()}
 
 
 def get_json(url: str) -> dict:
@@ -76,11 +78,16 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         assert f"ws://127.0.0.1:{ports['ws']}" in text
         assert f"http://127.0.0.1:{ports['http']}" in text
         assert f"http://127.0.0.1:{ports['aws']}" in text
+        assert f"Webhook sink         http://127.0.0.1:{ports['sink']}" in text, "the sink is printed"
+        assert get_json(f"http://127.0.0.1:{ports['sink']}/events.json") == []
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
         http = f"http://127.0.0.1:{ports['http']}"
-        assert get_json(f"{http}/health") == {"status": "ok", "checks": {"dynamodb": "ok", "bucket": "ok"}}
+        assert get_json(f"{http}/health") == {
+            "status": "ok",
+            "checks": {"dynamodb": "ok", "bucket": "ok", "aws": "ok", "media-local-1": "ok"},
+        }
         served_by = {u["unit_id"]: u["served_by"] for u in get_json(f"{http}/units")["units"]}
         assert served_by["4"] == served_by["6"] == "1" and served_by["7"] == "3" and served_by["2"] == "2"
         with urllib.request.urlopen(f"{http}/agent.html", timeout=5) as response:
@@ -117,6 +124,7 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
         output = proc.communicate(timeout=30)[0]
     assert proc.returncode == 0
     assert "stopped." in output
+    assert "Traceback" not in output.split("stopping...")[-1], "Ctrl-C stops everything without a traceback"
     for port in ports.values():  # released: a restarted stack can bind again (TIME_WAIT aside)
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -30,13 +30,23 @@ from vkyc.repositories.users import put_user
 from vkyc.security.passwords import hash_password
 
 
-def signaling_module() -> ModuleType:
-    """The stack's signaling app module (loaded by ``local.chalice_app.load_app``): its ``accounts``."""
+def signaling_module(stack) -> ModuleType:
+    """The stack's own signaling module (another test may have imported ``functions.signaling.app``
+    outside the stack: its pushes would go nowhere), ready to push outside a socket event, as an admin
+    call would be."""
+    app = stack.apps["signaling"]
     for module in list(sys.modules.values()):
-        app = getattr(module, "app", None)
-        if getattr(app, "app_name", None) == "vkyc-signaling" and hasattr(module, "accounts"):
+        if getattr(module, "app", None) is app:
+            module.push_outside_socket_events()
             return module
     raise AssertionError("the signaling app is not loaded")
+
+
+def accounts(stack, use_case: str, *args: object, **kwargs: object) -> object:
+    """An account change as an admin call makes it: the use case, then its effects (the sessions it
+    ends are told and closed)."""
+    graph = signaling_module(stack).graph
+    return graph.run(getattr(graph.accounts, use_case)(*args, **kwargs))
 
 
 def new_supervisor(password: str = "a-long-enough-password") -> str:
@@ -106,7 +116,7 @@ def test_a_disabled_account_is_cut_off_on_rest_at_connect_and_on_its_live_socket
     live.hello()
     assert get(stack, "/me", token)[0] == 200
 
-    assert signaling_module().accounts.disable(username, by="test") == 1
+    assert accounts(stack, "disable", username, by="test") == 1
 
     cut_off(live, "account_disabled")
     status, body = get(stack, "/me", token)
@@ -117,7 +127,7 @@ def test_a_disabled_account_is_cut_off_on_rest_at_connect_and_on_its_live_socket
     )
     assert body["code"] == "ACCOUNT_DISABLED"
 
-    signaling_module().accounts.enable(username, by="test")
+    accounts(stack, "enable", username, by="test")
     status, body = get(stack, "/me", token)
     assert (status, body["code"]) == (401, "TOKEN_REVOKED"), "enabled again: the old token stays dead"
     assert get(stack, "/me", log_in(stack, username))[0] == 200
@@ -144,7 +154,7 @@ def test_a_changed_password_revokes_the_tokens_issued_before(stack):
     token = log_in(stack, username)
     live = Client(stack.ws_url, token=token)
     live.hello()
-    signaling_module().accounts.set_password_hash(username, hash_password("the-new-password"), by="test")
+    accounts(stack, "set_password_hash", username, hash_password("the-new-password"), by="test")
     cut_off(live, "credentials_changed")
     assert get(stack, "/me", token)[1]["code"] == "TOKEN_REVOKED"
     refused_at_connect(stack, token=token)
@@ -156,16 +166,15 @@ def test_an_agent_disabled_in_a_call_goes_offline_and_the_call_ends(stack):
     mobile = caller(stack, new_dossier())
     call_id = mobile.request("call.request")["call_id"]
     agent.request("offer.accept", offer_id=agent.next_push("call.offer")["offer_id"])
-    accounts = signaling_module().accounts
     try:
-        assert accounts.disable("tdv2.kv1", by="test") == 1
+        assert accounts(stack, "disable", "tdv2.kv1", by="test") == 1
         cut_off(agent, "account_disabled")
         assert agent_state(agent) == "OFFLINE"
         ended = mobile.next_push("call.ended")
         assert (ended["call_id"], ended["reason"]) == (call_id, "agent_left")
         assert CallRepository().get(call_id).state == "FINISHED"
     finally:
-        accounts.enable("tdv2.kv1", by="test")
+        accounts(stack, "enable", "tdv2.kv1", by="test")
         mobile.close()
 
 

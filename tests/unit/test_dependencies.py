@@ -161,7 +161,12 @@ DEPLOYED = {"vkyc", "sdk", "media_node", "functions"}
 # extra → (the modules its deployable runs, imports that may stay unmet: why)
 DEPLOYABLES: dict[str, tuple[list[str], dict[str, str]]] = {
     "functions": (
-        ["functions.signaling.app", "functions.routing.app", "functions.reports.app"],
+        [
+            "functions.signaling.app",
+            "functions.routing.app",
+            "functions.reports.app",
+            "functions.integrations.app",
+        ],
         {"chalice": "Chalice's packaging puts its runtime into each function"},
     ),
     "sdk": (["sdk", "sdk.__main__", "sdk.cli"], {}),

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from vkyc.domain.call import CallState
-from vkyc.domain.callback import CallbackState
 from vkyc.domain.media import (
     NODE_DEAD_AFTER,
     NodeView,
     NoNode,
-    answered,
-    assignable_states,
     choose_node,
     dead,
-    offer_allowed,
-    snapshot_allowed,
 )
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -68,27 +60,3 @@ def test_a_silent_or_unreachable_node_is_never_chosen() -> None:
 def test_full_nodes_are_told_apart_from_no_node() -> None:
     assert choose_node([node("a", load=8), node("b", assigned=8)], NOW) is NoNode.ALL_FULL
     assert choose_node([], NOW) is NoNode.NONE_LIVE
-
-
-INBOUND = {s.value for s in CallState}
-WAITING = {"N", "W", "R", "M"}
-LIVE = {"A", "CONNECTED", "RECONNECTING"}
-
-
-@pytest.mark.parametrize("state", sorted(INBOUND))
-def test_who_may_offer_media_on_an_inbound_call(state: str) -> None:
-    assert offer_allowed("in", state, "mobile") is (state in WAITING | LIVE)
-    assert offer_allowed("in", state, "agent") is (state in LIVE)
-    assert snapshot_allowed("in", state) is (state in LIVE)
-    assert answered("in", state) is (state in LIVE)
-
-
-@pytest.mark.parametrize("state", sorted(s.value for s in CallbackState))
-def test_a_call_back_has_media_once_answered(state: str) -> None:
-    for party in ("mobile", "agent"):
-        assert offer_allowed("out", state, party) is (state == "A")
-    assert snapshot_allowed("out", state) is (state == "A")
-
-
-def test_a_call_may_get_a_node_while_it_is_not_final() -> None:
-    assert assignable_states() == WAITING | LIVE

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from vkyc.domain.direction import is_live_call
 from vkyc.domain.eligibility import (
     REFUSAL_CODES,
     DossierFacts,
@@ -16,7 +17,6 @@ from vkyc.domain.eligibility import (
     check,
     check_dossier,
     day_start,
-    is_live_call,
 )
 from vkyc.domain.machine import DomainError
 from vkyc.domain.policy import DEFAULT_SUB_TYPE_INDEX
@@ -81,6 +81,7 @@ def test_every_refusal_code_is_in_the_catalogue():
         "VIDEO_CALL_NOT_REQUIRED",
         "UNKNOWN_SUB_TYPE",
         "SUBSCRIBER_BLACKLISTED",
+        "DOSSIER_IMAGES_REQUIRED",
         "DAILY_CALL_LIMIT_REACHED",
         "CALL_IN_PROGRESS",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vkyc.services.sessions import configured_ice_servers
+from vkyc.services.ice import configured_ice_servers
 
 
 def test_a_turn_server_is_handed_out_as_given():

@@ -20,11 +20,12 @@ SPEC = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
 
 
 def app_routes() -> dict[str, set[str]]:
+    from functions.integrations.app import app as integrations
     from functions.reports.app import app as reports
     from functions.signaling.app import app as signaling
 
     routes: dict[str, set[str]] = {}
-    for app in (signaling, reports):
+    for app in (signaling, reports, integrations):
         for path, methods in app.routes.items():
             routes.setdefault(path, set()).update(m.lower() for m in methods)
     return routes
@@ -52,10 +53,11 @@ def test_the_apps_serve_exactly_the_declared_endpoints_and_the_file_documents_th
 
 
 def test_every_endpoint_is_bound_in_exactly_one_app():
+    from functions.integrations.app import api as integrations
     from functions.reports.app import api as reports
     from functions.signaling.app import api as signaling
 
-    bound = list(reports.routes) + list(signaling.routes)
+    bound = list(reports.routes) + list(signaling.routes) + list(integrations.routes)
     assert sorted(bound) == sorted(e.name for e in ALL)
 
 

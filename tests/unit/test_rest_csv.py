@@ -16,6 +16,7 @@ from vkyc.api.routes import Context, Endpoint, RestApi, RestRequest, accepts_csv
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.protocol.tabular import CsvStream
+from vkyc.services.integrator_auth import presented_key
 
 
 class Answer(BaseModel):
@@ -47,10 +48,10 @@ def bearer(authorization: str | None, roles: frozenset[Role]) -> str:
     return "supervisor"
 
 
-def key(api_key: str, source_ip: str) -> str:
-    if api_key != "good-key":
+def key(request: RestRequest) -> str:
+    if presented_key(request.header("authorization"), request.header("x-api-key")) != "good-key":
         raise ProtocolError("API_KEY_INVALID")
-    return f"integrator from {source_ip}"
+    return f"integrator from {request.source_ip}"
 
 
 api = RestApi(authenticate=bearer, authenticate_key=key)
@@ -102,6 +103,7 @@ def test_json_stays_the_default():
 
 def test_the_api_key_is_the_alternative_to_the_bearer_token():
     assert api.handle("table", request({"x-api-key": "good-key"})).body == {"rows": 1}
+    assert api.handle("table", request({"authorization": "ApiKey good-key"})).body == {"rows": 1}
     wrong = api.handle("table", request({"x-api-key": "guess"}))
     assert (wrong.status, wrong.body["code"]) == (401, "API_KEY_INVALID")
     assert api.handle("table", request({})).body["code"] == "AUTH_REQUIRED"

@@ -1,13 +1,20 @@
 """The media bucket as ``vkyc.evidence.BlobStore``: what the evidence bundle of a decision reads
 (dossier images, snapshots, the recording) and writes (its manifest); and as
 ``vkyc.services.ports.ObjectFacts``: what S3 reports of a recording a media node reported (``stat``).
-boto3, built on first use."""
+boto3, built on first use.
+
+What it writes under ``evidence/`` is locked against deletion and overwriting for
+``VKYC_EVIDENCE_RETENTION_DAYS`` days when that is set (S3 Object Lock, COMPLIANCE mode: not even the
+account's root can shorten it; the deployment's bucket has Object Lock enabled). Unset, as locally
+(moto's bucket has no Object Lock), nothing is locked."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
@@ -15,8 +22,10 @@ from botocore.exceptions import ClientError
 from vkyc import env
 from vkyc.adapters.s3 import s3_client
 from vkyc.domain.media_facts import StoredObject
+from vkyc.evidence import EVIDENCE_PREFIX
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
+RETENTION_VARIABLE = "VKYC_EVIDENCE_RETENTION_DAYS"  # vkyc.config.EVIDENCE_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,12 @@ class MediaBucket:
         return self._client
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+        lock: dict[str, Any] = {}
+        days = os.environ.get(RETENTION_VARIABLE, "").strip()
+        if days and key.startswith(EVIDENCE_PREFIX):
+            until = datetime.now(UTC) + timedelta(days=int(days))
+            lock = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": until}
+        self.client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **lock)
 
     def stat(self, key: str) -> StoredObject | None:
         """One HeadObject with ``ChecksumMode=ENABLED``. The SHA-256 is S3's full-object checksum,

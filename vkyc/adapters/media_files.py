@@ -83,3 +83,32 @@ class MediaFiles:
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_ttl_s
         )
         return url
+
+    def upload_form(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, ttl_s: int
+    ) -> tuple[str, dict[str, str]]:
+        """A pre-signed S3 POST form (URL and fields) that uploads exactly ``key`` with exactly
+        ``content_type`` and a size in ``[min_bytes, max_bytes]``, within ``ttl_s`` seconds. No request
+        is made (the policy is signed locally)."""
+        form = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", min_bytes, max_bytes]],
+            ExpiresIn=ttl_s,
+        )
+        return str(form["url"]), {str(k): str(v) for k, v in form["fields"].items()}
+
+    def delete(self, key: str) -> None:
+        """Remove an object (a rejected upload). One DeleteObject; a missing key is not an error."""
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        """HeadObject's answer, or None when there is no such object."""
+        try:
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return head

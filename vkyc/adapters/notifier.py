@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from vkyc.config import WS_API_ID, WS_STAGE, ConfigError
+
 log = logging.getLogger("vkyc.notifier")
 
 
@@ -41,7 +43,7 @@ class CallbackNotifier:
 
 
 class NoPush:
-    """Where the WebSocket API is not reachable from an app: pushes are dropped (logged)."""
+    """Drops every push (logged): for a test or a tool that has no WebSocket API to reach."""
 
     def send(self, connection_id: str, message: dict[str, Any]) -> bool:
         log.debug("no push to %s: %s", connection_id, message.get("action"))
@@ -53,10 +55,16 @@ class NoPush:
 
 def management_api_notifier(websocket_api: Any, gone: type[Exception]) -> CallbackNotifier | NoPush:
     """Pushes through ``@connections`` for an app that does not serve the WebSocket API itself
-    (routing, reports): configured from ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``, else ``NoPush``.
-    ``websocket_api`` is the Chalice app's ``app.websocket_api``."""
-    api_id = os.environ.get("VKYC_WS_API_ID")
-    if not api_id or websocket_api.session is None:
-        return NoPush()
-    websocket_api.configure_from_api_id(api_id, os.environ.get("VKYC_WS_STAGE", "api"))
+    (routing, reports), configured from ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE``. ``websocket_api`` is the
+    Chalice app's ``app.websocket_api``; it gets a boto3 session when it has none (Chalice gives one only
+    to the app that serves the API). ``ConfigError`` without ``VKYC_WS_API_ID``: a push must never be
+    dropped for want of a setting (``vkyc.config`` refuses to start such a function first)."""
+    api_id = os.environ.get(WS_API_ID.name)
+    if not api_id:
+        raise ConfigError(f"{WS_API_ID.name} is not set: {WS_API_ID.help}")
+    if websocket_api.session is None:
+        import boto3
+
+        websocket_api.session = boto3.Session()
+    websocket_api.configure_from_api_id(api_id, os.environ.get(WS_STAGE.name) or WS_STAGE.default)
     return CallbackNotifier(websocket_api.send, websocket_api.close, gone)

@@ -5,6 +5,7 @@ that the apps serve exactly these endpoints.
 
 from __future__ import annotations
 
+from vkyc.api.integrator_endpoints import KEY, V1
 from vkyc.api.routes import Endpoint
 from vkyc.protocol import report_rest, rest
 from vkyc.protocol.messages import Role
@@ -163,7 +164,7 @@ REPORT_CODES = (
     "REPORT_FILTERS_UNSUPPORTED",
 )
 _READERS = (
-    "Supervisors read the units their unit serves, admins every unit, an integrator (`x-api-key` instead of "
+    "Supervisors read the units their unit serves, admins every unit, an integrator (its API key instead of "
     "a bearer token) its key's unit. A `unit_id` outside the reach answers `UNIT_NOT_SERVED` and no data; "
     "a queue, group or agent outside it `NOT_FOUND`. With `Accept: text/csv` the same report comes as "
     "CSV (UTF-8 with a byte-order mark, so that Excel shows Vietnamese), generated row by row."
@@ -180,6 +181,7 @@ REPORT_SUMMARY = Endpoint(
     response=report_rest.Summary,
     roles=SUPERVISORS,
     api_key=True,
+    key_schemes=KEY,
     csv=True,
     errors=REPORT_CODES,
     tags=("reports",),
@@ -194,6 +196,7 @@ REPORT_AGENTS = Endpoint(
     response=report_rest.AgentsReport,
     roles=SUPERVISORS,
     api_key=True,
+    key_schemes=KEY,
     csv=True,
     errors=REPORT_CODES,
     tags=("reports",),
@@ -209,6 +212,7 @@ REPORT_CALLS = Endpoint(
     response=report_rest.CallList,
     roles=SUPERVISORS,
     api_key=True,
+    key_schemes=KEY,
     csv=True,
     errors=REPORT_CODES,
     tags=("reports",),
@@ -224,6 +228,7 @@ REPORT_ERRORS = Endpoint(
     response=report_rest.ErrorsReport,
     roles=SUPERVISORS,
     api_key=True,
+    key_schemes=KEY,
     csv=True,
     errors=REPORT_CODES,
     tags=("reports",),
@@ -245,5 +250,7 @@ ALL = (
     REPORT_AGENTS,
     REPORT_CALLS,
     REPORT_ERRORS,
+    # -- the integrator API (functions/integrations) --
+    *V1,
 )
 assert len({e.name for e in ALL}) == len(ALL), "duplicate endpoint name"

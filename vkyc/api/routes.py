@@ -9,7 +9,9 @@ this order, each answering its catalogue code:
 
 1. the body's size (``PAYLOAD_TOO_LARGE``) and content type (``UNSUPPORTED_MEDIA_TYPE``);
 2. the bearer token and its role (``AUTH_REQUIRED``, ``TOKEN_INVALID``, ``TOKEN_EXPIRED``,
-   ``TOKEN_REVOKED``, ``ACCOUNT_DISABLED``, ``FORBIDDEN_ACTION``);
+   ``TOKEN_REVOKED``, ``ACCOUNT_DISABLED``, ``FORBIDDEN_ACTION``), or, for an endpoint of the integrator
+   API key when the API has a key check (``authenticate_key``), the key (``AUTH_REQUIRED``,
+   ``API_KEY_INVALID``, ``TOO_MANY_ATTEMPTS``);
 3. path parameters, query parameters (unknown or repeated ones refused) and the body (``BAD_JSON``,
    ``BAD_MESSAGE`` naming the field);
 4. the handler, whose answer must be an instance of the declared model.
@@ -21,8 +23,9 @@ Two variants an endpoint may declare:
   generated row by row while the client (or the glue) reads them: the handler's rows come from an
   iterator (index pages), so memory stays bounded whatever the number of rows. UTF-8 with a byte-order
   mark, so that Excel shows Vietnamese. The checks above all run before the first row.
-* ``roles`` together with ``api_key=True``: the integrator's ``x-api-key`` is accepted instead of a
-  bearer token (``RestApi(authenticate_key=...)``, which returns the same kind of caller).
+* ``roles`` together with ``api_key=True``: the integrator's key (``x-api-key`` or
+  ``Authorization: ApiKey``) is accepted instead of a bearer token (``authenticate_key``, which returns
+  the same kind of caller as ``authenticate``).
 
 Every failure, of the checks or of the handler, goes through ``error_response``, the one place that
 turns an exception into the catalogue body ``{code, message}`` with the code's HTTP status.
@@ -58,7 +61,8 @@ BEARER_CODES = (
     "ACCOUNT_DISABLED",
     "FORBIDDEN_ACTION",
 )
-API_KEY_CODES = ("AUTH_REQUIRED", "API_KEY_INVALID", "TOO_MANY_ATTEMPTS")
+KEY_CODES = ("AUTH_REQUIRED", "API_KEY_INVALID", "TOO_MANY_ATTEMPTS")
+IDEMPOTENCY_CODES = ("IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS")
 NO_STORE = {"Cache-Control": "no-store"}
 M = TypeVar("M", bound=BaseModel)
 
@@ -81,9 +85,11 @@ class Endpoint:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     roles: frozenset[Role] | None = None  # set: a bearer token of one of these roles is required
-    # The integrator's key in x-api-key: checked by the handler's use case, or, with ``roles``, by the
-    # layer as an alternative to the bearer token.
-    api_key: bool = False
+    api_key: bool = False  # the integrator's key: checked by the API's ``authenticate_key``, else the handler
+    # How the key may be sent (OpenAPI security schemes): ``apiKey`` is the x-api-key header,
+    # ``integratorKey`` the ``Authorization: ApiKey <key>`` header.
+    key_schemes: tuple[str, ...] = ("apiKey",)
+    idempotent: bool = False  # an ``Idempotency-Key`` header is required (the handler honours it)
     errors: tuple[str, ...] = ()  # codes the handler may answer, beyond those the layer adds
     max_body_bytes: int = MAX_JSON_BODY_BYTES
     tags: tuple[str, ...] = ()
@@ -103,8 +109,10 @@ class Endpoint:
             codes.add("BAD_MESSAGE")
         if self.roles is not None:
             codes |= set(BEARER_CODES)
-            if self.api_key:
-                codes |= set(API_KEY_CODES)
+        if self.api_key:
+            codes |= set(KEY_CODES)
+        if self.idempotent:
+            codes |= set(IDEMPOTENCY_CODES)
         return tuple(code for code in CATALOGUE if code in codes)
 
 
@@ -177,9 +185,15 @@ def accepts_csv(accept: str | None) -> bool:
     return False
 
 
+def presents_key(request: RestRequest) -> bool:
+    """Whether a request carries an integrator key rather than a bearer token."""
+    authorization = (request.header("authorization") or "").strip().lower()
+    return authorization.startswith("apikey ") or (not authorization and bool(request.header("x-api-key")))
+
+
 Handler = Callable[[Context], BaseModel | CsvStream]
 Authenticate = Callable[[str | None, frozenset[Role]], Any]
-AuthenticateKey = Callable[[str, str], Any]
+AuthenticateKey = Callable[[RestRequest], Any]
 
 
 class RestApi:
@@ -187,8 +201,8 @@ class RestApi:
 
     ``authenticate(authorization_header, roles)`` verifies a bearer token for endpoints with ``roles``
     and returns what handlers receive as ``Context.caller``; it raises the catalogue's codes.
-    ``authenticate_key(api_key, source_ip)`` does the same with an integrator's key, for the endpoints
-    that also take one (``roles`` and ``api_key``).
+    ``authenticate_key(request)`` does the same for the integrator API key of ``api_key`` endpoints
+    (without it, such a handler checks the key itself).
     """
 
     def __init__(
@@ -247,18 +261,14 @@ class RestApi:
             if given != JSON:
                 raise ProtocolError("UNSUPPORTED_MEDIA_TYPE", f"Got {given[:64]!r}; send {JSON}.")
         caller = None
-        api_key = request.header("x-api-key")
-        if (
-            endpoint.roles is not None
-            and endpoint.api_key
-            and api_key
-            and not request.header("authorization")
-        ):
+        if endpoint.roles is not None and endpoint.api_key and presents_key(request):
             assert self.authenticate_key is not None
-            caller = self.authenticate_key(api_key, request.source_ip)
+            caller = self.authenticate_key(request)
         elif endpoint.roles is not None:
             assert self.authenticate is not None
             caller = self.authenticate(request.header("authorization"), endpoint.roles)
+        elif endpoint.api_key and self.authenticate_key is not None:
+            caller = self.authenticate_key(request)
         params = _validated(endpoint.params, dict(request.path_params), "path")
         query = _validated(endpoint.query, _single_values(request.query), "query")
         if endpoint.query is None and request.query:

@@ -9,8 +9,9 @@ the first that applies is the answer:
 4. flagged "KYC at the counter required" → ``KYC_AT_COUNTER_REQUIRED``
 5. subscriber on the blacklist → ``SUBSCRIBER_BLACKLISTED``
 6. SUB_TYPE policy: not classifiable → ``UNKNOWN_SUB_TYPE``; no call needed → ``VIDEO_CALL_NOT_REQUIRED``
-7. daily cap of successful calls reached → ``DAILY_CALL_LIMIT_REACHED``
-8. another call of the dossier is live → ``CALL_IN_PROGRESS``
+7. the ID card's front or back or the portrait is missing or failed its check → ``DOSSIER_IMAGES_REQUIRED``
+8. daily cap of successful calls reached → ``DAILY_CALL_LIMIT_REACHED``
+9. another call of the dossier is live → ``CALL_IN_PROGRESS``
 
 States ``N``, ``W`` and ``D`` pass steps 1-3 (``D``, unreachable, may be retried: spec/domain.md).
 
@@ -23,12 +24,17 @@ dossier that can never be called.
 * The blacklist is an administrative prohibition on the number, independent of the package: it wins
   over the policy so a blacklisted number is reported as such even for a package needing no call.
 * The policy says whether a call is needed at all. It depends on configuration only (no per-call data).
+* The images come after the policy: a dossier that needs no call must not be told to upload pictures.
+  They come before the transient refusals because they are the integrator's to fix, once, and a retry
+  later would not help until it does. Only dossiers whose images are tracked (``DossierFacts.
+  images_not_valid`` is not None: every dossier created through ``PUT /v1/dossiers``) are checked; one
+  written by another path (the demo loader, an import) carries its images as given.
 * The cap and the live call are transient ("tomorrow", "finish the other call"): last, so they never
   hide a permanent refusal. The cap comes before the live call because it holds for the whole day,
   while a live call ends within minutes.
 
-Steps 1-6 need only the dossier and configuration; ``check_dossier`` runs them alone, so a service can
-refuse before spending requests on counting calls (steps 7-8).
+Steps 1-7 need only the dossier and configuration; ``check_dossier`` runs them alone, so a service can
+refuse before spending requests on counting calls (steps 8-9).
 
 Pure: imports nothing of vkyc's outside the domain.
 """
@@ -39,8 +45,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 
-from vkyc.domain.call import CALL
-from vkyc.domain.callback import CALLBACK
 from vkyc.domain.dossier import DossierState
 from vkyc.domain.machine import DomainError
 from vkyc.domain.policy import (
@@ -59,6 +63,7 @@ KYC_AT_COUNTER_REQUIRED = "KYC_AT_COUNTER_REQUIRED"
 SUBSCRIBER_BLACKLISTED = "SUBSCRIBER_BLACKLISTED"
 UNKNOWN_SUB_TYPE = "UNKNOWN_SUB_TYPE"
 VIDEO_CALL_NOT_REQUIRED = "VIDEO_CALL_NOT_REQUIRED"
+DOSSIER_IMAGES_REQUIRED = "DOSSIER_IMAGES_REQUIRED"
 DAILY_CALL_LIMIT_REACHED = "DAILY_CALL_LIMIT_REACHED"
 CALL_IN_PROGRESS = "CALL_IN_PROGRESS"
 
@@ -71,6 +76,7 @@ REFUSAL_CODES: frozenset[str] = frozenset(
         SUBSCRIBER_BLACKLISTED,
         UNKNOWN_SUB_TYPE,
         VIDEO_CALL_NOT_REQUIRED,
+        DOSSIER_IMAGES_REQUIRED,
         DAILY_CALL_LIMIT_REACHED,
         CALL_IN_PROGRESS,
     }
@@ -106,7 +112,9 @@ class DossierFacts:
 
     ``state``: a ``DossierState`` letter. ``customer_type``: ``KHCN`` / ``KHDN``. ``payment_type``:
     ``prepaid`` / ``postpaid`` (``TT`` / ``TS`` accepted). ``subscriber``: the MSISDN, ``None`` when the
-    dossier has none (then neither the blacklist nor the cap can apply to it).
+    dossier has none (then neither the blacklist nor the cap can apply to it). ``images_not_valid``: the
+    image roles (``id_front``, ``id_back``, ``portrait``) without an accepted upload, in that order, or
+    None when the dossier's images are not tracked (not created through the integrator API).
     """
 
     dossier_id: str
@@ -116,6 +124,7 @@ class DossierFacts:
     customer_type: str | None
     payment_type: str | None
     subscriber: str | None
+    images_not_valid: tuple[str, ...] | None = None
 
 
 def check_dossier_state(facts: DossierFacts) -> None:
@@ -136,7 +145,7 @@ def check_dossier_state(facts: DossierFacts) -> None:
 
 
 def check_dossier(facts: DossierFacts, policy: Mapping[str, SubTypePolicy], settings: CallSettings) -> None:
-    """Steps 1-6 of the module's order: what the dossier and the configuration alone decide.
+    """Steps 1-7 of the module's order: what the dossier and the configuration alone decide.
 
     ``policy`` is the SUB_TYPE table keyed by SUB_TYPE (``vkyc.domain.policy.policy_index``).
     Raises ``NotEligible``; ``ValueError`` if ``facts.state`` is not a dossier state letter (corrupt data,
@@ -150,6 +159,12 @@ def check_dossier(facts: DossierFacts, policy: Mapping[str, SubTypePolicy], sett
             VIDEO_CALL_NOT_REQUIRED,
             f"No video call is required for dossier {facts.dossier_id} "
             f"({facts.payment_type}, SUB_TYPE {facts.sub_type}, {facts.customer_type}).",
+        )
+    if facts.images_not_valid:
+        raise NotEligible(
+            DOSSIER_IMAGES_REQUIRED,
+            f"Dossier {facts.dossier_id} has no accepted {', '.join(facts.images_not_valid)} image: "
+            "upload it (POST /v1/dossiers/{id}/images) and wait for its check.",
         )
 
 
@@ -166,7 +181,7 @@ def check(
     ``successful_calls_today``: the subscriber's successful inbound calls since local midnight, or
     ``None`` when not counted, which is allowed only when it cannot matter (no cap in ``settings``, or no
     subscriber); otherwise ``ValueError``, since skipping the count would silently lift the cap.
-    ``live_call``: whether another call of the dossier is live (``is_live_call``).
+    ``live_call``: whether another call of the dossier is live (``vkyc.domain.direction.is_live_call``).
     """
     check_dossier(facts, policy, settings)
     cap = settings.daily_success_cap_per_subscriber
@@ -213,18 +228,6 @@ def _call_required(facts: DossierFacts, policy: Mapping[str, SubTypePolicy]) -> 
         return video_call_required(policy, facts.sub_type, customer, payment)
     except UnknownSubType as exc:
         raise NotEligible(UNKNOWN_SUB_TYPE, f"{exc}.") from None
-
-
-def is_live_call(direction: str, state: str) -> bool:
-    """Whether a call (``direction`` ``in`` or ``out``, a state value of its machine) still holds the
-    dossier: any state its machine can leave. Inbound: N W R M A CONNECTED RECONNECTING; call-back: N A.
-
-    A state its machine does not know counts as live: refusing one request is recoverable, two calls
-    of one dossier at once are not.
-    """
-    machine = CALLBACK if direction == "out" else CALL
-    finals = {final.value for final in machine.finals}
-    return state not in finals
 
 
 def day_start(now: datetime, zone: tzinfo) -> datetime:

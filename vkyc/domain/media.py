@@ -9,9 +9,7 @@ Pure: no I/O. The media service reads the node registrations and the call, and a
   (load < capacity) the least loaded relative to its capacity wins; ties go to the smaller load, then
   the node id (deterministic). No live node: ``NoNode.NONE_LIVE``; live nodes but all full:
   ``NoNode.ALL_FULL``.
-- **Who may offer media when** (``offer_allowed``): an inbound call's mobile from the moment the call
-  exists until it is final (waiting media while queued or ringing, then the agent's), its agent once
-  answered; a call-back's parties once it is answered. ``snapshot_allowed``: the agent, while answered.
+- **Who may offer media when**: each direction's rules (``vkyc.domain.direction.CallRules``).
 """
 
 from __future__ import annotations
@@ -20,9 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-from vkyc.domain.call import LIVE_STATES, WAITING_STATES
-from vkyc.domain.callback import CallbackState
 
 NODE_DEAD_AFTER = timedelta(seconds=15)
 """A node silent this long is dead (issue #5): routing skips it, the sweeper ends its calls."""
@@ -71,31 +66,3 @@ def choose_node(nodes: Iterable[NodeView], now: datetime) -> NodeView | NoNode:
 def dead(node: NodeView, now: datetime) -> bool:
     """Whether a node's heartbeat is older than ``NODE_DEAD_AFTER`` (its socket state aside)."""
     return now - node.heartbeat_at > NODE_DEAD_AFTER
-
-
-# The states (values of each machine) in which a party may offer media, and the agent take a snapshot.
-_INBOUND_MOBILE = frozenset(s.value for s in WAITING_STATES | LIVE_STATES)
-_INBOUND_AGENT = frozenset(s.value for s in LIVE_STATES)
-_CALLBACK_ANSWERED = frozenset({CallbackState.ACCEPTED.value})
-
-
-def offer_allowed(direction: str, state: str, party: str) -> bool:
-    """Whether ``party`` (``mobile`` or ``agent``) may send ``media.offer`` for a call in ``state``."""
-    if direction == "out":
-        return state in _CALLBACK_ANSWERED
-    return state in (_INBOUND_MOBILE if party == "mobile" else _INBOUND_AGENT)
-
-
-def snapshot_allowed(direction: str, state: str) -> bool:
-    """Whether the agent may ask for the decision snapshot of a call in ``state``."""
-    return state in (_CALLBACK_ANSWERED if direction == "out" else _INBOUND_AGENT)
-
-
-def answered(direction: str, state: str) -> bool:
-    """Whether the agent has answered: the caller's waiting media gives way to the agent's."""
-    return state in (_CALLBACK_ANSWERED if direction == "out" else _INBOUND_AGENT)
-
-
-def assignable_states() -> frozenset[str]:
-    """Every state (of either machine) in which a call may still get a media node: not final."""
-    return _INBOUND_MOBILE | frozenset({CallbackState.NEW.value, CallbackState.ACCEPTED.value})

@@ -1,7 +1,7 @@
 """What signaling believes of a media node's reports (issue #10): who may report on a call, and
 which recording facts may be stored.
 
-Pure: no I/O. ``vkyc.services.media`` reads the call and asks the bucket, then asks these functions;
+Pure: no I/O. ``vkyc.services.party_media`` reads the call and asks the bucket, then asks these functions;
 each refusal is a catalogue code (a string here: the domain imports nothing of ours) with a detail.
 
 - **Who** (``may_report``): the node that carries the call (``Call.media_node_id``); for the

@@ -87,7 +87,7 @@ YesNo = Annotated[bool, BeforeValidator(_yes_no), Field(strict=True)]
 class SubTypePolicy(BaseModel):
     """One row of the policy table: whether prepaid KHCN / KHDN customers of this SUB_TYPE need a call."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sub_type: str
     """Package code, upper-case letters and digits (e.g. ``ZP``)."""

@@ -123,7 +123,7 @@ class CallSettings(BaseModel):
     Bounds are deliberately generous but finite: a timeout of a week is a typo, not a policy.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     # --- timers (seconds) ---
     ring_timeout_s: Annotated[Seconds, Field(le=600)] = 60

@@ -19,6 +19,7 @@ class Area(StrEnum):
     STATE = "state"
     CALL = "calls"
     MEDIA = "media"
+    INTEGRATION = "integrator API and webhooks"
     SERVER = "server"
 
 
@@ -384,6 +385,17 @@ _CATALOGUE = [
         "Ask an admin of your unit; the number must be removed from the blacklist first.",
     ),
     ErrorInfo(
+        "DOSSIER_IMAGES_REQUIRED",
+        Area.CALL,
+        409,
+        "The dossier's ID card or portrait images are missing.",
+        "A call was requested for a dossier created through the integrator API whose ID card front, back "
+        "or portrait has no accepted upload yet (none was uploaded, the upload is still being checked, or "
+        "it failed its check); the message names the images. The SUB_TYPE policy said a call is needed.",
+        "The integrator uploads the images (`POST /v1/dossiers/{id}/images`) and waits until "
+        "`GET /v1/dossiers/{id}` shows each `valid`; then call again.",
+    ),
+    ErrorInfo(
         "DAILY_CALL_LIMIT_REACHED",
         Area.CALL,
         429,
@@ -715,6 +727,121 @@ _CATALOGUE = [
         "Raised on the device, never sent by the server: the SDK or the agent page could not open the "
         "camera or microphone (permission refused, no device, or the device in use by another app).",
         "Allow the camera and microphone for the app or page, close other apps using them, and try again.",
+    ),
+    # -- integrator API and webhooks ---------------------------------------------------------------
+    ErrorInfo(
+        "IDEMPOTENCY_KEY_REQUIRED",
+        Area.INTEGRATION,
+        400,
+        "Send an Idempotency-Key header with this request.",
+        "A `POST` of the integrator API (`/v1`) came without an `Idempotency-Key` header, or with one "
+        "that is not 1 to 255 printable ASCII characters.",
+        "Send a fresh random key (a UUID) with each new request, and the same key when you retry it.",
+    ),
+    ErrorInfo(
+        "IDEMPOTENCY_KEY_REUSED",
+        Area.INTEGRATION,
+        409,
+        "This Idempotency-Key was used for another request.",
+        "A `POST` reused the `Idempotency-Key` of an earlier request of your unit (within 24 h) with a "
+        "different path or body. Nothing was done; the earlier request's result stands.",
+        "Use a new key for a new request; reuse a key only to retry the very same request.",
+    ),
+    ErrorInfo(
+        "REQUEST_IN_PROGRESS",
+        Area.INTEGRATION,
+        409,
+        "The first request with this Idempotency-Key is still running.",
+        "A retry arrived while the request it repeats (same key, same body) had not finished.",
+        "Retry after a second: you then get the first request's answer.",
+    ),
+    ErrorInfo(
+        "DOSSIER_DECIDED",
+        Area.INTEGRATION,
+        409,
+        "The dossier is decided: it can no longer change.",
+        "`PUT /v1/dossiers/{id}` with a body other than the stored one, or `POST .../images`, for a "
+        "dossier in state A, R, C or D. Nothing changed; the same body again answers 200.",
+        "Read the decision with `GET /v1/dossiers/{id}`; a new verification needs a new dossier.",
+    ),
+    ErrorInfo(
+        "IMAGE_TYPE_UNSUPPORTED",
+        Area.INTEGRATION,
+        422,
+        "The upload is not a JPEG or PNG image of the declared type.",
+        "An uploaded ID card or portrait image is neither JPEG nor PNG, or its content is another type "
+        "than the form declared. The upload was discarded; the dossier keeps the image it had.",
+        "Upload a JPEG or PNG, with the `Content-Type` the form was asked for.",
+    ),
+    ErrorInfo(
+        "IMAGE_SIZE_OUT_OF_RANGE",
+        Area.INTEGRATION,
+        422,
+        "The upload is too small or too large.",
+        "An uploaded image is under 2 KB or over 10 MB (the form's policy states the range; S3 itself "
+        "refuses such an upload with `EntityTooSmall` / `EntityTooLarge`). The upload was discarded.",
+        "Upload the camera's picture, between 2 KB and 10 MB.",
+    ),
+    ErrorInfo(
+        "IMAGE_NOT_DECODABLE",
+        Area.INTEGRATION,
+        422,
+        "The upload does not decode as a picture.",
+        "An uploaded file starts like a JPEG or PNG but is truncated or corrupt. The upload was discarded.",
+        "Upload the file again, completely.",
+    ),
+    ErrorInfo(
+        "IMAGE_DIMENSIONS_OUT_OF_RANGE",
+        Area.INTEGRATION,
+        422,
+        "The picture is too small or too large to check.",
+        "An uploaded picture's shorter side is under 160 pixels or its longer side over 8000. The upload "
+        "was discarded.",
+        "Upload the capture at the camera's resolution (not a thumbnail).",
+    ),
+    ErrorInfo(
+        "IMAGE_NO_FACE",
+        Area.INTEGRATION,
+        422,
+        "No face was found on the portrait.",
+        "The uploaded portrait shows no frontal face (the media node's face check). The upload was "
+        "discarded; the dossier keeps the portrait it had.",
+        "Capture the portrait again with the customer facing the camera, in good light.",
+    ),
+    ErrorInfo(
+        "WEBHOOK_NOT_FOUND",
+        Area.INTEGRATION,
+        404,
+        "No such webhook subscription.",
+        "A `/v1/webhooks/{id}` request named a subscription that does not exist or belongs to another "
+        "unit (the two are not told apart).",
+        "List your subscriptions with `GET /v1/webhooks`.",
+    ),
+    ErrorInfo(
+        "DELIVERY_NOT_FOUND",
+        Area.INTEGRATION,
+        404,
+        "No such webhook delivery.",
+        "A delivery id that is not one of this subscription's (or expired: the log keeps 30 days).",
+        "List the deliveries with `GET /v1/webhooks/{id}/deliveries`.",
+    ),
+    ErrorInfo(
+        "WEBHOOK_URL_REFUSED",
+        Area.INTEGRATION,
+        422,
+        "vkyc does not deliver to this URL.",
+        "A subscription's URL is not `https://` (plain `http://` is allowed only where the deployment "
+        "allows private addresses, as `make up` does), carries a user name or password, or names a "
+        "private, loopback or link-local address.",
+        "Give the public HTTPS address of your receiver.",
+    ),
+    ErrorInfo(
+        "WEBHOOK_LIMIT_REACHED",
+        Area.INTEGRATION,
+        409,
+        "Your unit has the most webhook subscriptions allowed.",
+        "`POST /v1/webhooks` when the unit already has 10 subscriptions.",
+        "Delete one you no longer need, or subscribe one URL to several event types.",
     ),
     # -- server ---------------------------------------------------------------------------------
     ErrorInfo(

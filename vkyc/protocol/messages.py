@@ -33,7 +33,7 @@ ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- client → server --------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ class _Message(BaseModel):
 
 class _ClientMessage(_Message):
     # Strict: "2", 2.0 or true are not a seq. The canonical form (and so the MAC) depends on exact types.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     ROLES: ClassVar[frozenset[Role]] = ALL_ROLES
     SIGNED: ClassVar[bool] = True
@@ -253,7 +253,7 @@ class ReplyTo(_Message):
     """Where the media node's answer to a party goes: the party's connection and request id, handed
     to the node in ``media.attach`` / ``media.snapshot_request`` and echoed back unchanged."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     connection_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     request_id: RequestId
@@ -262,7 +262,7 @@ class ReplyTo(_Message):
 class LinkStates(_Message):
     """The node's view of both parties' peer connections (``none``: not attached)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
     mobile: LinkStatus
     agent: LinkStatus
@@ -381,7 +381,7 @@ ClientMessage = Annotated[
     | NodeSync,
     Field(discriminator="action"),
 ]
-CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+CLIENT_MESSAGE: TypeAdapter[Any] = TypeAdapter(ClientMessage, config=ConfigDict(defer_build=True))
 CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
     cls.model_fields["action"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (
@@ -421,7 +421,7 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
 class IceServer(BaseModel):
     """An ICE server for a party's peer connection, as WebRTC's ``RTCIceServer``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     urls: list[Annotated[str, StringConstraints(pattern=r"^(stun|stuns|turn|turns):\S{1,250}$")]] = Field(
         min_length=1, max_length=8
     )
@@ -683,6 +683,18 @@ class CallDecided(_Message):
     dossier_state: str
 
 
+class ResultMedia(_Message):
+    """What the dealer's app may show with the result, as pre-signed GET URLs (fetch them with a plain
+    GET, no credentials, before ``expires_at``): the ID card's front and back and the portrait the
+    decision was made on, and the agent's snapshot of the call. ``null`` where there is none."""
+
+    id_front: str | None = None
+    id_back: str | None = None
+    portrait: str | None = None
+    snapshot: str | None = None
+    expires_at: str = Field(description="ISO 8601 (UTC): the URLs stop working then.")
+
+
 class CallResult(_Message):
     """To the mobile (seed 002 step 16): the decision with the references to the evidence."""
 
@@ -692,6 +704,12 @@ class CallResult(_Message):
     reason: str
     dossier: DossierView
     snapshot_id: str | None = None
+    media: ResultMedia | None = None
+    dossier_href: str | None = Field(
+        None,
+        description="Where the integrator's backend reads the dossier, its decision and the whole evidence "
+        "(`GET` with the unit's API key).",
+    )
 
 
 class DeviceRegistered(_Message):
@@ -861,4 +879,4 @@ ServerMessage = Annotated[
     | MediaSyncResult,
     Field(discriminator="action"),
 ]
-SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage)
+SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(ServerMessage, config=ConfigDict(defer_build=True))

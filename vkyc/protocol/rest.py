@@ -42,7 +42,7 @@ Iso = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # -- errors ---------------------------------------------------------------------------------------

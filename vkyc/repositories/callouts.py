@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vkyc.repositories.calls import OUTBOUND
+from vkyc.domain.direction import OUTBOUND, rules_of
 from vkyc.repositories.settings_cache import TtlCache
 from vkyc.repositories.tables import Call, Hotline
 
@@ -47,7 +47,7 @@ def ringing_callbacks(subscriber: str) -> list[Call]:
     keys, ``state`` and ``direction`` only (GSI ``by_subscriber``, eventually consistent: re-read the
     item before acting). One Query of the subscriber's newest ``RECENT_CALLS`` calls."""
     newest = Call.by_subscriber.query(subscriber, scan_index_forward=False, limit=RECENT_CALLS)
-    return [call for call in newest if call.direction == OUTBOUND and call.state == RINGING]
+    return [call for call in newest if rules_of(call.direction) is OUTBOUND and call.state == RINGING]
 
 
 def _load_hotlines() -> tuple[CallOutLine, ...]:

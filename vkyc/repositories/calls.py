@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from vkyc.domain.direction import Direction
 from vkyc.repositories.stateful import StatefulRepository
 from vkyc.repositories.tables import Call
 
-INBOUND = "in"
-OUTBOUND = "out"
+INBOUND = Direction.INBOUND.value  # the stored values of ``Call.direction``
+OUTBOUND = Direction.OUTBOUND.value
 
 
 class CallRepository(StatefulRepository[Call]):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from vkyc.domain.dossier import DOSSIER, DossierEvent
 from vkyc.repositories.stateful import StatefulRepository
-from vkyc.repositories.tables import CustomerInfo, Dossier, DossierImages, DossierLog
+from vkyc.repositories.tables import CustomerInfo, Dossier, DossierImageChecks, DossierImages, DossierLog
 from vkyc.repositories.transitions import Change, already_applied, commit
 
 
@@ -38,6 +38,8 @@ class DossierRepository:
         customer: CustomerInfo | None = None,
         images: DossierImages | None = None,
         dealer_account: str | None = None,
+        dealer_channel: str | None = None,
+        image_checks: DossierImageChecks | None = None,
         note: str | None = None,
         reason: str | None = None,
         at: datetime | None = None,
@@ -47,7 +49,8 @@ class DossierRepository:
 
         ``customer_type`` is ``KHCN`` / ``KHDN``, ``payment_type`` ``prepaid`` / ``postpaid``
         (``vkyc.domain.policy``); ``subscriber`` normalized (``84…``). ``note`` is the dossier's own
-        free text; ``reason`` only explains the creation in the log.
+        free text; ``reason`` only explains the creation in the log. ``image_checks`` makes the dossier
+        track its images (the integrator API's dossiers: ``vkyc.services.dossier_intake``).
         """
         dossier = Dossier(
             dossier_id,
@@ -60,6 +63,8 @@ class DossierRepository:
             customer=customer,
             images=images,
             dealer_account=dealer_account,
+            dealer_channel=dealer_channel,
+            image_checks=image_checks,
             note=note or None,
         )
         return self._items.create(dossier, DOSSIER, request_id=request_id, actor=actor, reason=reason, at=at)

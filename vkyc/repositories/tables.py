@@ -40,7 +40,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from vkyc import env
-from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.direction import is_live_call
 from vkyc.repositories import pynamodb_internals
 
 PAY_PER_REQUEST = PAY_PER_REQUEST_BILLING_MODE
@@ -432,6 +432,7 @@ class DossierLog(LogModel):
     class Meta:
         table_name = "dossier_log"
         billing_mode = PAY_PER_REQUEST
+        stream_view_type = NEW_AND_OLD_IMAGES  # evidence.ready webhooks (the hash arriving on an entry)
 
     dossier_id = UnicodeAttribute(hash_key=True)
     # On a decision's entry: the evidence bundle's manifest (``vkyc.evidence``) and its sha256, which
@@ -487,11 +488,44 @@ class CustomerInfo(MapAttribute[str, Any]):
 
 
 class DossierImages(MapAttribute[str, Any]):
-    """S3 keys (media bucket) of the images eKYC captured: shown to the agent, returned to mSale."""
+    """S3 keys (media bucket) of the images eKYC captured: shown to the agent, returned to mSale. A
+    dossier of the integrator API has a key only once an upload of it was accepted (``image_checks``)."""
 
-    id_front_key = UnicodeAttribute()
-    id_back_key = UnicodeAttribute()
-    portrait_key = UnicodeAttribute()
+    id_front_key = UnicodeAttribute(null=True)
+    id_back_key = UnicodeAttribute(null=True)
+    portrait_key = UnicodeAttribute(null=True)
+
+
+class ImageCheck(MapAttribute[str, Any]):
+    """Where one image of a dossier stands (``vkyc.domain.images``): the accepted upload (``status``
+    ``valid``, its key and what the check measured), the upload being checked (``pending_*``), and the
+    last rejected one (``rejected_*``, with its catalogue code). A rejection never replaces the
+    accepted image."""
+
+    status = UnicodeAttribute()  # missing | valid
+    key = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
+    size = IntegerAttribute(null=True)
+    width = IntegerAttribute(null=True)
+    height = IntegerAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    face_found = BooleanAttribute(null=True)
+    uploaded_at = UTCDateTimeAttribute(null=True)
+    checked_at = UTCDateTimeAttribute(null=True)
+    pending_key = UnicodeAttribute(null=True)
+    pending_since = UTCDateTimeAttribute(null=True)
+    rejected_key = UnicodeAttribute(null=True)
+    rejected_code = UnicodeAttribute(null=True)
+    rejected_detail = UnicodeAttribute(null=True)
+    rejected_at = UTCDateTimeAttribute(null=True)
+
+
+class DossierImageChecks(MapAttribute[str, Any]):
+    """The three images of a dossier created through the integrator API, checked after upload."""
+
+    id_front = ImageCheck(null=True)
+    id_back = ImageCheck(null=True)
+    portrait = ImageCheck(null=True)
 
 
 class Dossier(StatefulModel):
@@ -527,6 +561,11 @@ class Dossier(StatefulModel):
     # The dossier's latest call: a new request checks it is over (one GetItem, only on a re-call), and
     # the request's conditional write on the dossier stops two simultaneous requests.
     last_call_id = UnicodeAttribute(null=True)
+    # The integrator API (``vkyc.services.dossier_intake``): the dealer's sales channel as submitted,
+    # and the images' checks. A dossier without ``image_checks`` was written by another path (demo
+    # loader, import) and its images are taken as given (``vkyc.domain.eligibility``).
+    dealer_channel = UnicodeAttribute(null=True)
+    image_checks = DossierImageChecks(null=True)
 
 
 class AgentsByUnit(GlobalSecondaryIndex["Agent"]):
@@ -671,7 +710,8 @@ class CallsOpen(GlobalSecondaryIndex["Call"]):
 
 
 class Call(StatefulModel):
-    """An inbound call (``direction = "in"``, mobile → agent) or a call-back (``"out"``, agent → mobile).
+    """An inbound call (``Direction.INBOUND``, mobile → agent) or a call-back (``Direction.OUTBOUND``,
+    agent → mobile).
 
     The two directions have different machines; the caller picks the machine from ``direction``.
     ``unit_id`` is the caller's unit (the token's), ``serving_unit_id`` the unit whose agents serve it.
@@ -723,7 +763,7 @@ class Call(StatefulModel):
     # The call the agent held (in WRAP_UP) when starting this call-back: a call-back the agent cancels
     # gives it back to them, so that it stays decidable (``vkyc.domain.decision``).
     agent_held_before = UnicodeAttribute(null=True)
-    # Media (``vkyc.services.media``): the recording as the node reported it when it closed the call (or
+    # Media (``vkyc.services.party_media``): the recording as the node reported it when it closed the call (or
     # as recovered after the node died; ``recording_closed_at`` says the facts are in), the snapshots the
     # agent took, and the decision's dossier log version (where the evidence bundle's hash goes).
     # ``recovery_node_ids``: the nodes asked to recover the recording of a call whose node died (only
@@ -904,6 +944,158 @@ class Session(StatefulModel):
     by_principal = SessionsByPrincipal()
 
 
+# --- the integrator API and its webhooks ---------------------------------------------------------------
+
+
+class WebhooksByUnit(GlobalSecondaryIndex["WebhookSubscription"]):
+    """A unit's subscriptions (the fan-out reads it per event batch). The secret is not projected:
+    listing subscriptions never reads a signing key."""
+
+    class Meta:
+        index_name = "by_unit"
+        projection = IncludeProjection(
+            [
+                "url",
+                "events",
+                "status",
+                "description",
+                "created_at",
+                "updated_at",
+                "failing_since",
+                "paused_at",
+            ]
+        )
+
+    unit_id = UnicodeAttribute(hash_key=True)
+    webhook_id = UnicodeAttribute(range_key=True)
+
+
+class WebhookSubscription(VkycModel):
+    """Where a unit's integrator wants events (``vkyc.services.webhooks``): a URL, the event types, the
+    secret deliveries are signed with (kept as issued: the sender must be able to sign; docs/security.md),
+    and the state of its deliveries: ``failing_since`` (the first failure since the last success) and
+    ``status`` (``active``; ``paused`` by its owner or after failing for a day). During a rotation the
+    previous secret signs too, until ``previous_secret_until``. ``version`` grows with every change."""
+
+    TABLE = "webhook_subscriptions"
+
+    class Meta:
+        table_name = "webhook_subscriptions"
+        billing_mode = PAY_PER_REQUEST
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    unit_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = UnicodeSetAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()  # active | paused
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_secret_until = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    failing_since = UTCDateTimeAttribute(null=True)
+    paused_at = UTCDateTimeAttribute(null=True)
+    paused_reason = UnicodeAttribute(null=True)
+    version = IntegerAttribute(default=1)
+
+    by_unit = WebhooksByUnit()
+
+
+class DeliveryAttempt(MapAttribute[str, Any]):
+    """One attempt to deliver: when, the receiver's HTTP status (None when none came), how long it took,
+    why it failed, and the start of the receiver's answer (for the owner's debugging)."""
+
+    number = IntegerAttribute()
+    at = UTCDateTimeAttribute()
+    status_code = IntegerAttribute(null=True)
+    latency_ms = IntegerAttribute()
+    error = UnicodeAttribute(null=True)
+    response_excerpt = UnicodeAttribute(null=True)
+    redelivery = BooleanAttribute(default=False)
+
+
+class DeliveriesByWebhook(GlobalSecondaryIndex["WebhookDelivery"]):
+    """A subscription's delivery log, oldest first (``log_key`` = event time # delivery id)."""
+
+    class Meta:
+        index_name = "by_webhook"
+        projection = IncludeProjection(
+            [
+                "kind",
+                "event_id",
+                "event_type",
+                "state",
+                "attempt_count",
+                "last_status",
+                "created_at",
+                "next_attempt_at",
+                "delivered_at",
+                "notice",
+            ]
+        )
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    log_key = UnicodeAttribute(range_key=True)
+
+
+class WebhookDelivery(VkycModel):
+    """One event addressed to one subscription, and every attempt to deliver it
+    (``vkyc.services.webhook_delivery``); or (``kind`` ``notice``) a line the sender wrote in the
+    subscription's log for its owner (the subscription was paused). ``delivery_id`` is derived from the
+    event id and the subscription, so a fan-out that runs twice writes it once. ``body`` is the JSON
+    delivered, the same bytes on every attempt. States: ``pending`` (to be sent), ``retrying``
+    (failed, ``next_attempt_at`` set), ``delivered``, ``dead`` (given up, in the dead-letter queue),
+    ``held`` (its subscription is paused), ``cancelled`` (its subscription was deleted). Kept 30 days."""
+
+    TABLE = "webhook_deliveries"
+
+    class Meta:
+        table_name = "webhook_deliveries"
+        billing_mode = PAY_PER_REQUEST
+
+    delivery_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="delivery")  # delivery | notice
+    webhook_id = UnicodeAttribute()
+    unit_id = UnicodeAttribute()
+    log_key = UnicodeAttribute()
+    event_id = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    notice = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()
+    attempts = ListAttribute[DeliveryAttempt](of=DeliveryAttempt, default=list)
+    attempt_count = IntegerAttribute(default=0)
+    last_status = IntegerAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    dead_at = UTCDateTimeAttribute(null=True)
+    enqueued_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_webhook = DeliveriesByWebhook()
+
+
+class IdempotencyRecord(VkycModel):
+    """A ``POST`` of the integrator API under its ``Idempotency-Key`` (``vkyc.services.idempotency``):
+    ``record_key`` is ``<unit>#<key>``; the request's hash (method, path and canonical body) and, once it
+    succeeded, its answer, replayed to a retry. Kept 24 h (``expires_at``)."""
+
+    TABLE = "idempotency_keys"
+
+    class Meta:
+        table_name = "idempotency_keys"
+        billing_mode = PAY_PER_REQUEST
+
+    record_key = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    state = UnicodeAttribute()  # running | done
+    response = JSONAttribute(null=True)
+    started_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class RevokedToken(VkycModel):
     """A token revoked before its expiry (``session.bye``, logout): refused at ``$connect`` and on REST
     until it would have expired anyway (``expires_at``, TTL: the item is not needed after that)."""
@@ -987,6 +1179,9 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     RevokedToken,
     ReportCounter,
     ReportMark,
+    WebhookSubscription,
+    WebhookDelivery,
+    IdempotencyRecord,
 )
 """Every table, in creation order."""
 
@@ -995,7 +1190,7 @@ STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer,
 
 _connection: Connection | None = None
 _prefix: str = ""
-MAX_POOL_CONNECTIONS = 64
+MAX_POOL_CONNECTIONS = 128  # the local stack runs up to 64 timer handlers beside the sockets' own
 
 
 def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
@@ -1030,19 +1225,40 @@ def prefix() -> str:
     return _prefix
 
 
+HEALTH_KEY = {"S": "vkyc-health-check", "N": "0", "B": b"0"}  # a made-up key of each attribute type
+BATCH_GET_MAX = 100
+
+
 def missing_tables() -> list[str]:
-    """The names of the tables of the bound prefix that DynamoDB does not list (empty: all there).
-    ListTables, one request per 100 names of the account; raises what botocore raises when DynamoDB
-    cannot be reached."""
-    expected = {prefix() + model.TABLE for model in ALL_MODELS}
-    listed: set[str] = set()
-    start: str | None = None
-    while True:
-        page = connection().list_tables(exclusive_start_table_name=start)
-        listed.update(page.get("TableNames", []))
-        start = page.get("LastEvaluatedTableName")
-        if not start:
-            return sorted(expected - listed)
+    """The names of the tables of the bound prefix that do not exist (empty: all there).
+
+    One BatchGetItem of a made-up key per table (up to 100 tables a request): it fails if any table is
+    missing, and only then does a DescribeTable per table name the missing ones. It needs nothing but
+    read access to the deployment's own tables (ListTables would need every table of the account).
+    Raises what botocore raises when DynamoDB cannot be reached."""
+    client: Any = connection().client
+    requests: dict[str, Any] = {}
+    for model in ALL_MODELS:
+        schema = pynamodb_internals.table_schema(model)
+        types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+        names = [k["AttributeName"] for k in schema["key_schema"]]
+        key = {name: {types[name]: HEALTH_KEY[types[name]]} for name in names}
+        requests[str(model.Meta.table_name)] = {"Keys": [key]}
+    tables = list(requests)
+    try:
+        for start in range(0, len(tables), BATCH_GET_MAX):
+            batch = tables[start : start + BATCH_GET_MAX]
+            client.batch_get_item(RequestItems={name: requests[name] for name in batch})
+        return []
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    missing = []
+    for name in tables:
+        try:
+            client.describe_table(TableName=name)
+        except client.exceptions.ResourceNotFoundException:
+            missing.append(name)
+    return missing
 
 
 def create_all(wait: bool = True) -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import sys
 
+from vkyc import secret_store
 from vkyc.protocol.signing import b64url
 from vkyc.security.tokens import SecretMissing
 
@@ -32,7 +32,7 @@ _LABEL = b"vkyc-media-node-key/v1:"  # a master used for anything else never yie
 
 def master() -> bytes:
     """The deployment's node-key master; ``SecretMissing`` when unset or shorter than 32 characters."""
-    value = os.environ.get(MASTER_VARIABLE, "")
+    value = secret_store.get(MASTER_VARIABLE)
     if len(value) < MIN_MASTER_LENGTH:
         raise SecretMissing(f"{MASTER_VARIABLE} must be set to at least {MIN_MASTER_LENGTH} characters")
     return value.encode("utf-8")

@@ -1,7 +1,8 @@
 """Short-lived signed tokens: ``base64url(JSON claims) . base64url(HMAC-SHA256)``.
 
 Issued by the auth endpoints, presented once at WebSocket ``$connect`` (``?token=``). The secret
-comes from ``VKYC_TOKEN_SECRET`` (at least 32 characters); production sets it from its secret store.
+comes from ``VKYC_TOKEN_SECRET`` (at least 32 characters): the environment locally, Secrets Manager in a
+deployment (``vkyc.secret_store``).
 Claims always hold ``role``, ``sub`` (the principal), ``unit``, ``iat`` and ``exp`` (epoch seconds).
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from typing import Any
 
+from vkyc import secret_store
 from vkyc.protocol.signing import b64url, b64url_decode
 
 MIN_SECRET_LENGTH = 32
@@ -33,7 +34,7 @@ class SecretMissing(RuntimeError):
 
 
 def secret() -> bytes:
-    value = os.environ.get("VKYC_TOKEN_SECRET", "")
+    value = secret_store.get("VKYC_TOKEN_SECRET")
     if len(value) < MIN_SECRET_LENGTH:
         raise SecretMissing(f"VKYC_TOKEN_SECRET must be set to at least {MIN_SECRET_LENGTH} characters")
     return value.encode("utf-8")

@@ -14,9 +14,10 @@
    account's counter (the person got in: the next typo starts from zero). The source's counter is not
    cleared by a success: one valid account must not buy an attacker fresh guesses at the others.
 
-Counters: ``login`` per username and per source; ``node`` per node id and per source; ``mobile`` per
-source (the API key is the secret: there is no account to count against). Figures are
-``vkyc.services.limits``; ``docs/security.md`` states what an attacker gets.
+Counters: ``login`` per username and per source; ``node`` per node id and per source; ``mobile`` and
+``integrator`` (the ``/v1`` API, ``api_key``) per source (the API key is the secret: there is no account
+to count against). ``api_key`` audits failures and lockouts only: every ``/v1`` request is a success.
+Figures are ``vkyc.services.limits``; ``docs/security.md`` states what an attacker gets.
 """
 
 from __future__ import annotations
@@ -88,23 +89,16 @@ class CredentialGuard:
         self._audit(AuthEventKind.TOKEN_ISSUED, attempt, None, "media node token")
         return grant
 
-    def api_key_read(self, source: str, check: Callable[[], T]) -> T:
-        """A read authenticated by an integrator's API key (the reports): refused while the source is
-        locked; a wrong key (``check`` raises ``API_KEY_INVALID``) counts against the source and is
-        audited, as on ``POST /auth/mobile``. Successes are not audited (reads are frequent)."""
-        attempt = _Attempt("reports", "api key", source)
-        counters = self._counters(attempt, account=None)
-        self._refuse_if_locked(counters)
-        try:
-            return check()
-        except ProtocolError as exc:
-            if exc.code in WRONG_CREDENTIAL:
-                self._failed(attempt, counters)
-            raise
+    def api_key(self, check: Callable[[], T], source: str) -> T:
+        """The integrator API's key check (``check`` raises ``API_KEY_INVALID`` for a wrong key) behind
+        the per-address counter of wrong keys: refused while locked, a wrong key counted."""
+        attempt = _Attempt("integrator", "api-key", source)
+        result, _ = self._guarded(attempt, self._counters(attempt, account=None), check)
+        return result
 
     def _guarded(
-        self, attempt: _Attempt, counters: list[_Counter], use_case: Callable[[], Grant]
-    ) -> tuple[Grant, list[bool]]:
+        self, attempt: _Attempt, counters: list[_Counter], use_case: Callable[[], T]
+    ) -> tuple[T, list[bool]]:
         """Refuse while locked, run ``use_case``, count a wrong credential; the grant, and whether
         each counter had failures before."""
         had_failures = self._refuse_if_locked(counters)

@@ -5,18 +5,41 @@ the dossier sent to the agent and the mobile."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vkyc.adapters.media_files import MediaFiles
 from vkyc.domain.agent import AgentState
-from vkyc.domain.callback import CallbackState
 from vkyc.domain.decision import DecisionFacts, DecisionRefused, check_decision
+from vkyc.domain.direction import CALLBACK_PREFIX, Direction, rules_of
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
 from vkyc.protocol.errors import ProtocolError
-from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView
-from vkyc.repositories.calls import OUTBOUND
+from vkyc.protocol.messages import CallResult, DossierImagesView, DossierView, ResultMedia
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
 from vkyc.repositories.transitions import Change, plan, plan_note
+
+
+def new_call(
+    dossier: Dossier, direction: Direction, serving_unit_id: str, at: datetime, **attrs: Any
+) -> Call:
+    """A new call of ``dossier`` in ``direction`` (not yet stored), with what it copies from the dossier
+    (its unit, subscriber, customer type and SUB_TYPE: routing and reports read them on the call). A
+    call-back's id starts with ``CALLBACK_PREFIX``."""
+    prefix = CALLBACK_PREFIX if direction is Direction.OUTBOUND else ""
+    return Call(
+        call_id=prefix + str(uuid.uuid4()),
+        direction=direction.value,
+        unit_id=dossier.unit_id,
+        serving_unit_id=serving_unit_id,
+        dossier_id=dossier.dossier_id,
+        subscriber=dossier.subscriber,
+        customer_type=dossier.customer_type,
+        sub_type=dossier.sub_type,
+        created_at=at,
+        **attrs,
+    )
 
 
 def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Change:
@@ -32,7 +55,6 @@ def call_placed(dossier: Dossier, call_id: str, actor: str, *, note: str) -> Cha
 
 
 HOLDING_STATES = frozenset({AgentState.IN_CALL.value, AgentState.WRAP_UP.value})
-UNANSWERED_CALLBACK_STATES = frozenset({CallbackState.TIMEOUT.value, CallbackState.NOT_REGISTERED.value})
 
 
 def check_decision_allowed(
@@ -48,7 +70,7 @@ def check_decision_allowed(
         held=agent.call_id == call.call_id and agent.state in HOLDING_STATES,
         answered=call.answered_at is not None,
         media_connected=call.media_connected_at is not None,
-        unanswered_callback=call.direction == OUTBOUND and call.state in UNANSWERED_CALLBACK_STATES,
+        unanswered_callback=call.state in rules_of(call.direction).unanswered_ends,
         snapshot_ids=frozenset(call.snapshot_ids or ()),
         face_snapshot_ids=frozenset(call.face_snapshot_ids or ()),
         snapshot_id=snapshot_id,
@@ -86,12 +108,37 @@ def dossier_view(dossier: Dossier) -> DossierView:
 def result_message(
     call_id: str, decision: str, reason: str, dossier: Dossier, snapshot_id: str | None
 ) -> dict[str, Any]:
-    """``call.result`` for the mobile (seed 002 step 16): the decision with the evidence's references."""
+    """``call.result`` for the mobile (seed 002 step 16): the decision with the evidence's references,
+    fetchable (pre-signed URLs: ``result_media``) and the dossier's address in the integrator API."""
+    view = dossier_view(dossier)
     result = CallResult(
         call_id=call_id,
         decision=decision,
         reason=reason,
-        dossier=dossier_view(dossier),
+        dossier=view,
         snapshot_id=snapshot_id,
+        media=result_media(call_id, view, snapshot_id),
+        dossier_href=f"/v1/dossiers/{dossier.dossier_id}",
     )
     return result.model_dump(mode="json")
+
+
+_files: MediaFiles | None = None
+
+
+def result_media(call_id: str, view: DossierView, snapshot_id: str | None) -> ResultMedia:
+    """Pre-signed GET URLs of the dossier's images and the decision's snapshot (no request is made:
+    pre-signing is local; a URL of an image the bucket lacks answers 404)."""
+    global _files
+    if _files is None:
+        _files = MediaFiles()
+    files = _files
+    snapshot_key = f"calls/{call_id}/snapshots/{snapshot_id}.jpg" if snapshot_id else None
+    expires = datetime.now(UTC) + timedelta(seconds=files.url_ttl_s)
+    return ResultMedia(
+        id_front=files.url(view.images.id_front) if view.images.id_front else None,
+        id_back=files.url(view.images.id_back) if view.images.id_back else None,
+        portrait=files.url(view.images.portrait) if view.images.portrait else None,
+        snapshot=files.url(snapshot_key) if snapshot_key else None,
+        expires_at=expires.isoformat().replace("+00:00", "Z"),
+    )

@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from vkyc.domain import eligibility
+from vkyc.domain.direction import is_live_call
 from vkyc.domain.eligibility import DossierFacts
+from vkyc.domain.images import ROLES, ImageStatus
 from vkyc.domain.policy import SubTypePolicy
 from vkyc.domain.settings import CallSettings
 from vkyc.repositories.call_counts import successful_inbound_calls
@@ -33,11 +35,25 @@ def facts_of(dossier: Dossier) -> DossierFacts:
         customer_type=dossier.customer_type,
         payment_type=dossier.payment_type,
         subscriber=dossier.subscriber,
+        images_not_valid=images_not_valid(dossier),
+    )
+
+
+def images_not_valid(dossier: Dossier) -> tuple[str, ...] | None:
+    """The roles whose image has no accepted upload, or None when the dossier's images are not tracked
+    (``Dossier.image_checks`` absent: not created through the integrator API)."""
+    checks = dossier.image_checks
+    if checks is None:
+        return None
+    return tuple(
+        role.value
+        for role in ROLES
+        if getattr(getattr(checks, role.value, None), "status", None) != ImageStatus.VALID.value
     )
 
 
 class EligibilityService:
-    """``check(dossier)``: may a call be placed for it now? (``CallService``'s ``Eligibility`` port.)
+    """``check(dossier)``: may a call be placed for it now? (``InboundCalls``'s ``Eligibility`` port.)
 
     DynamoDB requests per check, in this order (each read only if the checks before it passed):
 
@@ -102,4 +118,4 @@ class EligibilityService:
     def _has_live_call(self, dossier: Dossier) -> bool:
         # Calls of a dossier follow one another: only its latest can still be live.
         latest = self.calls.find(dossier.last_call_id or "")
-        return latest is not None and eligibility.is_live_call(latest.direction, latest.state)
+        return latest is not None and is_live_call(latest.direction, latest.state)

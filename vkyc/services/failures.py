@@ -2,23 +2,26 @@
 
 ``as_protocol_error`` turns what a use case or the layers under it may raise into a ``ProtocolError``:
 a catalogue error as is; pydantic's ``ValidationError`` as ``BAD_MESSAGE`` naming the field; a domain
-refusal (``NotEligible``, ``IllegalTransition``) or a lost race (``TransitionConflict``) as its code;
-DynamoDB or S3 unreachable, throttling or missing (a table, the bucket) as ``SERVICE_UNAVAILABLE``;
-anything else as ``INTERNAL_ERROR`` (the caller logs it: it is a bug). REST (``vkyc.api``) answers
-with it; the WebSocket entry point may too.
+refusal (``NotEligible``, ``IllegalTransition``, ``DecisionRefused``: any ``DomainError`` whose code is
+in the catalogue) or a lost race (``TransitionConflict``) as its code; DynamoDB or S3 unreachable,
+throttling or missing (a table, the bucket) as ``SERVICE_UNAVAILABLE``;
+anything else as ``INTERNAL_ERROR`` (the caller logs it: it is a bug). REST answers it as
+``{code, message}`` (``vkyc.api.routes.error_response``); the WebSocket as the ``error`` message
+``error_message`` builds, for a reply or a push.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import ValidationError
 
-from vkyc.domain.eligibility import NotEligible
-from vkyc.domain.machine import IllegalTransition
-from vkyc.protocol.errors import ProtocolError
+from vkyc.domain.machine import DomainError
+from vkyc.protocol.errors import CATALOGUE, ProtocolError
+from vkyc.protocol.messages import Error
 from vkyc.repositories.errors import TransitionConflict
 
 # AWS error codes that mean "the service, not the request": retrying later may work.
@@ -66,16 +69,21 @@ def as_protocol_error(exc: BaseException) -> ProtocolError:
         return exc
     if isinstance(exc, ValidationError):
         return ProtocolError("BAD_MESSAGE", describe_validation(exc))
-    if isinstance(exc, NotEligible):
+    if isinstance(exc, DomainError) and exc.code in CATALOGUE:  # an eligibility refusal, an illegal move
         return ProtocolError(exc.code, str(exc))
-    if isinstance(exc, IllegalTransition):
-        return ProtocolError("ILLEGAL_TRANSITION", str(exc))
     if isinstance(exc, TransitionConflict):
         return ProtocolError("STATE_CONFLICT", str(exc))
     reason = unavailable_reason(exc)
     if reason is not None:
         return ProtocolError("SERVICE_UNAVAILABLE", f"({reason})")
     return ProtocolError("INTERNAL_ERROR")
+
+
+def error_message(error: ProtocolError, request_id: str | None = None) -> dict[str, Any]:
+    """The WebSocket ``error`` message of ``error``: the reply to ``request_id``, or a push (None)."""
+    return Error(
+        code=error.code, message=error.message, request_id=request_id, call_id=error.call_id
+    ).model_dump(mode="json")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

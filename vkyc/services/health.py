@@ -1,6 +1,6 @@
 """``GET /health``: whether vkyc's dependencies answer, and which one does not.
 
-Checks DynamoDB (every table of the bound prefix is listed: ListTables) and the media bucket
+Checks DynamoDB (every table of the bound prefix exists: one BatchGetItem) and the media bucket
 (HeadBucket). A failed check answers ``SERVICE_UNAVAILABLE`` (503) whose message names each failed
 dependency and why (``dynamodb: EndpointConnectionError``; ``dynamodb: missing vkyc-calls``). The
 result is kept ``CACHE_S`` seconds per container, so that polling ``/health`` (it needs no token)

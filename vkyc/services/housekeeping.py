@@ -24,7 +24,7 @@ conditioned on the state and version read, so a race with a live handler just lo
       serving unit's ``queue_timeout_s``) plus ``margin_s``;
     * live (A, CONNECTED, RECONNECTING) with both parties' sessions ENDED (or missing): the agent,
       still IN_CALL on it, goes AVAILABLE (SWEEP). No wrap-up is owed for a call nobody was in.
-(c) call-backs (``direction = "out"``, ``vkyc.domain.callback``) whose timers were lost are released
+(c) call-backs (``Direction.OUTBOUND``, ``vkyc.domain.callback``) whose timers were lost are released
     (F, reason ``swept``), their agent, still IN_CALL on them, AVAILABLE (SWEEP): ringing (N) more than
     ``margin_s`` past their ``ring_deadline``, or answered (A) with both parties' sessions ENDED.
 
@@ -60,7 +60,7 @@ from typing import Any
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, LIVE_STATES, WAITING_STATES, CallEvent, CallState, EndedBy, EndReason
 from vkyc.domain.callback import CALLBACK, CallbackEvent, CallbackState
-from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.direction import OUTBOUND, is_live_call, rules_of
 from vkyc.domain.media import dead
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.domain.session import SessionState
@@ -117,6 +117,7 @@ class Housekeeping:
         *,
         settings: SettingsOf = cached_settings,
         on_agent_freed: Callable[[str], None] | None = None,
+        on_media_node_dead: Callable[[str], None] | None = None,
         margin_s: int = MARGIN_S,
     ) -> None:
         self.notifier = notifier
@@ -129,7 +130,7 @@ class Housekeeping:
         self.offers = OfferRepository()
         self.sessions = SessionRepository()
         # Told the id of each media node found dead with calls (the routing app hands it to signaling).
-        self.on_media_node_dead: Callable[[str], None] | None = None
+        self.on_media_node_dead = on_media_node_dead
 
     # -- the sweeper -------------------------------------------------------------------------------------
 
@@ -168,8 +169,9 @@ class Housekeeping:
     def dead_media_nodes(self, now: datetime) -> list[str]:
         """Media nodes whose heartbeat is older than 15 s, not yet declared lost, that still hold calls
         (issue #5): each goes to ``on_media_node_dead``, which ends its calls and recovers their
-        recordings (``vkyc.services.media``). A backstop: a node's socket drop is noticed in seconds; this
-        finds a node that hangs with its socket open. One Scan of the (small) media-node table."""
+        recordings (``vkyc.services.media_fleet``). A backstop: a node's socket drop is noticed in
+        seconds; this finds a node that hangs with its socket open. One Scan of the (small) media-node
+        table."""
         found = [
             node.node_id
             for node in media_nodes.all_nodes()
@@ -243,7 +245,7 @@ class Housekeeping:
         call = self.calls.find(call_id)
         if call is None:
             return
-        if call.direction == "out":  # a call-back: its own machine
+        if rules_of(call.direction) is OUTBOUND:  # a call-back: its own machine
             self._check_callback(call, now, report, freed)
             return
         state = CallState(call.state)

@@ -26,12 +26,11 @@ from vkyc.domain.policy import normalize_sub_type
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories import directory
-from vkyc.repositories.api_keys import find_api_key
 from vkyc.repositories.directory import Named
 from vkyc.repositories.policy import policy_rows
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.units import UnitView
-from vkyc.security.passwords import api_key_digest
+from vkyc.services.integrator_auth import Integrator
 
 MAX_DAYS = {"15min": 2, "hour": 7, "day": 92, "week": 400, "month": 400}
 """The longest range of each bucket, in days (13 months for weeks and months)."""
@@ -66,14 +65,10 @@ def reach(home_unit: str, units: Sequence[UnitView]) -> tuple[UnitView, ...]:
     return tuple(u for u in units if home_unit in ("*", u.served_by))
 
 
-def integrator_caller(api_key: str, units: Sequence[UnitView]) -> ReportCaller:
-    """The caller of an integrator's API key: its own unit only (``API_KEY_INVALID`` for an unknown or
-    revoked key). One GetItem."""
-    found = find_api_key(api_key_digest(api_key))
-    if found is None or found.revoked_at is not None:
-        raise ProtocolError("API_KEY_INVALID")
-    own = tuple(u for u in units if u.unit_id == found.unit_id)
-    return ReportCaller(f"api-key:{found.name}", found.unit_id, own)
+def integrator_caller(integrator: Integrator, units: Sequence[UnitView]) -> ReportCaller:
+    """The caller of a verified integrator key (``IntegratorAuth``): its own unit only."""
+    own = tuple(u for u in units if u.unit_id == integrator.unit_id)
+    return ReportCaller(f"api-key:{integrator.key_name}", integrator.unit_id, own)
 
 
 @dataclass

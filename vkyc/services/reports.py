@@ -21,12 +21,13 @@ from typing import Any
 
 from vkyc.domain.agent import AgentState
 from vkyc.domain.call import CALL
+from vkyc.domain.direction import INBOUND, rules_of
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Role
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.auth_events import NO_UNIT, events_of
-from vkyc.repositories.calls import INBOUND, CallRepository
+from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.offers import OfferRepository
 from vkyc.repositories.settings_cache import cached_settings
@@ -271,7 +272,7 @@ class ReportsService:
         finals = {s.value for s in CALL.finals}
         for unit in units:
             for call in self.calls.of_unit(unit, start, until):
-                if call.direction != INBOUND:
+                if rules_of(call.direction) is not INBOUND:
                     continue
                 row = hours[call.created_at.astimezone(zone).hour]
                 if call.answered_at is not None:

@@ -16,7 +16,7 @@ from vkyc.repositories.queues import queue_timeout_s
 from vkyc.repositories.routing import CONFIG_TTL_S, RoutingRepository
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Agent, Call, Dossier
-from vkyc.services.calls import Route
+from vkyc.services.claims import Route
 from vkyc.services.ports import Clock, utc_now
 
 

@@ -10,26 +10,22 @@ ended by the server.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from vkyc import env
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.audit import AuthEventKind
-from vkyc.domain.eligibility import is_live_call
+from vkyc.domain.direction import is_live_call
 from vkyc.domain.session import SESSION, SessionEvent, SessionState
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol import PROTOCOL_VERSION
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
-from vkyc.protocol.messages import Hello, IceServer, Role, Welcome
+from vkyc.protocol.messages import Hello, Role, Welcome
 from vkyc.protocol.signing import b64url
 from vkyc.repositories import revocations
 from vkyc.repositories import sessions as connections
@@ -43,13 +39,16 @@ from vkyc.repositories.tables import Session, WsConnection
 from vkyc.repositories.transitions import Change, commit, plan, plan_create
 from vkyc.security import tokens
 from vkyc.services.auth import BUSY_AGENT_STATES, AuthService, Principal
-from vkyc.services.ports import Clock, Notifier, Timers, utc_now
+from vkyc.services.effects import Done, Effects, SessionDropped, SessionLeft, SessionResumed
+from vkyc.services.ice import configured_ice_servers
+from vkyc.services.ports import Clock, utc_now
+from vkyc.services.timers import SessionGrace
 
 HEARTBEAT_INTERVAL_S = 60  # well under API Gateway's 10-minute idle timeout
 RENEW_AFTER_S = 6600  # reconnect before API Gateway's 2-hour cap (7200 s)
 CONNECTION_TTL = timedelta(hours=3)  # longer than any socket can live
 SESSION_TTL = timedelta(days=2)
-GRACE_TIMER = "session_grace"
+GRACE_TIMER = SessionGrace.KIND
 
 
 @dataclass(frozen=True)
@@ -59,37 +58,28 @@ class ConnectResult:
 
 
 class SessionService:
+    """The session use cases. Each returns its effects (``vkyc.services.effects``), with the events
+    ``SessionDropped``, ``SessionResumed`` and ``SessionLeft`` that the call a session is in follows."""
+
     def __init__(
         self,
-        notifier: Notifier,
-        timers: Timers,
         *,
         auth: AuthService | None = None,
         sessions: SessionRepository | None = None,
         agents: AgentRepository | None = None,
         clock: Clock = utc_now,
         renew_after_s: int = RENEW_AFTER_S,
-        on_ended: Callable[[Session, str], None] | None = None,
-        on_dropped: Callable[[Session], None] | None = None,
-        on_resumed: Callable[[Session], None] | None = None,
     ) -> None:
-        self.notifier = notifier
-        self.timers = timers
         self.auth = auth or AuthService()
         self.sessions = sessions or SessionRepository()
         self.calls = CallRepository()
         self.agents = agents or AgentRepository()
         self.clock = clock
         self.renew_after_s = renew_after_s
-        # Told after a session ended (grace expired, bye), so the call it was in can end too.
-        self.on_ended = on_ended
-        # Told after a drop / a resume, so a live call can wait for its party (RECONNECTING) and go on.
-        self.on_dropped = on_dropped
-        self.on_resumed = on_resumed
 
     # -- $connect ---------------------------------------------------------------------------------
 
-    def connect(self, connection_id: str, *, token: str | None, resume: str | None) -> ConnectResult:
+    def connect(self, connection_id: str, *, token: str | None, resume: str | None) -> Done[ConnectResult]:
         """Attach ``connection_id`` to a new session (``token``) or an existing one (``resume``).
 
         Raises ``ProtocolError`` (the emulator and API Gateway answer 403): TOKEN_INVALID,
@@ -101,7 +91,7 @@ class SessionService:
             raise ProtocolError("AUTH_REQUIRED", "Connect with ?token=<token> or ?resume=<resume token>.")
         return self._open(connection_id, self.auth.principal_of(token))
 
-    def _open(self, connection_id: str, principal: Principal) -> ConnectResult:
+    def _open(self, connection_id: str, principal: Principal) -> Done[ConnectResult]:
         now = self.clock()
         replaced: list[Session] = []
         changes: list[Change] = []
@@ -167,20 +157,17 @@ class SessionService:
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
             )
         )
+        effects = Effects()
         for old_connection in old_connections:  # after the commit: tell the old device, hang up on it
-            if old_connection:
-                self.notifier.send(
-                    old_connection,
-                    {
-                        "action": "session.replaced",
-                        "code": "SESSION_REPLACED",
-                        "message": CATALOGUE["SESSION_REPLACED"].message,
-                    },
-                )
-                self.notifier.close(old_connection)
-        return ConnectResult(session.session_id, resumed=False)
+            replaced_message = {
+                "action": "session.replaced",
+                "code": "SESSION_REPLACED",
+                "message": CATALOGUE["SESSION_REPLACED"].message,
+            }
+            effects.to_connection(old_connection, replaced_message).close(old_connection)
+        return Done(ConnectResult(session.session_id, resumed=False), effects)
 
-    def _resume(self, connection_id: str, resume_token: str) -> ConnectResult:
+    def _resume(self, connection_id: str, resume_token: str) -> Done[ConnectResult]:
         session_id, _, _ = resume_token.partition(".")
         session = self.sessions.find(session_id) if session_id else None
         if session is None or not _same_digest(session.resume_digest, resume_token):
@@ -210,16 +197,16 @@ class SessionService:
         )
         if session.role == Role.AGENT.value and session.agent_id:
             self.agents.set_connection(session.agent_id, connection_id)
+        effects = Effects()
         if previous and previous != connection_id:
             # A reload reconnected before the old socket's disconnect: that socket is dead weight.
-            self.notifier.close(previous)
-        if was_detached and self.on_resumed is not None:
-            self.on_resumed(session)
+            effects.close(previous)
         if was_detached:
-            self._tell_peer(
+            effects.event(SessionResumed(session))
+            effects += self._tell_peer(
                 session, {"action": "peer.reconnected", "role": session.role, "call_id": session.call_id}
             )
-        return ConnectResult(session.session_id, resumed=True)
+        return Done(ConnectResult(session.session_id, resumed=True), effects)
 
     # -- session.hello ----------------------------------------------------------------------------
 
@@ -256,15 +243,15 @@ class SessionService:
 
     # -- $disconnect, grace, bye ------------------------------------------------------------------
 
-    def disconnect(self, connection_id: str) -> None:
+    def disconnect(self, connection_id: str) -> Effects:
         """The socket is gone. If it carried an ACTIVE session, hold the session for the grace."""
         connection = connections.find_connection(connection_id)
         if connection is None:
-            return
+            return Effects()
         connections.delete_connection(connection_id)
         session = self.sessions.find(connection.session_id)
         if session is None or session.state != SessionState.ACTIVE or session.connection_id != connection_id:
-            return  # already resumed elsewhere, ended, or replaced
+            return Effects()  # already resumed elsewhere, ended, or replaced
         now = self.clock()
         generation = session.generation + 1
         commit(
@@ -280,10 +267,11 @@ class SessionService:
             at=now,
         )
         grace = self._grace_s(session)
-        self.timers.schedule(GRACE_TIMER, {"session_id": session.session_id, "generation": generation}, grace)
-        if self.on_dropped is not None:
-            self.on_dropped(session)
-        self._tell_peer(
+        effects = Effects().timer(
+            SessionGrace(session_id=session.session_id, generation=generation).after(grace)
+        )
+        effects.event(SessionDropped(session))
+        effects += self._tell_peer(
             session,
             {
                 "action": "peer.reconnecting",
@@ -292,41 +280,44 @@ class SessionService:
                 "call_id": session.call_id,
             },
         )
+        return effects
 
-    def grace_expired(self, session_id: str, generation: int) -> bool:
+    def grace_expired(self, session_id: str, generation: int) -> Done[bool]:
         """The grace timer of drop ``generation`` fired: end the session if it is still detached from
         that drop. True when it ended the session."""
         session = self.sessions.find(session_id)
         if session is None or session.state != SessionState.DETACHED or session.generation != generation:
-            return False
-        self._end(
+            return Done(False)
+        effects = self._end(
             session,
             SessionEvent.GRACE_EXPIRED,
             "grace_expired",
             AgentEvent.SESSION_LOST,
             request_id=f"grace:{session_id}:{generation}",
         )
-        return True
+        return Done(True, effects)
 
-    def bye(self, connection: WsConnection) -> None:
+    def bye(self, connection: WsConnection) -> Effects:
         """The client ended its session on purpose: no grace; the token it connected with is revoked
         (a logout must not leave a token that opens a new session or reads the REST API)."""
         session = self.sessions.get(connection.session_id)
         if session.state == SessionState.ENDED:
-            return
-        self._end(
+            return Effects()
+        effects = self._end(
             session, SessionEvent.END, "bye", AgentEvent.LOGOUT, request_id=f"bye:{connection.connection_id}"
         )
         self._revoke_token(session, "bye")
+        return effects
 
     # -- revocation -------------------------------------------------------------------------------
 
-    def revoke(self, principal_id: str, reason: str, *, token_id: str | None = None) -> int:
+    def revoke(self, principal_id: str, reason: str, *, token_id: str | None = None) -> Done[int]:
         """Cut off every live session of ``principal_id`` (only those opened with ``token_id``, if
         given): each ends (REVOKE; an agent goes OFFLINE whatever it was doing, and the call it was in
         ends as when a party leaves), is told ``session.ended`` with ``reason``, and its socket closes.
         Returns the sessions ended. Idempotent: an ended session is skipped."""
         ended = 0
+        effects = Effects()
         for listed in self.sessions.live_of_principal(principal_id):
             session = self.sessions.find(listed.session_id)
             if session is None or session.state == SessionState.ENDED:
@@ -335,7 +326,7 @@ class SessionService:
                 continue
             connection_id = session.connection_id
             try:
-                self._end(
+                effects += self._end(
                     session,
                     SessionEvent.REVOKE,
                     reason,
@@ -345,10 +336,9 @@ class SessionService:
             except TransitionConflict:
                 continue  # it ended or moved at that moment: a later look finds it ended
             ended += 1
-            if connection_id:
-                self.notifier.send(connection_id, {"action": "session.ended", "reason": reason})
-                self.notifier.close(connection_id)
-        return ended
+            effects.to_connection(connection_id, {"action": "session.ended", "reason": reason})
+            effects.close(connection_id)
+        return Done(ended, effects)
 
     def _revoke_token(self, session: Session, reason: str) -> None:
         if not session.token_id or session.token_expires_at is None:
@@ -373,7 +363,7 @@ class SessionService:
 
     def _end(
         self, session: Session, event: SessionEvent, reason: str, agent_event: AgentEvent, *, request_id: str
-    ) -> None:
+    ) -> Effects:
         actor = session.principal_id if event is SessionEvent.END else "system"
         changes = [
             plan(
@@ -393,12 +383,11 @@ class SessionService:
         commit(*changes, request_id=request_id, at=self.clock())
         # The peer hears that the party left before the call's end that follows from it (peer.* only
         # between call.connected and call.ended).
-        self._tell_peer(
+        effects = self._tell_peer(
             session,
             {"action": "peer.left", "role": session.role, "reason": reason, "call_id": session.call_id},
         )
-        if self.on_ended is not None:
-            self.on_ended(session, reason)
+        return effects.event(SessionLeft(session, reason))
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -410,33 +399,19 @@ class SessionService:
         # Cached per process (configuration): a welcome and a drop then read no settings table.
         return cached_settings(None if session.unit_id == "*" else session.unit_id)
 
-    def _tell_peer(self, session: Session, message: dict[str, Any]) -> None:
+    def _tell_peer(self, session: Session, message: dict[str, Any]) -> Effects:
         """A ``peer.*`` push to the other party of the session's call, while that call goes on: once it
         ended (hung up, decided), a party's drop or departure is nobody's business."""
         if not session.peer_session_id:
-            return
+            return Effects()
         if session.call_id:
             call = self.calls.find(session.call_id)
             if call is None or not is_live_call(call.direction, call.state):
-                return
+                return Effects()
         peer = self.sessions.find(session.peer_session_id)
         if peer is not None and peer.connection_id and peer.state == SessionState.ACTIVE:
-            self.notifier.send(peer.connection_id, message)
-
-
-@functools.cache
-def configured_ice_servers(raw: str) -> list[IceServer]:
-    """The ICE servers of ``VKYC_ICE_SERVERS`` (``vkyc.env.ice_servers_json``), checked once per value.
-    Raises ``ValueError`` naming the variable when they are not a list of ``RTCIceServer``."""
-    if not raw:
-        return []
-    try:
-        return _ICE_SERVERS.validate_json(raw)
-    except ValidationError as exc:
-        raise ValueError(f"VKYC_ICE_SERVERS: {exc}") from None
-
-
-_ICE_SERVERS = TypeAdapter(list[IceServer])
+            return Effects().to_connection(peer.connection_id, message)
+        return Effects()
 
 
 def _same_digest(stored: str | None, token: str) -> bool:

@@ -458,6 +458,10 @@ export const ERRORS = {
     vi: "Hồ sơ đang có một cuộc gọi khác.",
     en: "Another call of this dossier is in progress.",
   },
+  DOSSIER_IMAGES_REQUIRED: {
+    vi: "Hồ sơ thiếu ảnh CCCD (mặt trước, mặt sau) hoặc ảnh chân dung hợp lệ: tải ảnh lên rồi gọi lại.",
+    en: "The dossier lacks a valid ID card front, back or portrait: upload them, then call again.",
+  },
   NO_AGENT_AVAILABLE: {
     vi: "Hiện không có giao dịch viên rảnh.",
     en: "No agent is available right now.",
@@ -509,6 +513,58 @@ export const ERRORS = {
   INTERNAL_ERROR: {
     vi: "Lỗi hệ thống. Thử lại; nếu vẫn lỗi, báo quản trị kèm mã cuộc gọi.",
     en: "A server error. Try again; if it persists, tell your administrator with the call id.",
+  },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    vi: "Yêu cầu POST phải có tiêu đề Idempotency-Key (một mã ngẫu nhiên mới cho mỗi yêu cầu).",
+    en: "A POST needs an Idempotency-Key header (a fresh random key per request).",
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    vi: "Idempotency-Key này đã dùng cho một yêu cầu khác: dùng mã mới cho yêu cầu mới.",
+    en: "This Idempotency-Key was used for another request: use a new key for a new request.",
+  },
+  REQUEST_IN_PROGRESS: {
+    vi: "Yêu cầu đầu tiên với Idempotency-Key này đang chạy: thử lại sau một giây.",
+    en: "The first request with this Idempotency-Key is still running: retry in a second.",
+  },
+  DOSSIER_DECIDED: {
+    vi: "Hồ sơ đã có kết quả xác thực: không thể thay đổi nữa.",
+    en: "The dossier is decided: it can no longer change.",
+  },
+  IMAGE_TYPE_UNSUPPORTED: {
+    vi: "Tệp tải lên không phải ảnh JPEG hoặc PNG đúng loại đã khai báo.",
+    en: "The upload is not a JPEG or PNG image of the declared type.",
+  },
+  IMAGE_SIZE_OUT_OF_RANGE: {
+    vi: "Ảnh quá nhỏ hoặc quá lớn (từ 2 KB đến 10 MB).",
+    en: "The image is too small or too large (2 KB to 10 MB).",
+  },
+  IMAGE_NOT_DECODABLE: {
+    vi: "Ảnh bị hỏng hoặc không đầy đủ: tải lên lại.",
+    en: "The image is corrupt or incomplete: upload it again.",
+  },
+  IMAGE_DIMENSIONS_OUT_OF_RANGE: {
+    vi: "Kích thước ảnh không hợp lệ: tải ảnh chụp gốc, không phải ảnh thu nhỏ.",
+    en: "The picture's dimensions are out of range: upload the original capture, not a thumbnail.",
+  },
+  IMAGE_NO_FACE: {
+    vi: "Không thấy khuôn mặt trên ảnh chân dung: chụp lại, khách hàng nhìn thẳng vào máy.",
+    en: "No face was found on the portrait: capture it again with the customer facing the camera.",
+  },
+  WEBHOOK_NOT_FOUND: {
+    vi: "Không có đăng ký webhook này.",
+    en: "No such webhook subscription.",
+  },
+  DELIVERY_NOT_FOUND: {
+    vi: "Không có lần gửi webhook này.",
+    en: "No such webhook delivery.",
+  },
+  WEBHOOK_URL_REFUSED: {
+    vi: "Không gửi webhook đến địa chỉ này: dùng địa chỉ HTTPS công khai.",
+    en: "Webhooks cannot go to this URL: give a public HTTPS address.",
+  },
+  WEBHOOK_LIMIT_REACHED: {
+    vi: "Đơn vị đã có số đăng ký webhook tối đa: xóa bớt một đăng ký.",
+    en: "Your unit has the most webhook subscriptions allowed: delete one.",
   },
   SERVICE_UNAVAILABLE: {
     vi: "Hệ thống tạm thời không truy cập được dữ liệu. Thử lại sau vài giây; nếu vẫn lỗi, báo quản trị.",

@@ -25,8 +25,9 @@ const END_REASONS = [
 ];
 const CALL_STATES = ["N", "W", "A", "R", "M", "E", "T", "CONNECTED", "RECONNECTING", "FINISHED", "C", "F", "I"];
 
-function localDay(offsetDays = 0) {
-  const when = new Date(Date.now() + offsetDays * 86400000);
+/** The browser's day: only until the tiles name the units' (near midnight the two differ). */
+function localDay() {
+  const when = new Date();
   const pad = (n) => String(n).padStart(2, "0");
   return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
 }
@@ -75,8 +76,14 @@ export class Reports {
   init(me) {
     this.me = me;
     this.fillChoices();
-    if (!$("#report-from").value) $("#report-from").value = localDay();
-    if (!$("#report-to").value) $("#report-to").value = localDay();
+    for (const id of ["#report-from", "#report-to"]) {
+      const field = $(id);
+      if (!field.value) {
+        field.value = this.today();
+        field.dataset.defaulted = "true";
+        field.addEventListener("input", () => delete field.dataset.defaulted, { once: true });
+      }
+    }
     $("#report-form").onsubmit = (event) => {
       event.preventDefault();
       this.load();
@@ -116,7 +123,7 @@ export class Reports {
   }
 
   filters() {
-    const params = new URLSearchParams({ from: $("#report-from").value || localDay(), to: $("#report-to").value || localDay() });
+    const params = new URLSearchParams({ from: $("#report-from").value || this.today(), to: $("#report-to").value || this.today() });
     return withFields(params, {
       "#report-unit": "unit_id",
       "#report-queue": "queue_id",
@@ -150,8 +157,14 @@ export class Reports {
     return params;
   }
 
+  /** Today as the server counts it: the tiles' date (the serving unit's time zone), else the browser's. */
+  today() {
+    for (const row of this.tiles.values()) if (row.date) return row.date;
+    return localDay();
+  }
+
   includesToday() {
-    const today = localDay();
+    const today = this.today();
     return $("#report-from").value <= today && today <= $("#report-to").value;
   }
 
@@ -208,6 +221,11 @@ export class Reports {
 
   setTiles(rows) {
     this.tiles = new Map((rows || []).map((row) => [row.unit_id, row]));
+    const today = this.today();
+    for (const id of ["#report-from", "#report-to"]) {
+      const field = $(id);
+      if (field.dataset.defaulted === "true") field.value = today;
+    }
     this.renderTiles();
   }
 
