@@ -2,7 +2,8 @@
 
 Seeds 1,000 historical calls of a serving unit and the two units it serves over 31 days (call items,
 their logs, the agents' logs, and the aggregates computed from them by the same functions the stream
-consumer and the rebuild use), then measures; then seeds more calls up to 100,000 and measures again:
+consumer and the rebuild use), and apart from them 100,000 calls the same way, then measures both,
+taking turns:
 
 - a 31-day summary (day buckets), a 31-day agents report, the first page of the call list (50 rows):
   DynamoDB items read (counted from every response: Query/Scan ``Count``, GetItem, BatchGetItem) and
@@ -13,6 +14,12 @@ consumer and the rebuild use), then measures; then seeds more calls up to 100,00
   while it is generated and read (target < 50 MB), and its size.
 
 Prints a table, then one JSON line.
+
+Seeding goes straight into moto's backend, in this process (moto runs here as a thread): through
+HTTP, the calls with their logs and counters took about 50 ms a call on the shared 2-core machine (over
+an hour for 100,000).
+The measures run in a child process (``--measure``) that reads through moto's HTTP endpoint like any
+client, so its latency includes the round trips and its resident memory is the report's alone.
 """
 
 from __future__ import annotations
@@ -21,16 +28,18 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import botocore.client
 
+from local import moto_patches
 from local.moto_server import MotoServer, ensure_fake_credentials
 from vkyc import env
 from vkyc.domain.metrics import (
@@ -44,7 +53,7 @@ from vkyc.domain.metrics import (
     stint_contributions,
 )
 from vkyc.protocol import report_rest as r
-from vkyc.repositories import aggregates, directory, tables
+from vkyc.repositories import aggregates, pynamodb_internals, tables
 from vkyc.repositories.units import UnitView
 from vkyc.services.aggregates import zone_of
 from vkyc.services.call_list import CallList
@@ -81,38 +90,62 @@ def _install_read_counter() -> None:
     botocore.client.BaseClient._make_api_call = counted  # type: ignore[attr-defined]
 
 
-def measured(run: Callable[[], Any], samples: int) -> tuple[int, float]:
-    """Items read by one run, and the p50 ms of ``samples`` runs (after one warm-up)."""
-    run()
-    timings = []
-    items = 0
-    for _ in range(samples):
-        _reads.on, _reads.items, _reads.requests = True, 0, 0
-        started = time.perf_counter()
+def use_prefix(prefix: str) -> None:
+    """Point every model at the tables of ``prefix``, on the connection already bound (no network)."""
+    shared = tables.connection()
+    for model in tables.ALL_MODELS:
+        model.Meta.table_name = prefix + model.TABLE
+        if model.Meta.table_name not in shared._tables:
+            pynamodb_internals.share_connection(model, shared)
+        else:  # as share_connection does, the schema being registered already
+            model._connection = None
+            model._get_connection().connection = shared
+
+
+def measured(run: Callable[[], Any], prefixes: list[str], samples: int) -> list[tuple[int, float]]:
+    """For each table set: the items one run reads, and the p50 ms of ``samples`` runs. The sets take
+    turns run by run (after a warm-up of each), so that the machine's changing load falls on each
+    alike: the ratio is what the bench is about."""
+    for prefix in prefixes:
+        use_prefix(prefix)
         run()
-        timings.append((time.perf_counter() - started) * 1000)
-        items = _reads.items
-        _reads.on = False
-    return items, round(statistics.median(timings), 2)
+    timings: dict[str, list[float]] = {p: [] for p in prefixes}
+    items: dict[str, int] = {}
+    for n in range(samples):
+        for prefix in prefixes if n % 2 == 0 else prefixes[::-1]:
+            use_prefix(prefix)
+            _reads.on, _reads.items, _reads.requests = True, 0, 0
+            started = time.perf_counter()
+            run()
+            timings[prefix].append((time.perf_counter() - started) * 1000)
+            items[prefix] = _reads.items
+            _reads.on = False
+    return [(items[p], round(statistics.median(timings[p]), 2)) for p in prefixes]
 
 
 # -- seeding -----------------------------------------------------------------------------------------------
 
 
-def _client() -> Any:
-    return tables.connection().client
+def _write(table_name: str, items: list[dict[str, Any]]) -> None:
+    """Put ``items`` (DynamoDB JSON) into the in-process moto backend's table: no request, no stream
+    record (nobody consumes them here, and 100,000 calls' records would only fill memory)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
 
-
-def _write(table: str, items: list[dict[str, Any]], threads: int = 4) -> None:
-    batches = [items[i : i + 25] for i in range(0, len(items), 25)]
-
-    def send(batch: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in batch]}
-        while pending:
-            pending = _client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(send, batches))
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][env.region()].get_table(table_name)
+    with moto_patches._LOCK:
+        shard, table.stream_shard = table.stream_shard, None
+        try:
+            keys = [k for k in (table.hash_key_attr, table.range_key_attr) if k]
+            for item in items:
+                stored = table.put_item({k: item[k] for k in keys}, overwrite=True)
+                # moto's item dict re-measures the whole item at each attribute set: a counter row of
+                # hundreds of attributes took a second. Items here are valid by construction.
+                dict.update(stored.attrs, {k: DynamoType(v) for k, v in item.items() if k not in keys})
+        finally:
+            table.stream_shard = shard
+            moto_patches._writes[0] += 2  # the patched Query's maps of the indexes are now stale
 
 
 def setup_config() -> None:
@@ -316,7 +349,9 @@ def csv_memory(caller: ReportCaller, params: dict[str, Any]) -> tuple[int, int, 
     return rows - 1, size, round(max(peak[0], rss_mb()) - baseline, 1)
 
 
-def measure_all(caller: ReportCaller, samples: int) -> dict[str, tuple[int, float]]:
+def measure_all(
+    caller: ReportCaller, prefixes: list[str], samples: int
+) -> dict[str, list[tuple[int, float]]]:
     last = (FIRST + timedelta(days=DAYS - 1)).isoformat()
     params = {"from": FIRST.isoformat(), "to": last}
     queries = ReportQueries(clock=lambda: datetime(2026, 2, 2, tzinfo=UTC))
@@ -324,10 +359,45 @@ def measure_all(caller: ReportCaller, samples: int) -> dict[str, tuple[int, floa
     agents = r.AgentsQuery.model_validate(params)
     calls = r.CallsQuery.model_validate({**params, "limit": 50})
     return {
-        "summary": measured(lambda: queries.summary(caller, summary), samples),
-        "agents": measured(lambda: queries.agents(caller, agents), samples),
-        "calls": measured(lambda: CallList().page(caller, calls), samples),
+        "summary": measured(lambda: queries.summary(caller, summary), prefixes, samples),
+        "agents": measured(lambda: queries.agents(caller, agents), prefixes, samples),
+        "calls": measured(lambda: CallList().page(caller, calls), prefixes, samples),
     }
+
+
+def measure_child(url: str, prefixes: list[str], samples: int) -> None:
+    """``--measure``: the reports read from the moto at ``url``, each table set in turn, then the CSV of
+    the last set; one JSON line of results."""
+    ensure_fake_credentials()
+    tables.bind(url, env.region(), prefixes[0])
+    _install_read_counter()
+    units = tuple(UnitView(u, f"Đơn vị {u}", SERVING, u == SERVING) for u in SERVED)
+    caller = ReportCaller("gs.bench", SERVING, units)
+    result: dict[str, Any] = dict(measure_all(caller, prefixes, samples))
+    use_prefix(prefixes[-1])
+    last = (FIRST + timedelta(days=DAYS - 1)).isoformat()
+    result["csv"] = csv_memory(caller, {"from": FIRST.isoformat(), "to": last})
+    print(json.dumps(result))
+
+
+def seed(prefix: str, count: int, seed_base: int, chunk: int = 10_000) -> None:
+    """A set of tables holding ``count`` calls (and the configuration, the agents' days, the
+    aggregates)."""
+    started = time.perf_counter()
+    use_prefix(prefix)
+    tables.create_all()
+    setup_config()
+    zone = zone_of(SERVING)
+    agent_logs, stints = agent_stints(zone)
+    _write(tables.AgentLog.Meta.table_name, agent_logs)
+    counters = Counters()
+    counters.fold(stints)
+    for n, at in enumerate(range(0, count, chunk)):
+        calls, logs = seed_calls(min(chunk, count - at), seed_base * 1000 + n, zone, counters)
+        _write(tables.Call.Meta.table_name, calls)
+        _write(tables.CallEvent.Meta.table_name, logs)
+    write_aggregates(counters)
+    print(f"seeded {count} calls ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 def main() -> None:
@@ -335,54 +405,40 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=15)
+    parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--prefixes", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure_child(args.measure, args.prefixes, args.samples)
+        return
     ensure_fake_credentials()
-    server = MotoServer(port=0)
+    server = MotoServer(port=0, in_process=True)
     server.start()
+    run = uuid.uuid4().hex[:6]
+    prefixes = [f"bench{run}s-", f"bench{run}l-"]
     try:
-        tables.bind(server.url, env.region(), f"bench{uuid.uuid4().hex[:6]}-")
-        tables.create_all()
-        _install_read_counter()
-        setup_config()
-        directory.clear()
-        zone = zone_of(SERVING)
-        units = tuple(UnitView(u, f"Đơn vị {u}", SERVING, u == SERVING) for u in SERVED)
-        caller = ReportCaller("gs.bench", SERVING, units)
-        agent_logs, stints = agent_stints(zone)
-        _write(tables.AgentLog.Meta.table_name, agent_logs)
-        results: dict[int, dict[str, tuple[int, float]]] = {}
-        counters = Counters()
-        counters.fold(stints)
-        seeded = 0
-        for size, seed in ((args.small, 1), (args.large, 2)):
-            started = time.perf_counter()
-            calls, logs = seed_calls(size - seeded, seed, zone, counters)
-            _write(tables.Call.Meta.table_name, calls)
-            _write(tables.CallEvent.Meta.table_name, logs)
-            del calls, logs
-            write_aggregates(counters)
-            seeded = size
-            print(f"seeded {size} calls ({time.perf_counter() - started:.0f} s)", flush=True)
-            results[size] = measure_all(caller, args.samples)
-        last = (FIRST + timedelta(days=DAYS - 1)).isoformat()
-        rows, size_bytes, growth = csv_memory(caller, {"from": FIRST.isoformat(), "to": last})
+        tables.bind(server.url, env.region(), prefixes[0])
+        seed(prefixes[0], args.small, 1)
+        seed(prefixes[1], args.large, 2)
+        command = [sys.executable, "-m", "bench.reports", "--measure", server.url, "--prefixes", *prefixes]
+        done = subprocess.run(
+            [*command, "--samples", str(args.samples)], check=True, capture_output=True, text=True
+        )
+        results = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
         server.stop()
-    small, large = results[args.small], results[args.large]
+    rows, size_bytes, growth = results["csv"]
     print(f"{'report':<10}{'items 1k':>10}{'p50 ms 1k':>12}{'items 100k':>12}{'p50 ms 100k':>13}{'ratio':>8}")
-    for name in ("summary", "agents", "calls"):
-        ratio = large[name][1] / small[name][1]
-        print(
-            f"{name:<10}{small[name][0]:>10}{small[name][1]:>12}{large[name][0]:>12}{large[name][1]:>13}{ratio:>8.2f}"
-        )
-    print(f"CSV of {rows} rows, {size_bytes / 2**20:.1f} MB: resident memory +{growth} MB")
     line: dict[str, Any] = {"calls_small": args.small, "calls_large": args.large}
+    ratios = {}
     for name in ("summary", "agents", "calls"):
-        line[f"{name}_items_1k"], line[f"{name}_p50_ms_1k"] = small[name]
-        line[f"{name}_items_100k"], line[f"{name}_p50_ms_100k"] = large[name]
-    line["ratio_100k_1k"] = {
-        name: round(large[name][1] / small[name][1], 2) for name in ("summary", "agents", "calls")
-    }
+        (items_s, p50_s), (items_l, p50_l) = results[name]
+        ratios[name] = round(p50_l / p50_s, 2)
+        print(f"{name:<10}{items_s:>10}{p50_s:>12}{items_l:>12}{p50_l:>13}{ratios[name]:>8.2f}")
+        line[f"{name}_items_1k"], line[f"{name}_p50_ms_1k"] = items_s, p50_s
+        line[f"{name}_items_100k"], line[f"{name}_p50_ms_100k"] = items_l, p50_l
+    print(f"CSV of {rows} rows, {size_bytes / 2**20:.1f} MB: resident memory +{growth} MB")
+    line["ratio_100k_1k"] = ratios
     line.update({"csv_rows": rows, "csv_mb": round(size_bytes / 2**20, 1), "csv_rss_growth_mb": growth})
     print(json.dumps(line))
 
