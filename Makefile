@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 LOCK   := requirements/dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha1sum | cut -c1-12)
 
-.PHONY: up reset test lint typecheck chromium unit bench load install lock clean package deploy
+.PHONY: up reset test lint typecheck chromium unit bench load install lock clean package deploy screenshots
 
 install: $(STAMP)
 
@@ -86,5 +86,19 @@ bench: install
 load: install
 	$(VENV)/bin/pytest -m load -rP
 
+# The browser tests write their screenshots to .artifacts/screenshots/ (ignored), so that `make test`
+# leaves the checkout clean; this refreshes the ones the README shows (docs/screenshots/) from a fresh
+# run, and fails when a test no longer takes one of them.
+SHOTS := .artifacts/screenshots
+
+screenshots: install chromium
+	rm -rf $(SHOTS)
+	$(VENV)/bin/pytest -q -m browser
+	@for shown in docs/screenshots/*.png; do \
+		test -f $(SHOTS)/$$(basename $$shown) || { echo "no browser test takes $$shown any more"; exit 1; }; \
+	done
+	cp $(addprefix $(SHOTS)/,$(notdir $(wildcard docs/screenshots/*.png))) docs/screenshots/
+	@echo "docs/screenshots/ refreshed from $(SHOTS)/"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist .artifacts

@@ -7,6 +7,12 @@ machine's load falls on all of them alike, ``--repetitions`` times; the figure i
 wall-clock time of the import and its CPU time are reported; the ratios are to ``boto3`` measured in
 the same run. Target: every function within ``TARGET_RATIO`` of ``boto3``.
 
+The import is what the target is about. The apps build their services at the first event that needs
+them, so each kind of handler is also measured *ready*: the module imported, then what its first event
+builds (``READY``: the cached accessors it calls; CPU time is the steadier figure). In a deployment each
+handler is a Lambda function of its own, so its cold start pays the import and its own ``READY`` line
+only.
+
 ``--no-bytecode`` measures without compiled bytecode (an empty cache: what every cold start paid
 when the deployment package shipped only sources; ``make package`` now adds it).
 
@@ -34,6 +40,19 @@ MEASURE = (
 )
 
 
+# What a function's first event builds beyond the import (its cached accessors).
+READY: dict[str, dict[str, str]] = {
+    "signaling": {"messages": "m.graph()", "rest": "m.rest_api()"},
+    "routing": {"schedules": "m.housekeeping()"},
+    "reports": {"rest": "m.rest_api()", "streams": "m.monitor()"},
+    "integrations": {"rest": "m.rest_api()", "streams, jobs": "m.services()"},
+}
+READY_MEASURE = (
+    "import time; w = time.perf_counter(); c = time.process_time(); import {module} as m; {ready}; "
+    "print(time.perf_counter() - w, time.process_time() - c)"
+)
+
+
 def function_modules() -> dict[str, str]:
     """Every app under ``functions/``: name -> module."""
     return {
@@ -50,9 +69,10 @@ def function_environment() -> dict[str, str]:
     return {**values, "AWS_DEFAULT_REGION": "ap-southeast-1"}
 
 
-def measure(module: str, environment: dict[str, str]) -> tuple[float, float]:
+def measure(module: str, environment: dict[str, str], ready: str = "") -> tuple[float, float]:
+    script = READY_MEASURE.format(module=module, ready=ready) if ready else MEASURE.format(module=module)
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE.format(module=module)],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -77,26 +97,34 @@ def main(argv: list[str] | None = None) -> int:
         **function_environment(),
         "PYTHONPATH": str(ROOT),
     }
-    walls: dict[str, list[float]] = {name: [] for name in modules}
-    cpus: dict[str, list[float]] = {name: [] for name in modules}
-    with tempfile.TemporaryDirectory() as empty:
-        for _ in range(args.repetitions):
-            for name, module in modules.items():
-                if args.no_bytecode:
-                    environment = {
-                        **environment,
-                        "PYTHONDONTWRITEBYTECODE": "1",
-                        "PYTHONPYCACHEPREFIX": empty,
-                    }
-                wall, cpu = measure(module, environment)
-                walls[name].append(wall)
-                cpus[name].append(cpu)
+    if args.no_bytecode:
+        empty = tempfile.mkdtemp()
+        environment = {**environment, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": empty}
+    readies = {
+        f"{name}/{handler}": (modules[name], ready)
+        for name, handlers in READY.items()
+        if name in modules
+        for handler, ready in handlers.items()
+    }
+    walls: dict[str, list[float]] = {name: [] for name in [*modules, *readies]}
+    cpus: dict[str, list[float]] = {name: [] for name in walls}
+    for _ in range(args.repetitions):
+        for name, module in modules.items():
+            wall, cpu = measure(module, environment)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+        for name, (module, ready) in readies.items():
+            wall, cpu = measure(module, environment, ready)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
     wall_ms = {name: statistics.median(values) for name, values in walls.items()}
     cpu_ms = {name: statistics.median(values) for name, values in cpus.items()}
-    print(f"{'module':12s} {'wall ms':>9s} {'x boto3':>8s} {'cpu ms':>9s} {'x boto3':>8s}")
-    for name in modules:
+    print(f"{'import of':24s} {'wall ms':>9s} {'x boto3':>8s} {'cpu ms':>9s} {'x boto3':>8s}")
+    for name in [*modules, *readies]:
+        if name in readies and name == next(iter(readies)):
+            print(f"{'ready (first event)':24s}")
         print(
-            f"{name:12s} {wall_ms[name]:9.0f} {wall_ms[name] / wall_ms['boto3']:8.2f} "
+            f"{name:24s} {wall_ms[name]:9.0f} {wall_ms[name] / wall_ms['boto3']:8.2f} "
             f"{cpu_ms[name]:9.0f} {cpu_ms[name] / cpu_ms['boto3']:8.2f}"
         )
     ratios = {name: round(wall_ms[name] / wall_ms["boto3"], 2) for name in modules if name != "boto3"}
@@ -108,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_boto3": ratios,
         "cpu_boto3_ms": round(cpu_ms["boto3"], 1),
         "cpu_ratio_to_boto3": {name: round(cpu_ms[name] / cpu_ms["boto3"], 2) for name in ratios},
+        "ready_cpu_ms": {name: round(cpu_ms[name], 1) for name in readies},
+        "ready_cpu_ratio_to_boto3": {name: round(cpu_ms[name] / cpu_ms["boto3"], 2) for name in readies},
         "target_ratio": TARGET_RATIO,
         "target_met": all(ratio <= TARGET_RATIO for ratio in ratios.values()),
     }

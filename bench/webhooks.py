@@ -31,9 +31,9 @@ from typing import Any
 
 import botocore.client
 
+from bench.webhook_receiver import Receiver
 from bench.ws_roundtrip import percentile
-from local.moto_server import MotoServer, ensure_fake_credentials, free_port
-from tests.integration.integrator_http import Receiver
+from local.moto_server import MotoServer, ensure_fake_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_bench_" + "k" * 32
@@ -127,7 +127,7 @@ def _wait(receiver: Receiver, ids: list[str], timeout: float) -> dict[str, float
 
 def run(paced: int, rate: float, burst: int) -> dict[str, Any]:
     ensure_fake_credentials()
-    moto = MotoServer(port=free_port())
+    moto = MotoServer(port=0)
     moto.start()
     os.environ.update(
         {

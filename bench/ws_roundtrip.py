@@ -21,8 +21,6 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from local.moto_server import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,7 +50,8 @@ async def measure(url: str, body: str, clients: int, per_client: int) -> tuple[l
     return samples, len(samples) / elapsed
 
 
-def start_emulator(port: int) -> subprocess.Popen[str]:
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    """The emulator in a process of its own, on a port the system picks; and its ``ws://`` URL."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -69,7 +68,7 @@ def start_emulator(port: int) -> subprocess.Popen[str]:
             "--project-dir",
             str(ROOT / "bench/apps/roundtrip"),
             "--port",
-            str(port),
+            "0",
             "--route-responses",
         ],
         stdout=subprocess.PIPE,
@@ -81,13 +80,11 @@ def start_emulator(port: int) -> subprocess.Popen[str]:
     if "ws://" not in banner:
         proc.kill()
         raise SystemExit(f"emulator did not start: {banner!r}")
-    return proc
+    return proc, banner.split()[2]  # "WebSocket API  ws://127.0.0.1:PORT  (@connections on ...)"
 
 
 async def run(messages: int, per_client_20: int) -> dict[str, float]:
-    port = free_port()
-    proc = start_emulator(port)
-    url = f"ws://127.0.0.1:{port}"
+    proc, url = start_emulator()
     try:
         noop_1, _ = await measure(url, "noop", 1, messages)
         send_1, _ = await measure(url, "send", 1, messages)

@@ -1,5 +1,9 @@
-"""The Chalice glue of ``vkyc.api``: every endpoint a ``RestApi`` binds becomes a Chalice route whose view
+"""The Chalice glue of ``vkyc.api``: every endpoint an app serves becomes a Chalice route whose view
 hands the request to ``RestApi.handle`` and returns its answer. Nothing else here decides anything.
+
+The routes are registered at import from ``vkyc.api.route_table`` (names, methods, paths: no models);
+the app's ``RestApi`` (its endpoints, their pydantic models, the services) is built by the accessor the
+app gives, at the first request that needs it: a cold start pays for Chalice, not for every model.
 
 Routes accept every content type (``*/*``): Chalice would otherwise answer a wrong ``Content-Type``
 with its own 415 before our code runs; the layer checks it and answers the catalogue's
@@ -22,14 +26,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from vkyc.api.routes import RestApi, RestRequest, RestResponse, error_response
-from vkyc.protocol.errors import ProtocolError
+from vkyc.api.route_table import ROUTES
+
+if TYPE_CHECKING:
+    from vkyc.api.routes import RestApi, RestRequest, RestResponse
 
 ANY_CONTENT_TYPE = ["*/*"]
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) by status, as catalogue codes.
@@ -38,15 +44,15 @@ WEB_ORIGIN = "VKYC_WEB_ORIGIN"  # vkyc.config.WEB_ORIGIN
 PREFLIGHT_MAX_AGE_S = 600
 
 
-def mount(app: Chalice, api: RestApi) -> None:
-    """Serve every endpoint ``api`` binds on ``app``."""
+def mount(app: Chalice, names: Iterable[str], api: Callable[[], RestApi]) -> None:
+    """Serve the endpoints ``names`` on ``app``; ``api()`` (called at each request: cache it) binds
+    each of them to its handler."""
     origin = os.environ.get(WEB_ORIGIN, "").strip()
     methods: dict[str, list[str]] = {}
-    for name, (endpoint, _) in api.routes.items():
-        app.route(endpoint.path, methods=[endpoint.method], content_types=ANY_CONTENT_TYPE, name=name)(
-            _view(app, api, name)
-        )
-        methods.setdefault(endpoint.path, []).append(endpoint.method)
+    for name in names:
+        method, path = ROUTES[name]
+        app.route(path, methods=[method], content_types=ANY_CONTENT_TYPE, name=name)(_view(app, api, name))
+        methods.setdefault(path, []).append(method)
     if origin:
         for path, allowed in methods.items():
             app.route(path, methods=["OPTIONS"], name="preflight_" + re.sub(r"\W+", "_", path).strip("_"))(
@@ -58,6 +64,9 @@ def mount(app: Chalice, api: RestApi) -> None:
         response = get_response(event)
         body = response.body
         if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "code" not in body:
+            from vkyc.api.routes import RestResponse, error_response
+            from vkyc.protocol.errors import ProtocolError
+
             code = CHALICE_ERRORS.get(response.status_code, "INTERNAL_ERROR")
             answer = error_response(ProtocolError(code))
             allow = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
@@ -85,6 +94,8 @@ def _preflight(origin: str, methods: str) -> Callable[..., Response]:
 
 
 def rest_request(request: Request, path_params: dict[str, str]) -> RestRequest:
+    from vkyc.api.routes import RestRequest
+
     identity = (request.context or {}).get("identity") or {}
     query = request.query_params
     body = request.raw_body
@@ -98,16 +109,19 @@ def rest_request(request: Request, path_params: dict[str, str]) -> RestRequest:
     )
 
 
-def _view(app: Chalice, api: RestApi, name: str) -> Callable[..., Response]:
+def _view(app: Chalice, api: Callable[[], RestApi], name: str) -> Callable[..., Response]:
     def view(**path_params: Any) -> Response:
         request = app.current_request
         assert request is not None, "only called inside a REST route"
-        answer = api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()}))
+        rest_api = api()
+        answer = rest_api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()}))
         if answer.chunks is not None:
             try:
                 text = "".join(answer.chunks)
             except Exception as exc:
-                return _response(error_response(exc, api.routes[name][0]))
+                from vkyc.api.routes import error_response
+
+                return _response(error_response(exc, rest_api.routes[name][0]))
             return Response(
                 body=text, status_code=answer.status, headers=dict[str, str | list[str]](answer.headers)
             )

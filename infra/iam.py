@@ -11,6 +11,7 @@ template ``make package`` writes.
 | ``tables="write"`` | also PutItem, UpdateItem, DeleteItem, BatchWriteItem (a transaction: item by item) |
 | ``bucket="read"`` | GetObject (pre-signed URLs are signed with the role), ListBucket (HeadBucket) |
 | ``bucket="write"`` | the above and PutObject, PutObjectRetention (evidence is locked as it is written) |
+| ``deletes_uploads`` | DeleteObject under ``uploads/`` only (evidence and recordings are never deleted) |
 | ``sends_to`` | SendMessage, GetQueueUrl on those queues |
 | ``pushes`` | ManageConnections on the WebSocket API's stage |
 | a secret variable | GetSecretValue on that secret |
@@ -28,6 +29,7 @@ from typing import Any
 from infra.cfn import get_att, ref, sub
 from infra.resources import queue_logical_id, secret_logical_id, table_logical_id
 from vkyc.config import QUEUES, FunctionSpec
+from vkyc.domain.images import UPLOAD_PREFIX
 from vkyc.repositories.tables import ALL_MODELS
 
 WS_STAGE_NAME = "api"  # chalice's api_gateway_stage (infra.chalice_build); a Ref would be a cycle
@@ -95,6 +97,8 @@ def function_role(
         objects = BUCKET_READ + (BUCKET_WRITE if uses.bucket == "write" else [])
         statements.append(_statement(objects, [sub("${MediaBucket.Arn}/*")]))
         statements.append(_statement(["s3:ListBucket"], [get_att("MediaBucket", "Arn")]))
+    if uses.deletes_uploads:
+        statements.append(_statement(["s3:DeleteObject"], [sub("${MediaBucket.Arn}/" + UPLOAD_PREFIX + "*")]))
     if uses.sends_to:
         queues = sorted({_queue_id(v.name) for v in uses.sends_to})
         statements.append(_statement(QUEUE_SEND, [get_att(q, "Arn") for q in queues]))

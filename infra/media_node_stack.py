@@ -13,7 +13,10 @@ repository, the node-key master, the alarm topic) and adds:
   private, so give the nodes a STUN (or TURN) server to learn their public address from;
 - the load the nodes print (``media_node.fleet.load_line``) as a metric (a log metric filter), a
   target-tracking policy on its average (``TargetUtilization``) between ``MinNodes`` and ``MaxNodes``,
-  and two alarms: capacity (the average above ``CapacityAlarmPercent``) and silence (no node reports).
+  and two alarms: capacity (the average above ``CapacityAlarmPercent``) and silence (no node reports);
+- the image checker (``python -m media_node check-images``, same image: OpenCV is there): its own
+  service of ``ImageCheckers`` tasks, no public address, a role that reads integrators' uploads
+  (``uploads/`` only), takes the image-check queue's jobs and sends verdicts to the integrations queue.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from infra.cfn import get_att, ref, sub
+from infra.resources import queue_logical_id
 from media_node import fleet
+from vkyc.config import IMAGE_CHECK_QUEUE, INTEGRATIONS_QUEUE, QUEUES, Variable
+from vkyc.domain.images import UPLOAD_PREFIX
 
 WEBRTC_PORTS = (32768, 60999)  # Linux's default net.ipv4.ip_local_port_range (Fargate's too)
 NODE_USER = 10001  # the image's `media` user (infra/media_node/Dockerfile)
@@ -47,6 +53,12 @@ PARAMETERS: dict[str, Any] = {
     "NodeCapacity": {"Type": "Number", "Default": 8, "MinValue": 1, "Description": "Calls per node"},
     "MinNodes": {"Type": "Number", "Default": 1, "MinValue": 0},
     "MaxNodes": {"Type": "Number", "Default": 10, "MinValue": 1},
+    "ImageCheckers": {
+        "Type": "Number",
+        "Default": 1,
+        "MinValue": 0,
+        "Description": "Image checker tasks (python -m media_node check-images)",
+    },
     "TargetUtilization": {"Type": "Number", "Default": 60, "MinValue": 10, "MaxValue": 95},
     "CapacityAlarmPercent": {"Type": "Number", "Default": 85, "MinValue": 10, "MaxValue": 100},
     "Cpu": {"Type": "String", "Default": "1024", "AllowedValues": ["512", "1024", "2048", "4096"]},
@@ -129,7 +141,107 @@ def _roles() -> dict[str, Any]:
             },
         }
 
-    return {"ExecutionRole": role(execution), "NodeRole": role(node)}
+    jobs, verdicts = _queue_export(IMAGE_CHECK_QUEUE), _queue_export(INTEGRATIONS_QUEUE)
+    checker: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [sub("${Bucket}/" + UPLOAD_PREFIX + "*", {"Bucket": _import("MediaBucketArn")})],
+        },
+        {
+            # Without it S3 answers a missing upload 403, not the NoSuchKey the checker turns into a verdict.
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [_import("MediaBucketArn")],
+            "Condition": {"StringLike": {"s3:prefix": [UPLOAD_PREFIX + "*"]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+            ],
+            "Resource": [_import(jobs + "Arn")],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Resource": [_import(verdicts + "Arn")],
+        },
+    ]
+    return {"ExecutionRole": role(execution), "NodeRole": role(node), "ImageCheckerRole": role(checker)}
+
+
+def _queue_export(variable: Variable) -> str:
+    """The core stack's export prefix of the queue named by ``variable`` (``infra.template``)."""
+    return next(queue_logical_id(q) for q in QUEUES if q.variable.name == variable.name)
+
+
+def _image_checker() -> dict[str, Any]:
+    return {
+        "ImageCheckerTask": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": sub("${AWS::StackName}-image-checker"),
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "Cpu": "512",
+                "Memory": "1024",
+                "ExecutionRoleArn": get_att("ExecutionRole", "Arn"),
+                "TaskRoleArn": get_att("ImageCheckerRole", "Arn"),
+                "ContainerDefinitions": [
+                    {
+                        "Name": "image-checker",
+                        "Image": ref("ImageUri"),
+                        "Essential": True,
+                        "Command": ["check-images"],  # the image's entry point is python -m media_node
+                        "Environment": [
+                            {"Name": "AWS_REGION", "Value": ref("AWS::Region")},
+                            {"Name": "VKYC_BUCKET", "Value": _import("MediaBucket")},
+                            {
+                                "Name": IMAGE_CHECK_QUEUE.name,
+                                "Value": _import(_queue_export(IMAGE_CHECK_QUEUE) + "Name"),
+                            },
+                            {
+                                "Name": INTEGRATIONS_QUEUE.name,
+                                "Value": _import(_queue_export(INTEGRATIONS_QUEUE) + "Name"),
+                            },
+                        ],
+                        "LogConfiguration": _logs("image-checker"),
+                    }
+                ],
+            },
+        },
+        "ImageCheckerService": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "Cluster": ref("Cluster"),
+                "TaskDefinition": ref("ImageCheckerTask"),
+                "LaunchType": "FARGATE",
+                "DesiredCount": ref("ImageCheckers"),
+                "NetworkConfiguration": {
+                    "AwsvpcConfiguration": {
+                        # Public subnets without a NAT gateway: the address reaches S3, SQS and ECR.
+                        # Nothing connects to it (the security group admits nothing).
+                        "AssignPublicIp": "ENABLED",
+                        "Subnets": ref("SubnetIds"),
+                        "SecurityGroups": [ref("ImageCheckerSecurityGroup")],
+                    }
+                },
+                "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
+            },
+        },
+        "ImageCheckerSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "vkyc image checker: outbound only",
+                "VpcId": ref("VpcId"),
+            },
+        },
+    }
 
 
 def _task() -> dict[str, Any]:
@@ -245,6 +357,7 @@ def template() -> dict[str, Any]:
             },
         },
         **_roles(),
+        **_image_checker(),
         "TaskDefinition": _task(),
         "Service": {
             "Type": "AWS::ECS::Service",
@@ -318,5 +431,6 @@ def template() -> dict[str, Any]:
             "ClusterName": {"Value": ref("Cluster")},
             "ServiceName": {"Value": get_att("Service", "Name")},
             "NodeLogGroupName": {"Value": ref("NodeLogGroup")},
+            "ImageCheckerServiceName": {"Value": get_att("ImageCheckerService", "Name")},
         },
     }

@@ -5,7 +5,8 @@
 - one SQS queue per ``vkyc.config.QUEUES`` entry, with its dead-letter queue;
 - the media bucket: encrypted, versioned, Object Lock enabled (what is written under ``evidence/`` is
   locked for ``EvidenceRetentionDays``, COMPLIANCE mode, by ``vkyc.adapters.media_bucket``), per-call
-  media (``calls/``: recordings, snapshots) expiring after ``CallMediaRetentionDays``, TLS only;
+  media (``calls/``: recordings, snapshots) expiring after ``CallMediaRetentionDays``, TLS only; it tells
+  the queues that ``receives_uploads`` of each upload under ``uploads/`` (S3 event notifications);
 - the static web bucket behind a CloudFront distribution (``web/``, private to CloudFront, served with
   the pages' security headers, ``local/web_policy.py``);
 - one Secrets Manager secret per secret variable of ``vkyc.config`` (generated at creation, 64 characters);
@@ -20,6 +21,7 @@ from infra import tables as table_resources
 from infra.cfn import get_att, pascal, ref, sub
 from local.web_policy import content_security_policy
 from vkyc.config import QUEUES, VARIABLES, QueueSpec, Variable
+from vkyc.domain.images import UPLOAD_PREFIX
 from vkyc.repositories.tables import ALL_MODELS
 
 Resources = dict[str, Any]
@@ -118,14 +120,61 @@ PRIVATE = {
 }
 
 
+def upload_notices() -> tuple[list[dict[str, Any]], Resources]:
+    """The media bucket's notices of integrators' uploads (``ObjectCreated`` under ``uploads/``) to each
+    queue that ``receives_uploads``, and the queue policies that let S3 send them.
+
+    The policy names the account (``aws:SourceAccount``), not the bucket: naming the bucket's ARN would
+    make the policy depend on the bucket, which must wait for the policy (S3 checks that it may send
+    when the notification is written). The functions check the bucket named in each notice."""
+    configurations: list[dict[str, Any]] = []
+    policies: Resources = {}
+    for spec in QUEUES:
+        if not spec.receives_uploads:
+            continue
+        queue = queue_logical_id(spec)
+        configurations.append(
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": get_att(queue, "Arn"),
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+            }
+        )
+        policies[queue + "UploadNotices"] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [ref(queue)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "MediaBucketUploadNotices",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": get_att(queue, "Arn"),
+                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                        }
+                    ],
+                },
+            },
+        }
+    return configurations, policies
+
+
 def media_bucket() -> Resources:
+    notices, policies = upload_notices()
+    notifications = {"NotificationConfiguration": {"QueueConfigurations": notices}} if notices else {}
     return {
+        **policies,
         "MediaBucket": {
             "Type": "AWS::S3::Bucket",
             # Recordings and evidence outlive any stack.
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
+            **({"DependsOn": sorted(policies)} if policies else {}),
             "Properties": {
+                **notifications,
                 "BucketEncryption": {
                     "ServerSideEncryptionConfiguration": [
                         {

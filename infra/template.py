@@ -21,7 +21,10 @@ Merging:
 - No cycles: the pages' headers name the APIs (CSP), the functions name the pages' origin (CORS), so
   the APIs must not depend on the functions: each function has a fixed name (``<stack>-<app>-<handler>``)
   and the REST API's integrations are written with it rather than with the function's ARN.
-- The WebSocket API: default route throttling.
+- The WebSocket API: default route throttling; the ``$default`` route (every client message) is two-way:
+  a route response sends the signaling function's returned body to the socket, so a reply costs no
+  ``@connections`` request (``functions/signaling/app.py``; API Gateway passes a proxy integration's
+  body through as is, with no integration response).
 """
 
 from __future__ import annotations
@@ -253,11 +256,16 @@ def _gateway_responses() -> dict[str, Any]:
 
 
 def _integrator_security(paths: dict[str, Any]) -> None:
-    """API Gateway API keys (the integrator's ``x-api-key``) on the integrator endpoints. Not on those
-    that take a bearer token or a key (the reports): API Gateway would refuse every bearer token there;
-    the stage's throttle and the per-address count of wrong keys stand alone."""
+    """API Gateway API keys (the integrator's ``x-api-key``, its usage plan's throttle and quota) on the
+    endpoints that take the key in ``x-api-key`` only (``POST /auth/mobile``).
+
+    Not on ``/v1``: it also takes the key as ``Authorization: ApiKey <key>`` (docs/openapi.json), which
+    API Gateway's key check cannot read (it reads ``x-api-key``, or what a Lambda authorizer returns), so
+    requiring it there would refuse documented requests. The integrations function checks the key itself
+    (per-address failure counters, docs/security.md) under the stage's throttle (docs/deploy.md). Nor on
+    the reports, which take a bearer token as well: API Gateway would refuse every one."""
     for endpoint in ENDPOINTS:
-        if endpoint.api_key and endpoint.roles is None:
+        if endpoint.api_key and endpoint.key_schemes == ("apiKey",) and endpoint.roles is None:
             operation = paths.get(endpoint.path, {}).get(endpoint.method.lower())
             if operation is None:
                 raise TemplateError(f"{endpoint.method} {endpoint.path} is declared but no app serves it")
@@ -338,6 +346,39 @@ def _outputs() -> dict[str, Any]:
         "AlarmTopicArn": output(ref("AlarmTopic"), "every alarm goes here", "AlarmTopicArn"),
         "IntegratorUsagePlanId": output(ref("IntegratorUsagePlan"), "integrators' API keys join this plan"),
         "TablePrefix": output(sub(resources.STACK_PREFIX), "VKYC_TABLE_PREFIX of the functions"),
+        **_queue_outputs(output),
+    }
+
+
+def _queue_outputs(output: Any) -> dict[str, Any]:
+    """Each queue's name and ARN, exported: the image checker (media node stack) consumes one and sends
+    to another; an operator redrives a dead-letter queue by name."""
+    answers: dict[str, Any] = {}
+    for spec in QUEUES:
+        queue = queue_logical_id(spec)
+        what = f"the {spec.variable.default or spec.variable.name} queue"
+        answers[queue + "Name"] = output(get_att(queue, "QueueName"), what, queue + "Name")
+        answers[queue + "Arn"] = output(get_att(queue, "Arn"), what + "'s ARN", queue + "Arn")
+    return answers
+
+
+def _two_way_messages(out: dict[str, Any]) -> dict[str, Any]:
+    """The ``$default`` route's route response, and the deployment waiting for it."""
+    route = out["WebsocketMessageRoute"]
+    if route["Properties"].get("RouteKey") != "$default":
+        raise TemplateError("WebsocketMessageRoute is not the $default route")
+    route["Properties"]["RouteResponseSelectionExpression"] = "$default"
+    deployment = out["WebsocketAPIDeployment"]
+    deployment["DependsOn"] = [*deployment.get("DependsOn", []), "WebsocketMessageRouteResponse"]
+    return {
+        "WebsocketMessageRouteResponse": {
+            "Type": "AWS::ApiGatewayV2::RouteResponse",
+            "Properties": {
+                "ApiId": ref("WebsocketAPI"),
+                "RouteId": ref("WebsocketMessageRoute"),
+                "RouteResponseKey": "$default",
+            },
+        }
     }
 
 
@@ -371,6 +412,7 @@ def core_template(apps: list[PackagedApp]) -> dict[str, Any]:
         "ThrottlingBurstLimit": ref("WebSocketBurstLimit"),
     }
     out["WebsocketAPI"]["Properties"]["Name"] = sub("${AWS::StackName}-websocket")
+    out.update(_two_way_messages(out))
     out.update(alarms.alarms(functions))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

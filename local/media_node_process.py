@@ -85,11 +85,13 @@ class MediaNodeProcess:
         )
         self._reader = threading.Thread(target=self._read, name=f"log-{self.node_id}", daemon=True)
         self._reader.start()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         while not self._ready.wait(0.1):
-            if self._process.poll() is not None or time.monotonic() > deadline:
+            code = self._process.poll()
+            if code is not None or time.monotonic() > started + timeout:
                 self.kill()
-                raise RuntimeError(f"media node {self.node_id} did not start:\n" + self.log())
+                why = f"exited with {code}" if code is not None else f"not connected after {timeout:.0f} s"
+                raise RuntimeError(f"media node {self.node_id} did not start ({why}):\n" + self.log())
         return self
 
     def _read(self) -> None:
@@ -131,8 +133,9 @@ class MediaNodeProcess:
             self._reader.join(timeout=5)
 
 
-def main() -> int:
-    """The child: the media node, stopped (SIGTERM to itself) if its parent goes away."""
+def main(argv: list[str] | None = None) -> int:
+    """The child: ``python -m media_node`` with ``argv`` (default ``run``), stopped (SIGTERM to itself)
+    if its parent goes away."""
     from media_node.__main__ import main as media_node_main
 
     parent = os.getppid()
@@ -145,8 +148,8 @@ def main() -> int:
                 return
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    return media_node_main(["run"])
+    return media_node_main(argv or ["run"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,8 @@
 """An embedded moto server: DynamoDB (with Streams), SQS and S3 on one HTTP endpoint.
 
 The default port is LocalStack's edge port (4566), so ``localstack-client`` and a real LocalStack
-are interchangeable with it. Tests ask for port 0 and get a free one.
+are interchangeable with it. Port 0 lets the system choose a free one (tests do): the server binds it
+and reports it back, so no other process can take it in between.
 
 By default the server runs in a process of its own (``python -m local.moto_server``): moto's work then
 runs on the other core instead of competing for this process's GIL with the handlers that call it,
@@ -18,8 +19,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,12 +39,7 @@ from local import moto_patches, s3_forms
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-
-
-def free_port(host: str = DEFAULT_HOST) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+LISTENING = "moto server listening on port "  # the child's line that tells its port
 
 
 def ensure_fake_credentials() -> None:
@@ -53,8 +50,8 @@ def ensure_fake_credentials() -> None:
 
 
 class MotoServer:
-    """A moto server in a child process (default) or a thread of this one. ``url`` is known once
-    ``start()`` returns."""
+    """A moto server in a child process (default) or a thread of this one. ``port`` (0: the system
+    picks one) and ``url`` are known once ``start()`` returns."""
 
     def __init__(
         self,
@@ -65,7 +62,7 @@ class MotoServer:
         state_dir: Path | None = None,
     ) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port
         self.in_process = in_process
         self.state_dir = state_dir
         if in_process and state_dir is not None:
@@ -90,11 +87,13 @@ class MotoServer:
 
     def start(self, timeout: float = 20.0) -> None:
         ensure_fake_credentials()
+        deadline = time.monotonic() + timeout
         if self._server is not None:
             _quiet_werkzeug()
             moto_patches.apply()
             s3_forms.apply()  # S3's POST-form policy, which moto does not check
             self._server.start()
+            self.port = self._server.get_host_and_port()[1]
         else:
             root = Path(__file__).resolve().parent.parent
             command = [
@@ -115,10 +114,10 @@ class MotoServer:
                     **os.environ,
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
                 },
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
+            self.port = self._port_of_child(deadline)
         while True:
             if self._process is not None and self._process.poll() is not None:
                 raise RuntimeError(
@@ -132,6 +131,24 @@ class MotoServer:
                     self.stop()
                     raise RuntimeError(f"moto server did not start on {self.url}") from None
                 time.sleep(0.05)
+
+    def _port_of_child(self, deadline: float) -> int:
+        """The port the child bound, from the line it prints once it serves (``main``)."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        output = b""
+        while (found := re.search(rb"^%s(\d+)\n" % LISTENING.encode(), output, re.MULTILINE)) is None:
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(process.stdout.fileno(), 4096) if ready else b""
+            if not chunk:
+                self.stop()
+                raise RuntimeError(
+                    f"moto server on {self.host}:{self.port} did not start (exit code {process.returncode}; "
+                    "see its output above)"
+                )
+            output += chunk
+        process.stdout.close()  # the child writes nothing more to it
+        return int(found.group(1))
 
     def stop(self) -> None:
         if self._server is not None:
@@ -178,6 +195,7 @@ class _PersistentServer:
         app = DomainDispatcherApplication(create_backend_app)
         self.state.restore(app)
         self._server = make_server(host, port, self.state.wrap(app), True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_port  # the one the system chose for port 0
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
     def start(self) -> None:
@@ -206,6 +224,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         server = MotoServer(args.host, args.port, in_process=True)
     server.start()
+    # The parent reads the port from this line (``--port 0``: the one the system chose); then nothing
+    # else goes to stdout, which it no longer reads.
+    print(f"{LISTENING}{server.port}", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     parent = os.getppid()
     # A parent killed without a chance to stop us (kill -9, a crashed test run) must not leave the
     # port taken: notice being orphaned.

@@ -27,6 +27,7 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
+from local.invocations import GATE
 from vkyc.api.routes import error_response
 from vkyc.protocol.errors import CATALOGUE, ProtocolError
 
@@ -166,7 +167,8 @@ def _handler_for(server: RestServer) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             _PeerGateway.peer.address = self.client_address[0]
             try:
-                response = mounted.gateway.handle_request(self.command, self.path, headers, body)
+                with GATE.invocation():
+                    response = mounted.gateway.handle_request(self.command, self.path, headers, body)
             except LocalGatewayException as exc:
                 self._send(exc.CODE, dict(exc.headers), exc.body or b"")
                 return

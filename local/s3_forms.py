@@ -111,7 +111,9 @@ def _require(holds: bool, condition: Any) -> None:
 
 
 def _checked_post(self: S3Response, request: Any, bucket_name: str) -> Any:
-    if self.is_delete_keys():  # POST ?delete: not a form upload
+    # moto sets ``path`` with its query string only inside the stock handler; ``is_delete_keys`` reads it.
+    self.path = self._get_path(request)
+    if self.is_delete_keys():  # POST ?delete (DeleteObjects): not a form upload
         return _STOCK(self, request, bucket_name)
     form = {str(name): str(value) for name, value in (self.form_data or {}).items() if name != "file"}
     body = self.body if isinstance(self.body, bytes) else str(self.body or "").encode("utf-8")

@@ -54,6 +54,9 @@ WS_STAGE = "local"
 
 @dataclass(frozen=True)
 class Addresses:
+    """Where the parts listen; a port of 0 lets the system pick a free one (``Stack`` reads it back:
+    ``aws_endpoint``, ``ws_url``, ``http_url``)."""
+
     host: str
     aws_port: int
     ws_port: int
@@ -73,6 +76,10 @@ class Addresses:
 
 class StackError(Exception):
     pass
+
+
+def _where(host: str, port: int) -> str:
+    return f"{host}:{port}" if port else f"{host}, a port the system picks"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -139,7 +146,7 @@ class Stack:
             self.step(f"AWS endpoint: using {external} (AWS_ENDPOINT_URL / LOCALSTACK_HOST is set)")
             self.aws_endpoint = external
         else:
-            self.step(f"moto server (DynamoDB + Streams, SQS, S3) on {a.host}:{a.aws_port}")
+            self.step(f"moto server (DynamoDB + Streams, SQS, S3) on {_where(a.host, a.aws_port)}")
             if not _port_free(a.host, a.aws_port):
                 raise StackError(
                     f"port {a.aws_port} (AWS endpoint) is in use: is another `make up` or a "
@@ -195,6 +202,8 @@ class Stack:
             {
                 "VKYC_WS_API_ID": self.ws_api_id,
                 "VKYC_WS_STAGE": WS_STAGE,
+                # Port 0 (the system picks one): set again once the emulator listens, before any
+                # handler reads it (the signaling app reads it per login).
                 "VKYC_WS_URL": f"ws://{a.host}:{a.ws_port}",
             }
         )
@@ -205,8 +214,9 @@ class Stack:
         self.step("Chalice apps: " + ", ".join(f"functions/{name}" for name in FUNCTIONS))
         apps = {name: load_app(ROOT / "functions" / name) for name in FUNCTIONS}
         self.apps = apps  # tests and tools reach a function's module through its app
-        self.step(f"WebSocket API (API Gateway emulator) on ws://{a.host}:{a.ws_port}")
+        self.step(f"WebSocket API (API Gateway emulator) on ws://{_where(a.host, a.ws_port)}")
         self._start_websocket(apps["signaling"])
+        os.environ["VKYC_WS_URL"] = self.ws_url  # read back: port 0 asks the system for a free one
         from local.chalice_app import point_websocket_api_at
 
         # The routing app pushes too (sweeper, end of day), and so does reports (the supervisors' live
@@ -220,7 +230,7 @@ class Stack:
         self._start_runners(list(apps.values()))
         self._start_image_checker()
 
-        self.step(f"REST API and web client on http://{a.host}:{a.http_port}")
+        self.step(f"REST API and web client on http://{_where(a.host, a.http_port)}")
         from local.rest import RestServer
         from local.web_policy import load_web_config, security_headers
 
@@ -335,6 +345,7 @@ class Stack:
             api_id=self.ws_api_id,
             region=env.region(),
             aws_endpoint=self.aws_endpoint,
+            route_responses=True,  # as the template configures the $default route: two-way
         )
         thread = EmulatorThread(emulator)
         thread.start()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from local.moto_server import MotoServer, ensure_fake_credentials, free_port
+from local.invocations import GATE
+from local.moto_server import MotoServer, ensure_fake_credentials
 from local.stack import Addresses, Stack
-from vkyc import env
+from tests.binding import assert_bound_to
 from vkyc.repositories import tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,39 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
+# Each test's tier, from its directory (the most specific first): one marker per test, never forgotten.
+TIERS = (
+    ("integration/media", "media"),
+    ("integration", "integration"),
+    ("functional", "functional"),
+    ("browser", "browser"),
+    ("unit", "unit"),
+)
+SLOW_TIERS = ("media", "browser")
+SLOW_TIERS_TIMEOUT_S = 300  # per test, fixtures included; the others have pyproject's 120 s
+
+
+def tier_of(path: Path) -> str | None:
+    relative = path.resolve().relative_to(ROOT / "tests").as_posix()
+    return next((tier for folder, tier in TIERS if relative.startswith(folder + "/")), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects on the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)
+        # Media engines and node processes, Chromium: a busy 2-core machine slows these tenfold.
+        if tier in SLOW_TIERS and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIERS_TIMEOUT_S))
+    # Load scenarios take minutes of both cores: only a ``-m`` that names them runs them (make load).
+    if "load" not in (config.option.markexpr or ""):
+        heavy = [item for item in items if item.get_closest_marker("load")]
+        if heavy:
+            config.hook.pytest_deselected(items=heavy)
+            items[:] = [item for item in items if not item.get_closest_marker("load")]
+
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
@@ -49,12 +83,16 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 # A whole vkyc stack in this process for the integration and browser tests: WebSocket emulator, event
-# runners and REST on free ports, AWS on the session's moto server under a table prefix of its own,
-# demo data loaded. One per test session (the Chalice apps are imported once per process).
+# runners and REST on ports the system picks, AWS on the session's moto server under a table prefix of
+# its own, demo data loaded. One per test session (the Chalice apps are imported once per process).
+# From its start on, the models stay bound to its tables, except while a fixture binds them elsewhere
+# (holding the stack's handlers off meanwhile: tests/binding.py).
 
 
 @pytest.fixture(scope="session")
 def stack(moto_server: MotoServer) -> Iterator[Stack]:
+    assert not GATE.paused_now, "the stack cannot start while the models are bound elsewhere"
+    found = tables.binding()
     saved = dict(os.environ)
     prefix = f"s{uuid.uuid4().hex[:6]}-"
     os.environ.update(
@@ -68,18 +106,37 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
             "VKYC_LOCAL_SCHEDULES": "0",
         }
     )
-    running = Stack(Addresses("127.0.0.1", 0, free_port(), free_port()), out=lambda line: None)
+    running = Stack(Addresses("127.0.0.1", 0, 0, 0), out=lambda line: None)
     running.start(ROOT / "local" / "demo" / "demo.toml")
     yield running
     running.stop()
     os.environ.clear()
     os.environ.update(saved)
+    tables.bind(*found)
+
+
+@pytest.fixture(scope="session")
+def node_waiting_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Media engines started from here, in this process or in node processes, load the default waiting
+    media from a cache directory of the session (``VKYC_MEDIA_CACHE_DIR``, ``media_node.waiting``),
+    where it is encoded once, instead of each spending ~16 s of CPU on it at start."""
+    from media_node import waiting
+
+    directory = tmp_path_factory.mktemp("media-cache")
+    waiting.cached_default_waiting_media(directory)
+    previous = os.environ.get(waiting.CACHE_VARIABLE)
+    os.environ[waiting.CACHE_VARIABLE] = str(directory)
+    yield
+    if previous is None:
+        os.environ.pop(waiting.CACHE_VARIABLE, None)
+    else:
+        os.environ[waiting.CACHE_VARIABLE] = previous
 
 
 @pytest.fixture()
 def stack_tables(stack: Stack) -> None:
-    """Point the models at the stack's tables (functional test modules re-bind them to their own)."""
-    tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])
+    """The models point at the stack's tables (a test reads and writes them as the handlers do)."""
+    assert_bound_to(stack)
 
 
 @pytest.fixture()

@@ -134,6 +134,7 @@ class Uses:
     bucket: Literal["none", "read", "write"] = "none"
     sends_to: tuple[Variable, ...] = ()  # queues (their name variables)
     pushes: bool = False  # posts to WebSocket connections (@connections)
+    deletes_uploads: bool = False  # deletes integrators' uploads (vkyc.domain.images.UPLOAD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,12 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "integrations",
             (TABLE_PREFIX, BUCKET, INTEGRATIONS_QUEUE, IMAGE_CHECK_QUEUE, WEBHOOK_RETRY),
-            Uses(tables="write", bucket="write", sends_to=(INTEGRATIONS_QUEUE, IMAGE_CHECK_QUEUE)),
+            Uses(
+                tables="write",
+                bucket="write",
+                sends_to=(INTEGRATIONS_QUEUE, IMAGE_CHECK_QUEUE),
+                deletes_uploads=True,  # a rejected or superseded upload, or one for no open dossier
+            ),
         ),
         FunctionSpec(
             "reports",

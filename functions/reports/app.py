@@ -25,146 +25,159 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from chalice import Chalice
 from chalice.app import DynamoDBEvent, WebsocketDisconnectedError
 
 from functions.chalice_rest import mount
 from vkyc import env
-from vkyc.adapters.media_files import MediaFiles
-from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
-from vkyc.api import endpoints
-from vkyc.api.routes import Context, RestApi, RestRequest
 from vkyc.config import load_config
-from vkyc.protocol import report_rest, rest
-from vkyc.protocol.tabular import CsvStream
-from vkyc.repositories import units
-from vkyc.repositories.tables import missing_tables
-from vkyc.services.aggregates import AggregateService
-from vkyc.services.auth import AuthService
-from vkyc.services.call_list import CallList
-from vkyc.services.credentials import CredentialGuard
-from vkyc.services.health import HealthService
-from vkyc.services.integrator_auth import IntegratorAuth
-from vkyc.services.report_queries import ReportQueries
-from vkyc.services.report_scope import ReportCaller, as_report_caller, integrator_caller
-from vkyc.services.reports import ReportsService
-from vkyc.services.reports_monitor import MonitorService
+from vkyc.once import once
+
+if TYPE_CHECKING:
+    from vkyc.api.routes import RestApi
+    from vkyc.services.aggregates import AggregateService
+    from vkyc.services.reports_monitor import MonitorService
 
 config = load_config("reports")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-reports")
 log = logging.getLogger("vkyc.reports")
 
-files = MediaFiles()
-reports = ReportsService(files)
-queries = ReportQueries()
-call_list = CallList()
-aggregates = AggregateService()
-keys = IntegratorAuth(CredentialGuard(AuthService()))
+# The services, the endpoints' models and the tables are imported at the first request or stream
+# batch, not at import: a cold start pays for Chalice only (docs/benchmarks.md).
 
 
-def _tables() -> str | None:
-    missing = missing_tables()
-    return f"missing {', '.join(missing)}" if missing else None
-
-
-def _bucket() -> str | None:
-    files.check_bucket()
-    return None
-
-
-health_checks = HealthService({"dynamodb": _tables, "bucket": _bucket})
-
-
-def _notifier() -> CallbackNotifier | NoPush:
-    return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
-
-
-_monitor: MonitorService | None = None
-
-
+@once
 def monitor() -> MonitorService:
     """Built on the first stream batch: by then the stack has pointed ``websocket_api`` somewhere."""
-    global _monitor
-    if _monitor is None:
-        _monitor = MonitorService(_notifier())
-    return _monitor
+    from vkyc.adapters.notifier import management_api_notifier
+    from vkyc.services.reports_monitor import MonitorService
+
+    return MonitorService(management_api_notifier(app.websocket_api, WebsocketDisconnectedError))
 
 
 # -- REST ----------------------------------------------------------------------------------------------
 
 
-def integrator(request: RestRequest) -> ReportCaller:
-    found = keys.integrator(request.header("authorization"), request.header("x-api-key"), request.source_ip)
-    return integrator_caller(found, units.list_units())
+@once
+def rest_api() -> RestApi:
+    """The reads bound to their handlers, built at the first request."""
+    from vkyc.adapters.media_files import MediaFiles
+    from vkyc.api import endpoints
+    from vkyc.api.routes import Context, RestApi, RestRequest
+    from vkyc.protocol import report_rest, rest
+    from vkyc.protocol.tabular import CsvStream
+    from vkyc.repositories import units
+    from vkyc.repositories.tables import missing_tables
+    from vkyc.services.auth import AuthService
+    from vkyc.services.call_list import CallList
+    from vkyc.services.credentials import CredentialGuard
+    from vkyc.services.health import HealthService
+    from vkyc.services.integrator_auth import IntegratorAuth
+    from vkyc.services.report_queries import ReportQueries
+    from vkyc.services.report_scope import ReportCaller, as_report_caller, integrator_caller
+    from vkyc.services.reports import ReportsService
+
+    files = MediaFiles()
+    reports = ReportsService(files)
+    queries = ReportQueries()
+    call_list = CallList()
+    keys = IntegratorAuth(CredentialGuard(AuthService()))
+
+    def tables() -> str | None:
+        missing = missing_tables()
+        return f"missing {', '.join(missing)}" if missing else None
+
+    def bucket() -> str | None:
+        files.check_bucket()
+        return None
+
+    def integrator(request: RestRequest) -> ReportCaller:
+        found = keys.integrator(
+            request.header("authorization"), request.header("x-api-key"), request.source_ip
+        )
+        return integrator_caller(found, units.list_units())
+
+    health_checks = HealthService({"dynamodb": tables, "bucket": bucket})
+    api = RestApi(authenticate=reports.caller, authenticate_key=integrator)
+
+    @api.route(endpoints.HEALTH)
+    def health(call: Context) -> rest.Health:
+        return rest.Health.model_validate({"status": "ok", "checks": health_checks.status()})
+
+    @api.route(endpoints.UNITS)
+    def list_units(call: Context) -> rest.Units:
+        return rest.Units(units=[rest.Unit(**u.as_dict()) for u in units.list_units()])
+
+    @api.route(endpoints.ME)
+    def me(call: Context) -> rest.Me:
+        return reports.me(call.caller)
+
+    @api.route(endpoints.DOSSIER)
+    def dossier(call: Context) -> rest.DossierDetail:
+        return reports.dossier(call.caller, call.params_as(rest.DossierPath).dossier_id)
+
+    @api.route(endpoints.CALL)
+    def call_lookup(call: Context) -> rest.CallDetail:
+        return reports.call(call.caller, call.params_as(rest.CallPath).call_id)
+
+    @api.route(endpoints.CALLS_PER_HOUR)
+    def calls_per_hour(call: Context) -> rest.CallsPerHour:
+        return reports.calls_per_hour(call.caller, call.query_as(rest.CallsPerHourQuery))
+
+    @api.route(endpoints.AUTH_EVENTS)
+    def auth_events(call: Context) -> rest.AuthEvents:
+        return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
+
+    @api.route(endpoints.REPORT_SUMMARY)
+    def report_summary(call: Context) -> report_rest.Summary | CsvStream:
+        query, caller = call.query_as(report_rest.SummaryQuery), as_report_caller(call.caller)
+        return queries.summary_csv(caller, query) if call.wants_csv else queries.summary(caller, query)
+
+    @api.route(endpoints.REPORT_AGENTS)
+    def report_agents(call: Context) -> report_rest.AgentsReport | CsvStream:
+        query, caller = call.query_as(report_rest.AgentsQuery), as_report_caller(call.caller)
+        return queries.agents_csv(caller, query) if call.wants_csv else queries.agents(caller, query)
+
+    @api.route(endpoints.REPORT_CALLS)
+    def report_calls(call: Context) -> report_rest.CallList | CsvStream:
+        query, caller = call.query_as(report_rest.CallsQuery), as_report_caller(call.caller)
+        return call_list.csv(caller, query) if call.wants_csv else call_list.page(caller, query)
+
+    @api.route(endpoints.REPORT_ERRORS)
+    def report_errors(call: Context) -> report_rest.ErrorsReport | CsvStream:
+        query, caller = call.query_as(report_rest.ErrorsQuery), as_report_caller(call.caller)
+        return queries.errors_csv(caller, query) if call.wants_csv else queries.errors(caller, query)
+
+    return api
 
 
-api = RestApi(authenticate=reports.caller, authenticate_key=integrator)
+ENDPOINTS = (
+    "health",
+    "units",
+    "me",
+    "dossier",
+    "call",
+    "calls_per_hour",
+    "auth_events",
+    "report_summary",
+    "report_agents",
+    "report_calls",
+    "report_errors",
+)
+mount(app, ENDPOINTS, rest_api)
 
 
-@api.route(endpoints.HEALTH)
-def health(call: Context) -> rest.Health:
-    return rest.Health.model_validate({"status": "ok", "checks": health_checks.status()})
+@once
+def aggregates() -> AggregateService:
+    """The report counters' consumer, built on the first stream batch."""
+    from vkyc.services.aggregates import AggregateService
+
+    return AggregateService()
 
 
-@api.route(endpoints.UNITS)
-def list_units(call: Context) -> rest.Units:
-    return rest.Units(units=[rest.Unit(**u.as_dict()) for u in units.list_units()])
-
-
-@api.route(endpoints.ME)
-def me(call: Context) -> rest.Me:
-    return reports.me(call.caller)
-
-
-@api.route(endpoints.DOSSIER)
-def dossier(call: Context) -> rest.DossierDetail:
-    return reports.dossier(call.caller, call.params_as(rest.DossierPath).dossier_id)
-
-
-@api.route(endpoints.CALL)
-def call_lookup(call: Context) -> rest.CallDetail:
-    return reports.call(call.caller, call.params_as(rest.CallPath).call_id)
-
-
-@api.route(endpoints.CALLS_PER_HOUR)
-def calls_per_hour(call: Context) -> rest.CallsPerHour:
-    return reports.calls_per_hour(call.caller, call.query_as(rest.CallsPerHourQuery))
-
-
-@api.route(endpoints.AUTH_EVENTS)
-def auth_events(call: Context) -> rest.AuthEvents:
-    return reports.auth_events(call.caller, call.query_as(rest.AuthEventsQuery))
-
-
-@api.route(endpoints.REPORT_SUMMARY)
-def report_summary(call: Context) -> report_rest.Summary | CsvStream:
-    query, caller = call.query_as(report_rest.SummaryQuery), as_report_caller(call.caller)
-    return queries.summary_csv(caller, query) if call.wants_csv else queries.summary(caller, query)
-
-
-@api.route(endpoints.REPORT_AGENTS)
-def report_agents(call: Context) -> report_rest.AgentsReport | CsvStream:
-    query, caller = call.query_as(report_rest.AgentsQuery), as_report_caller(call.caller)
-    return queries.agents_csv(caller, query) if call.wants_csv else queries.agents(caller, query)
-
-
-@api.route(endpoints.REPORT_CALLS)
-def report_calls(call: Context) -> report_rest.CallList | CsvStream:
-    query, caller = call.query_as(report_rest.CallsQuery), as_report_caller(call.caller)
-    return call_list.csv(caller, query) if call.wants_csv else call_list.page(caller, query)
-
-
-@api.route(endpoints.REPORT_ERRORS)
-def report_errors(call: Context) -> report_rest.ErrorsReport | CsvStream:
-    query, caller = call.query_as(report_rest.ErrorsQuery), as_report_caller(call.caller)
-    return queries.errors_csv(caller, query) if call.wants_csv else queries.errors(caller, query)
-
-
-mount(app, api)
-
-
-# -- streams: the supervisors' live board --------------------------------------------------------------
+# -- streams: the aggregates, then the supervisors' live board -----------------------------------------
 
 
 @app.on_dynamodb_record(
@@ -176,7 +189,7 @@ mount(app, api)
 )
 def agent_changes(event: DynamoDBEvent) -> None:
     records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
-    aggregates.agents_changed(records)  # raises to have the batch retried: nothing counts twice
+    aggregates().agents_changed(records)  # raises to have the batch retried: nothing counts twice
     monitor().agents_changed(records)
 
 
@@ -189,5 +202,5 @@ def agent_changes(event: DynamoDBEvent) -> None:
 )
 def call_changes(event: DynamoDBEvent) -> None:
     records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
-    aggregates.calls_changed(records)  # raises to have the batch retried: nothing counts twice
+    aggregates().calls_changed(records)  # raises to have the batch retried: nothing counts twice
     monitor().calls_changed(records)

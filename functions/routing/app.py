@@ -19,46 +19,63 @@ Locally the stack points this app's ``websocket_api`` at the emulator too.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, WebsocketDisconnectedError
 
-from vkyc.adapters.notifier import CallbackNotifier, NoPush, management_api_notifier
-from vkyc.adapters.timers import SqsTimers
 from vkyc.config import load_config
-from vkyc.services.housekeeping import Housekeeping, SweepReport
-from vkyc.services.timers import Dispatch, NodeCheck
+from vkyc.once import once
+
+if TYPE_CHECKING:
+    from vkyc.adapters.notifier import CallbackNotifier, NoPush
+    from vkyc.adapters.timers import SqsTimers
+    from vkyc.services.housekeeping import Housekeeping
 
 config = load_config("routing")  # refuses to start without a required setting or secret
 app = Chalice(app_name="vkyc-routing")
 log = logging.getLogger("vkyc.routing")
 
+# The services (and the tables under them) are imported at the first schedule's fire, not at import:
+# a cold start pays for Chalice only (docs/benchmarks.md).
+
 
 def _notifier() -> CallbackNotifier | NoPush:
+    from vkyc.adapters.notifier import management_api_notifier
+
     return management_api_notifier(app.websocket_api, WebsocketDisconnectedError)
 
 
-timers_queue = SqsTimers()
+@once
+def timers_queue() -> SqsTimers:
+    from vkyc.adapters.timers import SqsTimers
+
+    return SqsTimers()
 
 
 def _dispatch(unit_id: str) -> None:
-    timers_queue.schedule_many([Dispatch(unit_id=unit_id).after(0)])
+    from vkyc.services.timers import Dispatch
+
+    timers_queue().schedule_many([Dispatch(unit_id=unit_id).after(0)])
 
 
 def _media_node_dead(node_id: str) -> None:
+    from vkyc.services.timers import NodeCheck
+
     # The signaling app ends the node's calls (it pushes to the parties and to the other nodes).
-    timers_queue.schedule_many([NodeCheck(node_id=node_id).after(0)])
+    timers_queue().schedule_many([NodeCheck(node_id=node_id).after(0)])
 
 
 def housekeeping() -> Housekeeping:
     """The service, built per fire (cheap: repositories hold no connections of their own)."""
+    from vkyc.services.housekeeping import Housekeeping
+
     return Housekeeping(_notifier(), on_agent_freed=_dispatch, on_media_node_dead=_media_node_dead)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event: CloudWatchEvent) -> dict[str, int]:
-    report: SweepReport = housekeeping().sweep()
-    return dict(vars(report))
+    return dict(vars(housekeeping().sweep()))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -42,6 +42,7 @@ from local.apigw.frames import (
 )
 from local.apigw.management import ManagementApi, is_management_path
 from local.apigw.registry import Connection, ConnectionRegistry, new_connection_id
+from local.invocations import GATE
 from local.lambda_context import LambdaContext
 
 log = logging.getLogger("local.apigw")
@@ -459,7 +460,7 @@ class WebSocketEmulator:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._pool, handler, event, context)
+            return await loop.run_in_executor(self._pool, _gated, handler, event, context)
         finally:
             log.debug(
                 "%s %s %.1f ms",
@@ -467,6 +468,11 @@ class WebSocketEmulator:
                 event["requestContext"]["connectionId"],
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def _gated(handler: Any, event: dict[str, Any], context: LambdaContext) -> Any:
+    with GATE.invocation():
+        return handler(event, context)
 
 
 class EmulatorThread:

@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.config import Config
 
+from local.invocations import GATE
 from local.lambda_context import LambdaContext
 
 LOG = logging.getLogger("local.runners")
@@ -55,7 +56,8 @@ def invoke(handler: Handler, *, function_name: str, source: str, event: dict[str
     context = LambdaContext(function_name)
     started = time.monotonic()
     try:
-        result = handler(event, context)
+        with GATE.invocation():
+            result = handler(event, context)
     except Exception:
         LOG.exception(
             "%s -> %s failed (%d record(s), %.0f ms, request %s)",

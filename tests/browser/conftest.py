@@ -2,7 +2,8 @@
 session's whole stack (``tests/conftest.py``), with fake camera and microphone.
 
 - ``browser``: one Chromium per module (launching costs ~1 s; contexts are cheap and isolated).
-- ``open_page(path)``: a new context at 1366x768 with camera, microphone and notifications allowed,
+- ``open_page(path)``: a new context at 1366x768 in the units' time zone (Vietnam: the supervisor page
+  reports "today" by the browser's clock), with camera, microphone and notifications allowed,
   the page opened at the stack's web address. Every console error and page error is collected; the
   test fails at teardown on any (``expect_console_errors`` lists the few a test provokes on purpose).
   The pages run under their Content-Security-Policy (served by the stack, never bypassed), so a
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from vkyc.domain.settings import DEFAULT_TIMEZONE
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
@@ -40,7 +43,9 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Ignored by git: a test run leaves the checkout clean. ``make screenshots`` copies the ones the README
+# shows (docs/screenshots/) from here.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 T = TypeVar("T")
 
 pytestmark = pytest.mark.usefixtures("stack_tables")
@@ -86,10 +91,12 @@ def open_page(browser: Any, stack: Any) -> Iterator[Callable[..., Any]]:
             viewport=VIEWPORT,
             base_url=stack.http_url,
             permissions=["camera", "microphone", "notifications"],
+            # Where the staff are: the supervisor page's "today" is the units' day, also from 17:00 UTC.
+            timezone_id=DEFAULT_TIMEZONE,
         )
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # generous: a loaded machine slows every step
         watch = ConsoleWatch(page, name or path)
         page.console_watch = watch
         watches.append(watch)
@@ -132,5 +139,6 @@ def loop() -> Iterator[LoopThread]:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """``page`` as ``.artifacts/screenshots/{name}.png`` (the README's come from here: make screenshots)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

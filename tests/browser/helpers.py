@@ -29,11 +29,11 @@ def login(page: Any, username: str, ready: str) -> None:
     page.wait_for_selector(ready, state="visible")
 
 
-def wait_phase(page: Any, phase: str, timeout: float = 15_000) -> None:
+def wait_phase(page: Any, phase: str, timeout: float = 30_000) -> None:
     page.wait_for_function("phase => window.vkyc && window.vkyc.phase === phase", arg=phase, timeout=timeout)
 
 
-def wait_status(page: Any, status: str, timeout: float = 15_000) -> None:
+def wait_status(page: Any, status: str, timeout: float = 30_000) -> None:
     page.wait_for_selector(f"#status-badge[data-status={status}]", timeout=timeout)
 
 

@@ -38,12 +38,14 @@ from tests.integration.media.helpers import FrameLog, mobile_peer
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository
+from vkyc.repositories.settings_cache import cached_settings
+from vkyc.services.ports import as_utc
 
 pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
 @pytest.fixture(scope="module")
-def media_node(stack: Any) -> Iterator[MediaNodeProcess]:
+def media_node(stack: Any, node_waiting_media: None) -> Iterator[MediaNodeProcess]:
     node = MediaNodeProcess(stack.http_url, f"media-browser-{uuid.uuid4().hex[:4]}").start()
     yield node
     node.stop()
@@ -54,7 +56,7 @@ def frames_decoded(page: Any) -> int:
     return int(stats["framesDecoded"]) if stats else 0
 
 
-def wait_frames(page: Any, count: int, timeout: float = 20.0) -> int:
+def wait_frames(page: Any, count: int, timeout: float = 30.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         decoded = frames_decoded(page)
@@ -69,7 +71,7 @@ def agent_frames(log: FrameLog, since: float) -> int:
     return sum(1 for kind in log.classes(since) if kind != "waiting")
 
 
-def wait_agent_frames(log: FrameLog, since: float, count: int, timeout: float = 20.0) -> None:
+def wait_agent_frames(log: FrameLog, since: float, count: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while agent_frames(log, since) < count:
         assert time.monotonic() < deadline, f"the mobile got {agent_frames(log, since)} agent frames"
@@ -121,7 +123,7 @@ class Mobile:
 
         self.loop.run(again(), timeout=30)
 
-    def next_push(self, action: str, timeout: float = 10) -> Any:
+    def next_push(self, action: str, timeout: float = 20) -> Any:
         assert self.client is not None
         return self.loop.run(self.client.next_push(action, timeout=timeout), timeout=timeout + 5)
 
@@ -207,7 +209,7 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
 
         # 6. The snapshot, with the face check.
         agent.click("#snapshot")
-        verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=true]", timeout=20_000)
+        verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=true]")
         assert "Đã thấy khuôn mặt chính diện" in verdict.inner_text()
         snapshot_id = agent.evaluate("window.vkyc.call.snapshot.snapshot_id")
         agent.wait_for_selector("[data-decision=A]:enabled")
@@ -266,6 +268,9 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     )
     recording_url = supervisor.get_attribute("#recording", "src")
     assert recording_url and fetch_status(recording_url) == 200
+    # The day of the call, in the unit's time (the call may have been answered just before midnight).
+    answered = as_utc(CallRepository().get(call_id).answered_at).astimezone(cached_settings("1").zone())
+    supervisor.fill("#report-date", answered.date().isoformat())
     supervisor.click("#report-form button[type=submit]")
     supervisor.wait_for_selector("#chart svg rect[data-kind=answered]")
     assert supervisor.inner_text("#sl-text")
@@ -287,7 +292,7 @@ def test_a_snapshot_without_a_face_warns_the_agent_and_keeps_approval_greyed_out
         wait_phase(agent, "incall")
         wait_frames(agent, 10)
         agent.click("#snapshot")
-        verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=false]", timeout=20_000)
+        verdict = agent.wait_for_selector("#snapshot-verdict[data-face-found=false]")
         assert "Không thấy khuôn mặt chính diện" in verdict.inner_text()
         # The customer's video is up (C is offered) but no face was seen: A stays greyed out, and says why.
         agent.wait_for_selector("[data-decision=C]:enabled")

@@ -4,8 +4,10 @@ The moto server isolates DynamoDB transactions as DynamoDB does (``local/moto_pa
 that, concurrent conditional transactions on one item can both lose or both pass.
 
 ``tables`` binds every PynamoDB model to the moto server (never port 4566) with a fresh prefix and
-creates all tables; they are deleted when the module ends. ``dynamodb_calls`` records the name of every
-DynamoDB operation PynamoDB sends, to count the requests a use case costs.
+creates all tables; they are deleted when the module ends, and the models bound back to what they were
+(``tests/binding.py``: a stack started by integration tests earlier in the run is held off meanwhile).
+``dynamodb_calls`` records the name of every DynamoDB operation PynamoDB sends, to count the requests
+a use case costs.
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ from types import ModuleType
 import pytest
 
 from local.moto_server import MotoServer
-from vkyc import env
+from tests.binding import models_bound_to
 from vkyc.repositories import pynamodb_internals
 from vkyc.repositories import tables as tables_module
 
 
 @pytest.fixture(scope="module")
 def tables(moto_server: MotoServer) -> Iterator[ModuleType]:
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
-    tables_module.bind(moto_server.url, env.region(), prefix)
-    tables_module.create_all()
-    yield tables_module
-    tables_module.bind(moto_server.url, env.region(), prefix)  # another module may have re-bound
-    tables_module.delete_all()
+    with models_bound_to(moto_server.url, f"t{uuid.uuid4().hex[:8]}-"):
+        tables_module.create_all()
+        yield tables_module
+        tables_module.delete_all()
 
 
 @pytest.fixture

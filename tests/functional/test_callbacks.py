@@ -275,7 +275,12 @@ def test_unregistering_twice_or_another_devices_registration_changes_nothing(wor
 def test_a_call_back_after_unregistering_records_i(world):
     register(world)
     world.service.unregister(world.mobile, "device-1", "r-unregister")
-    refused("DEVICE_NOT_REGISTERED", start, world)
+    error = refused("DEVICE_NOT_REGISTERED", start, world)
+    assert error.call_id is not None and is_callback(error.call_id)
+    call = call_of(error.call_id)
+    assert (call.state, call.end_reason, call.dossier_id) == ("I", "device_not_registered", world.dossier_id)
+    assert events_of(error.call_id) == [(None, "create", "N"), ("N", "device_not_registered", "I")]
+    assert world.pushes.timers == [] and world.pushes.sent == [], "nobody is rung, no timer is set"
 
 
 def test_concurrent_registrations_never_exceed_the_licence_limit(world):

@@ -10,7 +10,7 @@ import pytest
 
 from local.demo.load import load_demo, print_summary, summary_text, write_demo_data
 from local.demo.schema import DEMO_FILE, DemoDataError, load_demo_file, parse_demo_data
-from vkyc import env
+from tests.binding import models_bound_to
 from vkyc.domain.dossier import DossierEvent, DossierState
 from vkyc.domain.policy import DEFAULT_SUB_TYPE_POLICY, policy_index, video_call_required
 from vkyc.domain.policy import SubTypePolicy as PolicyRow
@@ -38,12 +38,10 @@ from vkyc.security.passwords import api_key_digest, hash_password, verify
 @pytest.fixture
 def empty_tables(tables, moto_server):
     """Empty tables under a prefix of their own, so the module's loaded tables stay as they are."""
-    module_prefix = tables.prefix()
-    tables.bind(moto_server.url, env.region(), f"e{uuid.uuid4().hex[:8]}-")
-    tables.create_all()
-    yield tables
-    tables.delete_all()
-    tables.bind(moto_server.url, env.region(), module_prefix)
+    with models_bound_to(moto_server.url, f"e{uuid.uuid4().hex[:8]}-"):
+        tables.create_all()
+        yield tables
+        tables.delete_all()
 
 
 @pytest.fixture(scope="module")

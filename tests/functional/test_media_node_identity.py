@@ -33,6 +33,7 @@ from tests.functional.test_media_service import (
     new_session,
     node_connection,
     node_up,
+    offer,
     refused,
     reply_to,
     signed,
@@ -515,3 +516,55 @@ def test_the_media_bucket_reports_the_sha256_the_node_uploaded_with(
     assert facts.stat("calls/c-1/recording.webm") == StoredObject(len(data), digest)
     assert facts.stat("calls/c-1/plain.webm") == StoredObject(len(data), None)
     assert facts.stat("calls/c-1/missing.webm") is None
+
+
+# -- a node connecting again under its id --------------------------------------------------------------
+
+
+def _fire_timers_since(world: World, count: int) -> None:
+    """Fire every timer scheduled since the first ``count`` ones, as the timer function does."""
+    for kind, payload, _ in list(world.pushes.timers[count:]):
+        world.graph.fire({"kind": kind, **payload})
+
+
+def test_a_stale_disconnect_of_a_nodes_old_socket_does_not_lose_it_once_it_reconnected(world: World) -> None:
+    nodes = Nodes(world)
+    old = nodes.connect("node-s", key_of("node-s"))
+    assert nodes.heartbeat(old, "10.0.0.9:9000")["action"] == "ack"
+    # The node reconnects (a network change) before API Gateway tells signaling the old socket is gone.
+    new = nodes.connect("node-s", key_of("node-s"))
+    assert nodes.heartbeat(new, "10.0.0.9:9000")["action"] == "ack"
+    call = carried_call(world, "node-s")
+    scheduled = len(world.pushes.timers)
+
+    world.graph.dispatcher.run(nodes.sessions.disconnect(old))  # the old socket's late $disconnect
+    _fire_timers_since(world, scheduled)  # the node check, the old session's grace
+
+    registered = media_nodes.find("node-s")
+    assert registered is not None and (registered.connection_id, registered.lost_at) == (new, None)
+    still = CallRepository().get(call.call_id)
+    assert (still.state, still.media_node_id, still.end_reason) == ("CONNECTED", "node-s", None)
+    assert world.pushes.to(world.mobile.connection_id) == []  # no call.ended, no MEDIA_NODE_LOST
+
+
+def test_a_node_declared_lost_is_given_calls_again_once_it_connects_again_under_its_id(world: World) -> None:
+    nodes = Nodes(world)
+    first = nodes.connect("node-l", key_of("node-l"))
+    one_call = {"address": "10.0.0.8:9000", "capacity": 1, "load": 0}
+    assert nodes.send(first, "node.heartbeat", **one_call)["action"] == "ack"
+    lost_call = carried_call(world, "node-l")
+    scheduled = len(world.pushes.timers)
+    world.graph.dispatcher.run(nodes.sessions.disconnect(first))  # the node process died
+    [(_, check, _)] = [t for t in world.pushes.timers[scheduled:] if t[1].get("node_id") == "node-l"]
+    assert world.media.node_check(**check) is True
+    assert CallRepository().get(lost_call.call_id).end_reason == "media_node_lost"
+
+    again = nodes.connect("node-l", key_of("node-l"))  # restarted under its id
+    assert nodes.send(again, "node.heartbeat", **one_call)["action"] == "ack"
+    registered = media_nodes.find("node-l")
+    assert registered is not None and (registered.connection_id, registered.lost_at) == (again, None)
+
+    call = new_call(world, "W")
+    assert offer(world, call.call_id).action == "ack"
+    assert CallRepository().get(call.call_id).media_node_id == "node-l"
+    assert [m["action"] for m in world.pushes.to(again)] == ["media.attach"]

@@ -2,8 +2,8 @@
 client was told is stored is restored from the snapshot and the journal, a record cut short by a crash
 is ignored, and only writes are journaled.
 
-Each test serves moto's dispatcher, wrapped, from a thread of this process on a free port; a "crash" is
-forgetting every backend (what a killed process loses) and restoring from the directory.
+Each test serves moto's dispatcher, wrapped, from a thread of this process on a port the system picks;
+a "crash" is forgetting every backend (what a killed process loses) and restoring from the directory.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local import moto_patches
-from local.moto_server import free_port
 from local.moto_state import JOURNAL, SNAPSHOT, PersistentState, classify
 
 REGION = "ap-southeast-1"
@@ -32,10 +31,10 @@ class Served:
         self.state = PersistentState(directory, snapshot_every=snapshot_every)
         app = DomainDispatcherApplication(create_backend_app)
         self.replayed = self.state.restore(app)
-        self.port = free_port()
         self.server = make_server(
-            "127.0.0.1", self.port, self.state.wrap(app), True, request_handler=MotoRequestHandler
+            "127.0.0.1", 0, self.state.wrap(app), True, request_handler=MotoRequestHandler
         )
+        self.port = self.server.server_port  # the system's pick: nobody can take it in between
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -10,8 +10,8 @@ import pytest
 
 from local.demo.load import write_demo_data
 from local.demo.schema import load_demo_file
+from tests.binding import models_bound_to
 from tests.fakes import FakeClock
-from vkyc import env
 from vkyc.domain.routing import CallFacts, Candidate, GroupRule, choose
 from vkyc.repositories.queues import put_queue
 from vkyc.repositories.routing import CONFIG_TTL_S, RoutingRepository
@@ -214,13 +214,11 @@ def test_group_conditions_route_an_enterprise_call_from_the_stored_configuration
 @pytest.fixture
 def demo_tables(tables, moto_server):
     """The shipped demo loaded into tables of their own prefix (this module's tables stay as they are)."""
-    module_prefix = tables.prefix()
-    tables.bind(moto_server.url, env.region(), f"r{uuid.uuid4().hex[:8]}-")
-    tables.create_all()
-    write_demo_data(load_demo_file())
-    yield tables
-    tables.delete_all()
-    tables.bind(moto_server.url, env.region(), module_prefix)
+    with models_bound_to(moto_server.url, f"r{uuid.uuid4().hex[:8]}-"):
+        tables.create_all()
+        write_demo_data(load_demo_file())
+        yield tables
+        tables.delete_all()
 
 
 def test_the_demo_routes_unit_7_to_unit_3s_queue_with_its_enterprise_only_group(demo_tables):

@@ -31,8 +31,8 @@ def handler(tables, monkeypatch):
             raise RuntimeError("conflict after conflict")
 
     queue = Queue()
-    monkeypatch.setattr(signaling_app.graph, "fire", fire)
-    monkeypatch.setattr(signaling_app, "timers_queue", queue)
+    monkeypatch.setattr(signaling_app.graph(), "fire", fire)
+    monkeypatch.setattr(signaling_app, "timers_queue", lambda: queue)
     monkeypatch.setenv("VKYC_WS_API_ID", "local")
     return signaling_app, fired, queue
 

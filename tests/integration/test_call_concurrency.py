@@ -135,7 +135,22 @@ def test_50_callers_10_agents_20_rounds_never_double_assign(stack, load_unit, ti
         return all(calls_repo.get(r.call_id).state in FINAL_CALL_STATES for r in results if r.call_id)
 
     assert wait_until(all_final, timeout=30)
-    time.sleep(0.5)  # the last decisions
+
+    def all_decided() -> bool:
+        """Every bot has sent the decision of each call it connected (it decides after the hang-up),
+        or failed (reported below)."""
+        return all(
+            b.errors
+            or sum(
+                1
+                for _, kind, reply in b.events
+                if kind == "accept_reply" and reply.get("action") == "call.connected"
+            )
+            == sum(1 for _, kind, _ in b.events if kind == "decide_reply")
+            for b in bots
+        )
+
+    assert wait_until(all_decided, timeout=30)
     for bot in bots:
         bot.stop()
     elapsed = time.monotonic() - started

@@ -341,10 +341,11 @@ def test_call_out_refusals_have_their_code_and_change_nothing(stack):
     ]
     for username, dossier_id, code in cases:
         agent = available(stack, username)
-        before = _stored(plain, username)
+        watched = plain if dossier_id == "HS-NO-SUCH-DOSSIER" else dossier_id  # the dossier asked for
+        before = _stored(watched, username)
         reply = agent.request("callback.start", dossier_id=dossier_id)
         assert reply["code"] == code, (username, dossier_id, reply)
-        assert _stored(plain, username) == before
+        assert _stored(watched, username) == before
         agent.request("agent.set_status", status="unavailable")
         agent.close()
     on_break = agent_client(stack, "tdv2.kv1")  # logged in, not yet available

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
+from bench.webhook_receiver import Receiver
 from local.demo.images import demo_face, dossier_images
-from tests.integration.integrator_http import V1, Receiver, documented_verifier, fetch, upload
+from tests.integration.integrator_http import V1, documented_verifier, fetch, upload
 from tests.integration.test_calls import available, caller
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from tests.media_facts import customer_seen

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from local.demo.images import demo_face, dossier_images
+from tests.binding import assert_bound_to
 from tests.integration.integrator_http import V1, fetch, upload
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from tests.polling import wait_until
@@ -55,12 +56,8 @@ def dossier(api, stack_tables_module) -> str:
 
 @pytest.fixture(scope="module")
 def stack_tables_module(stack):
-    import os
-
-    from vkyc import env
-    from vkyc.repositories import tables
-
-    tables.bind(stack.aws_endpoint, env.region(), os.environ["VKYC_TABLE_PREFIX"])
+    """The models point at the stack's tables (as ``stack_tables``, for the module's fixtures)."""
+    assert_bound_to(stack)
 
 
 def stored(api: V1, dossier_id: str) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""``python -m local up`` (what ``make up`` runs) as a real process on free ports."""
+"""``python -m local up`` (what ``make up`` runs) as a real process, on ports the system picks (port 0,
+read back from the banner: a port chosen beforehand could be taken by another process meanwhile)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -13,16 +15,16 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-import pytest
 
-from local.moto_server import free_port
 from tests.integration.signaling_client import Client, rest
 from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_up(extra_args: list[str], ports: dict[str, int]) -> subprocess.Popen[str]:
+def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subprocess.Popen[str]:
+    """``python -m local up``; ``ports`` (``aws``, ``ws``, ``http``, ``sink``) default to 0."""
+    ports = {"aws": 0, "ws": 0, "http": 0, "sink": 0, **(ports or {})}
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("VKYC_")}  # no test-stack settings
     env = {
         **inherited,
@@ -58,9 +60,21 @@ def read_until(proc: subprocess.Popen[str], marker: str, timeout: float = 180) -
     raise AssertionError(f"{marker!r} not printed; got:\n" + "\n".join(lines))
 
 
-@pytest.fixture()
-def ports() -> dict[str, int]:
-    return {"aws": free_port(), "ws": free_port(), "http": free_port(), "sink": free_port()}
+BANNER = {
+    "ws": r"WebSocket API +(ws://\S+)",
+    "http": r"REST API \+ web +(http://\S+)",
+    "aws": r"AWS endpoint \(moto\) +(http://\S+)",
+    "sink": r"Webhook sink +(http://\S+)",
+}
+
+
+def banner_urls(lines: list[str]) -> dict[str, str]:
+    """The addresses ``up`` printed in its banner: ``ws``, ``http``, ``aws`` and ``sink`` URLs."""
+    text = "\n".join(lines)
+    found = {name: re.search(pattern, text) for name, pattern in BANNER.items()}
+    missing = [name for name, match in found.items() if match is None]
+    assert not missing, f"no {missing} address in the banner:\n{text}"
+    return {name: match.group(1) for name, match in found.items() if match is not None}
 
 
 def get_json(url: str) -> dict:
@@ -68,22 +82,28 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
-    proc = start_up([], ports)
+def test_up_starts_everything_prints_addresses_and_stops_cleanly():
+    proc = start_up([])
+    ports: dict[str, int] = {}
     try:
         lines = read_until(proc, "ready in")
         text = "\n".join(lines)
         for step in range(1, 8):
             assert f"[{step}/7]" in text
-        assert f"ws://127.0.0.1:{ports['ws']}" in text
-        assert f"http://127.0.0.1:{ports['http']}" in text
-        assert f"http://127.0.0.1:{ports['aws']}" in text
-        assert f"Webhook sink         http://127.0.0.1:{ports['sink']}" in text, "the sink is printed"
-        assert get_json(f"http://127.0.0.1:{ports['sink']}/events.json") == []
+        urls = banner_urls(lines)
+        ports = {name: int(url.rsplit(":", 1)[1]) for name, url in urls.items()}
+        assert urls == {
+            "ws": f"ws://127.0.0.1:{ports['ws']}",
+            "http": f"http://127.0.0.1:{ports['http']}",
+            "aws": f"http://127.0.0.1:{ports['aws']}",
+            "sink": f"http://127.0.0.1:{ports['sink']}",
+        }
+        assert all(ports.values()), "the ports the system picked, not 0"
+        assert get_json(f"{urls['sink']}/events.json") == []
         assert "tdv1.kv1" in text and "demo-tdv1-kv1" in text, "demo agents and passwords are printed"
         assert "media node media-local-1" in text and "Media node" in text, "make up starts one media node"
 
-        http = f"http://127.0.0.1:{ports['http']}"
+        http = urls["http"]
         assert get_json(f"{http}/health") == {
             "status": "ok",
             "checks": {"dynamodb": "ok", "bucket": "ok", "aws": "ok", "media-local-1": "ok"},
@@ -131,22 +151,23 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly(ports):
             s.bind(("127.0.0.1", port))
 
 
-def test_up_refuses_a_broken_demo_file_naming_the_field(ports, tmp_path):
+def test_up_refuses_a_broken_demo_file_naming_the_field(tmp_path):
     good = (ROOT / "local/demo/demo.toml").read_text(encoding="utf-8")
     bad = tmp_path / "demo.toml"
     bad.write_text(good.replace("ring_timeout_s = 60", "ring_timeout_s = -5", 1), encoding="utf-8")
     assert bad.read_text(encoding="utf-8") != good, "the demo file must set ring_timeout_s for this test"
-    proc = start_up(["--demo", str(bad)], ports)
+    proc = start_up(["--demo", str(bad)])
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1
     assert "ring_timeout_s" in output and "error:" in output
 
 
-def test_up_explains_a_port_in_use(ports):
+def test_up_explains_a_port_in_use():
     with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", ports["ws"]))
+        blocker.bind(("127.0.0.1", 0))
         blocker.listen()
-        proc = start_up(["--no-demo"], ports)
+        taken = blocker.getsockname()[1]
+        proc = start_up(["--no-demo"], {"ws": taken})
         output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1
-    assert f"port {ports['ws']}" in output and "in use" in output
+    assert f"port {taken}" in output and "in use" in output

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "infra" / "media_node" / "Dockerfile"
 LOCK = ROOT / "requirements" / "media-node.txt"
 # The install takes a minute or more on a cold pip cache.
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)
 
 
 @dataclass

@@ -226,3 +226,55 @@ def test_the_media_node_service_checks_health_scales_on_load_and_opens_webrtc_po
     tracked = resources["ScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
     assert tracked["CustomizedMetricSpecification"]["MetricName"] == metric["MetricName"]
     assert resources["CapacityAlarm"]["Properties"]["MetricName"] == metric["MetricName"]
+
+
+def test_every_client_message_is_answered_on_a_two_way_route(core):
+    # The reply is the signaling function's return value: no @connections request (docs/benchmarks.md).
+    resources = core["Resources"]
+    route = resources["WebsocketMessageRoute"]["Properties"]
+    assert route["RouteKey"] == "$default" and route["RouteResponseSelectionExpression"] == "$default"
+    response = resources["WebsocketMessageRouteResponse"]["Properties"]
+    assert (
+        response["RouteId"] == {"Ref": "WebsocketMessageRoute"} and response["RouteResponseKey"] == "$default"
+    )
+    assert "WebsocketMessageRouteResponse" in resources["WebsocketAPIDeployment"]["DependsOn"]
+
+
+def test_api_gateway_checks_the_key_only_where_x_api_key_is_the_only_way_to_send_it(core):
+    # /v1 also takes `Authorization: ApiKey`, which API Gateway's key check cannot read (docs/deploy.md).
+    paths = core["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    keyed = {
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security")
+    }
+    assert keyed == {("POST", "/auth/mobile")}
+
+
+def test_the_core_stack_exports_each_queue_for_the_image_checker(core, media):
+    outputs = core["Outputs"]
+    exported = {o["Export"]["Name"]["Fn::Sub"] for o in outputs.values() if "Export" in o}
+    for spec in QUEUES:
+        queue = queue_logical_id(spec)
+        assert {"${AWS::StackName}-" + queue + "Name", "${AWS::StackName}-" + queue + "Arn"} <= exported
+    imported = {
+        json.dumps(value)
+        for value in _walk(media["Resources"])
+        if isinstance(value, dict) and "Fn::ImportValue" in value
+    }
+    for name in imported:
+        export = json.loads(name)["Fn::ImportValue"]["Fn::Sub"].replace("${CoreStack}", "${AWS::StackName}")
+        assert export in exported, (
+            f"the media node stack imports {export}, which the core stack does not export"
+        )
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

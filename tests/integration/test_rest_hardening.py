@@ -24,11 +24,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from local.moto_server import free_port
 from tests.integration.signaling_client import Client
 from tests.integration.test_signaling import login, mobile_token
+from tests.ports import refused_port
 from vkyc.domain.roles import UserRole
 from vkyc.protocol.errors import CATALOGUE
+from vkyc.repositories.tables import Unit
 from vkyc.repositories.users import put_user
 from vkyc.security.passwords import hash_password
 
@@ -166,7 +167,11 @@ def test_an_address_that_keeps_failing_is_locked_for_every_account_and_forwarded
 
 
 def test_the_login_audit_is_readable_by_a_supervisor_of_the_unit_and_not_by_another_units(stack):
-    username, password = new_user(UserRole.SUPERVISOR, "1")
+    # A unit of its own: unit 1's trail of the day holds every login of the run, past one page.
+    unit = f"aud-{uuid.uuid4().hex[:6]}"
+    Unit(unit, name=f"Audit unit {unit}", has_agents=False).save()
+    username, password = new_user(UserRole.SUPERVISOR, unit)
+    reader, reader_password = new_user(UserRole.SUPERVISOR, unit)
     status, _, _ = call(
         stack.http_url, "POST", "/auth/login", {"username": username, "password": "typo"}, source="127.0.0.5"
     )
@@ -181,19 +186,28 @@ def test_the_login_audit_is_readable_by_a_supervisor_of_the_unit_and_not_by_anot
     )
     assert status == 200
 
-    status, trail = audit(stack, login(stack, "gs.kv1")["token"], "?unit_id=1")
+    status, _, grant = call(
+        stack.http_url, "POST", "/auth/login", {"username": reader, "password": reader_password}
+    )
+    assert status == 200, grant
+    status, trail = audit(stack, grant["token"], f"?unit_id={unit}")
     assert status == 200, trail
     mine = [e for e in trail["events"] if e["principal"] == username]
     assert [e["kind"] for e in mine] == ["login_succeeded", "failed"], "newest first"
     assert {e["source"] for e in mine} == {"127.0.0.5"}, "the peer's address, never X-Forwarded-For"
-    assert {(e["unit_id"], e["scope"]) for e in mine} == {("1", "login")}
-    assert trail["units"] == ["1"]  # (other tests log in too: the day may hold more than one page)
+    assert {(e["unit_id"], e["scope"]) for e in mine} == {(unit, "login")}
+    assert [(e["principal"], e["kind"]) for e in trail["events"]] == [
+        (reader, "login_succeeded"),
+        (username, "login_succeeded"),
+        (username, "failed"),
+    ]
+    assert trail["units"] == [unit] and trail["truncated"] is False
 
     other = login(stack, "gs.kv2")["token"]
-    status, body = audit(stack, other, "?unit_id=1")
+    status, body = audit(stack, other, f"?unit_id={unit}")
     assert_catalogue(status, body, "UNIT_NOT_SERVED")
     status, own = audit(stack, other)
-    assert status == 200 and "1" not in own["units"]
+    assert status == 200 and unit not in own["units"]
     assert not [e for e in own["events"] if e["principal"] == username]
     status, body = audit(stack, other, "?unit_id=*")
     assert_catalogue(status, body, "UNIT_NOT_SERVED")
@@ -326,9 +340,14 @@ def test_a_3000_deep_websocket_message_is_an_error_frame_and_the_socket_stays(st
 @pytest.fixture
 def rest_without_aws() -> Iterator[str]:
     """A REST server whose AWS endpoint is a port nobody listens on (its own process)."""
+    with refused_port() as port:
+        yield from _rest_with_aws_at(f"http://127.0.0.1:{port}")
+
+
+def _rest_with_aws_at(endpoint: str) -> Iterator[str]:
     env = {
         **os.environ,
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "AWS_ENDPOINT_URL": endpoint,
         "VKYC_TABLE_PREFIX": "down-",
     }
     process = subprocess.Popen(

@@ -45,7 +45,7 @@ def signaling_module(stack) -> ModuleType:
 def accounts(stack, use_case: str, *args: object, **kwargs: object) -> object:
     """An account change as an admin call makes it: the use case, then its effects (the sessions it
     ends are told and closed)."""
-    graph = signaling_module(stack).graph
+    graph = signaling_module(stack).graph()
     return graph.run(getattr(graph.accounts, use_case)(*args, **kwargs))
 
 

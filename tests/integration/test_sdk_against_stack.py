@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from local.moto_server import free_port
 from sdk import (
     ApiError,
     ConnectError,
@@ -30,10 +29,9 @@ from sdk import (
     mobile_token,
     node_token,
 )
+from tests.integration.test_local_up import banner_urls
 from vkyc.protocol.messages import Ack, AgentStatus, MonitorAgents, Pong, SessionReplaced
 from vkyc.security.node_keys import node_key
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_API_KEY_UNIT_1 = "vkyc_demo_kv1_2f6c0a9e41b87d35c0e1a9f4"
@@ -50,19 +48,22 @@ class UpStack:
 
 @pytest.fixture(scope="module")
 def up() -> Iterator[UpStack]:
-    ports = {"aws": free_port(), "ws": free_port(), "http": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("VKYC_") and k != "AWS_ENDPOINT_URL"}
     env.update(
         {
             "PYTHONPATH": str(ROOT),
-            "VKYC_AWS_PORT": str(ports["aws"]),
-            "VKYC_WS_PORT": str(ports["ws"]),
-            "VKYC_HTTP_PORT": str(ports["http"]),
+            # The system picks the ports; the banner tells them.
+            "VKYC_AWS_PORT": "0",
+            "VKYC_WS_PORT": "0",
+            "VKYC_HTTP_PORT": "0",
+            "VKYC_WEBHOOK_SINK_PORT": "0",  # else 8010: taken by a running `make up` or another test run
             "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
         }
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "local", "up", "--no-media-node"],  # no video in these tests
+        # No video in these tests; no state directory: a developer's `make up` data (.vkyc-state/) is
+        # never read nor written by a test, and a run never starts from the one before.
+        [sys.executable, "-m", "local", "up", "--no-media-node", "--no-state"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -71,7 +72,7 @@ def up() -> Iterator[UpStack]:
     )
     assert proc.stdout is not None
     output: list[str] = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # as test_local_up's: a loaded machine starts it slowly
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
@@ -83,12 +84,11 @@ def up() -> Iterator[UpStack]:
         proc.kill()
         raise AssertionError("local up did not print 'ready in':\n" + "\n".join(output))
     # Keep draining the stack's output, or it blocks once the pipe is full.
+    urls = banner_urls(output)
     drain = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
     drain.start()
     try:
-        yield UpStack(
-            rest=f"http://127.0.0.1:{ports['http']}", ws=f"ws://127.0.0.1:{ports['ws']}", output=output
-        )
+        yield UpStack(rest=urls["http"], ws=urls["ws"], output=output)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -15,7 +15,8 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.integrator_http import V1, Receiver, documented_verifier
+from bench.webhook_receiver import Receiver
+from tests.integration.integrator_http import V1, documented_verifier
 from tests.polling import wait_until
 from vkyc import env
 from vkyc.domain.dossier import DossierEvent

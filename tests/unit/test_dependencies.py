@@ -249,3 +249,13 @@ def test_no_deployable_imports_the_local_stack_or_the_benchmarks():
     for extra, (modules, _) in DEPLOYABLES.items():
         for name, where in third_party_imports(modules).items():
             assert name not in {"local", "bench", "tests", "infra"}, f"[{extra}] {where} imports {name}"
+
+
+def test_no_benchmark_imports_the_tests():
+    # A benchmark runs from a checkout as `python bench/x.py` or `python -m bench.x`; what it drives
+    # (clients, receivers, drivers) lives in bench/, and tests import it from there, never the reverse.
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(name for name in _imports(path) if name.split(".")[0] == "tests")
+        for path in (ROOT / "bench").rglob("*.py")
+    }
+    assert {where: names for where, names in offenders.items() if names} == {}

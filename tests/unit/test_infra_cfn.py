@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from infra.cfn import pascal, referenced_names, rename
 from infra.template import function_name
 
@@ -34,3 +36,89 @@ def test_names():
     assert function_name("signaling", "APIHandler") == "signaling-api-handler"
     assert function_name("reports", "AgentChanges") == "reports-agent-changes"
     assert function_name("signaling", "WebsocketDisconnect") == "signaling-websocket-disconnect"
+
+
+# -- the integrations pieces of the deployment ---------------------------------------------------------
+
+
+def test_the_media_bucket_tells_the_upload_queue_of_uploads_only_after_s3_may_send_to_it():
+    from infra.resources import media_bucket, queue_logical_id
+    from vkyc.config import QUEUES
+    from vkyc.domain.images import UPLOAD_PREFIX
+
+    resources = media_bucket()
+    receivers = [queue_logical_id(q) for q in QUEUES if q.receives_uploads]
+    assert receivers == ["IntegrationsQueue"]
+    bucket = resources["MediaBucket"]
+    notices = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notices == [
+        {
+            "Event": "s3:ObjectCreated:*",
+            "Queue": {"Fn::GetAtt": ["IntegrationsQueue", "Arn"]},
+            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": UPLOAD_PREFIX}]}},
+        }
+    ]
+    policy = resources["IntegrationsQueueUploadNotices"]
+    assert bucket["DependsOn"] == ["IntegrationsQueueUploadNotices"]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # No cycle: the policy does not name the bucket that waits for it.
+    assert "MediaBucket" not in referenced_names(policy)
+
+
+def test_only_the_integrations_function_deletes_and_only_uploads():
+    from infra.iam import function_role
+    from vkyc.config import FUNCTIONS
+
+    for name, spec in FUNCTIONS.items():
+        role = function_role(spec, "LogGroup")
+        deleting = [
+            s
+            for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            if "s3:DeleteObject" in s["Action"]
+        ]
+        if name == "integrations":
+            assert deleting == [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:DeleteObject"],
+                    "Resource": [{"Fn::Sub": "${MediaBucket.Arn}/uploads/*"}],
+                }
+            ]
+        else:
+            assert deleting == [], name
+
+
+def test_the_image_checker_runs_the_node_image_with_a_role_for_its_queues_and_uploads_only():
+    from infra.media_node_stack import template
+
+    resources = template()["Resources"]
+    container = resources["ImageCheckerTask"]["Properties"]["ContainerDefinitions"][0]
+    assert container["Command"] == ["check-images"]
+    assert {e["Name"] for e in container["Environment"]} >= {
+        "VKYC_BUCKET",
+        "VKYC_IMAGE_CHECK_QUEUE",
+        "VKYC_INTEGRATIONS_QUEUE",
+    }
+    assert resources["ImageCheckerTask"]["Properties"]["TaskRoleArn"] == {
+        "Fn::GetAtt": ["ImageCheckerRole", "Arn"]
+    }
+    assert resources["ImageCheckerService"]["Properties"]["TaskDefinition"] == {"Ref": "ImageCheckerTask"}
+    statements = resources["ImageCheckerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = {action: s["Resource"] for s in statements for action in s["Action"]}
+    assert set(granted) == {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+    }
+    assert "uploads/*" in json.dumps(granted["s3:GetObject"])
+    assert "ImageChecksQueueArn" in json.dumps(granted["sqs:ReceiveMessage"])
+    assert "IntegrationsQueueArn" in json.dumps(granted["sqs:SendMessage"])
+    assert "ImageChecksQueueArn" not in json.dumps(granted["sqs:SendMessage"])

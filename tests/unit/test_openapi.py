@@ -53,11 +53,11 @@ def test_the_apps_serve_exactly_the_declared_endpoints_and_the_file_documents_th
 
 
 def test_every_endpoint_is_bound_in_exactly_one_app():
-    from functions.integrations.app import api as integrations
-    from functions.reports.app import api as reports
-    from functions.signaling.app import api as signaling
+    from functions.integrations.app import rest_api as integrations
+    from functions.reports.app import rest_api as reports
+    from functions.signaling.app import rest_api as signaling
 
-    bound = list(reports.routes) + list(signaling.routes) + list(integrations.routes)
+    bound = list(reports().routes) + list(signaling().routes) + list(integrations().routes)
     assert sorted(bound) == sorted(e.name for e in ALL)
 
 

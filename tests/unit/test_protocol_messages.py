@@ -15,9 +15,11 @@ from vkyc.protocol.messages import (
     CLIENT_ACTIONS,
     CLIENT_MESSAGE,
     SERVER_MESSAGE,
+    Error,
     Hello,
     Role,
 )
+from vkyc.services.failures import error_message
 
 KEY = bytes(range(32))
 TS = 1767225600000  # 2026-01-01T00:00:00Z
@@ -600,13 +602,13 @@ def test_catalogue_entries_are_complete(code):
     assert info.message and info.when and info.what_to_do
 
 
-def test_an_error_reply_built_from_a_protocol_error_is_a_server_message():
-    error = ProtocolError("MAC_INVALID", call_id="c-9")
-    reply = {
-        "action": "error",
-        "code": error.code,
-        "message": error.message,
-        "request_id": "r-7",
-        "call_id": "c-9",
-    }
-    SERVER_MESSAGE.validate_python(reply)
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+@pytest.mark.parametrize(("request_id", "call_id"), [("r-7", "c-9"), (None, None)])
+def test_the_error_message_of_every_catalogue_code_is_the_error_server_message(code, request_id, call_id):
+    error = ProtocolError(code, "Detail for people.", call_id=call_id)
+    reply = error_message(error, request_id)
+    parsed = SERVER_MESSAGE.validate_python(reply)
+    assert isinstance(parsed, Error)
+    assert (parsed.code, parsed.request_id, parsed.call_id) == (code, request_id, call_id)
+    assert parsed.message == f"{CATALOGUE[code].message} Detail for people."
+    assert parsed.model_dump(mode="json") == reply, "no field the schema does not know, none it lacks"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.moto_server import free_port
 from sdk import ApiError, TokenGrant, login, mobile_token, node_token
+from tests.ports import refused_port
 from tests.unit.test_sdk_fake import NODE_KEY, FakeRest, fake_server_in_thread
 from vkyc.protocol.messages import Role
 
@@ -65,6 +65,6 @@ def test_refusals_raise_api_error_with_the_catalogue_code(rest: FakeRest, coro: 
 
 
 def test_an_unreachable_server_is_status_zero():
-    with pytest.raises(ApiError) as refused:
-        call(login(f"http://127.0.0.1:{free_port()}", "a", "b", timeout_s=2))
+    with refused_port() as port, pytest.raises(ApiError) as refused:
+        call(login(f"http://127.0.0.1:{port}", "a", "b", timeout_s=2))
     assert refused.value.status == 0 and refused.value.code == "UNREACHABLE"

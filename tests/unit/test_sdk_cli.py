@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from local.moto_server import free_port
 from sdk.cli import main
+from tests.ports import refused_port
 from tests.unit.test_sdk_fake import NODE_KEY, FakeRest, fake_server_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,8 +65,9 @@ def test_failures_print_one_error_line_and_exit_2(stack: FakeRest, capsys, argv:
 
 
 def test_an_unreachable_rest_server_is_a_clear_error(capsys):
-    rest = f"http://127.0.0.1:{free_port()}"
-    assert main(["agent", "--rest", rest, "--username", "u", "--password", "p", "--seconds", "0"]) == 2
+    with refused_port() as port:
+        rest = f"http://127.0.0.1:{port}"
+        assert main(["agent", "--rest", rest, "--username", "u", "--password", "p", "--seconds", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: UNREACHABLE: POST ")
 
 

@@ -439,9 +439,10 @@ def test_the_session_is_lost_when_the_server_stays_away_past_the_grace():
         started = time.monotonic()
         await server.stop()  # closes the socket (1001) and refuses connections from now on
         with pytest.raises(SessionLost) as lost:
-            await client.next_push(timeout=5)
+            await client.next_push(timeout=5)  # lost within 5 s, or TimeoutError
         assert lost.value.reason == "grace_expired"
-        assert 0.9 <= time.monotonic() - started < 3
+        # Not before the grace the welcome announced (1 s): a bound a busy machine cannot break.
+        assert time.monotonic() - started >= 0.9
 
     run(scenario)
 

@@ -36,6 +36,15 @@ async def asked(server: FakeServer, client: VkycClient, action: str) -> str:
     raise AssertionError(f"{action} never arrived")
 
 
+async def acknowledged(client: VkycClient, request_id: str) -> None:
+    """Once the client has read the ``ack`` of ``request_id`` (it no longer waits for a reply to it)."""
+    for _ in range(1000):
+        if request_id not in client._pending:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no ack of {request_id} read within 10 s")
+
+
 def answer(request_id: str) -> dict[str, Any]:
     return {"action": "media.answer", "request_id": request_id, "call_id": CALL, "sdp": "v=0 answer"}
 
@@ -46,7 +55,7 @@ def test_the_answer_comes_after_the_ack_with_the_same_request_id() -> None:
             client = await open_client(server)
             task = asyncio.create_task(client.media_offer(CALL, SDP))
             request_id = await asked(server, client, "media.offer")
-            await asyncio.sleep(0.05)  # the ack is in
+            await acknowledged(client, request_id)
             await server.push(
                 server.only_session(), {"action": "call.queued", "call_id": CALL, "position": 1}
             )
@@ -98,7 +107,7 @@ def test_an_error_after_the_ack_raises_with_its_code() -> None:
             client = await open_client(server)
             task = asyncio.create_task(client.media_offer(CALL, SDP))
             request_id = await asked(server, client, "media.offer")
-            await asyncio.sleep(0.05)
+            await acknowledged(client, request_id)
             error = {
                 "action": "error",
                 "code": "MEDIA_CODEC_UNSUPPORTED",
@@ -124,7 +133,8 @@ def test_no_answer_times_out_and_a_lost_session_ends_the_wait() -> None:
             task = asyncio.create_task(client.media_offer(CALL, SDP))
             while len(server.accepted_of(client.session_id, "media.offer")) < 2:
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(0.05)  # acknowledged: the client waits for the answer only
+            # Acknowledged: the client waits for the answer only.
+            await acknowledged(client, await asked(server, client, "media.offer"))
             await server.end(server.only_session(), "grace_expired")
             with pytest.raises(SessionLost):
                 await task

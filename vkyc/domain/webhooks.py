@@ -37,6 +37,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from vkyc.domain.direction import Direction
+
 
 class EventType(StrEnum):
     DOSSIER_DECIDED = "dossier.decided"
@@ -131,7 +133,8 @@ def _dossier_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> li
 
 def _call_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Event]:
     state = str(new.get("state"))
-    outbound = new.get("direction") == "out"
+    direction = Direction.OUTBOUND if new.get("direction") == Direction.OUTBOUND else Direction.INBOUND
+    outbound = direction is Direction.OUTBOUND
     finals = FINAL_CALLBACK if outbound else FINAL_INBOUND
     if state not in finals or (old is not None and old.get("state") in finals):
         return []
@@ -141,7 +144,7 @@ def _call_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[
     data: dict[str, Any] = {
         "call_id": call_id,
         "dossier_id": new.get("dossier_id"),
-        "direction": "out" if outbound else "in",
+        "direction": direction.value,
         "state": state,
         "reason": new.get("end_reason") or DEFAULT_REASONS.get(state),
         "ended_by": new.get("ended_by"),

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from vkyc.domain.agent import AgentState
 from vkyc.domain.audit import AuthEventKind
+from vkyc.domain.direction import Direction
 from vkyc.protocol.messages import DossierView, Role
 
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -162,7 +163,7 @@ class ImageUrls(_Body):
 
 class DossierCall(_Body):
     call_id: str
-    direction: Literal["in", "out"]
+    direction: Direction
     state: str
     agent_id: str | None
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from vkyc.domain.direction import Direction
 from vkyc.domain.images import ImageRole
 from vkyc.domain.policy import normalize_sub_type
 from vkyc.domain.settings import normalize_msisdn
@@ -177,7 +178,7 @@ class Evidence(_Body):
 
 class CallSummary(_Body):
     call_id: str
-    direction: Literal["in", "out"] = Field(description="in: the dealer called; out: an agent's call-back.")
+    direction: Direction = Field(description="in: the dealer called; out: an agent's call-back.")
     state: str
     dossier_id: str | None
     subscriber: str | None

@@ -20,7 +20,7 @@ Conventions
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pynamodb.attributes import (
     Attribute,
@@ -1188,8 +1188,16 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
 STATEFUL_MODELS: tuple[type[StatefulModel], ...] = (Dossier, Agent, Call, Offer, Session)
 
 
+class Binding(NamedTuple):
+    """Where the models point: what ``bind()`` was last called with."""
+
+    endpoint_url: str | None
+    region: str
+    prefix: str
+
+
 _connection: Connection | None = None
-_prefix: str = ""
+_binding = Binding(None, "", "")
 MAX_POOL_CONNECTIONS = 128  # the local stack runs up to 64 timer handlers beside the sockets' own
 
 
@@ -1201,7 +1209,7 @@ def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
     (60-190 ms each, paid on a cold start for every table touched). Botocore clients are thread-safe.
     Not safe with requests in flight: call it at start-up or between tests.
     """
-    global _connection, _prefix
+    global _connection, _binding
     # One Lambda container serves one request at a time, but the local stack runs every handler in one
     # process: a pool as large as the concurrent handlers keeps connections instead of reopening them.
     shared = Connection(region=region, host=endpoint_url, max_pool_connections=MAX_POOL_CONNECTIONS)
@@ -1211,7 +1219,7 @@ def bind(endpoint_url: str | None, region: str, prefix: str) -> None:
         model.Meta.table_name = prefix + model.TABLE
         pynamodb_internals.share_connection(model, shared)
     _connection = shared
-    _prefix = prefix
+    _binding = Binding(endpoint_url, region, prefix)
 
 
 def connection() -> Connection:
@@ -1222,7 +1230,12 @@ def connection() -> Connection:
 
 def prefix() -> str:
     """The table name prefix currently bound."""
-    return _prefix
+    return _binding.prefix
+
+
+def binding() -> Binding:
+    """What the models are bound to now (to bind them back after binding them elsewhere)."""
+    return _binding
 
 
 HEALTH_KEY = {"S": "vkyc-health-check", "N": "0", "B": b"0"}  # a made-up key of each attribute type

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from vkyc.domain.direction import Direction
 from vkyc.domain.eligibility import NotEligible
 from vkyc.domain.images import ROLES, ImageStatus
 from vkyc.protocol import rest, v1
@@ -51,7 +52,7 @@ def iso(when: datetime | None) -> str | None:
 def summary(call: Call) -> v1.CallSummary:
     return v1.CallSummary(
         call_id=call.call_id,
-        direction="out" if call.direction == "out" else "in",
+        direction=Direction(call.direction),
         state=call.state,
         dossier_id=call.dossier_id,
         subscriber=call.subscriber,

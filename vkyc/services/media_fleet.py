@@ -8,7 +8,10 @@ dies (issue #5).
   ``NODE_LOST_CHECK_S``, whose session ended, or whose heartbeat is 15 s old (the sweeper) is lost: its
   answered calls end ``media_node_lost`` with ``recording_incomplete``, callers still waiting are told
   ``MEDIA_NODE_LOST`` and offer again to another node, and the recordings are assembled by a live node
-  from the parts the dead one left in S3 (``media.recover``).
+  from the parts the dead one left in S3 (``media.recover``). A node holding another ACTIVE session
+  (it connected again under its id) is not lost by the drop or end of an older one, and a drop
+  detaches the registration only from that session's socket. A lost node's calls stop counting as its
+  load: from its next heartbeat the same id takes calls again.
 - ``recover`` (the recovery timer): the node asked is written on the call first
   (``recovery_node_ids``: its report is then allowed), then ordered.
 
@@ -75,10 +78,11 @@ class MediaFleet:
         return Effects().to_connection(node.connection_id, close.model_dump(mode="json"))
 
     def node_dropped(self, session: Session) -> Effects:
-        """A node's socket dropped: unreachable from now, lost unless it resumes within
-        ``NODE_LOST_CHECK_S``."""
+        """A node's socket dropped: unreachable from now, lost unless it resumes (or connects again)
+        within ``NODE_LOST_CHECK_S``. The registration forgets its socket only if that socket was this
+        session's: the drop of an old socket, told late, leaves the node's new one alone."""
         node = media_nodes.find(session.principal_id)
-        if node is not None and node.connection_id:
+        if node is not None and node.connection_id and node.session_id in (None, session.session_id):
             media_nodes.detach(node.node_id, node.connection_id)
         check = NodeCheck(
             node_id=session.principal_id, session_id=session.session_id, generation=session.generation
@@ -86,7 +90,10 @@ class MediaFleet:
         return Effects().timer(check.after(NODE_LOST_CHECK_S))
 
     def node_left(self, session: Session, reason: str) -> Effects:
-        """A node's session ended (grace expired, bye, replaced): it is lost."""
+        """A node's session ended (grace expired, bye, replaced): it is lost, unless the node holds
+        another session already (it connected again under its id)."""
+        if self._connected_elsewhere(session.principal_id, session.session_id):
+            return Effects()
         return self.node_lost(session.principal_id, reason).effects
 
     def node_check(
@@ -100,6 +107,8 @@ class MediaFleet:
                 session.state == SessionState.ACTIVE or session.generation != generation
             ):
                 return Done(False)  # resumed, or a later drop has a timer of its own
+            if self._connected_elsewhere(node_id, session_id):
+                return Done(False)  # connected again under its id: that session's fate decides
         else:
             node = media_nodes.find(node_id)
             if node is None or not dead(media_nodes.view(node), self.clock()):
@@ -125,7 +134,18 @@ class MediaFleet:
                 effects += self._lost_call(call)
             except Exception:  # one call's failure must not keep the others live
                 log.exception("ending call %s of lost node %s failed", call.call_id, node_id)
+                continue
+            # Ended or handed back: no longer the node's load (the same id connecting again carries
+            # nothing; its recording is recovered by whichever node the recovery timer picks).
+            media_nodes.remove_call(node_id, call.call_id)
         return Done(first, effects)
+
+    def _connected_elsewhere(self, node_id: str, session_id: str) -> bool:
+        """The node holds an ACTIVE session other than ``session_id``: it connected again."""
+        return any(
+            s.session_id != session_id and s.state == SessionState.ACTIVE
+            for s in self.sessions.live_of_principal(node_id)
+        )
 
     def recover(self, call_id: str) -> Done[bool]:
         """The recovery timer: a live node assembles the recording of a call whose node died. Retried

@@ -18,3 +18,9 @@ def media_store(moto_server: MotoServer) -> Iterator[S3Store]:
     store = S3Store.from_env(f"media-it-{uuid.uuid4().hex[:8]}")
     store.ensure_bucket()
     yield store
+
+
+@pytest.fixture(autouse=True)
+def _default_waiting_media_once(node_waiting_media: None) -> None:
+    """Every engine here, in this process or a node process, plays the default waiting media encoded
+    once for the session (``tests/conftest.py``), in the setup of the first test that needs it."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import av
 
@@ -18,6 +21,21 @@ from sdk.media import (
     Tone,
     VideoSource,
 )
+
+T = TypeVar("T")
+
+
+async def until(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """The first truthy value of ``predicate``, polled without blocking the loop; AssertionError after
+    ``timeout`` s (generous: a loaded machine delays media by seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not met within {timeout} s")
+        await asyncio.sleep(interval)
 
 
 def classify(frame: av.VideoFrame) -> str:
@@ -68,4 +86,4 @@ async def connect(engine: MediaEngine, call_id: str, party: str, peer: MediaPeer
     """Offer → engine → answer, as the signaling wiring will do; waits until the link is up."""
     answer = await engine.attach(call_id, party, await peer.offer())
     await peer.accept(answer)
-    await peer.wait_connected(10)
+    await peer.wait_connected(30)

@@ -28,10 +28,8 @@ from media_node.recorder import RecordingInfo
 from media_node.snapshot import SnapshotResult, read_jpeg_comment, stamp_text
 from media_node.storage import S3Store
 from sdk.media import MediaPeer
-from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer
+from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer, until
 from tests.unit.media_node.stamp_check import VIETNAM, assert_stamped_with
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 CALL = "IT-CALL-1"
@@ -42,6 +40,7 @@ class Observed:
     store: S3Store
     mobile_log: FrameLog
     agent_log: FrameLog
+    opened_at: float
     mobile_connected_at: float
     answered_at: float
     agent_attached_at: float
@@ -56,6 +55,7 @@ class Observed:
     snapshot_seconds: float
     snapshot_jpeg: bytes
     closed_at: float
+    close_returned_at: float
     recording: RecordingInfo
     recording_bytes: bytes
     bundle: Bundle
@@ -67,24 +67,28 @@ async def run_call(store: S3Store) -> Observed:
     mobile_log, agent_log = FrameLog(), FrameLog()
     mobile, agent = mobile_peer(log=mobile_log), agent_peer(log=agent_log)
     try:
+        opened_at = time.monotonic()
         await engine.open_call(CALL)
         await connect(engine, CALL, "mobile", mobile)
         mobile_connected_at = time.monotonic()
-        await asyncio.sleep(2.0)  # ringing
+        # Ringing: the caller gets the node's waiting media (2 s of it at 15 fps, less the first frame).
+        await until(lambda: len(mobile_log.classes()) >= 20 and mobile.received["audio"].frames >= 60)
         audio_while_ringing = mobile.received["audio"].frames
         await engine.answered(CALL)  # the agent accepted; its page is still connecting
         answered_at = time.monotonic()
-        await asyncio.sleep(0.7)
+        # Meanwhile the caller keeps the waiting media.
+        await until(lambda: len(mobile_log.classes(since=answered_at)) >= 5)
         await connect(engine, CALL, "agent", agent)
         agent_attached_at = time.monotonic()
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(2.5)  # the scenario: in call a while, the rates measured over its last 2 s
         agent_fps, mobile_fps = agent.received["video"].fps(2.0), mobile.received["video"].fps(2.0)
         started = time.perf_counter()
         shot = await engine.snapshot(CALL)
         snapshot_seconds = time.perf_counter() - started
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # the scenario: the call goes on a moment after the snapshot
         closed_at = time.monotonic()
         recording = await engine.close_call(CALL, "hangup")
+        close_returned_at = time.monotonic()
         assert recording.key is not None
         for name in ("f", "b", "p"):  # stand-ins for the ID card's sides and the eKYC portrait
             _, jpeg = cv2.imencode(".jpg", np.full((60, 80, 3), 200, np.uint8))
@@ -110,6 +114,7 @@ async def run_call(store: S3Store) -> Observed:
             store,
             mobile_log,
             agent_log,
+            opened_at,
             mobile_connected_at,
             answered_at,
             agent_attached_at,
@@ -124,6 +129,7 @@ async def run_call(store: S3Store) -> Observed:
             snapshot_seconds,
             store.get(shot.key),
             closed_at,
+            close_returned_at,
             recording,
             store.get(recording.key),
             bundle,
@@ -194,8 +200,13 @@ def test_the_recording_opens_and_lasts_as_long_as_the_call(call: Observed) -> No
         titles = sorted(s.metadata.get("title", "") for s in container.streams)
         frames = sum(1 for _ in container.decode(video=0))
     assert titles == ["agent_audio", "agent_video", "mobile_audio", "mobile_video"]
+    # The media flowed from the caller's link up to the hang-up at least, and within the node's call
+    # at most (a busy machine stretches the moments around those: connecting, closing).
     call_seconds = call.closed_at - call.mobile_connected_at
-    assert abs(duration - call_seconds) <= 1.0, (duration, call_seconds)
+    assert call_seconds - 1.0 <= duration <= call.close_returned_at - call.opened_at + 1.0, (
+        duration,
+        call_seconds,
+    )
     assert abs(info.duration_s - duration) < 0.2
     assert frames >= 12 * call_seconds * 0.8
 

@@ -9,15 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import pytest
-
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine
 from media_node.storage import S3Store
 from tests.integration.media.helpers import agent_peer, connect, mobile_peer
 from tests.integration.media.impairment import ShaperStats, impair
-
-pytestmark = pytest.mark.integration
 
 CALL = "IT-SLOW-1"
 ADAPT_S = 8.0
@@ -44,11 +40,11 @@ async def scenario(store: S3Store) -> Observed:
         link = impair(mobile.pc, rate_bps=300_000, loss=0.10)
         await engine.answered(CALL)
         await connect(engine, CALL, "agent", agent)
-        await asyncio.sleep(ADAPT_S)
+        await asyncio.sleep(ADAPT_S)  # the scenario: the senders adapt to the link for this long
         caller, callee = mobile.received["video"], agent.received["video"]
         caller.sizes_seen.clear()
         callee.sizes_seen.clear()
-        await asyncio.sleep(WINDOW_S)
+        await asyncio.sleep(WINDOW_S)  # the scenario: then the rates are measured over this window
         seen = Observed(
             caller.fps(WINDOW_S),
             callee.fps(WINDOW_S),

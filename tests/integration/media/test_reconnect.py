@@ -9,15 +9,12 @@ import time
 from dataclasses import dataclass
 
 import av
-import pytest
 
 from media_node.config import NodeConfig
 from media_node.engine import CallStats, MediaEngine
 from media_node.recorder import RecordingInfo
 from media_node.storage import S3Store
 from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer
-
-pytestmark = pytest.mark.integration
 
 CALL = "IT-RECONNECT-1"
 
@@ -46,23 +43,23 @@ async def scenario(store: S3Store) -> Observed:
         started = time.monotonic()
         await engine.answered(CALL)
         await connect(engine, CALL, "agent", agent)
-        await mobile.wait_frames("video", 30)
+        await mobile.wait_frames("video", 30, timeout=30)
 
         # The agent's page reloads: a new peer connection replaces the old one.
         mobile_before = mobile.received["video"].frames
         node_before = engine.stats(CALL).parties["mobile"].video_frames_in
         await agent.close()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the scenario: the agent is away a second; the caller's media goes on
         await connect(engine, CALL, "agent", agent2)
-        await agent2.wait_frames("video", 15)
-        await asyncio.sleep(1.0)
+        await agent2.wait_frames("video", 15, timeout=30)
+        await asyncio.sleep(1.0)  # the scenario: a second of the call after the agent is back
         mobile_during = mobile.received["video"].frames - mobile_before
         node_during = engine.stats(CALL).parties["mobile"].video_frames_in - node_before
 
         # Then the phone switches networks: it reconnects too, during the call (no waiting media).
         await mobile.close()
         await connect(engine, CALL, "mobile", mobile2)
-        await mobile2.wait_frames("video", 15)
+        await mobile2.wait_frames("video", 15, timeout=30)
         stats = engine.stats(CALL)
         info = await engine.close_call(CALL, "hangup")
         return Observed(

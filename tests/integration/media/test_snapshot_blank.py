@@ -5,15 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
-
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine
 from media_node.snapshot import SnapshotResult
 from media_node.storage import S3Store
 from tests.integration.media.helpers import blank_mobile_peer, connect
-
-pytestmark = pytest.mark.integration
 
 
 def test_a_blank_video_gives_a_snapshot_without_a_face(media_store: S3Store) -> None:
@@ -24,7 +20,7 @@ def test_a_blank_video_gives_a_snapshot_without_a_face(media_store: S3Store) -> 
         try:
             await engine.open_call("IT-BLANK-1")
             await connect(engine, "IT-BLANK-1", "mobile", mobile)
-            await mobile.wait_frames("video", 5)  # the node relays waiting media: the link is up
+            await mobile.wait_frames("video", 5, timeout=30)  # the node relays waiting media: the link is up
             await node_has_mobile_video(engine, "IT-BLANK-1")  # under load the other way lags behind
             shot = await engine.snapshot("IT-BLANK-1")
             await engine.close_call("IT-BLANK-1", "hangup")

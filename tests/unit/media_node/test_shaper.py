@@ -1,4 +1,5 @@
-"""The impaired-link test's shaper behaves like ``tbf`` plus random loss."""
+"""The impaired-link test's shaper behaves like ``tbf`` plus random loss (in virtual time: the rate is
+the shaper's, not the machine's)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import random
 import pytest
 
 from tests.integration.media.impairment import Shaper
+from tests.virtual_time import run_virtual
+
+RATE_BPS = 400_000  # 50 kB/s
+BURST = 4000  # the shaper's default bucket
 
 
 def test_the_shaper_drops_at_random_and_holds_the_rate() -> None:
@@ -19,18 +24,23 @@ def test_the_shaper_drops_at_random_and_holds_the_rate() -> None:
         async def deliver(data: bytes) -> None:
             delivered.append((loop.time(), len(data)))
 
-        shaper = Shaper(deliver, rate_bps=400_000, loss=0.1, queue_bytes=1_000_000, rng=random.Random(3))
+        shaper = Shaper(deliver, rate_bps=RATE_BPS, loss=0.1, queue_bytes=1_000_000, rng=random.Random(3))
         for _ in range(400):
             shaper.offer(b"x" * 500)  # 200 kB offered at once
         await asyncio.sleep(1.0)
         shaper.close()
         return shaper
 
-    shaper = asyncio.run(run())
+    shaper = run_virtual(run())
     assert shaper.stats.lost == pytest.approx(40, abs=15)
     sent = sum(size for _, size in delivered)
     # 1 s at 400 kbit/s = 50 kB, plus the 4 kB burst.
     assert 44_000 <= sent <= 58_000
+    # And at every moment, never more than the burst plus the rate since the start.
+    total = 0
+    for at, size in delivered:
+        total += size
+        assert total <= BURST + RATE_BPS / 8 * at + 1, (at, total)
 
 
 def test_a_full_queue_drops_the_tail() -> None:
@@ -44,5 +54,5 @@ def test_a_full_queue_drops_the_tail() -> None:
         shaper.close()
         return shaper
 
-    shaper = asyncio.run(run())
+    shaper = run_virtual(run())
     assert shaper.stats.overflow == 6 and shaper.stats.lost == 0

@@ -4,7 +4,6 @@ import asyncio
 import fractions
 import io
 import itertools
-import time
 
 import av
 import numpy as np
@@ -22,6 +21,7 @@ from media_node.waiting import (
     default_waiting_media,
 )
 from tests.unit.media_node.conftest import moving_frames
+from tests.virtual_time import run_virtual
 
 
 def test_default_media_has_two_renditions_of_the_same_loop(waiting_media: WaitingMedia) -> None:
@@ -39,29 +39,33 @@ def test_default_media_looks_like_waiting_media(waiting_media: WaitingMedia) -> 
     assert blue > green > red  # dark blue: tests tell it apart from an agent's camera by this
 
 
-def run_player(media: WaitingMedia, seconds: float, use_low: bool = False) -> list[EncodedFrame]:
-    frames: list[EncodedFrame] = []
+def run_player(
+    media: WaitingMedia, seconds: float, use_low: bool = False
+) -> list[tuple[float, EncodedFrame]]:
+    """What the player sends in ``seconds`` of virtual time, with when (the loop's clock) it sent it."""
+    sent: list[tuple[float, EncodedFrame]] = []
 
     async def run() -> None:
-        player = WaitingPlayer(media, frames.append, lambda: use_low)
+        loop = asyncio.get_running_loop()
+        player = WaitingPlayer(media, lambda frame: sent.append((loop.time(), frame)), lambda: use_low)
         player.start()
         await asyncio.sleep(seconds)
         await player.stop()
         assert not player.running
 
-    asyncio.run(run())
-    return frames
+    run_virtual(run())
+    return sent
 
 
 def test_the_player_sends_a_steady_15_fps_and_50_audio_packets_per_second(
     waiting_media: WaitingMedia,
 ) -> None:
-    frames = run_player(waiting_media, 1.5)
-    video = [f for f in frames if f.kind is Kind.VIDEO]
-    audio = [f for f in frames if f.kind is Kind.AUDIO]
+    sent = run_player(waiting_media, 1.5)
+    video = [f for _, f in sent if f.kind is Kind.VIDEO]
+    audio = [f for _, f in sent if f.kind is Kind.AUDIO]
     assert 20 <= len(video) <= 25
     assert 72 <= len(audio) <= 78
-    gaps = np.diff([f.arrival for f in video])
+    gaps = np.diff([at for at, f in sent if f.kind is Kind.VIDEO])
     assert gaps.max() < 0.15  # no stall
     assert video[0].keyframe
     assert [f.timestamp for f in video] == [i * 6000 for i in range(len(video))]
@@ -69,17 +73,17 @@ def test_the_player_sends_a_steady_15_fps_and_50_audio_packets_per_second(
 
 def test_the_player_keeps_a_steady_rate_across_the_loop_point() -> None:
     short = decode_waiting_file(_webm(moving_frames(20, 320, 240), fps=20), "short")  # 1 s loop
-    frames = run_player(short, 2.6)
-    video = [f for f in frames if f.kind is Kind.VIDEO]
+    sent = run_player(short, 2.6)
+    video = [f for _, f in sent if f.kind is Kind.VIDEO]
     assert len(video) >= 36  # 15 fps over 2.6 s, i.e. more than two loops
     stamps = [f.timestamp for f in video]
     assert all(b - a == 6000 for a, b in itertools.pairwise(stamps))
-    assert np.diff([f.arrival for f in video]).max() < 0.15
+    assert np.diff([at for at, f in sent if f.kind is Kind.VIDEO]).max() < 0.15
 
 
 def test_the_low_rendition_is_used_when_the_link_is_slow(waiting_media: WaitingMedia) -> None:
-    frames = run_player(waiting_media, 0.3, use_low=True)
-    first = next(f for f in frames if f.kind is Kind.VIDEO)
+    sent = run_player(waiting_media, 0.3, use_low=True)
+    first = next(f for _, f in sent if f.kind is Kind.VIDEO)
     assert decode_keyframe(first.data).shape == (240, 320, 3)
 
 
@@ -112,19 +116,28 @@ def test_a_file_without_video_or_too_short_is_refused() -> None:
         decode_waiting_file(_webm(moving_frames(5, 64, 48), fps=25), "tiny.webm")
 
 
+class CountingStore(MemoryStore):
+    """Counts the reads: each one of a clip is followed by a decode and an encode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def get(self, key: str) -> bytes:
+        self.reads.append(key)
+        return super().get(key)
+
+
 def test_the_library_encodes_a_queue_clip_once_and_reports_a_missing_key() -> None:
-    store = MemoryStore()
+    store = CountingStore()
     store.put("waiting/q1.webm", _webm(moving_frames(20, 160, 120), fps=15))
 
     async def run() -> None:
         library = WaitingMediaLibrary(store)
-        started = time.perf_counter()
         first = await library.get("waiting/q1.webm")
-        first_cost = time.perf_counter() - started
-        started = time.perf_counter()
         again = await library.get("waiting/q1.webm")
         assert again is first
-        assert time.perf_counter() - started < first_cost / 5
+        assert store.reads == ["waiting/q1.webm"], "read, decoded and encoded once"
         with pytest.raises(WaitingMediaInvalid, match="does not exist"):
             await library.get("waiting/missing.webm")
         assert await library.get(None) is default_waiting_media()
