@@ -70,6 +70,7 @@ def call_of_yesterday(subscriber: str) -> str:
 
 
 def show_reports(page: Any, first: str, last: str) -> None:
+    page.wait_for_selector("#reports[data-ready]")  # the console's own first load is done
     page.fill("#report-from", first)
     page.fill("#report-to", last)
     page.click("#report-form button[type=submit]")

@@ -84,17 +84,22 @@ export class Reports {
         field.addEventListener("input", () => delete field.dataset.defaulted, { once: true });
       }
     }
+  }
+
+  /** The forms and buttons, wired at page load: a submit before the console is set up must not reach
+   * the browser (a form would navigate, which the CSP's form-action refuses); it waits for the login. */
+  bind() {
     $("#report-form").onsubmit = (event) => {
       event.preventDefault();
-      this.load();
+      if (this.me) this.load();
     };
     $("#calls-form").onsubmit = (event) => {
       event.preventDefault();
-      this.loadCalls(false);
+      if (this.me) this.loadCalls(false);
     };
-    $("#calls-more").onclick = () => this.loadCalls(true);
+    $("#calls-more").onclick = () => this.me && this.loadCalls(true);
     for (const button of document.querySelectorAll("[data-csv]")) {
-      button.onclick = () => this.download(button.dataset.csv);
+      button.onclick = () => this.me && this.download(button.dataset.csv);
     }
   }
 

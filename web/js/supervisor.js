@@ -73,6 +73,7 @@ async function startSession(query, wsUrl, token) {
   await snapshot();
   reports.init(S.me);
   await reports.load();
+  $("#reports").dataset.ready = "true"; // the first load is done: what a test waits for
 }
 
 function onConnState({ state, deadline }) {
@@ -251,6 +252,7 @@ function showLogin(message) {
   $("#console").classList.add("hidden");
   $("#logout").classList.add("hidden");
   $("#who").textContent = "";
+  delete $("#reports").dataset.ready;
   $("#conn").dataset.state = "idle";
   $("#conn").textContent = "";
   banners.remove("own");
@@ -296,6 +298,7 @@ async function main() {
       $("#lookup").scrollIntoView({ block: "nearest" });
     },
   });
+  reports.bind();
   onLangChange(() => {
     renderBoard();
     renderLookup();
