@@ -11,13 +11,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from vkyc.domain.buckets import day_key, ms, pieces, quarter_key, quarter_of
-from vkyc.domain.figures import Sums, figure_attributes, figures
+from vkyc.domain.figures import Sums, figures
 from vkyc.domain.metrics import (
-    AGENT_STATES,
-    CALL_COUNTERS,
     CELLS_PER_CONTRIBUTION,
     DIMENSION_SETS,
-    STATE_PREFIX,
     CallFacts,
     Family,
     Kind,
@@ -224,21 +221,3 @@ def test_the_figures_follow_their_definitions():
 
 def test_local_days_follow_the_units_zone():
     assert day_key(at(0), HANOI) == "2025-03-10" and day_key(at(600), HANOI) == "2025-03-11"
-
-
-@pytest.mark.parametrize("calls,states", [(True, False), (False, True), (True, True)])
-def test_a_projected_cell_sums_to_the_figures_of_the_whole_cell(calls, states):
-    """A summary reads only ``figure_attributes`` of each cell: what it sums must not change, whatever
-    else (other filters' suffixes, end reasons) the cell holds."""
-    cell: dict[str, int] = {}
-    for n, (name, suffix) in enumerate(itertools.product(CALL_COUNTERS, ("", "|st=ZP", "|dir=in|st=MC"))):
-        cell[name + suffix] = n + 1
-    cell |= {"max_wait_ms": 9, "max_wait_ms|st=ZP": 7, "end:FINISHED:completed": 3, "wrapups": 2}
-    cell |= {STATE_PREFIX + state: 1000 + n for n, state in enumerate(AGENT_STATES)}
-    for suffix in ("", "|st=ZP"):
-        whole, projected = Sums(), Sums()
-        whole.add_item(cell, suffix, calls=calls, states=states)
-        wanted = figure_attributes(suffix, calls=calls, states=states)
-        projected.add_item({k: v for k, v in cell.items() if k in wanted}, suffix, calls=calls, states=states)
-        whole.ends = {}  # the errors report's, not read by a summary
-        assert projected == whole and (projected.counts or projected.state_ms)

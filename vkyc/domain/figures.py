@@ -9,18 +9,6 @@ from typing import Any
 from vkyc.domain.metrics import AGENT_STATES, CALL_COUNTERS, DECISIONS, END_PREFIX, STATE_PREFIX, WRAP_UPS
 
 
-def figure_attributes(suffix: str, *, calls: bool = True, states: bool = True) -> list[str]:
-    """The attributes ``Sums.add_item`` reads of a cell for ``suffix``, less the end reasons (only the
-    errors report wants those): what a summary projects, so that what it reads of a cell stays the same
-    however many dimension values the cell has seen."""
-    names: list[str] = []
-    if calls:
-        names += [name + suffix for name in CALL_COUNTERS] + ["max_wait_ms" + suffix]
-    if states:
-        names += [STATE_PREFIX + state for state in AGENT_STATES] + [WRAP_UPS]
-    return names
-
-
 @dataclass
 class Sums:
     """Counters summed over cells, for one filter (the attributes of one dimension suffix)."""

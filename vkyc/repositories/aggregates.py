@@ -216,23 +216,18 @@ def raise_maxima(cell: Cell, row: Mapping[str, int]) -> None:
 # -- reading --------------------------------------------------------------------------------------------
 
 
-def read(
-    family: Family, owner: str, first: str, last: str, attributes: Sequence[str] | None = None
-) -> dict[str, dict[str, int]]:
+def read(family: Family, owner: str, first: str, last: str) -> dict[str, dict[str, int]]:
     """The cells of ``owner`` in ``family`` whose bucket is between ``first`` and ``last`` (inclusive),
-    by bucket; only ``attributes`` of each when given. One Query per 1 MB (of whole items: a projection
-    makes the answer smaller, not the read)."""
+    by bucket. One Query per 1 MB."""
     found: dict[str, dict[str, int]] = {}
-    for item in _query(counter_key(family, owner), first, last, attributes=attributes):
+    for item in _query(counter_key(family, owner), first, last):
         bucket = item.pop("bucket")["S"]
         item.pop("counter_key", None)
         found[bucket] = _numbers(item)
     return found
 
 
-def _query(
-    key: str, first: str, last: str, keys_only: bool = False, attributes: Sequence[str] | None = None
-) -> Iterator[dict[str, Any]]:
+def _query(key: str, first: str, last: str, keys_only: bool = False) -> Iterator[dict[str, Any]]:
     start: dict[str, Any] | None = None
     while True:
         # BUCKET is one of DynamoDB's reserved words: every expression names the keys by placeholder.
@@ -244,10 +239,6 @@ def _query(
         }
         if keys_only:
             kwargs["ProjectionExpression"] = "#k, #b"
-        elif attributes:
-            projected = {f"#p{n}": name for n, name in enumerate(attributes)}
-            kwargs["ExpressionAttributeNames"].update(projected)
-            kwargs["ProjectionExpression"] = ", ".join(["#b", *projected])
         if start is not None:
             kwargs["ExclusiveStartKey"] = start
         page = _client().query(**kwargs)

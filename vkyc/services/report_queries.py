@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from vkyc.domain.buckets import QUARTER, day_start, ms, parse_quarter, pieces, quarter_key, quarters
-from vkyc.domain.figures import Sums, figure_attributes, figures
+from vkyc.domain.figures import Sums, figures
 from vkyc.domain.metrics import AGENT_STATES, Family, owner_of_queue
 from vkyc.protocol import report_rest as r
 from vkyc.protocol.tabular import CsvStream
@@ -133,9 +133,8 @@ class ReportQueries:
         fine = buckets.fine
         sums = [Sums() for _ in buckets.starts]
 
-        def add(family: Family, owner: str, *, calls: bool, states: bool) -> None:
-            wanted = figure_attributes(suffix, calls=calls, states=states)
-            for key, row in aggregates.read(family, owner, first_key, last_key, wanted).items():
+        def add(rows: dict[str, dict[str, int]], *, calls: bool, states: bool) -> None:
+            for key, row in rows.items():
                 n = buckets.index_of(key)
                 if n is not None:
                     sums[n].add_item(row, suffix, calls=calls, states=states)
@@ -143,16 +142,16 @@ class ReportQueries:
         if scope.by_agents:
             family = Family.AGENT_15 if fine else Family.AGENT_DAY
             for agent in scope.agents:
-                add(family, agent.id, calls=True, states=True)
+                add(aggregates.read(family, agent.id, first_key, last_key), calls=True, states=True)
         else:
             family = Family.QUEUE_15 if fine else Family.QUEUE_DAY
             for unit in scope.units:
                 for queue_id in scope.queues.get(unit.unit_id, []):
                     owner = owner_of_queue(unit.unit_id, queue_id)
-                    add(family, owner, calls=True, states=False)
+                    add(aggregates.read(family, owner, first_key, last_key), calls=True, states=False)
             staff = Family.STAFF_15 if fine else Family.STAFF_DAY
             for unit_id in scope.staff_units:
-                add(staff, unit_id, calls=False, states=True)
+                add(aggregates.read(staff, unit_id, first_key, last_key), calls=False, states=True)
         now = self.clock()
         for quarter, day, state, amount in self._ongoing(scope, now):
             n = buckets.index_of(quarter if fine else day)
