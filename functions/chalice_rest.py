@@ -16,6 +16,10 @@ Cross-origin pages: when ``VKYC_WEB_ORIGIN`` names the pages' origin (a deployme
 CloudFront, the API from API Gateway), every answer carries ``Access-Control-Allow-Origin`` for it and
 each path answers the browser's preflight (``OPTIONS``) itself; unset (locally the pages and the API
 share one origin), there is no CORS at all.
+
+A streamed answer (CSV) is read to its end here: API Gateway's Lambda proxy integration takes one
+buffered body (at most 6 MB), so what streams is the generation, row by row from the index pages, not
+the transfer. A failure while generating becomes the catalogue error, as before the first row.
 """
 
 from __future__ import annotations
@@ -110,7 +114,18 @@ def _view(app: Chalice, api: Callable[[], RestApi], name: str) -> Callable[..., 
     def view(**path_params: Any) -> Response:
         request = app.current_request
         assert request is not None, "only called inside a REST route"
-        answer = api().handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()}))
+        rest_api = api()
+        answer = rest_api.handle(name, rest_request(request, {k: str(v) for k, v in path_params.items()}))
+        if answer.chunks is not None:
+            try:
+                text = "".join(answer.chunks)
+            except Exception as exc:
+                from vkyc.api.routes import error_response
+
+                return _response(error_response(exc, rest_api.routes[name][0]))
+            return Response(
+                body=text, status_code=answer.status, headers=dict[str, str | list[str]](answer.headers)
+            )
         return _response(answer)
 
     view.__name__ = name

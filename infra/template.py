@@ -14,9 +14,10 @@ Merging:
 - Event sources point at the stack's resources: an SQS queue named in a decorator at the queue of
   ``vkyc.config.QUEUES`` with that name, a stream at the table's ``StreamArn``.
 - The REST API: stage throttling, the integrator endpoints (``api_key=True`` in ``vkyc.api.endpoints``)
-  behind API Gateway API keys and a usage plan, and API Gateway's own answers (Gateway Responses) as
-  catalogue bodies ``{code, message}``. The pages (CloudFront) call it cross-origin: the functions
-  answer CORS for ``VKYC_WEB_ORIGIN`` (``functions/chalice_rest.py``), preflights included.
+  behind API Gateway API keys and a usage plan (not the reports, which take a bearer token or a key),
+  and API Gateway's own answers (Gateway Responses) as catalogue bodies ``{code, message}``. The pages
+  (CloudFront) call it cross-origin: the functions answer CORS for ``VKYC_WEB_ORIGIN``
+  (``functions/chalice_rest.py``), preflights included.
 - No cycles: the pages' headers name the APIs (CSP), the functions name the pages' origin (CORS), so
   the APIs must not depend on the functions: each function has a fixed name (``<stack>-<app>-<handler>``)
   and the REST API's integrations are written with it rather than with the function's ARN.
@@ -261,9 +262,10 @@ def _integrator_security(paths: dict[str, Any]) -> None:
     Not on ``/v1``: it also takes the key as ``Authorization: ApiKey <key>`` (docs/openapi.json), which
     API Gateway's key check cannot read (it reads ``x-api-key``, or what a Lambda authorizer returns), so
     requiring it there would refuse documented requests. The integrations function checks the key itself
-    (per-address failure counters, docs/security.md) under the stage's throttle (docs/deploy.md)."""
+    (per-address failure counters, docs/security.md) under the stage's throttle (docs/deploy.md). Nor on
+    the reports, which take a bearer token as well: API Gateway would refuse every one."""
     for endpoint in ENDPOINTS:
-        if endpoint.api_key and endpoint.key_schemes == ("apiKey",):
+        if endpoint.api_key and endpoint.key_schemes == ("apiKey",) and endpoint.roles is None:
             operation = paths.get(endpoint.path, {}).get(endpoint.method.lower())
             if operation is None:
                 raise TemplateError(f"{endpoint.method} {endpoint.path} is declared but no app serves it")

@@ -35,12 +35,24 @@ that replaces or reaches into moto's internals.
    clock once and the retention period directly, so that a queue of hundreds of pending timers costs
    little per receive.
 
+6. **Queries read what they return.** moto answers a Query by walking every item of the table (of the
+   base table for an index too), then sorting the matches, so a Query's time grows with the table,
+   where DynamoDB's grows with what it reads: the reports' flat cost (``bench/reports.py``) could not
+   be measured. A Query now walks only its partition: the base table's items of the hash key, or, for
+   an index queried by one hash key, the items holding that value, from a map of the index built at the
+   first such Query after any write (every write request of the process counts) and reused until the
+   next. An index with one range key keeps each partition sorted as moto sorts it, and a Query with a
+   ``Limit`` gets only the run of it that the key condition and the start key select, ``Limit`` + 1
+   long (plus the items equal to the start key). moto's own code then sorts, filters, pages and
+   projects them as before, so the answer is the one it gave.
+
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
 
 What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item`` and
 ``transact_write_items``, ``BaseJSONSerializer._serialize_type_structure``, SQS's
-``Queue.wait_for_messages`` and ``messages``, ``SQSBackend.is_message_valid_based_on_retention_period``)
+``Queue.wait_for_messages`` and ``messages``, ``SQSBackend.is_message_valid_based_on_retention_period``,
+``Table.query`` and the write actions of ``DynamoHandler``)
 and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``, ``stream_shard``,
 ``get_filter_expression``; a queue's ``_messages``, ``_messages_lock`` and ``message_retention_period``,
 a message's ``visible_at``, ``delayed_until`` and ``sent_timestamp``) are moto internals of one
@@ -52,11 +64,13 @@ moto raises ``UnsupportedMoto``.
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import functools
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -137,6 +151,7 @@ def apply() -> None:
         Queue.wait_for_messages = _wait_for_messages  # type: ignore[method-assign]
         Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+        _apply_partition_queries()
         _applied = True
 
 
@@ -481,3 +496,179 @@ def _restore(backend: DynamoDBBackend, table: Table, key: dict[str, Any], old: I
         bucket.pop(range_value, None)
     else:
         bucket[range_value] = old
+
+
+# -- 6. queries read their partition ------------------------------------------------------------------
+
+STOCK_QUERY = Table.query
+STOCK_ALL_ITEMS = Table.all_items
+_WRITE_ACTIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+    "execute_statement",
+    "batch_execute_statement",
+    "execute_transaction",
+    "create_table",
+    "delete_table",
+    "update_table",
+)
+_writes = [0]  # requests that may have written, in this process
+_narrowed: list[tuple[Table, list[Item]]] = []  # the partition the Query in progress walks
+# Per table, the maps of its indexes as of a write count. Kept off the table: moto's state is pickled
+# (local/moto_state.py) and restored in a process whose write count starts again at zero.
+_caches: weakref.WeakKeyDictionary[Table, dict[str, tuple[int, dict[Any, Any]]]] = weakref.WeakKeyDictionary()
+
+
+def _cache(table: Table, kind: str) -> dict[Any, Any]:
+    """The table's ``kind`` cache, emptied when anything was written since it was filled."""
+    held = _caches.setdefault(table, {})
+    found = held.get(kind)
+    if found is None or found[0] != _writes[0]:
+        found = held[kind] = (_writes[0], {})
+    return found[1]
+
+
+def _apply_partition_queries() -> None:
+    for name in _WRITE_ACTIONS:
+        original = getattr(DynamoHandler, name, None)
+        if original is None:
+            continue
+
+        def counting(self: DynamoHandler, _original: Any = original) -> Any:
+            _writes[0] += 1
+            try:
+                return _original(self)
+            finally:
+                _writes[0] += 1  # also after: an index map built during the write is stale
+
+        setattr(DynamoHandler, name, functools.wraps(original)(counting))
+    Table.query = _partition_query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+
+
+def _all_items(self: Table) -> list[Item]:
+    if _narrowed and _narrowed[-1][0] is self:
+        return _narrowed[-1][1]
+    return STOCK_ALL_ITEMS(self)
+
+
+def _key(value: DynamoType) -> tuple[str, str]:
+    return value.type, repr(value.value)
+
+
+def _index_partition(table: Table, index_name: str, attribute: str, value: DynamoType) -> list[Item]:
+    maps: dict[tuple[str, str], dict[tuple[str, str], list[Item]]] = _cache(table, "partitions")
+    found = maps.get((index_name, attribute))
+    if found is None:
+        found = {}
+        for item in STOCK_ALL_ITEMS(table):
+            held = item.attrs.get(attribute)
+            if held is not None:
+                found.setdefault(_key(held), []).append(item)
+        maps[(index_name, attribute)] = found
+    return found.get(_key(value), [])
+
+
+def _partition_query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """moto's Query over the items of its partition only (see the module docstring, 6)."""
+    conditions = kwargs.get("hash_key_conditions") or []
+    partition: list[Item] | None = None
+    if index_name is None and hash_key is not None:
+        stored = self.items.get(hash_key)
+        if stored is None:
+            partition = []
+        elif isinstance(stored, dict):
+            partition = list(stored.values())
+        else:
+            partition = [stored]
+    elif index_name is not None and len(conditions) == 1:
+        attribute, value = conditions[0]
+        partition = _index_partition(self, index_name, attribute, value)
+        window = _sorted_window(
+            self, index_name, conditions[0], partition, range_comparison, range_objs, limit,
+            exclusive_start_key, scan_index_forward,
+        )  # fmt: skip
+        if window is not None:
+            partition = window
+    stock = (hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward)
+    if partition is None:
+        return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
+    _narrowed.append((self, partition))
+    try:
+        return STOCK_QUERY(self, *stock, projection_expressions, index_name, *args, **kwargs)
+    finally:
+        _narrowed.pop()
+
+
+def _sorted_window(
+    table: Table,
+    index_name: str,
+    condition: tuple[str, DynamoType],
+    partition: list[Item],
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int | None,
+    exclusive_start_key: dict[str, Any] | None,
+    forward: bool,
+) -> list[Item] | None:
+    """The run of an index partition a Query reads (see the module docstring, 6), or None when the
+    index is not one this handles (several keys, no range key): then the whole partition."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    if index is None:
+        return None
+    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+    if len(hashes) != 1 or len(ranges) != 1:
+        return None
+    key = ranges[0]
+    runs: dict[Any, tuple[list[Item], list[DynamoType]]] = _cache(table, "sorted")
+    cache_key = (index_name, condition[0], _key(condition[1]))
+    ordered = runs.get(cache_key)
+    if ordered is None:
+        held = [item for item in partition if item.attrs.get(key)]
+        items = table.sorted_items([*hashes, table.hash_key_attr], [*ranges, table.range_key_attr], held)
+        ordered = (items, [item.attrs[key] for item in items])
+        runs[cache_key] = ordered
+    items, keys = ordered
+    low, high = 0, len(items)
+    if range_comparison == "BETWEEN":
+        low, high = bisect.bisect_left(keys, range_objs[0]), bisect.bisect_right(keys, range_objs[1])
+    elif range_comparison == "EQ":
+        low, high = bisect.bisect_left(keys, range_objs[0]), bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "LT":
+        high = bisect.bisect_left(keys, range_objs[0])
+    elif range_comparison == "LE":
+        high = bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "GT":
+        low = bisect.bisect_right(keys, range_objs[0])
+    elif range_comparison == "GE":
+        low = bisect.bisect_left(keys, range_objs[0])
+    elif range_comparison is not None:
+        return None  # BEGINS_WITH: the whole partition
+    ties = 0
+    if exclusive_start_key and key in exclusive_start_key:
+        start = DynamoType(exclusive_start_key[key])
+        ties = bisect.bisect_right(keys, start) - bisect.bisect_left(keys, start)
+        if forward:
+            low = max(low, bisect.bisect_left(keys, start))
+        else:
+            high = min(high, bisect.bisect_right(keys, start))
+    run = items[low:high] if forward else items[low:high][::-1]
+    if limit is not None:
+        run = run[: int(limit) + 1 + ties]
+    return run

@@ -186,7 +186,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "reports",
             (*_WHERE, *_PUSH, WEB_ORIGIN, TOKEN_SECRET),
-            Uses(tables="read", bucket="read", pushes=True),
+            # Writes: the report counters and marks (fed by the streams) and the count of wrong keys.
+            Uses(tables="write", bucket="read", pushes=True),
         ),
         # -- the admin API (issue #13): writes configuration; ends the sessions of an account it changes
         # (pushes; ending a call may set timers); media files uploaded through its pre-signed forms.

@@ -6,12 +6,17 @@ serving map), and, with ``Authorization: Bearer <token>`` from ``POST /auth/logi
 status, the page's settings), ``GET /dossiers/{dossier_id}`` (the dossier with pre-signed image URLs),
 ``GET /calls/{call_id}`` (supervisors: a call's timeline, snapshots and recording),
 ``GET /reports/calls-per-hour`` (supervisors: answered / missed per hour, service level against its
-target) and ``GET /reports/auth-events`` (supervisors: the login audit trail). Thin: the REST layer
+target), ``GET /reports/auth-events`` (supervisors: the login audit trail), and the reports on the
+aggregates, ``GET /reports/summary``, ``/reports/agents``, ``/reports/calls``, ``/reports/errors``
+(supervisors and admins with a bearer token, integrators with their API key; CSV with
+``Accept: text/csv``). Thin: the REST layer
 (``vkyc.api.routes``) validates and authenticates, one ``ReportsService`` call answers; every failure is
 a catalogue error ``{"code", "message"}`` with its HTTP status.
 
-Streams: changes of the ``agents`` and ``calls`` tables become ``monitor.agent`` / ``monitor.queue``
-pushes to the supervisors watching (``vkyc.services.reports_monitor``), through API Gateway's
+Streams: changes of the ``agents`` and ``calls`` tables are first counted into the reports' aggregates
+(``vkyc.services.aggregates``: each effect once, whatever the deliveries), then become
+``monitor.agent`` / ``monitor.queue`` / ``monitor.tiles`` pushes to the supervisors watching
+(``vkyc.services.reports_monitor``), through API Gateway's
 ``@connections`` of the WebSocket API named by ``VKYC_WS_API_ID`` / ``VKYC_WS_STAGE`` (locally the
 stack points this app's ``websocket_api`` at the emulator).
 """
@@ -32,6 +37,7 @@ from vkyc.once import once
 
 if TYPE_CHECKING:
     from vkyc.api.routes import RestApi
+    from vkyc.services.aggregates import AggregateService
     from vkyc.services.reports_monitor import MonitorService
 
 config = load_config("reports")  # refuses to start without a required setting or secret
@@ -59,13 +65,20 @@ def rest_api() -> RestApi:
     """The reads bound to their handlers, built at the first request."""
     from vkyc.adapters.media_files import MediaFiles
     from vkyc.api import endpoints
-    from vkyc.api.routes import Context, RestApi
-    from vkyc.protocol import rest, v1
+    from vkyc.api.routes import Context, RestApi, RestRequest
+    from vkyc.protocol import report_rest, rest, v1
     from vkyc.protocol.messages import Role
+    from vkyc.protocol.tabular import CsvStream
     from vkyc.repositories import units
     from vkyc.repositories.tables import missing_tables
     from vkyc.services.answer_urls import AnswerUrls
+    from vkyc.services.auth import AuthService
+    from vkyc.services.call_list import CallList
+    from vkyc.services.credentials import CredentialGuard
     from vkyc.services.health import HealthService
+    from vkyc.services.integrator_auth import IntegratorAuth
+    from vkyc.services.report_queries import ReportQueries
+    from vkyc.services.report_scope import ReportCaller, as_report_caller, integrator_caller
     from vkyc.services.reports import ReportsService
     from vkyc.services.ticket_reads import TicketReads
     from vkyc.services.workspace import WorkspaceService
@@ -75,6 +88,9 @@ def rest_api() -> RestApi:
     workspace = WorkspaceService(reports)
     ticket_reads = TicketReads()
     answer_urls = AnswerUrls()
+    queries = ReportQueries()
+    call_list = CallList()
+    keys = IntegratorAuth(CredentialGuard(AuthService()))
 
     def tables() -> str | None:
         missing = missing_tables()
@@ -84,8 +100,14 @@ def rest_api() -> RestApi:
         files.check_bucket()
         return None
 
+    def integrator(request: RestRequest) -> ReportCaller:
+        found = keys.integrator(
+            request.header("authorization"), request.header("x-api-key"), request.source_ip
+        )
+        return integrator_caller(found, units.list_units())
+
     health_checks = HealthService({"dynamodb": tables, "bucket": bucket})
-    api = RestApi(authenticate=reports.caller)
+    api = RestApi(authenticate=reports.caller, authenticate_key=integrator)
 
     @api.route(endpoints.HEALTH)
     def health(call: Context) -> rest.Health:
@@ -144,30 +166,59 @@ def rest_api() -> RestApi:
             call.caller.principal.principal_id, call.params_as(rest.CallPath).call_id
         )
 
+    @api.route(endpoints.REPORT_SUMMARY)
+    def report_summary(call: Context) -> report_rest.Summary | CsvStream:
+        query, caller = call.query_as(report_rest.SummaryQuery), as_report_caller(call.caller)
+        return queries.summary_csv(caller, query) if call.wants_csv else queries.summary(caller, query)
+
+    @api.route(endpoints.REPORT_AGENTS)
+    def report_agents(call: Context) -> report_rest.AgentsReport | CsvStream:
+        query, caller = call.query_as(report_rest.AgentsQuery), as_report_caller(call.caller)
+        return queries.agents_csv(caller, query) if call.wants_csv else queries.agents(caller, query)
+
+    @api.route(endpoints.REPORT_CALLS)
+    def report_calls(call: Context) -> report_rest.CallList | CsvStream:
+        query, caller = call.query_as(report_rest.CallsQuery), as_report_caller(call.caller)
+        return call_list.csv(caller, query) if call.wants_csv else call_list.page(caller, query)
+
+    @api.route(endpoints.REPORT_ERRORS)
+    def report_errors(call: Context) -> report_rest.ErrorsReport | CsvStream:
+        query, caller = call.query_as(report_rest.ErrorsQuery), as_report_caller(call.caller)
+        return queries.errors_csv(caller, query) if call.wants_csv else queries.errors(caller, query)
+
     return api
 
 
-mount(
-    app,
-    (
-        "health",
-        "units",
-        "me",
-        "dossier",
-        "call",
-        "calls_per_hour",
-        "auth_events",
-        "my_calls",
-        "dossier_search",
-        "queues_waiting",
-        "agent_tickets",
-        "answer_url",
-    ),
-    rest_api,
+ENDPOINTS = (
+    "health",
+    "units",
+    "me",
+    "dossier",
+    "call",
+    "calls_per_hour",
+    "auth_events",
+    "my_calls",
+    "dossier_search",
+    "queues_waiting",
+    "agent_tickets",
+    "answer_url",
+    "report_summary",
+    "report_agents",
+    "report_calls",
+    "report_errors",
 )
+mount(app, ENDPOINTS, rest_api)
 
 
-# -- streams: the supervisors' live board --------------------------------------------------------------
+@once
+def aggregates() -> AggregateService:
+    """The report counters' consumer, built on the first stream batch."""
+    from vkyc.services.aggregates import AggregateService
+
+    return AggregateService()
+
+
+# -- streams: the aggregates, then the supervisors' live board -----------------------------------------
 
 
 @app.on_dynamodb_record(
@@ -178,7 +229,9 @@ mount(
     starting_position="LATEST",
 )
 def agent_changes(event: DynamoDBEvent) -> None:
-    monitor().agents_changed([{"NewImage": r.new_image, "OldImage": r.old_image} for r in event])
+    records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
+    aggregates().agents_changed(records)  # raises to have the batch retried: nothing counts twice
+    monitor().agents_changed(records)
 
 
 @app.on_dynamodb_record(
@@ -189,4 +242,6 @@ def agent_changes(event: DynamoDBEvent) -> None:
     starting_position="LATEST",
 )
 def call_changes(event: DynamoDBEvent) -> None:
-    monitor().calls_changed([{"NewImage": r.new_image, "OldImage": r.old_image} for r in event])
+    records = [{"NewImage": r.new_image, "OldImage": r.old_image} for r in event]
+    aggregates().calls_changed(records)  # raises to have the batch retried: nothing counts twice
+    monitor().calls_changed(records)

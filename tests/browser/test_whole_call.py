@@ -284,7 +284,9 @@ def test_a_whole_call_in_the_browser(open_page, stack, loop, media_node):
     assert recording_url and fetch_status(recording_url) == 200
     # The day of the call, in the unit's time (the call may have been answered just before midnight).
     answered = as_utc(CallRepository().get(call_id).answered_at).astimezone(cached_settings("1").zone())
-    supervisor.fill("#report-date", answered.date().isoformat())
+    supervisor.wait_for_selector("#reports[data-ready]")
+    for field in ("#report-from", "#report-to"):
+        supervisor.fill(field, answered.date().isoformat())
     supervisor.click("#report-form button[type=submit]")
     supervisor.wait_for_selector("#chart svg rect[data-kind=answered]")
     assert supervisor.inner_text("#sl-text")

@@ -18,6 +18,7 @@ from vkyc.repositories.tables import (
     IdempotencyRecord,
     MediaNode,
     Offer,
+    ReportMark,
     Session,
     Ticket,
     User,
@@ -31,12 +32,13 @@ WITH_TTL = {
     WsConnection: "expires_at",
     MediaNode: "expires_at",
     Session: "expires_at",
+    ReportMark: "expires_at",
     WebhookDelivery: "expires_at",
     IdempotencyRecord: "expires_at",
 }
 EXPECTED_GSIS = {
     Agent: {"by_unit"},
-    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open"},
+    Call: {"by_dossier", "by_unit_created", "waiting", "by_subscriber", "open", "by_agent"},
     Session: {"by_principal"},
     Offer: {"by_call"},
     User: {"by_unit"},

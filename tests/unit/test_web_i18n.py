@@ -24,9 +24,13 @@ def error_entries() -> dict[str, dict[str, str]]:
     return entries
 
 
+def text_bodies() -> list[str]:
+    # Every text lives in i18n.js's TEXTS (tests/unit/test_web_texts.py keeps it so).
+    return [I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]]
+
+
 def text_keys() -> set[str]:
-    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
-    return set(re.findall(r'^  "([a-z0-9_.A-Z]+)": \[', body, re.M))
+    return {key for body in text_bodies() for key in re.findall(r'^  "([a-z0-9_.A-Z]+)": \[', body, re.M)}
 
 
 ERRORS = error_entries()
@@ -41,9 +45,9 @@ def test_every_error_code_is_a_sentence_in_both_languages(code):
 
 
 def test_every_text_has_two_languages():
-    body = I18N.split("const TEXTS = {", 1)[1].split("\n};", 1)[0]
-    for key, pair in re.findall(r'^  "([^"]+)": \[(.*?)\],$', body, re.M | re.S):
-        assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
+    for body in text_bodies():
+        for key, pair in re.findall(r'^  "([^"]+)": \[(.*?)\],$', body, re.M | re.S):
+            assert len(re.findall(r'"(?:[^"\\]|\\.)*"', pair)) == 2, key
 
 
 @pytest.mark.parametrize("page", ["agent.html", "supervisor.html", "admin.html"])
@@ -53,7 +57,9 @@ def test_every_key_a_page_names_exists(page):
     assert named and named <= KEYS, sorted(named - KEYS)
 
 
-@pytest.mark.parametrize("script", ["agent.js", "supervisor.js", "ui.js", "admin.js"])
+@pytest.mark.parametrize(
+    "script", ["agent.js", "supervisor.js", "ui.js", "admin.js", "reports.js", "reports_texts.js"]
+)
 def test_every_literal_key_a_script_uses_exists(script):
     source = (WEB / "js" / script).read_text(encoding="utf-8")
     used = set(re.findall(r'\bt\("([a-z][a-z0-9_.A-Z]+)"', source))

@@ -6,9 +6,9 @@ that the apps serve exactly these endpoints.
 from __future__ import annotations
 
 from vkyc.api.admin_endpoints import ADMIN
-from vkyc.api.integrator_endpoints import V1
+from vkyc.api.integrator_endpoints import KEY, V1
 from vkyc.api.routes import Endpoint
-from vkyc.protocol import rest, v1
+from vkyc.protocol import report_rest, rest, v1
 from vkyc.protocol.messages import Role
 from vkyc.services.auth import LoginRequest, MobileTokenRequest, NodeTokenRequest
 
@@ -233,6 +233,85 @@ ANSWER_URL = Endpoint(
     tags=("reads",),
 )
 
+# -- reports on the aggregates (functions/reports; definitions in docs/reports.md) ---------------------
+
+REPORT_CODES = (
+    "UNIT_NOT_SERVED",
+    "NOT_FOUND",
+    "REPORT_RANGE_TOO_LONG",
+    "REPORT_FILTERS_UNSUPPORTED",
+)
+_READERS = (
+    "Supervisors read the units their unit serves, admins every unit, an integrator (its API key instead of "
+    "a bearer token) its key's unit. A `unit_id` outside the reach answers `UNIT_NOT_SERVED` and no data; "
+    "a queue, group or agent outside it `NOT_FOUND`. With `Accept: text/csv` the same report comes as "
+    "CSV (UTF-8 with a byte-order mark, so that Excel shows Vietnamese), generated row by row."
+)
+REPORT_SUMMARY = Endpoint(
+    name="report_summary",
+    method="GET",
+    path="/reports/summary",
+    summary="Figures of a range in total and per bucket: queue, service level, handling, decisions, evidence",
+    description="Read from the aggregates the tables' change streams keep (docs/reports.md): the cost "
+    "depends on the range, never on the number of calls. Buckets are in the time zone of the unit asked "
+    "(else the caller's). " + _READERS,
+    query=report_rest.SummaryQuery,
+    response=report_rest.Summary,
+    roles=SUPERVISORS,
+    api_key=True,
+    key_schemes=KEY,
+    csv=True,
+    errors=REPORT_CODES,
+    tags=("reports",),
+)
+REPORT_AGENTS = Endpoint(
+    name="report_agents",
+    method="GET",
+    path="/reports/agents",
+    summary="Each agent's work and time per state over a range, up to now",
+    description=_READERS,
+    query=report_rest.AgentsQuery,
+    response=report_rest.AgentsReport,
+    roles=SUPERVISORS,
+    api_key=True,
+    key_schemes=KEY,
+    csv=True,
+    errors=REPORT_CODES,
+    tags=("reports",),
+)
+REPORT_CALLS = Endpoint(
+    name="report_calls",
+    method="GET",
+    path="/reports/calls",
+    summary="The call list: a range's calls newest first, filtered, by pages (CSV: every page)",
+    description="Served from the calls' indexes (a unit's, an agent's, a subscriber's, a dossier's), "
+    "never a scan: a page reads at most `limit` index entries per unit. " + _READERS,
+    query=report_rest.CallsQuery,
+    response=report_rest.CallList,
+    roles=SUPERVISORS,
+    api_key=True,
+    key_schemes=KEY,
+    csv=True,
+    errors=REPORT_CODES,
+    tags=("reports",),
+)
+REPORT_ERRORS = Endpoint(
+    name="report_errors",
+    method="GET",
+    path="/reports/errors",
+    summary="Calls that ended by an error, grouped by how they ended, with the newest call ids",
+    description="Counts from the aggregates; for each group the newest call ids (at most 20), to open "
+    "with `GET /calls/{call_id}`. " + _READERS,
+    query=report_rest.ErrorsQuery,
+    response=report_rest.ErrorsReport,
+    roles=SUPERVISORS,
+    api_key=True,
+    key_schemes=KEY,
+    csv=True,
+    errors=REPORT_CODES,
+    tags=("reports",),
+)
+
 ALL = (
     MOBILE_TOKEN,
     LOGIN,
@@ -248,6 +327,10 @@ ALL = (
     *WORKSPACE,
     AGENT_TICKETS,
     ANSWER_URL,
+    REPORT_SUMMARY,
+    REPORT_AGENTS,
+    REPORT_CALLS,
+    REPORT_ERRORS,
     # -- the integrator API (functions/integrations) --
     *V1,
     # -- the admin API (functions/admin) --

@@ -16,6 +16,17 @@ this order, each answering its catalogue code:
    ``BAD_MESSAGE`` naming the field);
 4. the handler, whose answer must be an instance of the declared model.
 
+Two variants an endpoint may declare:
+
+* ``csv=True``: a request with ``Accept: text/csv`` gets the same data as CSV (content negotiation;
+  the handler sees ``Context.wants_csv`` and returns a ``CsvStream``). The answer's ``chunks`` are
+  generated row by row while the client (or the glue) reads them: the handler's rows come from an
+  iterator (index pages), so memory stays bounded whatever the number of rows. UTF-8 with a byte-order
+  mark, so that Excel shows Vietnamese. The checks above all run before the first row.
+* ``roles`` together with ``api_key=True``: the integrator's key (``x-api-key`` or
+  ``Authorization: ApiKey``) is accepted instead of a bearer token (``authenticate_key``, which returns
+  the same kind of caller as ``authenticate``).
+
 Every failure, of the checks or of the handler, goes through ``error_response``, the one place that
 turns an exception into the catalogue body ``{code, message}`` with the code's HTTP status.
 """
@@ -23,7 +34,7 @@ turns an exception into the catalogue body ``{code, message}`` with the code's H
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,12 +43,14 @@ from pydantic import BaseModel, ValidationError
 from vkyc.protocol.errors import CATALOGUE, FieldErrors, ProtocolError, RetryLater
 from vkyc.protocol.jsontext import parse_object
 from vkyc.protocol.messages import Role
+from vkyc.protocol.tabular import CsvStream
 from vkyc.services.failures import as_protocol_error, field_errors
 
 log = logging.getLogger("vkyc.api")
 
 MAX_JSON_BODY_BYTES = 64 * 1024
 JSON = "application/json"
+CSV = "text/csv"
 ALWAYS = ("INTERNAL_ERROR", "SERVICE_UNAVAILABLE")
 BODY_CODES = ("BAD_JSON", "BAD_MESSAGE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE")
 BEARER_CODES = (
@@ -81,6 +94,7 @@ class Endpoint:
     max_body_bytes: int = MAX_JSON_BODY_BYTES
     tags: tuple[str, ...] = ()
     etag: bool = False  # answers an ``ETag`` header and takes ``If-Match`` (the admin API)
+    csv: bool = False  # also answers text/csv (Accept), streamed
 
     def __post_init__(self) -> None:
         unknown = [code for code in self.errors if code not in CATALOGUE]
@@ -122,9 +136,12 @@ class RestRequest:
 
 @dataclass(frozen=True)
 class RestResponse:
+    """``body`` (JSON), or ``chunks``: text generated as it is read (a CSV answer), ``body`` empty."""
+
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    chunks: Iterator[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +161,11 @@ class Context:
     def source_ip(self) -> str:
         return self.request.source_ip
 
+    @property
+    def wants_csv(self) -> bool:
+        """The endpoint answers CSV and the client asked for it (``Accept: text/csv``)."""
+        return self.endpoint.csv and accepts_csv(self.request.header("accept"))
+
     def body_as(self, model: type[M]) -> M:
         assert isinstance(self.body, model), f"{self.endpoint.name} declares no {model.__name__} body"
         return self.body
@@ -157,7 +179,24 @@ class Context:
         return self.params
 
 
-Handler = Callable[[Context], BaseModel]
+def accepts_csv(accept: str | None) -> bool:
+    """Whether an ``Accept`` header asks for ``text/csv`` (listed, with a non-zero quality)."""
+    for part in (accept or "").split(","):
+        kind, *params = (p.strip().lower() for p in part.split(";"))
+        if kind == CSV and not any(
+            p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in params
+        ):
+            return True
+    return False
+
+
+def presents_key(request: RestRequest) -> bool:
+    """Whether a request carries an integrator key rather than a bearer token."""
+    authorization = (request.header("authorization") or "").strip().lower()
+    return authorization.startswith("apikey ") or (not authorization and bool(request.header("x-api-key")))
+
+
+Handler = Callable[[Context], BaseModel | CsvStream]
 Authenticate = Callable[[str | None, frozenset[Role]], Any]
 AuthenticateKey = Callable[[RestRequest], Any]
 
@@ -183,6 +222,8 @@ class RestApi:
             raise ValueError(f"endpoint {endpoint.name} bound twice")
         if endpoint.roles is not None and self.authenticate is None:
             raise ValueError(f"{endpoint.name} needs a bearer token: give the RestApi an authenticate")
+        if endpoint.roles is not None and endpoint.api_key and self.authenticate_key is None:
+            raise ValueError(f"{endpoint.name} takes an API key: give the RestApi an authenticate_key")
 
         def bind(handler: Handler) -> Handler:
             self.routes[endpoint.name] = (endpoint, handler)
@@ -200,11 +241,20 @@ class RestApi:
             except ValidationError as exc:
                 # The client's input was validated above: a model that does not validate now is ours.
                 raise AnswerError(f"{endpoint.name} built an invalid model: {exc}") from exc
+            if isinstance(answer, CsvStream) and context.wants_csv:
+                headers = {
+                    **NO_STORE,
+                    "Content-Type": f"{CSV}; charset=utf-8",
+                    "Content-Disposition": f'attachment; filename="{answer.filename}"',
+                }
+                return RestResponse(200, {}, headers, chunks=answer.chunks())
             if not isinstance(answer, endpoint.response):
                 raise AnswerError(
                     f"{endpoint.name} answered {type(answer).__name__}, not {endpoint.response}"
                 )
-            return RestResponse(200, answer.model_dump(mode="json"), {**NO_STORE, **context.response_headers})
+            return RestResponse(
+                200, answer.model_dump(mode="json", by_alias=True), {**NO_STORE, **context.response_headers}
+            )
         except Exception as exc:
             return error_response(exc, endpoint)
 
@@ -218,7 +268,10 @@ class RestApi:
             if given != JSON:
                 raise ProtocolError("UNSUPPORTED_MEDIA_TYPE", f"Got {given[:64]!r}; send {JSON}.")
         caller = None
-        if endpoint.roles is not None:
+        if endpoint.roles is not None and endpoint.api_key and presents_key(request):
+            assert self.authenticate_key is not None
+            caller = self.authenticate_key(request)
+        elif endpoint.roles is not None:
             assert self.authenticate is not None
             caller = self.authenticate(request.header("authorization"), endpoint.roles)
         elif endpoint.api_key and self.authenticate_key is not None:

@@ -255,6 +255,26 @@ _CATALOGUE = [
         "did not exist: ids are not probed.",
         "Ask for one of your units; `GET /units` shows who serves whom.",
     ),
+    ErrorInfo(
+        "REPORT_RANGE_TOO_LONG",
+        Area.PROTOCOL,
+        400,
+        "The report's range is too long for its buckets.",
+        "A report (`GET /reports/...`) asked for more days than its buckets allow: 2 days of 15-minute "
+        "buckets, 7 days of hours, 92 days of days, 13 months of weeks or months (and of the call list, "
+        "the agents and the errors reports); the message says the limit.",
+        "Shorten the range (`from`, `to`) or choose larger buckets.",
+    ),
+    ErrorInfo(
+        "REPORT_FILTERS_UNSUPPORTED",
+        Area.PROTOCOL,
+        400,
+        "These report filters cannot be combined.",
+        "The summary counts calls by direction together with at most one of SUB_TYPE, customer type and "
+        "dealer channel; an agent's or a group's work by direction only, and not per queue or per "
+        "caller's unit (docs/reports.md). The message names what to drop.",
+        "Drop one of the filters, or ask two reports.",
+    ),
     # -- message authentication -----------------------------------------------------------------
     ErrorInfo(
         "MAC_INVALID",

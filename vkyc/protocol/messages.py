@@ -572,11 +572,34 @@ class QueueRow(_Message):
     )
 
 
+class TilesRow(_Message):
+    """Today's figures of one serving unit and the units it serves (docs/reports.md defines each)."""
+
+    unit_id: str = Field(description="the serving unit")
+    date: str = Field(description="today, in the serving unit's time zone (YYYY-MM-DD)")
+    queued: int
+    answered: int
+    abandoned: int
+    service_level_percent: float | None = Field(
+        default=None, description="null before the first call left the queue"
+    )
+    sla_target_percent: float
+    sla_answer_within_s: int
+    avg_speed_of_answer_s: float | None = None
+    longest_wait_today_s: float | None = None
+    waiting: int = Field(description="calls waiting for an agent now")
+    oldest_since_ms: int | None = Field(
+        default=None, description="when the longest-waiting call was placed; null if none"
+    )
+    agents: dict[str, int] = Field(description="how many agents are in each status now")
+
+
 class MonitorAgents(_Message):
     action: Literal["monitor.agents"] = "monitor.agents"
     request_id: str
     agents: list[AgentRow]
     queues: list[QueueRow] = Field(default_factory=list)
+    tiles: list[TilesRow] = Field(default_factory=list, description="one per serving unit")
 
 
 class MonitorAgent(_Message):
@@ -591,6 +614,13 @@ class MonitorQueue(_Message):
 
     action: Literal["monitor.queue"] = "monitor.queue"
     queue: QueueRow
+
+
+class MonitorTiles(_Message):
+    """To supervisors (push): today's figures of one of their serving units changed."""
+
+    action: Literal["monitor.tiles"] = "monitor.tiles"
+    tiles: TilesRow
 
 
 class DossierImagesView(_Message):
@@ -858,6 +888,7 @@ ServerMessage = Annotated[
     | MonitorAgents
     | MonitorAgent
     | MonitorQueue
+    | MonitorTiles
     | CallQueued
     | CallRinging
     | CallOffer

@@ -171,13 +171,29 @@ def claim_evidence(dossier_id: str, version: int, at: datetime, stale_before: da
     )
 
 
-def store_evidence(dossier_id: str, version: int, key: str, sha256: str) -> bool:
-    """Put the bundle's manifest key and sha256 on the decision's log entry, once."""
-    return _update(
-        DossierLog(dossier_id, version),
-        [DossierLog.evidence_key.set(key), DossierLog.evidence_sha256.set(sha256)],
-        DossierLog.version.exists() & DossierLog.evidence_sha256.does_not_exist(),
-    )
+def store_evidence(
+    dossier_id: str, version: int, key: str, sha256: str, *, call_id: str, at: datetime
+) -> bool:
+    """Put the bundle's manifest key and sha256 on the decision's log entry, once, and stamp the call's
+    ``evidence_built_at`` in the same transaction (what the reports count). False when already stored."""
+    try:
+        with TransactWrite(connection=tables.connection()) as tx:
+            tx.update(
+                DossierLog(dossier_id, version),
+                actions=[DossierLog.evidence_key.set(key), DossierLog.evidence_sha256.set(sha256)],
+                condition=DossierLog.version.exists() & DossierLog.evidence_sha256.does_not_exist(),
+            )
+            tx.update(
+                Call(call_id=call_id),
+                actions=[Call.evidence_built_at.set(at)],
+                condition=Call.call_id.exists(),
+            )
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            return False
+        raise RepositoryError(f"storing the evidence of {call_id}: {exc}") from exc
+    return True
 
 
 def _update(item: Any, actions: list[Any], condition: Any) -> bool:

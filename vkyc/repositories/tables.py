@@ -671,25 +671,53 @@ class CallsByDossier(GlobalSecondaryIndex["Call"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+REPORT_COLUMNS = [
+    "direction",
+    "state",
+    "unit_id",
+    "serving_unit_id",
+    "queue_id",
+    "agent_id",
+    "dossier_id",
+    "subscriber",
+    "sub_type",
+    "customer_type",
+    "dealer_channel",
+    "answered_at",
+    "ended_at",
+    "end_reason",
+    "ended_by",
+    "decision",
+    "decided_at",
+    "recording_key",
+    "face_snapshot_ids",
+    "evidence_built_at",
+]
+"""What a row of the call list (``GET /reports/calls``) shows: projected into the indexes it is read
+from, so a page of the list is one Query and no item is read twice."""
+
+
 class CallsByUnitCreated(GlobalSecondaryIndex["Call"]):
     """A unit's calls by time, for reports: the report columns are projected, not the whole item."""
 
     class Meta:
         index_name = "by_unit_created"
-        projection = IncludeProjection(
-            [
-                "direction",
-                "state",
-                "agent_id",
-                "dossier_id",
-                "subscriber",
-                "answered_at",
-                "ended_at",
-                "end_reason",
-            ]
-        )
+        projection = IncludeProjection([c for c in REPORT_COLUMNS if c != "unit_id"])
 
     unit_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class CallsByAgent(GlobalSecondaryIndex["Call"]):
+    """The calls an agent answered or was last offered, by time, with the report columns: the call list
+    filtered by agent (``agent_id`` is cleared when an offer is rejected or rings out, so an unanswered
+    call leaves the index; an answered one stays under its agent)."""
+
+    class Meta:
+        index_name = "by_agent"
+        projection = IncludeProjection([c for c in REPORT_COLUMNS if c != "agent_id"])
+
+    agent_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
@@ -809,10 +837,14 @@ class Call(StatefulModel):
     face_snapshot_ids = UnicodeSetAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)
     decision_version = IntegerAttribute(null=True)
+    # When the decision's evidence bundle was stored (its hash is on the dossier's log entry): what the
+    # reports' evidence completeness reads from the calls' stream (``vkyc.domain.metrics``).
+    evidence_built_at = UTCDateTimeAttribute(null=True)
 
     by_dossier = CallsByDossier()
     waiting = CallsWaiting()
     by_unit_created = CallsByUnitCreated()
+    by_agent = CallsByAgent()
     by_subscriber = CallsBySubscriber()
     open_calls = CallsOpen()
 
@@ -1225,6 +1257,44 @@ class RevokedToken(VkycModel):
     expires_at = TTLAttribute()
 
 
+# --- reports ------------------------------------------------------------------------------------------
+
+
+class ReportCounter(VkycModel):
+    """One cell of the reports' aggregates (``vkyc.repositories.aggregates``): the counters of one owner
+    (a unit and queue, a unit, an agent) over one bucket (15 minutes, or a local day).
+
+    Only the keys are declared: the counters are numeric attributes named by metric and dimension
+    (``answered|st=ZP``), added to with ``ADD`` by the stream consumer and read back raw. Only
+    ``vkyc.repositories.aggregates`` reads and writes this table.
+    """
+
+    TABLE = "report_counters"
+
+    class Meta:
+        table_name = "report_counters"
+        billing_mode = PAY_PER_REQUEST
+
+    counter_key = UnicodeAttribute(hash_key=True)
+    bucket = UnicodeAttribute(range_key=True)
+
+
+class ReportMark(VkycModel):
+    """An effect already applied to the counters: one item per milestone of a source item (a call
+    answered, an agent's version *n*), written in the same transaction as its ``ADD`` s with
+    ``attribute_not_exists``, so a stream record delivered twice adds nothing the second time. Kept
+    ``MARK_TTL`` (``expires_at``), well beyond the 24 h a stream keeps a record."""
+
+    TABLE = "report_marks"
+
+    class Meta:
+        table_name = "report_marks"
+        billing_mode = PAY_PER_REQUEST
+
+    mark = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[VkycModel], ...] = (
     Unit,
     Hotline,
@@ -1252,6 +1322,8 @@ ALL_MODELS: tuple[type[VkycModel], ...] = (
     AuthEvent,
     AdminAudit,
     RevokedToken,
+    ReportCounter,
+    ReportMark,
     WebhookSubscription,
     WebhookDelivery,
     IdempotencyRecord,

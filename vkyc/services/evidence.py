@@ -105,7 +105,12 @@ class EvidenceService:
         )
         bundle = build_bundle(self.store, facts, now=now)
         call_media.store_evidence(
-            dossier.dossier_id, call.decision_version, bundle.manifest_key, bundle.manifest_sha256
+            dossier.dossier_id,
+            call.decision_version,
+            bundle.manifest_key,
+            bundle.manifest_sha256,
+            call_id=call.call_id,
+            at=now,
         )
         log.info(
             "evidence of %s (%s): %s sha256 %s",

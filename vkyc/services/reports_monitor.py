@@ -1,13 +1,16 @@
 """The supervisors' live board: the agents and queues of the units a supervisor serves.
 
 - ``board(unit_id)``: the whole board, the reply to ``monitor.snapshot`` (``monitor.agents``): every
-  agent of the reach with status, since when and current call, and the queue of each serving unit.
+  agent of the reach with status, since when and current call, and the queue and today's tiles of each
+  serving unit.
 - ``MonitorService.agents_changed`` / ``calls_changed``: fed the DynamoDB stream records of the
   ``agents`` and ``calls`` tables (``functions/reports``), they push ``monitor.agent`` (an agent's row
-  changed) and ``monitor.queue`` (a serving unit's queue changed) to every live supervisor session of
-  the serving unit. A supervisor's socket is found through the ``users`` index (the unit's
-  supervisors, cached ``users_cache_s``) and the ``sessions`` index (their live sessions, read for each
-  batch: a supervisor who connected a moment ago must not miss the changes after its snapshot).
+  changed), ``monitor.queue`` (a serving unit's queue changed) and ``monitor.tiles`` (today's figures
+  of a serving unit, ``vkyc.services.report_tiles``, read once the batch was counted into the
+  aggregates) to every live supervisor session of the serving unit. A supervisor's socket is found
+  through the ``users`` index (the unit's supervisors, cached ``users_cache_s``) and the ``sessions``
+  index (their live sessions, read for each batch: a supervisor who connected a moment ago must not
+  miss the changes after its snapshot).
   Admins (unit ``*``) get no pushes.
 
 Reach: a supervisor of unit U sees the units whose ``served_by`` is U (U serves itself); agents belong
@@ -26,7 +29,7 @@ from typing import Any
 from vkyc.domain.agent import AgentState
 from vkyc.domain.roles import UserRole
 from vkyc.domain.session import SessionState
-from vkyc.protocol.messages import AgentRow, MonitorAgent, MonitorAgents, MonitorQueue, QueueRow
+from vkyc.protocol.messages import AgentRow, MonitorAgent, MonitorAgents, MonitorQueue, MonitorTiles, QueueRow
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.batch import get_many
 from vkyc.repositories.calls import CallRepository
@@ -35,6 +38,7 @@ from vkyc.repositories.tables import Agent, Call
 from vkyc.repositories.units import UnitView, list_units
 from vkyc.repositories.users import users_of_unit
 from vkyc.services.ports import Notifier
+from vkyc.services.report_tiles import tiles
 
 log = logging.getLogger("vkyc.monitor")
 
@@ -85,7 +89,8 @@ def board(
     unit for its queue."""
     agents = agents or AgentRepository()
     calls = calls or CallRepository()
-    scope = reach(unit_id, units())
+    everyone = units()
+    scope = reach(unit_id, everyone)
     listed = [
         a for u in sorted(scope, key=lambda v: (len(v.unit_id), v.unit_id)) for a in agents.of_unit(u.unit_id)
     ]
@@ -96,12 +101,10 @@ def board(
             if isinstance(item, Agent):
                 full[item.agent_id] = item
     rows = [agent_row(full.get(a.agent_id, a)) for a in listed]
-    queues = [
-        queue_row(u.unit_id, calls.waiting(u.unit_id))
-        for u in scope
-        if u.has_agents and u.served_by == u.unit_id
-    ]
-    return MonitorAgents(request_id=request_id, agents=rows, queues=queues)
+    serving = [u for u in scope if u.has_agents and u.served_by == u.unit_id]
+    queues = [queue_row(u.unit_id, calls.waiting(u.unit_id)) for u in serving]
+    board_tiles = [tiles(u.unit_id, everyone, calls=calls, agents=agents) for u in serving]
+    return MonitorAgents(request_id=request_id, agents=rows, queues=queues, tiles=board_tiles)
 
 
 def _image(record: Mapping[str, Any], which: str) -> dict[str, Any] | None:
@@ -184,14 +187,18 @@ class MonitorService:
 
     def agents_changed(self, records: Iterable[Mapping[str, Any]]) -> int:
         """``records``: stream records of ``agents`` (``NewImage`` in DynamoDB JSON). Pushes the last
-        row of each agent changed; returns the number of messages sent."""
+        row of each agent changed, then the tiles of each serving unit where an agent changed status;
+        returns the number of messages sent."""
         latest: dict[str, Agent] = {}
+        moved: set[str] = set()
         for record in records:
             image = _image(record, "NewImage")
             if image is None:
                 continue
             agent = Agent.from_raw_data(image)
             latest[agent.agent_id] = agent
+            if _attr(_image(record, "OldImage"), "state") != agent.state:
+                moved.add(agent.unit_id)
         watching: dict[str, list[str]] = {}
         sent = 0
         for agent in latest.values():
@@ -200,22 +207,50 @@ class MonitorService:
                 watching[unit] = self.watchers(unit)
             message = MonitorAgent(agent=agent_row(agent)).model_dump(mode="json")
             sent += self._push(watching[unit], message)
+        return sent + self._push_tiles({self.serving_unit(u) for u in moved}, watching)
+
+    def _push_tiles(self, serving_units: Iterable[str], watching: dict[str, list[str]]) -> int:
+        """Read and push the tiles of each unit that somebody watches."""
+        sent = 0
+        for unit_id in sorted(serving_units):
+            if unit_id not in watching:
+                watching[unit_id] = self.watchers(unit_id)
+            if not watching[unit_id]:
+                continue  # nobody watches: nothing to read
+            row = tiles(unit_id, self._all_units(), calls=self.calls)
+            sent += self._push(watching[unit_id], MonitorTiles(tiles=row).model_dump(mode="json"))
         return sent
+
+    def _all_units(self) -> list[UnitView]:
+        """Every unit (the serving map), cached ``UNITS_CACHE_S`` like ``serving_unit``'s."""
+        with self._lock:
+            cached = self._units
+        if cached is None or self.clock() - cached[0] > UNITS_CACHE_S:
+            cached = (self.clock(), {u.unit_id: u for u in self._load_units()})
+            with self._lock:
+                self._units = cached
+        return list(cached[1].values())
 
     def calls_changed(self, records: Iterable[Mapping[str, Any]]) -> int:
         """``records``: stream records of ``calls``. For each serving unit whose queue a record entered
-        or left (``waiting_in`` changed), reads the queue once and pushes it."""
+        or left (``waiting_in`` changed), reads the queue once and pushes it; then the tiles of every
+        serving unit a record's call belongs to (its counters may have moved)."""
         units: set[str] = set()
+        touched: set[str] = set()
         for record in records:
             before = _attr(_image(record, "OldImage"), "waiting_in")
             after = _attr(_image(record, "NewImage"), "waiting_in")
             if before != after:
                 units.update(u for u in (before, after) if u)
+            serving = _attr(_image(record, "NewImage"), "serving_unit_id")
+            if serving:
+                touched.add(serving)
         sent = 0
+        watching: dict[str, list[str]] = {}
         for unit_id in sorted(units):
-            connections = self.watchers(unit_id)
+            watching[unit_id] = connections = self.watchers(unit_id)
             if not connections:
                 continue  # nobody watches: no need to read the queue
             row = queue_row(unit_id, self.calls.waiting(unit_id))
             sent += self._push(connections, MonitorQueue(queue=row).model_dump(mode="json"))
-        return sent
+        return sent + self._push_tiles(touched, watching)

@@ -1,12 +1,12 @@
 // The supervisor console (web/supervisor.html): the live board of the agents and queues of the units the
 // supervisor serves (monitor.snapshot, then monitor.agent / monitor.queue pushes over the WebSocket),
-// a call lookup by id (GET /calls/{call_id}: timeline, snapshots, recording) and the calls-per-hour
-// report with the service level against its target (GET /reports/calls-per-hour), drawn in SVG.
+// the live tiles (monitor.tiles), a call lookup by id (GET /calls/{call_id}: timeline in the reader's
+// language with names, snapshots, recording), and the reports (web/js/reports.js).
 //
 // A reload resumes the session like the agent page does (sessionStorage "vkyc.supervisor").
 
-import { hourlyChart, serviceLevelGauge } from "./charts.js";
-import { applyTranslations, has, onLangChange, t } from "./i18n.js";
+import { has, applyTranslations, onLangChange, t } from "./i18n.js";
+import { Reports } from "./reports.js";
 import { api, Session, submitLogin } from "./session.js";
 import { forceButton, refreshWaiting, renderAlerts, waitingSoon, wireSupervision } from "./supervision.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
@@ -21,7 +21,6 @@ const S = {
   agents: new Map(),
   queues: new Map(),
   lookup: null,
-  report: null,
   reconnecting: false,
 };
 
@@ -29,6 +28,12 @@ let errors;
 let lookupErrors; // beside the lookup form, cleared by the next lookup found
 let reportErrors; // beside the report form
 let banners;
+let reports;
+
+/** agent id -> name, from the board (the agents of the units served). */
+function agentNames() {
+  return new Map([...S.agents.values()].map((row) => [row.agent_id, row.name]));
+}
 
 function save() {
   if (!S.session) return;
@@ -66,10 +71,11 @@ async function startSession(query, wsUrl, token) {
   save();
   S.me = await api("/me", { token });
   $("#who").textContent = `${S.me.name} · ${S.me.principal_id}`;
-  fillUnits();
   showConsole();
   await snapshot();
-  await report();
+  reports.init(S.me);
+  await reports.load();
+  $("#reports").dataset.ready = "true"; // the first load is done: what a test waits for
   refreshWaiting();
 }
 
@@ -90,6 +96,7 @@ async function snapshot() {
     const board = await S.session.request("monitor.snapshot");
     S.agents = new Map(board.agents.map((row) => [row.agent_id, row]));
     S.queues = new Map((board.queues || []).map((row) => [row.unit_id, row]));
+    reports.setTiles(board.tiles);
     renderBoard();
   } catch (exc) {
     errors.fromException(exc);
@@ -100,11 +107,12 @@ function onPush(message) {
   if (message.action === "monitor.agent") {
     S.agents.set(message.agent.agent_id, message.agent);
     renderBoard();
-    reportSoon(); // an agent's move may be a call answered or ended: the chart follows by itself
   } else if (message.action === "monitor.queue") {
     S.queues.set(message.queue.unit_id, message.queue);
     renderBoard();
     waitingSoon();
+  } else if (message.action === "monitor.tiles") {
+    reports.onTiles(message.tiles);
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
@@ -213,13 +221,16 @@ function renderLookup() {
   const found = S.lookup;
   if (!found) return;
   const c = found.call;
+  const units = new Map(((S.me && S.me.units) || []).map((u) => [u.unit_id, u.name]));
   const fields = h("dl.fields", { dataset: { call: c.call_id } });
   const direction = c.direction === "out" ? t("sup.field.direction.out") : t("sup.field.direction.in");
-  for (const [key, value] of [
+  for (const [key, value, raw] of [
     ["call_id", c.call_id],
-    ["sup.field.state", callStateText(c.direction, c.state)],
+    ["sup.field.state", callStateText(c.direction, c.state), c.state],
     ["sup.field.direction", direction],
+    ["rep.col.unit", units.has(c.unit_id) ? `${units.get(c.unit_id)} (${c.unit_id})` : c.unit_id],
     ["sup.field.dossier", c.dossier_id],
+    ["rep.col.subscriber", c.subscriber],
     ["sup.field.agent", c.agent_id ? agentLabel(c.agent_id) : null],
     ["sup.field.created", dateTime(c.created_at)],
     ["sup.field.answered", dateTime(c.answered_at)],
@@ -227,7 +238,7 @@ function renderLookup() {
     ["sup.field.end_reason", c.end_reason ? known(`call.reason.end.${c.end_reason}`, c.end_reason) : null],
     ["sup.field.decision", c.decision ? `${c.decision} — ${known(`dossier.state.${c.decision}`, "")}` : null],
   ]) {
-    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key } }, value || t("none")));
+    fields.append(h("dt", {}, t(key)), h("dd", { dataset: { field: key, raw: raw || "" } }, value || t("none")));
   }
   box.append(fields);
 
@@ -275,76 +286,6 @@ function renderLookup() {
   box.append(media);
 }
 
-// -- report ---------------------------------------------------------------------------------------------
-
-// The chart follows the day without a click (issue #16): a change of the form reloads it, and so does
-// the board's activity (at most once per REPORT_DEBOUNCE_MS) and, failing that, the clock.
-const REPORT_DEBOUNCE_MS = 2000;
-const REPORT_EVERY_MS = 60000;
-let reportTimer = null;
-
-function reportSoon() {
-  if (reportTimer || !S.session) return;
-  reportTimer = setTimeout(() => {
-    reportTimer = null;
-    report();
-  }, REPORT_DEBOUNCE_MS);
-}
-
-function fillUnits() {
-  const select = $("#report-unit");
-  const chosen = select.value;
-  clear(select);
-  select.append(h("option", { value: "" }, t("sup.report.all_units")));
-  for (const unit of (S.me && S.me.units) || []) {
-    select.append(h("option", { value: unit.unit_id }, unit.name));
-  }
-  select.value = chosen;
-}
-
-async function report(event) {
-  if (event) event.preventDefault();
-  // No date: the server's "today", in the units' time zone (not the browser's: near midnight the two
-  // days differ); the answer names the day, which the field then shows.
-  const params = new URLSearchParams();
-  if ($("#report-date").value) params.set("date", $("#report-date").value);
-  const unit = $("#report-unit").value;
-  if (unit) params.set("unit_id", unit);
-  try {
-    S.report = await api(`/reports/calls-per-hour?${params}`, { token: S.token });
-    if (S.report && !$("#report-date").value) $("#report-date").value = S.report.date;
-    reportErrors.clear();
-  } catch (exc) {
-    S.report = null;
-    reportErrors.fromException(exc);
-  }
-  renderReport();
-}
-
-function renderReport() {
-  const chart = clear($("#chart"));
-  const sl = clear($("#sl"));
-  const found = S.report;
-  if (!found) return;
-  chart.append(
-    hourlyChart(found.hours, {
-      title: t("sup.report.chart_title"),
-      answered: t("sup.report.answered"),
-      missed: t("sup.report.missed"),
-      hour: t("sup.report.hour"),
-    }),
-  );
-  const text =
-    found.service_level_percent === null
-      ? t("sup.report.sl_none")
-      : t("sup.report.sl_value", {
-          value: found.service_level_percent,
-          seconds: found.sla_answer_within_s,
-          target: found.sla_target_percent,
-        });
-  sl.append(h("p", { id: "sl-text" }, text), serviceLevelGauge(found.service_level_percent, found.sla_target_percent, text));
-}
-
 // -- screens --------------------------------------------------------------------------------------------
 
 function showLogin(message) {
@@ -352,6 +293,7 @@ function showLogin(message) {
   $("#console").classList.add("hidden");
   $("#logout").classList.add("hidden");
   $("#who").textContent = "";
+  delete $("#reports").dataset.ready;
   showConnection(null);
   banners.remove("own");
   if (message) banners.set("login", "warn", message);
@@ -388,11 +330,21 @@ async function main() {
   applyTranslations();
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
+  reports = new Reports({
+    token: () => S.token,
+    errors: reportErrors,
+    names: agentNames,
+    openCall: (callId) => {
+      $("#lookup-id").value = callId;
+      lookup(callId);
+      $("#lookup").scrollIntoView({ block: "nearest" });
+    },
+  });
+  reports.bind();
   onLangChange(() => {
-    fillUnits();
     renderBoard();
     renderLookup();
-    renderReport();
+    reports.render();
   });
   $("#login-form").addEventListener("submit", login);
   $("#logout").addEventListener("click", logout);
@@ -401,20 +353,19 @@ async function main() {
     const id = $("#lookup-id").value.trim();
     if (id) lookup(id);
   });
-  $("#report-form").addEventListener("submit", report);
   wireSupervision({
     session: () => S.session,
     token: () => S.token,
     me: () => S.me,
     queues: () => [...S.queues.values()],
-    report: () => S.report,
+    report: () => reports.serviceLevel(),
     serverToLocal,
     unitName,
   });
-  $("#report-date").addEventListener("change", () => report());
-  $("#report-unit").addEventListener("change", () => report());
-  setInterval(() => S.session && report(), REPORT_EVERY_MS);
-  setInterval(tick, 1000);
+  setInterval(() => {
+    tick();
+    reports.renderTiles();
+  }, 1000);
 
   const stored = load();
   if (stored && stored.resumeToken) {
@@ -436,6 +387,12 @@ window.vkycSupervisor = {
   },
   get queues() {
     return [...S.queues.values()];
+  },
+  get tiles() {
+    return reports ? [...reports.tiles.values()] : [];
+  },
+  get summary() {
+    return reports ? reports.summary : null;
   },
   get session() {
     return S.session;
