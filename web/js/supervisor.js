@@ -8,6 +8,7 @@
 import { hourlyChart, serviceLevelGauge } from "./charts.js";
 import { applyTranslations, has, onLangChange, t } from "./i18n.js";
 import { api, Session, submitLogin } from "./session.js";
+import { listenButton, listenedCallGone, listenFrames, onListenPush, wireListen } from "./listen.js";
 import { forceButton, refreshWaiting, renderAlerts, waitingSoon, wireSupervision } from "./supervision.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
@@ -105,6 +106,8 @@ function onPush(message) {
     S.queues.set(message.queue.unit_id, message.queue);
     renderBoard();
     waitingSoon();
+  } else if (onListenPush(message)) {
+    // the listening's answer or error (listen.js)
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
@@ -160,10 +163,11 @@ function renderBoard() {
         h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
         h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
         h("td.call", {}, call),
-        h("td", {}, forceButton(row)),
+        h("td.actions", {}, forceButton(row), listenButton(row)),
       ),
     );
   }
+  listenedCallGone(new Set(rows.filter((row) => row.status === "IN_CALL").map((row) => row.call_id)));
   const queues = $("#queues tbody");
   clear(queues);
   for (const row of [...S.queues.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id))) {
@@ -402,6 +406,7 @@ async function main() {
     if (id) lookup(id);
   });
   $("#report-form").addEventListener("submit", report);
+  wireListen({ session: () => S.session });
   wireSupervision({
     session: () => S.session,
     token: () => S.token,
@@ -440,6 +445,7 @@ window.vkycSupervisor = {
   get session() {
     return S.session;
   },
+  listenFrames,
 };
 
 main();
