@@ -276,6 +276,11 @@ class CallMedia:
     def _on_link_state(self, link: PartyLink, state: LinkState) -> None:
         if not link.party.is_party:
             log.info("monitor link %s of %s is %s", link.tag, self.call_id, state.value)
+            if state is LinkState.LOST and self.links.get(link.party) is link:
+                # A supervisor gone without a stop (page closed): a dead link's full queue would ask the
+                # caller's camera for key frames again and again.
+                self.links.pop(link.party, None)
+                self._spawn(link.close())
             return  # signaling, hence the parties, hear nothing of a monitor
         if state is LinkState.CONNECTED:
             self.engine.emit(MediaEvent("link.up", self.call_id, link.party, link.stream))

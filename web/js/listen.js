@@ -7,22 +7,8 @@
 // {call_id} closes the node's side. Both are written to the call's event log with the supervisor's name.
 
 import { onLangChange, t } from "./i18n.js";
+import { gathered } from "./media.js";
 import { $, ErrorList, h } from "./ui.js";
-
-const GATHER_TIMEOUT_MS = 3000;
-
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);
-    pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
 
 /** One listening of one call. onStream(stream) and onState(state) are callbacks. */
 export class Listening {

@@ -148,7 +148,7 @@ function renderBoard() {
   if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 6 }, t("sup.no_agents"))));
   for (const row of rows) {
     const call = row.call_id
-      ? h("a", { href: `#${row.call_id}`, onclick: (event) => {
+      ? h("a", { href: `#${row.call_id}`, title: row.call_id, onclick: (event) => {
           event.preventDefault();
           $("#lookup-id").value = row.call_id;
           lookup(row.call_id);
@@ -162,8 +162,8 @@ function renderBoard() {
         h("td", { title: row.unit_id }, unitName(row.unit_id)),
         h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
         h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
-        h("td.call", {}, call),
-        h("td.actions", {}, forceButton(row), listenButton(row)),
+        h("td.call", {}, call, listenButton(row)),
+        h("td", {}, forceButton(row)),
       ),
     );
   }
