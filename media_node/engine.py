@@ -17,8 +17,9 @@ outbound tracks start on the ``WaitingPlayer``. A second ``attach`` of a party i
 link (new stream number) replaces the old one; the other party's link is untouched; the recording
 goes on in the same parts (the new stream is re-anchored, so there is a gap, never an overlap).
 
-A supervisor's ``monitor`` link (issue #16: silent monitoring) is sent the caller's media, like an
-extra viewer: its own key-frame requests reach the caller's camera as the agent's do (rate-limited),
+A supervisor's ``monitor`` link (issue #16: silent monitoring) is sent the caller's media, and the
+agent's on a second audio and video pair when its offer asks for one, like an extra viewer: its own
+key-frame requests reach the caller's camera as the agent's do (rate-limited),
 but its bandwidth reports never cap the caller, whatever it sends is dropped unread, it is never
 recorded, and its link events are not reported (signaling counts the parties' links only).
 ``detach(call_id, "monitor")`` closes it; a second ``attach`` replaces it.
@@ -193,6 +194,9 @@ class CallMedia:
         if monitor is not None and mobile is not None:
             for track in monitor.outbound.values():
                 track.prefer(mobile.tag)
+        if monitor is not None and agent is not None:
+            for track in monitor.second.values():
+                track.prefer(agent.tag)
         if agent is not None and mobile is not None:
             for track in agent.outbound.values():
                 track.prefer(mobile.tag)
@@ -244,14 +248,16 @@ class CallMedia:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(frame)
+        monitor = self.links.get(Party.MONITOR)
+        if monitor is not None:
+            watching = monitor.outbound if link.party is Party.MOBILE else monitor.second
+            if frame.kind in watching:
+                watching[frame.kind].push(link.tag, frame)
         if link.party is Party.AGENT and self.state is not CallMediaState.CONNECTED:
             return  # the caller sees the agent only once answered
         other = self.links.get(link.party.other)
         if other is not None:
             other.outbound[frame.kind].push(link.tag, frame)
-        monitor = self.links.get(Party.MONITOR)
-        if monitor is not None and link.party is Party.MOBILE:
-            monitor.outbound[frame.kind].push(link.tag, frame)
 
     def _on_keyframe_needed(self, link: PartyLink, tag: str) -> None:
         if tag == WAITING_TAG:

@@ -26,8 +26,8 @@ from vkyc.domain.machine import StateMachine
 
 class Party(StrEnum):
     """The call's two parties, and a supervisor's listen-only link (``MONITOR``, issue #16): it is sent
-    the customer's media, sends nothing that is used, and is no party of the call (never recorded,
-    never relayed, never counted for the call's links or state)."""
+    the customer's media (and the agent's), sends nothing that is used, and is no party of the call
+    (never recorded, never relayed, never counted for the call's links or state)."""
 
     MOBILE = "mobile"
     AGENT = "agent"

@@ -1,8 +1,8 @@
 """Silent monitoring (issue #16), in Chromium: during a live call between the SDK's mobile (a real face)
 and the agent page, the supervisor clicks Listen on the agent's row: the console decodes the customer's
-video (``videoWidth`` > 0, ``currentTime`` advancing, ``framesDecoded`` growing), while the agent's page
-shows no sign of it (no push, no text) and keeps decoding; Stop ends it. Both are on the call's log with
-the supervisor as actor, shown by the console's call lookup."""
+video and the agent's (``videoWidth`` > 0, ``currentTime`` advancing, ``framesDecoded`` growing), while
+the agent's page shows no sign of it (no push, no text) and keeps decoding; Stop ends it. Both are on
+the call's log with the supervisor as actor."""
 
 from __future__ import annotations
 
@@ -57,6 +57,9 @@ def test_a_supervisor_listens_to_a_live_call_and_the_agent_sees_no_sign(open_pag
         started = supervisor.evaluate("document.querySelector('#listen-video').currentTime")
         supervisor.wait_for_function(
             "t => document.querySelector('#listen-video').currentTime > t + 1", arg=started, timeout=30000
+        )
+        supervisor.wait_for_function(
+            "() => document.querySelector('#listen-agent-video').videoWidth > 0", timeout=30000
         )
         first = wait_listen_frames(supervisor, 30)
         wait_listen_frames(supervisor, first + 15)

@@ -100,9 +100,10 @@ class SupervisorSetAgentStatus(_Signed):
 class SupervisorMonitor(_Signed):
     """Silent monitoring (issue #16): a supervisor's WebRTC offer (receive-only) to listen to a live,
     answered call of a unit they serve. The call's media node sends the supervisor the customer's video
-    and audio; the parties are not told and their links are untouched. Audited on the call's events
-    (``monitor_started``, actor the supervisor). Answered by ``ack``; then the push ``media.answer``
-    with this ``request_id``, or an ``error`` with it. Offering again replaces the previous link."""
+    and audio (and the agent's, on a second audio and video pair of the offer); the parties are not
+    told and their links are untouched. Audited on the call's events (``monitor_started``, actor the
+    supervisor). Answered by ``ack``; then the push ``media.answer`` with this ``request_id``, or an
+    ``error`` with it. Offering again replaces the previous link."""
 
     ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
     action: Literal["supervisor.monitor"]

@@ -3,7 +3,8 @@
 ``monitor`` (``supervisor.monitor``): the supervisor's receive-only WebRTC offer goes to the call's media
 node as ``media.attach`` of the party ``monitor``; the node answers it like any party's (``media.answer``
 to the supervisor's connection, ``PartyMedia.node_answer``) and sends the supervisor the customer's
-video and audio. ``stop`` (``supervisor.monitor_stop``): ``media.detach`` closes that link.
+video and audio (and the agent's, on a second pair of the offer). ``stop``
+(``supervisor.monitor_stop``): ``media.detach`` closes that link.
 
 The parties are not told: nothing is pushed to them, their peer connections are not renegotiated, and
 the node never reports the monitor's link (``media_node.engine``).

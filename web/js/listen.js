@@ -1,29 +1,35 @@
 // Silent monitoring (issue #16): the supervisor listens to a live call of a unit they serve.
 //
-// Contract: a receive-only RTCPeerConnection (audio and video transceivers, direction recvonly), whose
+// Contract: a receive-only RTCPeerConnection (audio, video, audio, video transceivers, direction
+// recvonly: the customer's pair, then the agent's), whose
 // complete offer goes out as the signed supervisor.monitor {call_id, sdp}; the server answers ack, then
 // pushes media.answer {request_id, call_id, sdp} (or an error with the request_id). The media node sends
-// the customer's video and audio; the customer and the agent are not told. supervisor.monitor_stop
+// the customer's and the agent's video and audio; the customer and the agent are not told. supervisor.monitor_stop
 // {call_id} closes the node's side. Both are written to the call's event log with the supervisor's name.
 
 import { onLangChange, t } from "./i18n.js";
 import { gathered } from "./media.js";
 import { $, ErrorList, h } from "./ui.js";
 
-/** One listening of one call. onStream(stream) and onState(state) are callbacks. */
+/** One listening of one call. onStream(who, stream) ("customer" or "agent") and onState(state) are
+ * callbacks. */
 export class Listening {
   constructor(session, callId, { onStream, onState, iceServers = [] }) {
     this.session = session;
     this.callId = callId;
     this.requestId = session.newRequestId();
     this.pc = new RTCPeerConnection({ iceServers });
-    this.stream = new MediaStream();
+    this.streams = { customer: new MediaStream(), agent: new MediaStream() };
+    const whose = new Map();
+    for (const who of ["customer", "agent"]) {
+      for (const kind of ["audio", "video"]) whose.set(this.pc.addTransceiver(kind, { direction: "recvonly" }), who);
+    }
     this.pc.addEventListener("track", (event) => {
-      this.stream.addTrack(event.track);
-      onStream(this.stream);
+      const who = whose.get(event.transceiver) || "customer";
+      this.streams[who].addTrack(event.track);
+      onStream(who, this.streams[who]);
     });
     this.pc.addEventListener("connectionstatechange", () => onState(this.pc.connectionState));
-    for (const kind of ["audio", "video"]) this.pc.addTransceiver(kind, { direction: "recvonly" });
   }
 
   /** Offer, and send supervisor.monitor; the answer arrives as a push (see accept). */
@@ -101,8 +107,8 @@ async function listen(row) {
   render();
   const current = new Listening(session, row.call_id, {
     iceServers: (session.welcome && session.welcome.ice_servers) || [],
-    onStream: (stream) => {
-      if (listening === current) $("#listen-video").srcObject = stream;
+    onStream: (who, stream) => {
+      if (listening === current) $(who === "agent" ? "#listen-agent-video" : "#listen-video").srcObject = stream;
     },
     onState: (state) => {
       if (listening !== current) return;
@@ -126,6 +132,7 @@ async function stopListening() {
   const current = listening;
   listening = null;
   $("#listen-video").srcObject = null;
+  $("#listen-agent-video").srcObject = null;
   $("#listen").classList.add("hidden");
   if (!current) return;
   try {
