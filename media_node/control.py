@@ -9,7 +9,7 @@ line on stdin and writes one JSON reply per line on stdout:
     ← {"id": 1, "ok": true, "result": "v=0..."}
     ← {"id": 2, "ok": false, "code": "MEDIA_CALL_NOT_FOUND", "message": "..."}
 
-Operations: ``open_call``, ``attach``, ``answered``, ``snapshot``, ``close_call``, ``stats``,
+Operations: ``open_call``, ``attach``, ``detach``, ``answered``, ``snapshot``, ``close_call``, ``stats``,
 ``load``. The first line out is ``{"event": "ready", "node_id": ..., "capacity": ...}``; link events
 follow as ``{"event": "link.up" | "link.lost", ...}``. Requests run concurrently; replies carry the
 request's ``id``. Nothing else is written to stdout (logs go to stderr). No network port is opened.
@@ -35,7 +35,7 @@ from media_node.errors import MediaError
 
 log = logging.getLogger("vkyc.media.control")
 
-OPERATIONS = ("open_call", "attach", "answered", "snapshot", "close_call", "stats", "load")
+OPERATIONS = ("open_call", "attach", "detach", "answered", "snapshot", "close_call", "stats", "load")
 
 
 class Controlled(Protocol):

@@ -17,6 +17,13 @@ outbound tracks start on the ``WaitingPlayer``. A second ``attach`` of a party i
 link (new stream number) replaces the old one; the other party's link is untouched; the recording
 goes on in the same parts (the new stream is re-anchored, so there is a gap, never an overlap).
 
+A supervisor's ``monitor`` link (issue #16: silent monitoring) is sent the caller's media, and the
+agent's on a second audio and video pair when its offer asks for one, like an extra viewer: its own
+key-frame requests reach the caller's camera as the agent's do (rate-limited),
+but its bandwidth reports never cap the caller, whatever it sends is dropped unread, it is never
+recorded, and its link events are not reported (signaling counts the parties' links only).
+``detach(call_id, "monitor")`` closes it; a second ``attach`` replaces it.
+
 Errors are ``MediaError`` subclasses with stable codes (``media_node.errors``). Capacity: at most
 ``config.capacity`` open calls; ``open_call`` beyond it raises ``NodeFull`` (``MEDIA_NODE_FULL``).
 ``on_event`` (optional) is told about links going up and being lost, for the wiring to report.
@@ -96,7 +103,7 @@ def parse_party(value: str | Party) -> Party:
     try:
         return Party(value)
     except ValueError:
-        raise BadParty(f"{value!r} is not a party (mobile or agent)") from None
+        raise BadParty(f"{value!r} is not a party (mobile, agent or monitor)") from None
 
 
 class CallMedia:
@@ -116,7 +123,7 @@ class CallMedia:
         self.state = CALL_MEDIA.initial
         self.recorder = recorder
         self.links: dict[Party, PartyLink] = {}
-        self._streams = {Party.MOBILE: 0, Party.AGENT: 0}
+        self._streams = dict.fromkeys(Party, 0)
         self.waiting = waiting
         self.player: WaitingPlayer | None = None
         self._snapshot_waiters: list[asyncio.Future[EncodedFrame]] = []
@@ -166,15 +173,30 @@ class CallMedia:
         self.links[party] = link
         if old is not None:
             self._spawn(old.close())
-        watcher = self.links.get(party.other)
+        watcher = self.links.get(party.other) if party.is_party else None
         if watcher is not None and watcher.downlink_cap_bps is not None:
             self._on_downlink(watcher, watcher.downlink_cap_bps)  # the new camera starts within the cap
         self._route()
         return answer
 
+    async def detach(self, party: Party) -> bool:
+        """Close ``party``'s link (a monitor that stops listening); False if none was attached."""
+        link = self.links.pop(party, None)
+        if link is None:
+            return False
+        await link.close()
+        return True
+
     def _route(self) -> None:
         """Point every outbound track at the source it should show now (idempotent)."""
         mobile, agent = self.links.get(Party.MOBILE), self.links.get(Party.AGENT)
+        monitor = self.links.get(Party.MONITOR)
+        if monitor is not None and mobile is not None:
+            for track in monitor.outbound.values():
+                track.prefer(mobile.tag)
+        if monitor is not None and agent is not None:
+            for track in monitor.second.values():
+                track.prefer(agent.tag)
         if agent is not None and mobile is not None:
             for track in agent.outbound.values():
                 track.prefer(mobile.tag)
@@ -218,14 +240,19 @@ class CallMedia:
             self._ensure_player()  # stops once both tracks switched to the agent
 
     def _on_frame(self, link: PartyLink, frame: EncodedFrame) -> None:
-        if self.links.get(link.party) is not link:
-            return  # a replaced link's last frames
+        if self.links.get(link.party) is not link or not link.party.is_party:
+            return  # a replaced link's last frames; whatever a monitor sends is never used
         self.recorder.write(Track.of(link.party.value, frame.kind), link.stream, frame)
         if link.party is Party.MOBILE and frame.kind is Kind.VIDEO and frame.keyframe:
             waiters, self._snapshot_waiters = self._snapshot_waiters, []
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(frame)
+        monitor = self.links.get(Party.MONITOR)
+        if monitor is not None:
+            watching = monitor.outbound if link.party is Party.MOBILE else monitor.second
+            if frame.kind in watching:
+                watching[frame.kind].push(link.tag, frame)
         if link.party is Party.AGENT and self.state is not CallMediaState.CONNECTED:
             return  # the caller sees the agent only once answered
         other = self.links.get(link.party.other)
@@ -243,13 +270,24 @@ class CallMedia:
 
     def _on_downlink(self, link: PartyLink, cap: int | None) -> None:
         # The party's link is congested at ``cap`` (None: not any more): ask whoever it watches to
-        # send no more than that, leaving room for audio and retransmissions.
+        # send no more than that, leaving room for audio and retransmissions. A monitor's poor link
+        # never slows the customer's camera down: the supervisor gets what the link carries.
+        if not link.party.is_party:
+            return
         other = self.links.get(link.party.other)
         if other is not None:
             bps = self.config.max_video_bitrate_bps if cap is None else int(cap * 0.85)
             self._spawn(other.cap_uplink(bps))
 
     def _on_link_state(self, link: PartyLink, state: LinkState) -> None:
+        if not link.party.is_party:
+            log.info("monitor link %s of %s is %s", link.tag, self.call_id, state.value)
+            if state is LinkState.LOST and self.links.get(link.party) is link:
+                # A supervisor gone without a stop (page closed): a dead link's full queue would ask the
+                # caller's camera for key frames again and again.
+                self.links.pop(link.party, None)
+                self._spawn(link.close())
+            return  # signaling, hence the parties, hear nothing of a monitor
         if state is LinkState.CONNECTED:
             self.engine.emit(MediaEvent("link.up", self.call_id, link.party, link.stream))
         elif state is LinkState.LOST and self.links.get(link.party) is link:
@@ -473,6 +511,14 @@ class MediaEngine:
         """Answer ``party``'s WebRTC offer (SDP text); returns the answer SDP. Attaching a party that
         is already attached is a reconnect (see the module docstring)."""
         return await self._call(call_id).attach(parse_party(party), offer_sdp)
+
+    async def detach(self, call_id: str, party: str | Party) -> bool:
+        """Close a monitor's link (``party`` must be ``monitor``: the parties' links end with the call).
+        False if it was not attached."""
+        parsed = parse_party(party)
+        if parsed.is_party:
+            raise BadParty(f"only a monitor is detached, not the {parsed.value}")
+        return await self._call(call_id).detach(parsed)
 
     async def answered(self, call_id: str) -> None:
         """The agent accepted: the caller's waiting media gives way to the agent's media."""

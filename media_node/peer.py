@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -94,6 +95,13 @@ class PartyLink:
         self.outbound = {
             kind: OutboundTrack(kind, lambda tag: on_keyframe_needed(self, tag)) for kind in Kind
         }
+        # A monitor also watches the agent: a second audio and video pair, used only if its offer has a
+        # second audio and video m-line (see ``negotiate``).
+        self.second: dict[Kind, OutboundTrack] = (
+            {kind: OutboundTrack(kind, lambda tag: on_keyframe_needed(self, tag)) for kind in Kind}
+            if party is Party.MONITOR
+            else {}
+        )
         self.pc: RTCPeerConnection | None = None
         self.receivers: dict[Kind, RTCRtpReceiver] = {}
         self.taps: dict[Kind, ReceiverTap] = {}
@@ -130,16 +138,27 @@ class PartyLink:
                 f"link {self.tag} of call {self.call_id} is {self.state}", call_id=self.call_id
             )
         check_offer(offer_sdp)
+        lower = offer_sdp.lower()
+        if self.second and (lower.count("m=audio") < 2 or lower.count("m=video") < 2):
+            # No second pair asked for: aiortc cannot answer with transceivers the offer does not name,
+            # and a track nobody reads must not fill up (and ask for key frames).
+            for track in self.second.values():
+                track.stop()
+            self.second = {}
         self._move(LinkEvent.NEGOTIATE)
         servers = [
             RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
             for s in self.config.ice_servers
         ]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        # A second pair (a monitor's) must share the first's transport: under aiortc's default policy a
+        # second video transceiver keeps the first video's own transport, which BUNDLE then orphans.
+        policy = RTCBundlePolicy.MAX_BUNDLE if self.second else RTCBundlePolicy.BALANCED
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, bundlePolicy=policy))
         self.pc = pc
-        for kind in (Kind.AUDIO, Kind.VIDEO):
-            transceiver = pc.addTransceiver(self.outbound[kind], direction="sendrecv")
-            transceiver.setCodecPreferences(_preferences(kind))  # type: ignore[arg-type]
+        for tracks in (self.outbound, self.second):
+            for kind in (Kind.AUDIO, Kind.VIDEO) if tracks else ():
+                transceiver = pc.addTransceiver(tracks[kind], direction="sendrecv")
+                transceiver.setCodecPreferences(_preferences(kind))  # type: ignore[arg-type]
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_connection_state)
         try:
@@ -155,10 +174,13 @@ class PartyLink:
             raise BadSdp(f"the offer could not be applied: {exc}", call_id=self.call_id) from exc
         for transceiver in pc.getTransceivers():
             kind = Kind(transceiver.kind)
+            sent = transceiver.sender.track
+            if not isinstance(sent, OutboundTrack):
+                continue  # an extra m-line of the offer, answered receive-only with nothing to send
             video = kind is Kind.VIDEO
             intercept_sender_rtcp(
                 transceiver.sender,
-                on_keyframe_request=self.outbound[kind].keyframe_requested_by_receiver,
+                on_keyframe_request=sent.keyframe_requested_by_receiver,
                 on_remb=self._downlink_remb if video else lambda bps: None,
                 on_loss=self._downlink_loss if video else None,
                 limiter=RetransmitLimiter(),
@@ -247,7 +269,7 @@ class PartyLink:
     async def close(self) -> None:
         """Close the peer connection (idempotent). The outbound tracks end with it."""
         self._move(LinkEvent.CLOSE)
-        for track in self.outbound.values():
+        for track in (*self.outbound.values(), *self.second.values()):
             track.stop()
         if self.pc is not None:
             await self.pc.close()

@@ -25,12 +25,22 @@ from vkyc.domain.machine import StateMachine
 
 
 class Party(StrEnum):
+    """The call's two parties, and a supervisor's listen-only link (``MONITOR``, issue #16): it is sent
+    the customer's media (and the agent's), sends nothing that is used, and is no party of the call
+    (never recorded, never relayed, never counted for the call's links or state)."""
+
     MOBILE = "mobile"
     AGENT = "agent"
+    MONITOR = "monitor"
 
     @property
     def other(self) -> Party:
+        """The party this one watches (a monitor watches the customer)."""
         return Party.AGENT if self is Party.MOBILE else Party.MOBILE
+
+    @property
+    def is_party(self) -> bool:
+        return self is not Party.MONITOR
 
 
 class CallMediaState(StrEnum):

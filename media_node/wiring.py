@@ -9,7 +9,8 @@ is bound to that id: ``vkyc.security.node_keys``), connects, and then
   ``sync_s`` (30 s), closing the calls signaling says are over (a lost ``media.close``, a call that
   ended while the node was away);
 - serves the pushes: ``media.attach`` (open the call if needed, answer the party's offer →
-  ``media.answer``), ``media.snapshot_request`` (→ ``media.snapshot_taken``), ``media.close`` (→
+  ``media.answer``; a supervisor's ``monitor`` only to a call the node carries), ``media.detach`` (close
+  the monitor's link), ``media.snapshot_request`` (→ ``media.snapshot_taken``), ``media.close`` (→
   ``media.recording``), ``media.recover`` (assemble a dead node's recording → ``media.recording``);
   a failure of any of them is reported as ``media.error`` with its catalogue code;
 - reports its links going up and being lost (``media.event``, with both parties' link states).
@@ -51,6 +52,7 @@ from sdk.errors import SdkError, SessionLost
 from vkyc.protocol.messages import (
     MediaAttach,
     MediaClose,
+    MediaDetach,
     MediaRecover,
     MediaSnapshotRequest,
     MediaSyncResult,
@@ -211,6 +213,8 @@ class NodeWiring:
                 self._spawn(self._attach(message))
             elif isinstance(message, MediaSnapshotRequest):
                 self._spawn(self._snapshot(message))
+            elif isinstance(message, MediaDetach):
+                self._spawn(self._detach(message))
             elif isinstance(message, MediaClose):
                 self._spawn(self._close(message.call_id, message.reason))
             elif isinstance(message, MediaRecover):
@@ -225,11 +229,13 @@ class NodeWiring:
             async with self._lock(call_id):
                 if call_id in self._closed:
                     raise CallStateError(f"call {call_id} is closed on this node", call_id=call_id)
+                if push.party == "monitor" and call_id not in self.engine.call_ids():
+                    raise CallStateError(f"call {call_id} has no media on this node", call_id=call_id)
                 if call_id not in self.engine.call_ids():
                     await self._discard_stale_parts(call_id)
                     await self.engine.open_call(call_id, await self._waiting_media(push.waiting_media))
             answer = await self.engine.attach(call_id, push.party, push.sdp)
-            if push.answered or push.party == "agent":
+            if push.party != "monitor" and (push.answered or push.party == "agent"):
                 await self._answered(call_id)
         except Exception as exc:  # the party waits for an answer: it gets an error instead
             await self._error(call_id, "attach", exc, party=push.party, reply_to=push.reply_to)
@@ -237,6 +243,12 @@ class NodeWiring:
         await self._send(
             "media.answer", call_id=call_id, party=push.party, sdp=answer, reply_to=_reply(push.reply_to)
         )
+
+    async def _detach(self, push: MediaDetach) -> None:
+        try:
+            await self.engine.detach(push.call_id, push.party)
+        except MediaError as exc:  # the call closed meanwhile: its links are gone anyway
+            log.info("detach %s of %s: %s", push.party, push.call_id, exc)
 
     async def _answered(self, call_id: str) -> None:
         # The agent's media replaces the waiting media at its first key frame (engine: ``answered``).

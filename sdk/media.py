@@ -52,6 +52,7 @@ from typing import Any, Protocol, runtime_checkable
 import av
 import numpy as np
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -464,8 +465,13 @@ class MediaPeer:
         decode: bool = True,
         ice_servers: list[RTCIceServer] | None = None,
         on_video_frame: Callable[[av.VideoFrame], None] | None = None,
+        max_bundle: bool = False,
     ) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
+        # ``max_bundle``: every transceiver on one transport. Needed for a second transceiver of a kind
+        # (a supervisor's monitor receives the customer's pair and the agent's): aiortc's default policy
+        # leaves it on a transport that BUNDLE then abandons.
+        policy = RTCBundlePolicy.MAX_BUNDLE if max_bundle else RTCBundlePolicy.BALANCED
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or [], bundlePolicy=policy))
         self.video, self.audio = video, audio
         self.decode = decode
         self.on_video_frame = on_video_frame

@@ -44,6 +44,8 @@ from vkyc.protocol.messages import (
     Ping,
     Pong,
     Role,
+    SupervisorMonitor,
+    SupervisorMonitorStop,
     SupervisorSetAgentStatus,
 )
 from vkyc.repositories.agents import AgentRepository
@@ -54,6 +56,7 @@ from vkyc.services.accounts import AccountService
 from vkyc.services.agent_status import AgentStatusService
 from vkyc.services.auth import AuthService
 from vkyc.services.call_lifecycle import CallLifecycle
+from vkyc.services.call_monitor import CallMonitor
 from vkyc.services.callbacks import Callbacks
 from vkyc.services.claims import Claims, Router
 from vkyc.services.devices import Devices
@@ -111,6 +114,7 @@ class SignalingGraph:
     fleet: MediaFleet
     agent_status: AgentStatusService
     supervision: SupervisionService
+    call_monitor: CallMonitor
     accounts: AccountService
     evidence: EvidenceService
     hooks: PartyHooks
@@ -166,6 +170,7 @@ def build_signaling(
         fleet=fleet,
         agent_status=AgentStatusService(clock=clock),
         supervision=SupervisionService(sessions, clock=clock),
+        call_monitor=CallMonitor(notifier, clock=clock),
         accounts=AccountService(sessions, clock=clock),
         evidence=EvidenceService(evidence_store, clock=clock),
         hooks=PartyHooks(lifecycle, inbound, callbacks, fleet),
@@ -244,6 +249,8 @@ def _routes(g: SignalingGraph, clock: Clock) -> dict[type[Any], Route]:
         Bye: Route(bye),
         AgentSetStatus: Route(lambda c, m, _: g.agent_status.set_status(c, m)),
         SupervisorSetAgentStatus: Route(lambda c, m, _: g.supervision.set_agent_status(c, m)),
+        SupervisorMonitor: Route(lambda c, m, _: g.call_monitor.monitor(c, m)),
+        SupervisorMonitorStop: Route(lambda c, m, _: g.call_monitor.stop(c, m)),
         MonitorSnapshot: Route(
             lambda c, m, _: Done(board(c.unit_id, m.request_id, agents=AgentRepository()))
         ),

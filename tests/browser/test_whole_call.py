@@ -20,6 +20,7 @@ One call, step by step (each step asserts what it promises):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import urllib.request
@@ -126,6 +127,12 @@ class Mobile:
     def next_push(self, action: str, timeout: float = 20) -> Any:
         assert self.client is not None
         return self.loop.run(self.client.next_push(action, timeout=timeout), timeout=timeout + 5)
+
+    def hang_up(self) -> None:
+        """End the call from the phone, if it is still on (a test that leaves the agent free)."""
+        if self.client is not None and self.call_id:
+            with contextlib.suppress(Exception):
+                self.loop.run(self.client.request("call.hangup", call_id=self.call_id), timeout=10)
 
     def close(self) -> None:
         async def done() -> None:

@@ -47,6 +47,8 @@ CLIENT_EXAMPLES: dict[str, dict[str, Any]] = {
     "supervisor.set_agent_status": _signed(
         "supervisor.set_agent_status", 40, agent_id="tdv2.kv1", status="offline", reason="end of shift"
     ),
+    "supervisor.monitor": _signed("supervisor.monitor", 41, call_id="c-1", sdp=SDP),
+    "supervisor.monitor_stop": _signed("supervisor.monitor_stop", 42, call_id="c-1"),
     "node.heartbeat": _signed("node.heartbeat", 5, address="10.0.0.7:7000", capacity=40, load=3),
     "call.request": _signed("call.request", 6),
     "call.cancel": _signed("call.cancel", 7, call_id="c-1"),
@@ -316,6 +318,7 @@ SERVER_EXAMPLES: dict[str, dict[str, Any]] = {
         "waiting_media": None,
         "reply_to": REPLY_TO,
     },
+    "media.detach": {"action": "media.detach", "call_id": "c-1", "party": "monitor"},
     "media.snapshot_request": {"action": "media.snapshot_request", "call_id": "c-1", "reply_to": REPLY_TO},
     "media.close": {"action": "media.close", "call_id": "c-1", "reason": "completed"},
     "media.recover": {"action": "media.recover", "call_id": "c-1", "min_idle_s": 10},
@@ -530,6 +533,8 @@ CONTRACT_ROLES = {
     "agent.set_status": {Role.AGENT},
     "monitor.snapshot": {Role.SUPERVISOR},
     "supervisor.set_agent_status": {Role.SUPERVISOR},
+    "supervisor.monitor": {Role.SUPERVISOR},
+    "supervisor.monitor_stop": {Role.SUPERVISOR},
     "node.heartbeat": {Role.MEDIA},
     "call.request": {Role.MOBILE},
     "call.cancel": {Role.MOBILE},

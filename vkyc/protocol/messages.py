@@ -97,6 +97,29 @@ class SupervisorSetAgentStatus(_Signed):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 
+class SupervisorMonitor(_Signed):
+    """Silent monitoring (issue #16): a supervisor's WebRTC offer (receive-only) to listen to a live,
+    answered call of a unit they serve. The call's media node sends the supervisor the customer's video
+    and audio (and the agent's, on a second audio and video pair of the offer); the parties are not
+    told and their links are untouched. Audited on the call's events (``monitor_started``, actor the
+    supervisor). Answered by ``ack``; then the push ``media.answer`` with this ``request_id``, or an
+    ``error`` with it. Offering again replaces the previous link."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
+    action: Literal["supervisor.monitor"]
+    call_id: CallId
+    sdp: Sdp
+
+
+class SupervisorMonitorStop(_Signed):
+    """The supervisor stops listening: the node closes the monitor's link (audited:
+    ``monitor_stopped``). Answered by ``ack``; stopping what is not running is acknowledged too."""
+
+    ROLES: ClassVar[frozenset[Role]] = frozenset({Role.SUPERVISOR})
+    action: Literal["supervisor.monitor_stop"]
+    call_id: CallId
+
+
 class MonitorSnapshot(_Signed):
     """The agents of the units this supervisor serves. Answered by ``monitor.agents``."""
 
@@ -237,6 +260,7 @@ SDP_MAX_CHARS = 20_000
 to the media node that carries it) well under API Gateway's 32 KB frame."""
 Sdp = Annotated[str, StringConstraints(min_length=1, max_length=SDP_MAX_CHARS)]
 Party = Literal["mobile", "agent"]
+AttachParty = Literal["mobile", "agent", "monitor"]  # monitor: a supervisor listening (issue #16)
 LinkStatus = Literal["none", "new", "connecting", "up", "lost", "closed"]
 ObjectKey = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -291,7 +315,7 @@ class NodeMediaAnswer(_Signed):
     ROLES: ClassVar[frozenset[Role]] = frozenset({Role.MEDIA})
     action: Literal["media.answer"]
     call_id: CallId
-    party: Party
+    party: AttachParty
     sdp: Sdp
     reply_to: ReplyTo
 
@@ -355,7 +379,7 @@ class NodeMediaError(_Signed):
     op: Literal["attach", "snapshot", "close", "recover"]
     code: ErrorCode
     message: Annotated[str, StringConstraints(max_length=500)] = ""
-    party: Party | None = None
+    party: AttachParty | None = None
     reply_to: ReplyTo | None = None
 
 
@@ -374,6 +398,8 @@ ClientMessage = Annotated[
     | Bye
     | AgentSetStatus
     | SupervisorSetAgentStatus
+    | SupervisorMonitor
+    | SupervisorMonitorStop
     | MonitorSnapshot
     | NodeHeartbeat
     | CallRequest
@@ -407,6 +433,8 @@ CLIENT_ACTIONS: dict[str, type[_ClientMessage]] = {
         Bye,
         AgentSetStatus,
         SupervisorSetAgentStatus,
+        SupervisorMonitor,
+        SupervisorMonitorStop,
         MonitorSnapshot,
         NodeHeartbeat,
         CallRequest,
@@ -831,11 +859,20 @@ class MediaAttach(_Message):
 
     action: Literal["media.attach"] = "media.attach"
     call_id: str
-    party: Party
+    party: AttachParty
     sdp: str
     answered: bool
     waiting_media: str | None = None
     reply_to: ReplyTo
+
+
+class MediaDetach(_Message):
+    """To a media node: close the ``monitor`` link of the call (the supervisor stopped listening).
+    Nothing is answered."""
+
+    action: Literal["media.detach"] = "media.detach"
+    call_id: str
+    party: Literal["monitor"] = "monitor"
 
 
 class MediaSnapshotRequest(_Message):
@@ -904,6 +941,7 @@ ServerMessage = Annotated[
     | MediaAnswer
     | MediaSnapshotTaken
     | MediaAttach
+    | MediaDetach
     | MediaSnapshotRequest
     | MediaClose
     | MediaRecover

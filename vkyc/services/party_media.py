@@ -388,7 +388,7 @@ def _stored(call: Call, stored: Call | None) -> Effects:
 def _reply(call: Call, party: str | None, reply_to: ReplyTo, message: dict[str, object]) -> Effects:
     """To the connection that asked; if it is gone (the party resumed on another socket), to where the
     party's session is now."""
-    if party is None:
+    if party not in (Role.AGENT.value, Role.MOBILE.value):  # a supervisor's monitor: that socket only
         return Effects().to_connection(reply_to.connection_id, dict(message))
     session_id = call.agent_session_id if party == Role.AGENT.value else call.mobile_session_id
     return Effects().to_party(reply_to.connection_id, session_id, dict(message))

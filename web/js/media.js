@@ -36,7 +36,8 @@ function preferCodec(transceiver, kind, mimeType) {
   transceiver.setCodecPreferences([...first, ...rest]);
 }
 
-function gathered(pc) {
+/** Until ICE gathering is complete (the offer then carries every candidate), at most 3 s. */
+export function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, GATHER_TIMEOUT_MS);

@@ -8,6 +8,7 @@
 import { has, applyTranslations, onLangChange, t } from "./i18n.js";
 import { Reports } from "./reports.js";
 import { api, Session, submitLogin } from "./session.js";
+import { listenButton, listenedCallGone, listenFrames, onListenPush, wireListen } from "./listen.js";
 import { forceButton, refreshWaiting, renderAlerts, waitingSoon, wireSupervision } from "./supervision.js";
 import { $, Banners, clear, dateTime, duration, ErrorList, h, showConnection, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
@@ -113,6 +114,8 @@ function onPush(message) {
     waitingSoon();
   } else if (message.action === "monitor.tiles") {
     reports.onTiles(message.tiles);
+  } else if (onListenPush(message)) {
+    // the listening's answer or error (listen.js)
   } else if (message.action === "error") {
     errors.show(message.code, { callId: message.call_id, requestId: message.request_id, serverMessage: message.message });
   }
@@ -153,7 +156,7 @@ function renderBoard() {
   if (!rows.length) body.append(h("tr", {}, h("td.muted", { colSpan: 6 }, t("sup.no_agents"))));
   for (const row of rows) {
     const call = row.call_id
-      ? h("a", { href: `#${row.call_id}`, onclick: (event) => {
+      ? h("a", { href: `#${row.call_id}`, title: row.call_id, onclick: (event) => {
           event.preventDefault();
           $("#lookup-id").value = row.call_id;
           lookup(row.call_id);
@@ -167,11 +170,12 @@ function renderBoard() {
         h("td", { title: row.unit_id }, unitName(row.unit_id)),
         h("td", {}, h("span.badge", { dataset: { status: row.status } }, t(`status.${row.status}`))),
         h("td.mono", { dataset: { since: serverToLocal(row.since_ms) } }, duration(Date.now() - serverToLocal(row.since_ms))),
-        h("td.call", {}, call),
+        h("td.call", {}, call, listenButton(row)),
         h("td", {}, forceButton(row)),
       ),
     );
   }
+  listenedCallGone(new Set(rows.filter((row) => row.status === "IN_CALL").map((row) => row.call_id)));
   const queues = $("#queues tbody");
   clear(queues);
   for (const row of [...S.queues.values()].sort((a, b) => a.unit_id.localeCompare(b.unit_id))) {
@@ -353,6 +357,7 @@ async function main() {
     const id = $("#lookup-id").value.trim();
     if (id) lookup(id);
   });
+  wireListen({ session: () => S.session });
   wireSupervision({
     session: () => S.session,
     token: () => S.token,
@@ -397,6 +402,7 @@ window.vkycSupervisor = {
   get session() {
     return S.session;
   },
+  listenFrames,
 };
 
 main();
