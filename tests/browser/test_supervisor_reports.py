@@ -95,16 +95,17 @@ def test_the_supervisor_finds_yesterdays_call_by_number_and_reads_it_in_their_la
     page.click(f"#calls-table tr[data-call='{call_id}']")
     page.wait_for_selector(f'dl[data-call="{call_id}"]')
     fields = page.inner_text(f'dl[data-call="{call_id}"]')
-    assert "Đã kết thúc (FINISHED)" in fields and "Nguyễn Thị Lan (tdv1.kv1)" in fields
-    assert "A — Duyệt" in fields and "kết thúc bình thường" in fields
+    # In words and names (issue #16): no state letters, no account ids.
+    assert "Đã kết thúc" in fields and "Nguyễn Thị Lan" in fields and "tdv1.kv1" not in fields
+    assert "A — Đã duyệt" in fields and "đã hoàn tất" in fields
     timeline = page.inner_text("#timeline")
-    assert "Mới, đang chờ → Đang đổ chuông" in timeline and "nhận cuộc gọi · Nguyễn Thị Lan" in timeline
+    assert "→ Đang đổ chuông" in timeline and "Nguyễn Thị Lan" in timeline
     screenshot(page, "supervisor-call-named")
 
     page.click("#lang")
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     timeline = page.inner_text("#timeline")
-    assert "New, waiting → Ringing" in timeline and "accepted · Nguyễn Thị Lan" in timeline
+    assert "→ Ringing" in timeline and "Nguyễn Thị Lan" in timeline
     assert "Approved" in page.inner_text(f'dl[data-call="{call_id}"]')
     page.click("#lang")
 

@@ -31,6 +31,8 @@ DATA = [
     "#agents td:nth-child(2)",
     "#queues td:nth-child(1)",
     "#report-unit",
+    "#report-agent",  # the agents' names
+    "#agents-report td:nth-child(1)",
     "#reason-code option:not([value=''])",  # the unit's reason codes, as its admin wrote them
 ]
 

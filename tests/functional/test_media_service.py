@@ -827,3 +827,37 @@ def test_the_no_call_timer_of_a_ringing_call_looks_again_later(world: World) -> 
     queued = new_call(world, "N")
     assert world.calls.no_call_timeout(queued.call_id) is False
     assert len(world.pushes.timers) == 1, "back in the queue: the next offer sets its own"
+
+
+def test_a_hang_up_as_the_media_comes_up_ends_the_call_instead_of_failing(world: World, monkeypatch) -> None:
+    # The race seen under load: the agent's hang-up reads the call answered (A), the node's "both links
+    # up" moves it to CONNECTED before the hang-up commits. The hang-up must look again, not answer
+    # STATE_CONFLICT to a user who only pressed "end".
+    node_up("n1")
+    call = new_call(world, "A", media_node_id="n1")
+    in_call(world, call)
+    lifecycle = world.graph.lifecycle
+    real = lifecycle.party_call
+    raced = []
+
+    def party_call_then_media_up(connection, call_id):
+        found = real(connection, call_id)
+        if not raced:
+            raced.append(True)
+            up = signed(
+                NodeMediaEvent,
+                action="media.event",
+                call_id=call_id,
+                kind="link.up",
+                party="agent",
+                stream=1,
+                links=LinkStates(mobile="up", agent="up"),
+            )
+            world.media.node_event(node_connection("n1"), up)
+            assert CallRepository().get(call_id).state == "CONNECTED"
+        return found
+
+    monkeypatch.setattr(lifecycle, "party_call", party_call_then_media_up)
+    world.calls.hangup(world.agent, call.call_id, "hangup-race")
+    ended = CallRepository().get(call.call_id)
+    assert (ended.state, ended.end_reason) == ("FINISHED", "completed")

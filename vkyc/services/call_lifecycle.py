@@ -99,24 +99,31 @@ class CallLifecycle:
         """Either party ends an answered call (``completed``): FINISHED or C, the agent to WRAP_UP.
         Raises CALL_NOT_FOUND (not the party's call), ILLEGAL_TRANSITION (not answered: the hint says
         what ends it instead, by direction)."""
-        call, agent = self.party_call(connection, call_id)
-        rules = rules_of(call.direction)
-        if not rules.is_answered(call.state):
-            raise ProtocolError(
-                "ILLEGAL_TRANSITION",
-                f"The call is {call.state}: {NOT_ANSWERED_HINT[rules.direction]}.",
-                call_id=call.call_id,
-            )
         ended_by = EndedBy.AGENT if connection.role == Role.AGENT.value else EndedBy.MOBILE
-        effects = self.finish(
-            call,
-            agent,
-            EndReason.COMPLETED.value,
-            ended_by,
-            request_id=request_id,
-            asked_by=connection.session_id,
-            extra=session_touch(connection.session_id, seq),
-        )
+        for attempt in range(ATTEMPTS):
+            call, agent = self.party_call(connection, call_id)
+            rules = rules_of(call.direction)
+            if not rules.is_answered(call.state):
+                raise ProtocolError(
+                    "ILLEGAL_TRANSITION",
+                    f"The call is {call.state}: {NOT_ANSWERED_HINT[rules.direction]}.",
+                    call_id=call.call_id,
+                )
+            try:
+                effects = self.finish(
+                    call,
+                    agent,
+                    EndReason.COMPLETED.value,
+                    ended_by,
+                    request_id=request_id,
+                    asked_by=connection.session_id,
+                    extra=session_touch(connection.session_id, seq),
+                )
+            except TransitionConflict:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue  # the media came up (A → CONNECTED) or a party moved at that moment: look again
+            break
         reply = CallEnded(
             request_id=request_id,
             call_id=call.call_id,

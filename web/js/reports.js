@@ -93,6 +93,10 @@ export class Reports {
       event.preventDefault();
       if (this.me) this.load();
     };
+    // A changed filter shows its figures at once: no click needed (issue #16).
+    $("#report-form").onchange = () => {
+      if (this.me && $("#report-form").checkValidity()) this.load();
+    };
     $("#calls-form").onsubmit = (event) => {
       event.preventDefault();
       if (this.me) this.loadCalls(false);
