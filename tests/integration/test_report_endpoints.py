@@ -132,7 +132,9 @@ def test_every_bad_filter_value_answers_its_code_and_no_data(stack, path, extra,
     params = {"from": today(), "to": today(), **extra}
     got_status, _, body = get(stack, path, params, token=token)
     assert (got_status, body.get("code")) == (status, code), body
-    assert set(body) - {"fields"} == {"code", "message"} and body["message"].startswith(CATALOGUE[code].message)
+    assert set(body) - {"fields"} == {"code", "message"} and body["message"].startswith(
+        CATALOGUE[code].message
+    )
 
 
 def test_the_csv_export_of_a_day_has_a_bom_and_the_same_rows_as_the_list(stack):

@@ -61,7 +61,9 @@ def call(
 
 def assert_catalogue(status: int, body: dict[str, Any], code: str) -> None:
     assert (status, body.get("code")) == (CATALOGUE[code].http_status, code), body
-    assert set(body) - {"fields"} == {"code", "message"} and body["message"].startswith(CATALOGUE[code].message)
+    assert set(body) - {"fields"} == {"code", "message"} and body["message"].startswith(
+        CATALOGUE[code].message
+    )
 
 
 def new_user(role: UserRole = UserRole.SUPERVISOR, unit_id: str | None = "1") -> tuple[str, str]:
