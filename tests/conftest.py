@@ -30,6 +30,10 @@ for _name, _value in {
     "VKYC_WS_URL": "ws://127.0.0.1:9",
     "VKYC_TOKEN_SECRET": "unit-tests-secret-" + "u" * 32,
     "VKYC_MEDIA_NODE_MASTER_KEY": NODE_MASTER_KEY,
+    # Every test connects from 127.0.0.1, and hundreds of them present dead or forged tokens on purpose:
+    # the per-address allowance of refused $connect would lock the later tests out. The test of that
+    # limit sets its own for its duration (test_rest_hardening.py).
+    "VKYC_LIMIT_CONNECT_FAILURES": "100000,1000",
 }.items():
     os.environ.setdefault(_name, _value)
 

@@ -33,6 +33,8 @@ DATA = [
     "#report-unit",
     "#report-agent",  # the agents' names
     "#agents-report td:nth-child(1)",
+    "#calls-table tbody td:nth-child(2)",  # the call list's unit and agent: names
+    "#calls-table tbody td:nth-child(3)",
     "#reason-code option:not([value=''])",  # the unit's reason codes, as its admin wrote them
 ]
 

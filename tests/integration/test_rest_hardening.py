@@ -274,6 +274,27 @@ def test_an_address_refused_too_often_at_connect_is_refused_even_with_a_good_tok
     assert status_of(mobile_token(stack, "dl-connect"), "127.0.0.1") == 101
 
 
+def test_a_late_resume_of_an_ended_session_does_not_spend_the_addresss_allowance(stack, monkeypatch):
+    # Pages behind one office NAT coming back with the resume token of a session that ended (a bye, a
+    # replaced device) are not guessing: their refusals must not lock the office's agents out.
+    monkeypatch.setenv("VKYC_LIMIT_CONNECT_FAILURES", "3,0.001")
+    client = Client(stack.ws_url, token=mobile_token(stack, "dl-late"))
+    resume = client.hello()["resume_token"]
+    client.request("session.bye")
+    client.close()
+
+    def status_of(query: str, source: str) -> int:
+        try:
+            with connect(f"{stack.ws_url}/?{query}", source_address=(source, 0)):
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    for _ in range(5):
+        assert status_of(f"resume={resume}", "127.0.0.9") == 403
+    assert status_of(f"token={mobile_token(stack, 'dl-late')}", "127.0.0.9") == 101
+
+
 # -- item 7: robust parsing ------------------------------------------------------------------------------
 
 

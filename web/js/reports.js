@@ -184,27 +184,33 @@ export class Reports {
   }
 
   async load() {
+    // Loads may overlap (a changed filter, then a click): only the latest one's answers are shown.
+    const turn = (this.loadTurn = (this.loadTurn || 0) + 1);
     $("#reports").dataset.loading = "true";
     const [s, a, e] = await Promise.allSettled(
       ["summary", "agents", "errors"].map((which) => this.get(`/reports/${which}`, this.paramsOf(which))),
     );
+    if (turn !== this.loadTurn) return;
     for (const result of [s, a, e]) if (result.status === "rejected") this.errors.fromException(result.reason);
     this.summary = s.status === "fulfilled" ? s.value : null;
     this.agents = a.status === "fulfilled" ? a.value : null;
     this.failed = e.status === "fulfilled" ? e.value : null;
     this.render();
     await this.loadCalls(false);
-    delete $("#reports").dataset.loading;
+    if (turn === this.loadTurn) delete $("#reports").dataset.loading;
   }
 
   async loadCalls(more) {
     const params = this.callFilters();
     if (more && this.cursor) params.set("cursor", this.cursor);
+    const turn = (this.callsTurn = (this.callsTurn || 0) + 1); // a later list wins over a slower one
     try {
       const page = await this.get("/reports/calls", params);
+      if (turn !== this.callsTurn) return;
       this.calls = more ? [...this.calls, ...page.calls] : page.calls;
       this.cursor = page.next_cursor;
     } catch (exc) {
+      if (turn !== this.callsTurn) return;
       this.errors.fromException(exc);
       if (!more) this.calls = [];
       this.cursor = null;
