@@ -93,8 +93,8 @@ export class Reports {
       event.preventDefault();
       if (this.me) this.load();
     };
-    // A changed filter shows its figures at once: no click needed (issue #16).
-    $("#report-form").onchange = () => {
+    // Another unit shows its figures at once: no click needed (issue #16). Typed filters wait for "Xem".
+    $("#report-unit").onchange = () => {
       if (this.me && $("#report-form").checkValidity()) this.load();
     };
     $("#calls-form").onsubmit = (event) => {
