@@ -166,3 +166,20 @@ def test_a_new_api_keys_secret_is_shown_once_with_a_copy_button_and_the_change_i
     admin.wait_for_selector("#rows tbody tr")
     assert "api_keys" in admin.inner_text("#rows")
     screenshot(admin, "admin-audit")
+
+
+def test_a_search_typed_just_before_leaving_a_list_does_not_redraw_the_next_section(open_page):
+    admin = open_page("/admin.html", "admin")
+    admin_login(admin)
+    section(admin, "groups", "#rows")
+    admin.fill("#search", "kv1")  # the search waits for a pause in typing...
+    admin.click("#kinds [data-section=users]")  # ...which the admin spends leaving the list
+    admin.wait_for_selector('#work[data-section="users"] #rows')
+    admin.click("#new")
+    admin.wait_for_selector("#edit-form [name=username]")
+    admin.fill("#edit-form [name=username]", "tdv.typing")
+    # Past the typing pause: no redraw may come (a negative, so a pause rather than a condition).
+    admin.wait_for_timeout(600)
+    settled(admin)
+    assert admin.input_value("#search") == "", "the users list was redrawn with the groups' search"
+    assert admin.input_value("#edit-form [name=username]") == "tdv.typing", "the open form was redrawn away"

@@ -50,6 +50,7 @@ CONNECTION_TTL = timedelta(hours=3)  # longer than any socket can live
 SESSION_TTL = timedelta(days=2)
 TAKEN_OVER = "taken_over"  # ``session.ended`` reason: another device took the account over during a call
 GRACE_TIMER = SessionGrace.KIND
+RESUME_ATTEMPTS = 4  # a resume races at most the old socket's drop and a grace timer
 
 
 @dataclass(frozen=True)
@@ -176,27 +177,35 @@ class SessionService:
 
     def _resume(self, connection_id: str, resume_token: str) -> Done[ConnectResult]:
         session_id, _, _ = resume_token.partition(".")
-        session = self.sessions.find(session_id) if session_id else None
-        if session is None or not _same_digest(session.resume_digest, resume_token):
+        if not session_id:
             raise ProtocolError("TOKEN_INVALID", "unknown resume token")
-        if session.state == SessionState.ENDED:
-            raise ProtocolError("SESSION_ENDED")
         now = self.clock()
-        previous = session.connection_id
-        was_detached = session.state == SessionState.DETACHED
         # A resume token opens one socket: consumed here (the new socket's hello hands out the next).
-        # Two sockets presenting it together both read this version: one commits, the other conflicts.
-        change = plan(
-            session,
-            SESSION,
-            SessionEvent.RESUME,
-            actor=session.principal_id,
-            attrs={"connection_id": connection_id, "detached_at": None, "resume_digest": None},
-        )
-        try:
-            commit(change, request_id=f"resume:{connection_id}", at=now)
-        except TransitionConflict:
-            raise ProtocolError("TOKEN_INVALID", "this resume token was already used") from None
+        # The transition is conditioned on the session's version. A conflict is only a refusal when the
+        # token is gone: the old socket's $disconnect (DROP) often commits between our read and our
+        # write, and refusing then would end a session whose owner did everything right.
+        for _ in range(RESUME_ATTEMPTS):
+            session = self.sessions.find(session_id)
+            if session is None or not _same_digest(session.resume_digest, resume_token):
+                raise ProtocolError("TOKEN_INVALID", "unknown resume token")
+            if session.state == SessionState.ENDED:
+                raise ProtocolError("SESSION_ENDED")
+            previous = session.connection_id
+            was_detached = session.state == SessionState.DETACHED
+            change = plan(
+                session,
+                SESSION,
+                SessionEvent.RESUME,
+                actor=session.principal_id,
+                attrs={"connection_id": connection_id, "detached_at": None, "resume_digest": None},
+            )
+            try:
+                commit(change, request_id=f"resume:{connection_id}", at=now)
+                break
+            except TransitionConflict:
+                continue  # read again: consumed by another socket (refused above) or moved on (retry)
+        else:
+            raise ProtocolError("TOKEN_INVALID", "the session kept changing; resume again")
         connections.put_connection(
             connections.new_connection(
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
@@ -256,23 +265,10 @@ class SessionService:
         if connection is None:
             return Effects()
         connections.delete_connection(connection_id)
-        session = self.sessions.find(connection.session_id)
-        if session is None or session.state != SessionState.ACTIVE or session.connection_id != connection_id:
-            return Effects()  # already resumed elsewhere, ended, or replaced
-        now = self.clock()
-        generation = session.generation + 1
-        commit(
-            plan(
-                session,
-                SESSION,
-                SessionEvent.DROP,
-                actor="system",
-                reason="socket closed",
-                attrs={"connection_id": None, "detached_at": now, "generation": generation},
-            ),
-            request_id=f"drop:{connection_id}",
-            at=now,
-        )
+        session = self._detach(connection)
+        if session is None:
+            return Effects()  # resumed on another socket, replaced, ended or detached already
+        generation = session.generation
         grace = self._grace_s(session)
         effects = Effects().timer(
             SessionGrace(session_id=session.session_id, generation=generation).after(grace)
@@ -288,6 +284,33 @@ class SessionService:
             },
         )
         return effects
+
+    def _detach(self, connection: WsConnection) -> Session | None:
+        """DROP the session ``connection`` carries; the session as dropped, or None when the socket no
+        longer carries an ACTIVE session. The drop races the page's resume on a new socket: on a
+        conflict, read again and decide again."""
+        now = self.clock()
+        for attempt in range(RESUME_ATTEMPTS):
+            session = self.sessions.find(connection.session_id)
+            if session is None or session.state != SessionState.ACTIVE:
+                return None
+            if session.connection_id != connection.connection_id:
+                return None
+            change = plan(
+                session,
+                SESSION,
+                SessionEvent.DROP,
+                actor="system",
+                reason="socket closed",
+                attrs={"connection_id": None, "detached_at": now, "generation": session.generation + 1},
+            )
+            try:
+                commit(change, request_id=f"drop:{connection.connection_id}", at=now)
+                return session
+            except TransitionConflict:
+                if attempt == RESUME_ATTEMPTS - 1:
+                    raise
+        return None
 
     def grace_expired(self, session_id: str, generation: int) -> Done[bool]:
         """The grace timer of drop ``generation`` fired: end the session if it is still detached from

@@ -221,10 +221,11 @@ function showFieldErrors(form, fields) {
 
 function toolbar({ onNew, withUnit = true, placeholder = "adm.search" } = {}) {
   const search = h("input", { type: "search", id: "search", value: S.q, placeholder: t(placeholder) });
-  let timer;
   search.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
+    // Typing waits for a pause; the console counts as busy meanwhile (a search is on its way).
+    clearTimeout(searchTimer);
+    document.body.dataset.busy = "1";
+    searchTimer = setTimeout(() => {
       S.q = search.value;
       S.offset = 0;
       render();
@@ -760,9 +761,13 @@ function nav() {
 }
 
 let rendering = 0;
+let searchTimer = null; // a search typed in a list, not yet asked for
 
 /** Draw the current section. body[data-busy] is set until the last render asked for is on screen. */
 async function render() {
+  // Anything drawn now supersedes a search typed before it: left pending, it would redraw the next
+  // section (with the old section's words) under the admin's hands, an open form with it.
+  clearTimeout(searchTimer);
   nav();
   const ticket = ++rendering;
   document.body.dataset.busy = "1";
