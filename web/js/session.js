@@ -96,6 +96,9 @@ class ConnectFailed extends Error {
   constructor(opened, detail) {
     super(detail);
     this.opened = opened;
+    // A browser hides a refused upgrade's status; a socket that closed unopened while REST answers is
+    // taken as a refusal. One still opening after CONNECT_TIMEOUT_MS is a slow server, not a refusal.
+    this.timedOut = detail === "timeout";
   }
 }
 
@@ -369,7 +372,7 @@ export class Session extends EventTarget {
           this._end("resume_refused", exc.message);
           return;
         }
-        if (!exc.opened && (await restReachable())) {
+        if (!exc.opened && !exc.timedOut && (await restReachable())) {
           this._end("resume_refused", "the server refused the resume token");
           return;
         }
