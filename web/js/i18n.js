@@ -485,6 +485,9 @@ const TEXTS = {
   "tickets.state.in_progress": ["Đang xử lý", "In progress"],
   "tickets.direction.in": ["gọi vào nhỡ", "missed inbound"],
   "tickets.direction.out": ["gọi lại không thành công", "failed call-back"],
+  "tickets.day": ["Ngày {day}", "Day {day}"],
+  "tickets.queues": ["hàng đợi {queues}", "queue {queues}"],
+  "tickets.gathers": ["Các cuộc gọi trong phiếu:", "Calls in this ticket:"],
   // the popup answer URL (web/js/answer_url.js; seed 004)
   "answer.title": ["Thông tin khách hàng", "Customer page"],
   "answer.open_link": ["Mở trang thông tin khách hàng", "Open the customer page"],
