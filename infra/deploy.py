@@ -5,7 +5,10 @@
    keys are content hashes, so an unchanged function is not uploaded twice).
 2. The core stack ``vkyc-<stage>`` is created or updated through a change set (SAM transform, IAM
    capabilities); a failed update is rolled back by CloudFormation itself. Parameters:
-   ``--parameter Name=Value`` (repeatable; ``docs/deploy.md`` lists them).
+   ``--parameter Name=Value`` (repeatable; ``docs/deploy.md`` lists them), checked before anything is
+   sent where this code knows better than CloudFormation's pattern: ``FrameOrigins`` (the CRM origins
+   the pages may frame) is refused with its ``FRAME_ORIGIN_*`` code naming the entry, and written
+   comma-separated.
 3. ``web/`` goes to the stack's web bucket, with a ``config.json`` naming the REST API, and CloudFront
    forgets its copies.
 4. With ``--media-image URI`` (pushed to the stack's ``MediaNodeRepositoryUri``), ``--vpc`` and
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.chalice_build import ROOT
+from local.web_policy import FrameOriginError, frame_origins
 
 TEMPLATE_MAX_INLINE = 51_200
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -47,6 +51,22 @@ def parameters(pairs: list[str]) -> list[dict[str, str]]:
         if not separator or not name:
             raise DeployError(f"--parameter {pair!r}: write Name=Value")
         answer.append({"ParameterKey": name, "ParameterValue": value})
+    return answer
+
+
+def core_parameters(pairs: list[str]) -> list[dict[str, str]]:
+    """The core stack's ``Name=Value`` parameters, checked: ``FrameOrigins`` (comma or space separated)
+    must be https origins (``local.web_policy.frame_origin``); raises ``DeployError`` with the code."""
+    answer = parameters(pairs)
+    for parameter in answer:
+        if parameter["ParameterKey"] == "FrameOrigins":
+            try:
+                origins = frame_origins(
+                    parameter["ParameterValue"], local=False, source="--parameter FrameOrigins"
+                )
+            except FrameOriginError as exc:
+                raise DeployError(str(exc)) from None
+            parameter["ParameterValue"] = ",".join(origins)
     return answer
 
 
@@ -172,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         "--media-parameter", action="append", default=[], help="Name=Value for the node stack"
     )
     args = parser.parse_args(argv)
+    try:
+        core = core_parameters(args.parameter)
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     import boto3
 
@@ -189,9 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         template = with_uploaded_code(json.loads((dist / "vkyc.json").read_text()), s3, bucket, name, dist)
         key = f"{name}/{hashlib.sha256(json.dumps(template).encode()).hexdigest()}.json"
         s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(template).encode())
-        found = apply_stack(
-            cfn, name, f"https://{bucket}.s3.{region}.amazonaws.com/{key}", parameters(args.parameter), print
-        )
+        found = apply_stack(cfn, name, f"https://{bucket}.s3.{region}.amazonaws.com/{key}", core, print)
         resources = cfn.describe_stack_resources(StackName=name, LogicalResourceId="WebDistribution")
         distribution = (
             resources["StackResources"][0]["PhysicalResourceId"] if resources["StackResources"] else None

@@ -8,7 +8,8 @@
   media (``calls/``: recordings, snapshots) expiring after ``CallMediaRetentionDays``, TLS only; it tells
   the queues that ``receives_uploads`` of each upload under ``uploads/`` (S3 event notifications);
 - the static web bucket behind a CloudFront distribution (``web/``, private to CloudFront, served with
-  the pages' security headers, ``local/web_policy.py``);
+  the pages' security headers, ``local/web_policy.py``; ``FrameOrigins``, the CRM origins the agent's
+  answer-URL panel may frame, is their ``frame-src``);
 - one Secrets Manager secret per secret variable of ``vkyc.config`` (generated at creation, 64 characters);
 - the media node's image repository (ECR).
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from infra import tables as table_resources
 from infra.cfn import get_att, pascal, ref, sub
-from local.web_policy import content_security_policy
+from local.web_policy import FRAME_ORIGINS, content_security_policy
 from vkyc.config import QUEUES, VARIABLES, QueueSpec, Variable
 from vkyc.domain.images import UPLOAD_PREFIX
 from vkyc.repositories.tables import ALL_MODELS
@@ -32,6 +33,10 @@ CALL_MEDIA_PREFIX = "calls/"
 WS_ORIGIN = "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 REST_ORIGIN = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 MEDIA_ORIGIN = "https://s3.${AWS::Region}.${AWS::URLSuffix}"
+# A deployment's pages are https: they frame https origins only, comma separated (``infra.deploy``
+# checks each with ``local.web_policy.frame_origin`` first and says what is wrong, with its code).
+_HTTPS_ORIGIN = r"https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
+FRAME_ORIGINS_PATTERN = f"^$|^{_HTTPS_ORIGIN}(,{_HTTPS_ORIGIN})*$"
 
 PARAMETERS: dict[str, Any] = {
     "CallMediaRetentionDays": {
@@ -46,7 +51,17 @@ PARAMETERS: dict[str, Any] = {
         "MinValue": 1,
         "Description": "Days each evidence manifest is locked against deletion (S3 Object Lock, COMPLIANCE)",
     },
+    "FrameOrigins": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": FRAME_ORIGINS_PATTERN,
+        "ConstraintDescription": "comma-separated https origins (https://host[:port]), no wildcard, no path "
+        "(FRAME_ORIGIN_INVALID, FRAME_ORIGIN_WILDCARD, FRAME_ORIGIN_NOT_HTTPS: docs/security.md)",
+        "Description": f"{FRAME_ORIGINS}: the CRM origins the agent's answer-URL panel may frame (the "
+        "pages' frame-src), comma-separated https://host[:port]; empty: none",
+    },
 }
+CONDITIONS: dict[str, Any] = {"HasFrameOrigins": {"Fn::Not": [{"Fn::Equals": [ref("FrameOrigins"), ""]}]}}
 
 
 def table_logical_id(table: str) -> str:
@@ -218,9 +233,23 @@ def media_bucket() -> Resources:
     }
 
 
+def pages_policy() -> Any:
+    """The pages' Content-Security-Policy as a CloudFormation value: with ``FrameOrigins`` (commas
+    become the spaces between sources) as ``frame-src``, or ``frame-src 'none'`` when it is empty."""
+    apis = {"connect": [REST_ORIGIN, WS_ORIGIN], "media": [MEDIA_ORIGIN]}
+    framed = content_security_policy(**apis, frame=["${FrameSources}"])
+    sources = {"Fn::Join": [" ", {"Fn::Split": [",", ref("FrameOrigins")]}]}
+    return {
+        "Fn::If": [
+            "HasFrameOrigins",
+            sub(framed, {"FrameSources": sources}),
+            sub(content_security_policy(**apis)),
+        ]
+    }
+
+
 def web() -> Resources:
     """The pages' bucket, the CloudFront distribution that alone reads it, and the pages' headers."""
-    policy = content_security_policy(connect=[REST_ORIGIN, WS_ORIGIN], media=[MEDIA_ORIGIN])
     return {
         "WebBucket": {
             "Type": "AWS::S3::Bucket",
@@ -277,7 +306,7 @@ def web() -> Resources:
                 "ResponseHeadersPolicyConfig": {
                     "Name": sub("${AWS::StackName}-web-headers"),
                     "SecurityHeadersConfig": {
-                        "ContentSecurityPolicy": {"ContentSecurityPolicy": sub(policy), "Override": True},
+                        "ContentSecurityPolicy": {"ContentSecurityPolicy": pages_policy(), "Override": True},
                         "ContentTypeOptions": {"Override": True},
                         "ReferrerPolicy": {"ReferrerPolicy": "same-origin", "Override": True},
                         "StrictTransportSecurity": {"AccessControlMaxAgeSec": 31536000, "Override": True},

@@ -2,7 +2,8 @@
 
 python -m local up                          # everything, with demo data (what `make up` runs)
 python -m local ws --project-dir DIR        # the WebSocket emulator alone, for any Chalice app
-python -m local csp --ws-url URL --media-url URL   # the web pages' security headers, for a deployment
+python -m local csp --ws-url URL --media-url URL [--frame-origins ORIGINS]
+                                            # the web pages' security headers, for a deployment
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ def _ws(args: argparse.Namespace) -> int:
 def _csp(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from local.web_policy import WebConfigError, load_web_config, security_headers
+    from local.web_policy import WebConfigError, frame_origins, load_web_config, security_headers
 
     try:
         config = load_web_config(Path(args.config))
-        headers = security_headers(config, ws_url=args.ws_url, media_url=args.media_url)
+        frames = frame_origins(args.frame_origins, local=False, source="--frame-origins")
+        headers = security_headers(config, ws_url=args.ws_url, media_url=args.media_url, frame_origins=frames)
     except (WebConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -104,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         "--media-url",
         required=True,
         help="where pre-signed media URLs point, e.g. https://s3.REGION.amazonaws.com",
+    )
+    csp.add_argument(
+        "--frame-origins",
+        default=os.environ.get("VKYC_FRAME_ORIGINS", ""),
+        help="the CRM origins the agent's answer-URL panel may frame, https only, comma or space "
+        "separated (default: VKYC_FRAME_ORIGINS; none: frame-src 'none')",
     )
     csp.set_defaults(func=_csp)
 

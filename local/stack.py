@@ -121,13 +121,18 @@ class Stack:
         self.sink: WebhookSink | None = None
         self.demo_api_keys: dict[str, str] = {}  # unit -> the demo integrator's key
         self.demo_data: DemoData | None = None  # once loaded: `make up` prints the mobile commands
+        self.frame_origins: tuple[str, ...] = ()  # VKYC_FRAME_ORIGINS, as the pages' frame-src lists them
 
     def step(self, text: str) -> None:
         self._step += 1
         self.out(f"[{self._step}/7] {text}")
 
     def start(self, demo_file: Path | None) -> str:
-        """Start everything; returns the demo summary text ('' without demo data)."""
+        """Start everything; returns the demo summary text ('' without demo data). Raises
+        ``FrameOriginError`` (its code first) for a bad ``VKYC_FRAME_ORIGINS`` before starting anything."""
+        from local.web_policy import FRAME_ORIGINS, frame_origins
+
+        self.frame_origins = frame_origins(os.environ.get(FRAME_ORIGINS, ""), local=True)
         a = self.addresses
         for name, port in (
             ("WebSocket API", a.ws_port),
@@ -238,11 +243,13 @@ class Stack:
         from local.web_policy import load_web_config, security_headers
 
         # The pages' policy names the origins they really use: the grants' WebSocket API, the
-        # pre-signed media URLs (the AWS endpoint), the API origins of web/config.json.
+        # pre-signed media URLs (the AWS endpoint), the API origins of web/config.json, the CRM origins
+        # the answer-URL panel may frame (VKYC_FRAME_ORIGINS).
         headers = security_headers(
             load_web_config(ROOT / "web" / "config.json"),
             ws_url=os.environ["VKYC_WS_URL"],
             media_url=self.aws_endpoint,
+            frame_origins=self.frame_origins,
         )
         rest = RestServer(list(apps.values()), ROOT / "web", a.host, a.http_port, headers, health=self.health)
         rest.start()
@@ -397,6 +404,11 @@ class Stack:
                 + (f" (pid {self.moto.pid})" if self.moto is not None and self.moto.pid else ""),
                 *sink,
                 *(f"  Media node           {n.node_id} (pid {n.pid})" for n in self.nodes),
+                *(
+                    [f"  Framed CRM origins   {' '.join(self.frame_origins)}   (VKYC_FRAME_ORIGINS)"]
+                    if self.frame_origins
+                    else []
+                ),
                 "Press Ctrl-C to stop.",
             ]
         )

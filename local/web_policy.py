@@ -3,25 +3,52 @@
 The pages load only their own files (no inline script or style, no eval) and talk to three places:
 the REST API (the page's own origin under ``make up``; in production ``config.json``'s ``api``, plus
 the origins a link may pick with ``?api=``), the WebSocket API (the login grant's ``ws_url``) and the
-media bucket (pre-signed ``<img>`` and ``<video>`` URLs). ``security_headers`` builds the headers from
+media bucket (pre-signed ``<img>`` and ``<video>`` URLs). They frame one kind of page: the unit's CRM,
+in the agent's answer-URL panel (``web/js/answer_url.js``), from the origins the operator lists in
+``VKYC_FRAME_ORIGINS`` (``frame-src``; none: ``'none'``). ``security_headers`` builds the headers from
 exactly those; the local server sends them with every static file, so every browser test runs under
 them, and ``python -m local csp`` prints them for the production deployment (CloudFront's response
 headers policy; README "Security of the pages").
+
+Why an explicit list rather than the origins of the units' answer-URL settings: the settings change at
+run time through the admin API, the headers are fixed when the pages are served (CloudFront's policy
+at deploy time), and an admin must not be able to widen the pages' policy. The operator who gives a
+unit a panel URL adds its origin here.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 SCHEMES = ("http", "https", "ws", "wss")
+FRAME_ORIGINS = "VKYC_FRAME_ORIGINS"
+"""The environment variable of the CRM origins the pages may frame (comma or space separated)."""
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_SCHEME_ONLY = re.compile(r"^[a-z][a-z0-9+.-]*:$")
 
 
 class WebConfigError(ValueError):
     pass
+
+
+class FrameOriginError(WebConfigError):
+    """A frame origin the pages' policy will not take. ``code`` is stable (docs/security.md):
+    ``FRAME_ORIGIN_INVALID`` (not a bare origin: a path, a query, credentials, a keyword such as
+    ``'self'``, another scheme), ``FRAME_ORIGIN_WILDCARD`` (``*`` anywhere, or a scheme alone such as
+    ``https:``), ``FRAME_ORIGIN_NOT_HTTPS`` (``http://`` to anything but the loopback of a local stack).
+    The message starts with the code, then names the setting and the entry."""
+
+    def __init__(self, code: str, source: str, entry: str, why: str) -> None:
+        self.code = code
+        self.entry = entry
+        super().__init__(f"{code}: {source} entry {entry!r} {why}")
 
 
 def origin(url: str) -> str:
@@ -72,16 +99,61 @@ def load_web_config(path: Path) -> WebConfig:
     return config
 
 
+def frame_origin(entry: str, *, local: bool, source: str = FRAME_ORIGINS) -> str:
+    """``entry`` as the origin ``scheme://host[:port]`` (host lower-case, a trailing ``/`` dropped), or
+    ``FrameOriginError``. ``local``: ``http://`` is allowed to the loopback (``make up``, the tests);
+    a deployment's pages are https and frame https only."""
+
+    def refuse(code: str, why: str) -> FrameOriginError:
+        return FrameOriginError(code, source, entry, why)
+
+    if "*" in entry or _SCHEME_ONLY.match(entry.lower()):
+        raise refuse("FRAME_ORIGIN_WILDCARD", "allows more than one site: name each CRM origin")
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError as exc:
+        raise refuse("FRAME_ORIGIN_INVALID", f"is not an origin ({exc})") from None
+    host = parts.hostname or ""
+    bare = parts.path in ("", "/") and not (parts.query or parts.fragment or "?" in entry or "#" in entry)
+    if parts.scheme not in ("http", "https") or not host or not bare:
+        raise refuse("FRAME_ORIGIN_INVALID", "is not an origin: write https://host[:port], nothing after")
+    if parts.username is not None or parts.password is not None:
+        raise refuse("FRAME_ORIGIN_INVALID", "is not an origin: no user name or password")
+    if not _HOST_NAME.match(host):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise refuse("FRAME_ORIGIN_INVALID", f"is not an origin: {host!r} is not a host name") from None
+    if parts.scheme == "http" and not (local and host in LOOPBACK_NAMES):
+        where = "the loopback of a local stack" if local else "nothing in a deployment (its pages are https)"
+        raise refuse("FRAME_ORIGIN_NOT_HTTPS", f"is not https: http:// is allowed to {where}")
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{netloc}" + (f":{port}" if port is not None else "")
+
+
+def frame_origins(text: str, *, local: bool, source: str = FRAME_ORIGINS) -> tuple[str, ...]:
+    """The origins of ``text`` (comma or space separated; empty: none), each checked by
+    ``frame_origin``, in order, each once. Raises ``FrameOriginError`` on the first bad entry."""
+    entries = [e for e in re.split(r"[\s,]+", text.strip()) if e]
+    return tuple(_unique(frame_origin(e, local=local, source=source) for e in entries))
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def content_security_policy(*, connect: Iterable[str] = (), media: Iterable[str] = ()) -> str:
+def content_security_policy(
+    *, connect: Iterable[str] = (), media: Iterable[str] = (), frame: Iterable[str] = ()
+) -> str:
     """The policy: own files only; ``connect`` (API and WebSocket origins) for fetch and WebSocket;
     ``media`` (the bucket's origin) for images and recordings; ``data:`` images for the snapshot's
-    thumbnail and the empty favicon. ``form-action 'none'``: a form that JavaScript did not take
-    (a script failed to load) must not submit the password anywhere, not even as a query string."""
+    thumbnail and the empty favicon; ``frame`` (origins ``frame_origins`` checked, written as given)
+    for the answer-URL panel's iframes, ``'none'`` without. ``form-action 'none'``: a form that
+    JavaScript did not take (a script failed to load) must not submit the password anywhere, not even
+    as a query string."""
     media_sources = _unique(origin(m) for m in media)
+    frame_sources = _unique(frame) or ["'none'"]
     directives = [
         ("default-src", ["'none'"]),
         ("script-src", ["'self'"]),
@@ -89,6 +161,7 @@ def content_security_policy(*, connect: Iterable[str] = (), media: Iterable[str]
         ("img-src", ["'self'", "data:", *media_sources]),
         ("media-src", ["'self'", *media_sources]),
         ("connect-src", ["'self'", *_unique(origin(c) for c in connect)]),
+        ("frame-src", frame_sources),
         ("base-uri", ["'none'"]),
         ("form-action", ["'none'"]),
         ("frame-ancestors", ["'none'"]),
@@ -96,11 +169,16 @@ def content_security_policy(*, connect: Iterable[str] = (), media: Iterable[str]
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives)
 
 
-def security_headers(config: WebConfig, *, ws_url: str, media_url: str) -> dict[str, str]:
+def security_headers(
+    config: WebConfig, *, ws_url: str, media_url: str, frame_origins: Iterable[str] = ()
+) -> dict[str, str]:
     """Every header a static page is served with. ``ws_url``: the WebSocket API the login grants name;
     ``media_url``: where pre-signed media URLs point (the AWS endpoint locally; path-style S3 in
-    production: ``https://s3.<region>.amazonaws.com``)."""
-    policy = content_security_policy(connect=[*config.connect_origins(), ws_url], media=[media_url])
+    production: ``https://s3.<region>.amazonaws.com``); ``frame_origins``: the CRM origins the
+    answer-URL panel may frame (checked by ``frame_origins()``)."""
+    policy = content_security_policy(
+        connect=[*config.connect_origins(), ws_url], media=[media_url], frame=frame_origins
+    )
     return {
         "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",

@@ -15,6 +15,7 @@ from local.invocations import GATE
 from local.moto_server import MotoServer, ensure_fake_credentials
 from local.stack import Addresses, Stack
 from tests.binding import assert_bound_to
+from tests.crm import Crm
 from vkyc.repositories import tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,16 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture(scope="session")
-def stack(moto_server: MotoServer) -> Iterator[Stack]:
+def framed_crm() -> Iterator[Crm]:
+    """A CRM whose origin the session stack's pages may frame (``VKYC_FRAME_ORIGINS``): the pages'
+    policy is fixed when the stack starts, so the CRM must be there first."""
+    crm = Crm()
+    yield crm
+    crm.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(moto_server: MotoServer, framed_crm: Crm) -> Iterator[Stack]:
     assert not GATE.paused_now, "the stack cannot start while the models are bound elsewhere"
     found = tables.binding()
     saved = dict(os.environ)
@@ -108,6 +118,7 @@ def stack(moto_server: MotoServer) -> Iterator[Stack]:
             "VKYC_CONFIG_CACHE_S": "0",
             # Housekeeping runs when a test fires it, not by the wall clock.
             "VKYC_LOCAL_SCHEDULES": "0",
+            "VKYC_FRAME_ORIGINS": framed_crm.url,
         }
     )
     running = Stack(Addresses("127.0.0.1", 0, 0, 0), out=lambda line: None)

@@ -1,21 +1,23 @@
 """The popup answer URL on the agent page (issue #16, seed 004): the agent answers a call and the page
 opens the unit's answer URL in a new tab with the six fields (userId, hotline, customerNumber,
-isCallOut, timeAnswer, callId) arriving at a local HTTP server (the integrator's CRM); a URL that
-cannot be opened shows ``REQUEST_ANSWER_URL_ERROR`` with the call id."""
+isCallOut, timeAnswer, callId) arriving at a local HTTP server (the integrator's CRM), or in the panel
+(an iframe) when the CRM's origin is one the pages' Content-Security-Policy lets them frame
+(``VKYC_FRAME_ORIGINS``: the session stack allows ``framed_crm``'s); a URL that cannot be opened (a
+panel of an origin not allowed, which the browser refuses) shows ``REQUEST_ANSWER_URL_ERROR`` with the
+call id."""
 
 from __future__ import annotations
 
-import threading
 import time
+import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.browser.conftest import expect_console_errors
 from tests.browser.helpers import go_available, login, wait_phase
+from tests.crm import Crm
 from tests.integration.test_calls import caller, new_dossier, unit_settings
 from tests.polling import wait_until
 from vkyc.repositories.calls import CallRepository
@@ -23,42 +25,27 @@ from vkyc.repositories.calls import CallRepository
 pytestmark = pytest.mark.usefixtures("stack_tables", "quiet_unit_1")
 
 
-class Crm:
-    """A local HTTP server standing for the integrator's CRM: it records each request's query."""
-
-    def __init__(self) -> None:
-        self.queries: list[dict[str, list[str]]] = []
-        crm = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                if parts.path == "/answer":  # not the browser's /favicon.ico
-                    crm.queries.append(parse_qs(parts.query, keep_blank_values=True))
-                body = b"<!doctype html><title>CRM</title><p>customer</p>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def crm() -> Iterator[Crm]:
+    """A CRM on an origin of its own: not one the pages may frame."""
     server = Crm()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def allowed_crm(framed_crm: Crm) -> Crm:
+    """The CRM whose origin the stack's pages may frame, with no request recorded yet."""
+    framed_crm.queries.clear()
+    return framed_crm
+
+
+def frame_sources(stack: Any) -> list[str]:
+    """The ``frame-src`` of the policy the stack serves the agent page with."""
+    with urllib.request.urlopen(stack.http_url + "/agent.html", timeout=10) as response:
+        policy = response.headers["Content-Security-Policy"]
+    (directive,) = [d.split() for d in policy.split(";") if d.split()[:1] == ["frame-src"]]
+    return directive[1:]
 
 
 def answer_a_call(page: Any, stack: Any) -> tuple[str, Any]:
@@ -103,8 +90,31 @@ def test_the_answer_url_opens_in_a_new_tab_with_the_six_fields(open_page, stack,
         mobile.close()
 
 
+def test_a_panel_of_an_allowed_crm_origin_shows_the_crm_page_beside_the_call(open_page, stack, allowed_crm):
+    assert frame_sources(stack) == [allowed_crm.url]
+    template = allowed_crm.url + "/answer?c={callId}&u={userId}"
+    with unit_settings("1", popup_answer_url=template, popup_answer_target="panel"):
+        page = open_page("/agent.html", "tdv1.kv1")  # any console error (a CSP refusal) fails the test
+        login(page, "tdv1.kv1", "#work")
+        go_available(page)
+        call_id, mobile = answer_a_call(page, stack)
+        page.wait_for_selector("#answer-panel:not(.hidden) iframe")
+        crm_frame = wait_until(
+            lambda: next((f for f in page.frames if f.url.startswith(allowed_crm.url + "/answer?")), None),
+            timeout=20,
+        )
+        crm_frame.wait_for_selector("#customer")  # the CRM's own page, loaded in the panel
+        assert "customer" in crm_frame.inner_text("body")
+        wait_until(lambda: allowed_crm.queries, timeout=10)
+        assert allowed_crm.queries == [{"c": [call_id], "u": ["tdv1.kv1"]}]
+        # Loaded: the page's own wait (LOAD_TIMEOUT_MS) is off, and no error was shown.
+        assert page.locator("#errors [data-code=REQUEST_ANSWER_URL_ERROR]").count() == 0
+        mobile.close()
+
+
 def test_a_url_the_page_cannot_open_is_request_answer_url_error_with_the_call_id(open_page, stack, crm):
     # A panel (iframe) whose origin the page's Content-Security-Policy does not allow never loads.
+    assert crm.url not in frame_sources(stack)
     with unit_settings("1", popup_answer_url=crm.url + "/answer", popup_answer_target="panel"):
         page = open_page("/agent.html", "tdv1.kv1")
         expect_console_errors(page, r"Content Security Policy|frame-src")  # provoked on purpose

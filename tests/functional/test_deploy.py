@@ -60,3 +60,22 @@ def test_the_pages_are_published_with_the_deployments_rest_api(bucket):
     assert config == {"api": found["RestApiUrl"], "api_origins": []}
     page = s3.head_object(Bucket=bucket, Key="agent.html")
     assert page["ContentType"] == "text/html"
+
+
+def test_frame_origins_are_checked_and_written_with_commas_before_anything_is_deployed(capsys):
+    assert deploy.core_parameters(["FrameOrigins=https://CRM.example.vn/ https://crm2.example.vn"]) == [
+        {"ParameterKey": "FrameOrigins", "ParameterValue": "https://crm.example.vn,https://crm2.example.vn"}
+    ]
+    assert deploy.core_parameters(["FrameOrigins="]) == [
+        {"ParameterKey": "FrameOrigins", "ParameterValue": ""}
+    ]
+    for value, code in [
+        ("*", "FRAME_ORIGIN_WILDCARD"),
+        ("http://crm.example.vn", "FRAME_ORIGIN_NOT_HTTPS"),
+        ("https://crm.example.vn/answer", "FRAME_ORIGIN_INVALID"),
+    ]:
+        with pytest.raises(deploy.DeployError, match=f"^{code}: --parameter FrameOrigins entry"):
+            deploy.core_parameters([f"FrameOrigins={value}"])
+    # The command stops before it asks AWS anything (no credentials or region needed to be told).
+    assert deploy.main(["--stage", "test", "--parameter", "FrameOrigins=https://*.example.vn"]) == 2
+    assert "FRAME_ORIGIN_WILDCARD" in capsys.readouterr().err

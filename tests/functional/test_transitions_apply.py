@@ -17,10 +17,11 @@ from vkyc.domain.call import CALL, CallEvent
 from vkyc.domain.dossier import DOSSIER, DossierEvent, DossierState
 from vkyc.domain.machine import IllegalTransition, StateMachine
 from vkyc.repositories import transitions
+from vkyc.repositories.admin_store import AuditRecord
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import AlreadyExists, RepositoryError, TransitionConflict
 from vkyc.repositories.stateful import StatefulRepository
-from vkyc.repositories.tables import Agent, AgentLog, Call, Dossier, DossierLog
+from vkyc.repositories.tables import AdminAudit, Agent, AgentLog, Call, Dossier, DossierLog
 
 
 class Desk(StrEnum):
@@ -472,6 +473,77 @@ def test_a_failed_touch_cancels_everything_and_says_which(tables, why):
     assert committed == []
     assert dossiers.get(dossier.dossier_id).state == "W"
     assert agents.get(agent.agent_id).call_id is None
+
+
+def audit_record(object_id: str) -> AdminAudit:
+    return AuditRecord("gs.kv1", "1", "call_monitoring", object_id, "start").item()
+
+
+def records_of(object_id: str) -> list[AdminAudit]:
+    return [e for e in AdminAudit.scan(AdminAudit.object_id == object_id)]
+
+
+def test_an_appended_record_is_written_by_the_same_transaction(tables, dynamodb_calls):
+    dossier = new_dossier()
+    dynamodb_calls.clear()
+    transitions.commit(
+        dossiers.plan(dossier, DossierEvent.SUBMIT, actor="dealer:7"),
+        transitions.Append(audit_record(dossier.dossier_id)),
+        request_id=rid(),
+    )
+    assert dynamodb_calls == ["TransactWriteItems"]
+    assert [(e.actor, e.action) for e in records_of(dossier.dossier_id)] == [("gs.kv1", "start")]
+
+
+def test_an_appended_record_is_not_written_when_the_change_conflicts(tables):
+    dossier = new_dossier()
+    stale = dossiers.get(dossier.dossier_id)
+    dossiers.transition(dossier, DossierEvent.SUBMIT, request_id=rid(), actor="dealer:7")
+    with pytest.raises(TransitionConflict):
+        transitions.commit(
+            dossiers.plan(stale, DossierEvent.SUBMIT, actor="dealer:7"),
+            transitions.Append(audit_record(dossier.dossier_id)),
+            request_id=rid(),
+        )
+    assert records_of(dossier.dossier_id) == []
+
+
+def test_a_retry_of_a_committed_request_appends_nothing_more(tables):
+    dossier = new_dossier()
+    first_read = dossiers.get(dossier.dossier_id)
+    request_id = rid()
+    transitions.commit(
+        dossiers.plan(dossier, DossierEvent.SUBMIT, actor="dealer:7"),
+        transitions.Append(audit_record(dossier.dossier_id)),
+        request_id=request_id,
+    )
+    transitions.commit(
+        dossiers.plan(first_read, DossierEvent.SUBMIT, actor="dealer:7"),
+        transitions.Append(audit_record(dossier.dossier_id)),
+        request_id=request_id,
+    )
+    assert len(records_of(dossier.dossier_id)) == 1
+    assert log_versions(dossier.dossier_id) == [1, 2]
+
+
+def test_an_appended_record_never_overwrites_one_and_the_change_is_not_written(tables):
+    dossier = new_dossier()
+    existing = audit_record(dossier.dossier_id)
+    existing.save()
+    with pytest.raises(RepositoryError, match="admin_audit"):
+        transitions.commit(
+            dossiers.plan(dossier, DossierEvent.SUBMIT, actor="dealer:7"),
+            transitions.Append(AdminAudit.from_raw_data(existing.serialize())),
+            request_id=rid(),
+        )
+    assert dossiers.get(dossier.dossier_id).state == "N"
+    assert log_versions(dossier.dossier_id) == [1]
+
+
+def test_a_commit_of_records_only_is_refused(tables, dynamodb_calls):
+    with pytest.raises(ValueError):
+        transitions.commit(transitions.Append(audit_record(rid())), request_id=rid())
+    assert dynamodb_calls == []
 
 
 def test_a_calls_open_index_key_follows_its_state_through_every_transition(tables):

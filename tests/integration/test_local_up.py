@@ -22,8 +22,11 @@ from tests.polling import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subprocess.Popen[str]:
-    """``python -m local up``; ``ports`` (``aws``, ``ws``, ``http``, ``sink``) default to 0."""
+def start_up(
+    extra_args: list[str], ports: dict[str, int] | None = None, settings: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``python -m local up``; ``ports`` (``aws``, ``ws``, ``http``, ``sink``) default to 0; ``settings``:
+    ``VKYC_*`` variables an operator sets."""
     ports = {"aws": 0, "ws": 0, "http": 0, "sink": 0, **(ports or {})}
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("VKYC_")}  # no test-stack settings
     env = {
@@ -33,6 +36,7 @@ def start_up(extra_args: list[str], ports: dict[str, int] | None = None) -> subp
         "VKYC_WS_PORT": str(ports["ws"]),
         "VKYC_HTTP_PORT": str(ports["http"]),
         "VKYC_WEBHOOK_SINK_PORT": str(ports["sink"]),
+        **(settings or {}),
     }
     env.pop("AWS_ENDPOINT_URL", None)  # up must start its own moto server
     return subprocess.Popen(
@@ -83,7 +87,7 @@ def get_json(url: str) -> dict:
 
 
 def test_up_starts_everything_prints_addresses_and_stops_cleanly():
-    proc = start_up([])
+    proc = start_up([], settings={"VKYC_FRAME_ORIGINS": "https://crm.example.vn, http://127.0.0.1:8088"})
     ports: dict[str, int] = {}
     try:
         lines = read_until(proc, "ready in")
@@ -116,6 +120,9 @@ def test_up_starts_everything_prints_addresses_and_stops_cleanly():
             policy = response.headers["Content-Security-Policy"]
             assert f"connect-src 'self' ws://127.0.0.1:{ports['ws']};" in policy
             assert f"img-src 'self' data: http://127.0.0.1:{ports['aws']};" in policy
+            # ... and the CRM origins the operator lets the answer-URL panel frame.
+            assert "; frame-src https://crm.example.vn http://127.0.0.1:8088;" in policy
+        assert "Framed CRM origins   https://crm.example.vn http://127.0.0.1:8088" in text
         with urllib.request.urlopen(f"{http}/", timeout=5) as response:
             assert b"<h1>vkyc</h1>" in response.read()
 
@@ -160,6 +167,16 @@ def test_up_refuses_a_broken_demo_file_naming_the_field(tmp_path):
     output = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1
     assert "ring_timeout_s" in output and "error:" in output
+
+
+def test_up_refuses_a_frame_origin_that_is_a_wildcard_before_starting_anything():
+    proc = start_up(
+        ["--no-demo"], settings={"VKYC_FRAME_ORIGINS": "https://crm.example.vn https://*.example.vn"}
+    )
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 1
+    assert "error: FRAME_ORIGIN_WILDCARD: VKYC_FRAME_ORIGINS entry 'https://*.example.vn'" in output
+    assert "[1/7]" not in output, "refused before any part started"
 
 
 def test_up_explains_a_port_in_use():

@@ -122,3 +122,70 @@ def test_the_image_checker_runs_the_node_image_with_a_role_for_its_queues_and_up
     assert "ImageChecksQueueArn" in json.dumps(granted["sqs:ReceiveMessage"])
     assert "IntegrationsQueueArn" in json.dumps(granted["sqs:SendMessage"])
     assert "ImageChecksQueueArn" not in json.dumps(granted["sqs:SendMessage"])
+
+
+# -- the pages' frame-src ----------------------------------------------------------------------------------
+
+
+def evaluate(node: object, frame_origins: str) -> str:
+    """The policy string CloudFormation makes of ``pages_policy()`` for a ``FrameOrigins`` value (with
+    the stack's own names left as ``${...}``)."""
+    assert isinstance(node, dict)
+    (function, argument), *_ = node.items()
+    if function == "Fn::If":
+        condition, framed, plain = argument
+        assert condition == "HasFrameOrigins"
+        return evaluate(framed if frame_origins else plain, frame_origins)
+    assert function == "Fn::Sub"
+    if isinstance(argument, str):
+        return argument
+    text, variables = argument
+    join = variables["FrameSources"]["Fn::Join"]
+    split = join[1]["Fn::Split"]
+    assert split[1] == {"Ref": "FrameOrigins"}
+    return text.replace("${FrameSources}", join[0].join(frame_origins.split(split[0])))
+
+
+def test_the_pages_frame_the_deployments_frame_origins_and_nothing_without_them():
+    from infra.resources import CONDITIONS, PARAMETERS, pages_policy, web
+
+    headers = web()["WebHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] == pages_policy()
+    assert CONDITIONS["HasFrameOrigins"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "FrameOrigins"}, ""]}]}
+    assert PARAMETERS["FrameOrigins"]["Default"] == ""
+    framed = evaluate(pages_policy(), "https://crm.example.vn,https://crm2.example.vn:8443")
+    assert "; frame-src https://crm.example.vn https://crm2.example.vn:8443; " in framed
+    plain = evaluate(pages_policy(), "")
+    assert "; frame-src 'none'; " in plain
+    assert framed.replace("https://crm.example.vn https://crm2.example.vn:8443", "'none'") == plain
+
+
+def test_cloudformation_refuses_what_the_deploy_command_refuses():
+    import re
+
+    import pytest
+
+    from infra.resources import FRAME_ORIGINS_PATTERN
+    from local.web_policy import FrameOriginError, frame_origins
+
+    good = ["", "https://crm.example.vn", "https://crm.example.vn,https://crm-2.example.vn:8443"]
+    for value in good:
+        assert re.fullmatch(FRAME_ORIGINS_PATTERN, value), value
+        assert ",".join(frame_origins(value, local=False)) == value
+    bad = [
+        "*",
+        "https://*.example.vn",
+        "https:",
+        "http://crm.example.vn",
+        "http://127.0.0.1:8088",
+        "https://crm.example.vn/answer",
+        "https://crm.example.vn,",
+        "https://crm.example.vn https://crm2.example.vn",  # the deploy command writes commas
+        "'self'",
+        "https://crm.example.vn;script-src",
+    ]
+    for value in bad:
+        assert not re.fullmatch(FRAME_ORIGINS_PATTERN, value), value
+    for value in bad[:6]:
+        with pytest.raises(FrameOriginError):
+            frame_origins(value, local=False)

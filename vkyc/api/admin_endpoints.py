@@ -472,7 +472,10 @@ AUDIT = admin(
     "The audit log: every admin change with who, when, before and after",
     tags=("admin",),
     description="`from`/`to` are UTC days (default today; at most 31 days); a unit "
-    "admin sees the entries of its units.",
+    "admin sees the entries of its units. Each start and stop of a supervisor's silent monitoring is "
+    "an entry too: `kind` `call_monitoring`, `object_id` the call id, `action` `start` or `stop`, "
+    "`actor` the supervisor, `unit` the call's unit, `after` the serving unit, the agent and the "
+    "call's state.",
     query=a.AuditQuery,
     response=a.AuditLog,
     errors=REFUSALS,

@@ -413,7 +413,9 @@ class AuthEvent(VkycModel):
 
 class AdminAudit(VkycModel):
     """The admin audit log (``vkyc.repositories.admin_store``): every change made through the admin
-    service, written in the same transaction as the change.
+    service, written in the same transaction as the change; and each start and stop of a supervisor's
+    silent monitoring (kind ``call_monitoring``, ``vkyc.services.call_monitor``), written with the call's
+    note.
 
     ``day`` is the UTC date of the change (``2026-12-06``), ``event_key`` ``<at ISO 8601>#<random>``: a
     day's changes are one Query, newest last. ``before`` / ``after`` are the object's admin view (JSON;
@@ -430,9 +432,9 @@ class AdminAudit(VkycModel):
     event_key = UnicodeAttribute(range_key=True)
     actor = UnicodeAttribute()
     unit_id = UnicodeAttribute()  # the unit of the object, ``*`` for system-wide objects
-    kind = UnicodeAttribute()  # units, groups, queues, hotlines, users, api_keys, settings, ...
+    kind = UnicodeAttribute()  # units, groups, users, api_keys, settings, ..., call_monitoring
     object_id = UnicodeAttribute()
-    action = UnicodeAttribute()  # create | update | delete | disable | enable | ...
+    action = UnicodeAttribute()  # create | update | delete | disable | enable | start | stop | ...
     before = JSONAttribute(null=True)
     after = JSONAttribute(null=True)
     at = UTCDateTimeAttribute()

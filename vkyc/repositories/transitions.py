@@ -12,6 +12,8 @@ A creation is the same with a Put of the item conditioned on ``attribute_not_exi
 A ``Guard`` adds a ConditionCheck: "this item is still as I read it", without changing it.
 A ``Touch`` adds an unversioned Update of a few attributes (no state move, no log entry), e.g. the last
 ``seq`` a session accepted, folded into the transaction of the action that message asked for.
+An ``Append`` adds a Put of a new record of another table (an ``admin_audit`` entry), conditioned on
+its key not existing: it lands with the changes or not at all.
 Several changes in one ``commit()`` are all-or-nothing.
 
 Cost: a commit is one TransactWriteItems request. Updates and log Puts ask for
@@ -52,11 +54,12 @@ from pynamodb.transactions import TransactWrite
 from vkyc.domain.machine import StateMachine
 from vkyc.repositories import pynamodb_internals, tables
 from vkyc.repositories.errors import AlreadyExists, RepositoryError, TransitionConflict
-from vkyc.repositories.tables import LogModel, StatefulModel
+from vkyc.repositories.tables import LogModel, StatefulModel, VkycModel
 
 __all__ = [
     "CONFLICT_RETRIES",
     "AlreadyExists",
+    "Append",
     "Change",
     "Guard",
     "RepositoryError",
@@ -135,6 +138,16 @@ class Touch:
     on_commit: Callable[[], None] | None = None
 
 
+@dataclass(frozen=True)
+class Append:
+    """A new record written with the transaction (an audit entry that must exist exactly when the changes
+    do). Its key must be new (a random part, as ``admin_store.AuditRecord`` gives): a record is never
+    overwritten; a clash fails the whole transaction with ``RepositoryError``. A retry of a committed
+    request writes it no more than the changes."""
+
+    item: VkycModel
+
+
 class TouchRejected(RepositoryError):
     """The condition of a ``Touch`` failed: nothing of the transaction was written."""
 
@@ -144,7 +157,7 @@ class TouchRejected(RepositoryError):
         super().__init__(f"{name}: condition failed")
 
 
-Op = Change | Guard | Touch
+Op = Change | Guard | Touch | Append
 
 
 def plan(
@@ -240,7 +253,7 @@ def commit(*ops: Op, request_id: str, at: datetime | None = None) -> None:
     first). Raises ``RepositoryError`` for any other DynamoDB failure.
     ``at`` (default: now, UTC) stamps ``updated_at`` and the log entries.
     """
-    if not ops:
+    if not any(isinstance(op, Change | Guard | Touch) for op in ops):
         raise ValueError("commit() needs at least one change")
     _check_distinct(ops)
     when = at or datetime.now(UTC)
@@ -341,6 +354,11 @@ def _write(ops: Sequence[Op], request_id: str, when: datetime) -> None:
     try:
         with TransactWrite(connection=tables.connection()) as tx:
             for index, op in enumerate(ops):
+                if isinstance(op, Append):
+                    key = getattr(type(op.item), pynamodb_internals.hash_key_name(type(op.item)))
+                    tx.save(op.item, condition=key.does_not_exist())
+                    puts.append(_Slot(index, op))
+                    continue
                 model = type(op.item)
                 if isinstance(op, Guard):
                     condition = (model.state == op.state) & (model.version == op.version)
@@ -397,6 +415,8 @@ def _resolve(cancelled: _Cancelled, request_id: str) -> None:
             model = type(slot.op.item)
             stored = model.from_raw_data(reason.raw_item) if reason.raw_item else None
             raise TouchRejected(slot.op.name, stored)
+    if all(isinstance(slot.op, Append) for slot, _ in conditional):
+        raise RepositoryError(f"{type(conditional[0][0].op.item).TABLE}: a record with this key exists")
     # A request id is unique per mutation and lands only with the whole transaction, so one change
     # proven committed by this request proves every change of it was.
     by_change: dict[int, dict[bool, CancellationReason]] = {}  # op index -> {is_log: reason}
@@ -409,8 +429,8 @@ def _resolve(cancelled: _Cancelled, request_id: str) -> None:
     for index, reasons in by_change.items():
         if _committed_by(changes[index], reasons, request_id):
             return
-    slot, _reason = conditional[0]
-    assert not isinstance(slot.op, Touch)
+    slot, _reason = next((s, r) for s, r in conditional if isinstance(s.op, Change | Guard))
+    assert isinstance(slot.op, Change | Guard)
     raise _conflict(slot.op, by_change.get(slot.index, {}))
 
 
@@ -553,6 +573,8 @@ def _check_distinct(ops: Sequence[Op]) -> None:
     # DynamoDB rejects a transaction that touches one item twice (ValidationException): fail clearly.
     seen: set[tuple[str, str]] = set()
     for op in ops:
+        if isinstance(op, Append):
+            continue  # a new record of its own (its key has a random part)
         key = (type(op.item).TABLE, op.item.entity_id())
         if key in seen:
             raise ValueError(f"{type(op.item).KIND} {key[1]!r} appears twice in one transaction")

@@ -10,9 +10,15 @@ The parties are not told: nothing is pushed to them, their peer connections are 
 the node never reports the monitor's link (``media_node.engine``).
 
 Audit: each start and stop is a note on the call's event log (``call_events``: event
-``monitor_started`` / ``monitor_stopped``, ``actor`` the supervisor, the call's state unchanged),
-written before the order goes to the node: no monitoring without its trace. (No ``admin_audit`` table
-yet: when one arrives, it takes these entries too.)
+``monitor_started`` / ``monitor_stopped``, ``actor`` the supervisor, the call's state unchanged) and an
+entry of the admin audit log (``admin_audit``: kind ``call_monitoring``, ``object_id`` the call, action
+``start`` / ``stop``, ``actor`` the supervisor, ``unit`` the call's unit, ``after`` the serving unit, the
+agent and the call's state), both in one transaction written before the order goes to the node: no
+monitoring without its trace, where a compliance officer reads every other change
+(``GET /admin/v1/audit?kind=call_monitoring``). A start or stop sent again with the same request id
+(the call last written by it) writes neither again. A stop for a call that has ended writes nothing (its
+media, the monitor's link included, closed with it), nor does a supervisor's page that goes away
+without stopping: the call's end closes that listening.
 
 Refusals, writing nothing: a mobile or an agent sending either action: ``FORBIDDEN_ACTION`` (the
 dispatcher, by role); a call that does not exist or whose serving unit the supervisor does not serve:
@@ -36,10 +42,11 @@ from vkyc.protocol.messages import (
     SupervisorMonitorStop,
 )
 from vkyc.repositories import media_nodes
+from vkyc.repositories.admin_store import AuditRecord
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.tables import Call, WsConnection
-from vkyc.repositories.transitions import commit, plan_note
+from vkyc.repositories.transitions import Append, already_applied, commit, plan_note
 from vkyc.repositories.units import UnitView, list_units
 from vkyc.services.effects import Done, Effects
 from vkyc.services.ports import Clock, Notifier, utc_now
@@ -48,6 +55,8 @@ from vkyc.services.reports_monitor import reach
 log = logging.getLogger("vkyc.media")
 
 NOTE_ATTEMPTS = 3
+MONITORING_KIND = "call_monitoring"  # the admin audit log's kind of these entries
+AUDIT_ACTIONS = {"monitor_started": "start", "monitor_stopped": "stop"}
 
 
 class CallMonitor:
@@ -117,20 +126,32 @@ class CallMonitor:
         return call
 
     def _note(self, call: Call, event: str, connection: WsConnection, request_id: str) -> None:
-        """The audit entry, on the call's log, whatever the call does meanwhile (re-read and retried on a
-        concurrent change; idempotent by ``request_id``)."""
+        """The audit entries, on the call's log and in the admin audit log in one transaction, whatever
+        the call does meanwhile (re-read and retried on a concurrent change; idempotent by
+        ``request_id``)."""
+        supervisor = connection.principal_id
         for _ in range(NOTE_ATTEMPTS):
+            if already_applied(call, request_id):
+                return
+            at = self.clock()
+            entry = AuditRecord(
+                actor=supervisor,
+                unit_id=call.unit_id,
+                kind=MONITORING_KIND,
+                object_id=call.call_id,
+                action=AUDIT_ACTIONS[event],
+                after={
+                    "serving_unit": call.serving_unit_id or call.unit_id,
+                    "agent": call.agent_id,
+                    "call_state": call.state,
+                },
+                at=at,
+            )
+            note = plan_note(
+                call, event=event, actor=supervisor, reason=f"silent monitoring by supervisor {supervisor}"
+            )
             try:
-                commit(
-                    plan_note(
-                        call,
-                        event=event,
-                        actor=connection.principal_id,
-                        reason=f"silent monitoring by supervisor {connection.principal_id}",
-                    ),
-                    request_id=request_id,
-                    at=self.clock(),
-                )
+                commit(note, Append(entry.item()), request_id=request_id, at=at)
                 return
             except TransitionConflict:
                 found = self.calls.find(call.call_id)

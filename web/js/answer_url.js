@@ -5,8 +5,8 @@
 //
 // REQUEST_ANSWER_URL_ERROR (with the call id) when it cannot be opened: the server refused the template,
 // the browser blocked the new tab (the panel then shows a link to open it by hand), the page's
-// Content-Security-Policy refused the frame (frame-src must list the CRM's origin), or the frame did not
-// load within LOAD_TIMEOUT_MS. Whether the third party answered an HTTP error cannot be seen
+// Content-Security-Policy refused the frame (frame-src lists only the origins of the operator's
+// VKYC_FRAME_ORIGINS), or the frame did not load within LOAD_TIMEOUT_MS. Whether the third party answered an HTTP error cannot be seen
 // from here (the frame or tab is another origin). Each call's URL is opened once, even across a reload.
 
 import { t } from "./i18n.js";

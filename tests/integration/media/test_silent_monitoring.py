@@ -2,7 +2,8 @@
 process, a mobile (face video) and an agent speaking the protocol through the SDK, and a supervisor of
 the call's unit whose receive-only peer connection (``supervisor.monitor``) gets the customer's video
 decoded, while the agent's and the mobile's received frames keep growing and neither gets any push.
-A supervisor of another unit is refused; the start and the stop are on the call's event log."""
+A supervisor of another unit is refused; the start and the stop are on the call's event log, and an
+admin reads them in the admin audit log over HTTP (``GET /admin/v1/audit``), filtered as any entry."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sdk import VkycClient, login
 from sdk.errors import ServerError
 from sdk.media import MediaPeer, connect_media
 from tests.binding import assert_bound_to
+from tests.integration.admin_http import AdminHttp
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
 from tests.integration.media.helpers import FrameLog, agent_peer, mobile_peer, until
 from tests.integration.media.test_wired_calls import UNIT, call_item, ringing_call
@@ -218,3 +220,21 @@ def test_the_start_and_the_stop_are_audited_with_the_supervisor_as_actor(monitor
         ("monitor_started", monitored.supervisor, "CONNECTED"),
         ("monitor_stopped", monitored.supervisor, "CONNECTED"),
     ]
+
+
+def test_an_admin_reads_the_start_and_the_stop_in_the_audit_log(stack: Stack, monitored: Monitored) -> None:
+    admin = AdminHttp(stack.http_url)
+    status, log, _ = admin.call("GET", "/audit", kind="call_monitoring", object_id=monitored.call_id)
+    assert status == 200, log
+    entries = [(e["action"], e["actor"], e["unit"], e["object_id"]) for e in log["entries"]]
+    assert entries == [  # newest first
+        ("stop", monitored.supervisor, UNIT, monitored.call_id),
+        ("start", monitored.supervisor, UNIT, monitored.call_id),
+    ]
+    assert {e["after"]["serving_unit"] for e in log["entries"]} == {UNIT}
+    status, by_unit, _ = admin.call("GET", "/audit", kind="call_monitoring", unit=int(UNIT))
+    assert status == 200, by_unit
+    assert monitored.call_id in {e["object_id"] for e in by_unit["entries"]}
+    assert {e["unit"] for e in by_unit["entries"]} == {UNIT}
+    status, by_actor, _ = admin.call("GET", "/audit", kind="call_monitoring", actor="nobody")
+    assert status == 200 and by_actor["total"] == 0
