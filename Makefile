@@ -65,7 +65,7 @@ typecheck: install
 
 # The templates are packaged once (dist/); the tests lint them with cfn-lint and check what they hold.
 test: lint typecheck chromium package
-	VKYC_DIST=dist $(VENV)/bin/pytest
+	VKYC_DIST=dist $(VENV)/bin/pytest --durations=30
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 chromium:
