@@ -2,20 +2,25 @@
 ``vkyc.repositories.tables``), the queues of ``vkyc.config.QUEUES`` each with its dead-letter queue,
 and the media bucket, which tells the queue that ``receives_uploads`` of each upload of the integrator
 API's forms (the deployment's templates are made from the same declarations, ``infra/``).
-Idempotent: what exists is left alone.
+Idempotent: what exists is left alone, but for what an older release did not have: an index a table
+lacks is added to it (a local stack's tables are kept across restarts, ``local/moto_state.py``), and
+tickets stored before their ``open_for`` key existed get it (``vkyc.services.ticket_index``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from local.aws import client as _client
 from vkyc import env
 from vkyc.config import QUEUES, QueueSpec
 from vkyc.domain.images import UPLOAD_PREFIX
-from vkyc.repositories import tables
+from vkyc.repositories import pynamodb_internals, tables
+from vkyc.services import ticket_index
 
 
 @dataclass
@@ -25,6 +30,8 @@ class Resources:
     stream_arns: dict[str, str] = field(default_factory=dict)  # table base name -> stream ARN
     queues: dict[str, str] = field(default_factory=dict)  # name -> URL
     bucket: str = ""
+    indexes_added: list[str] = field(default_factory=list)  # "table.index" added to an existing table
+    tickets_backfilled: int = 0
 
     def export_stream_arns(self) -> None:
         """Put each stream ARN where the apps' ``on_dynamodb_record`` decorators read it."""
@@ -41,9 +48,12 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
     for model in tables.ALL_MODELS:
         name = model.Meta.table_name
         resources.tables.append(name)
-        arn = dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+        described = dynamodb.describe_table(TableName=name)["Table"]
+        resources.indexes_added += add_missing_indexes(dynamodb, model, described)
+        arn = described.get("LatestStreamArn")
         if arn:
             resources.stream_arns[model.TABLE] = arn
+    resources.tickets_backfilled = ticket_index.backfill()
 
     sqs = _client("sqs", endpoint_url)
     for spec in QUEUES:
@@ -86,6 +96,45 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
         },
     )
     return resources
+
+
+def add_missing_indexes(dynamodb: Any, model: type[tables.VkycModel], described: dict[str, Any]) -> list[str]:
+    """Create the GSIs of ``model`` its table (as ``described`` by DescribeTable) lacks, one UpdateTable
+    each (DynamoDB adds one index at a time), waiting until each is active; "table.index" of each.
+    A deployed table gets its new indexes from CloudFormation instead (``infra.tables``)."""
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    schema = pynamodb_internals.table_schema(model)
+    added = []
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in present:
+            continue
+        dynamodb.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        _wait_until_active(dynamodb, model.Meta.table_name, index["index_name"])
+        added.append(f"{model.TABLE}.{index['index_name']}")
+    return added
+
+
+def _wait_until_active(dynamodb: Any, table: str, index_name: str, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if any(i["IndexName"] == index_name and i.get("IndexStatus") == "ACTIVE" for i in indexes):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {index_name} of {table} is not active after {timeout_s:.0f} s")
+        time.sleep(1)  # an endpoint backfilling the index (LocalStack): nothing to do but ask again
 
 
 def _name(spec: QueueSpec) -> str:

@@ -176,6 +176,11 @@ class Stack:
             f"      {len(resources.tables)} tables (prefix {env.table_prefix()!r}), "
             f"queues {', '.join(resources.queues)}, bucket {resources.bucket}"
         )
+        if resources.indexes_added or resources.tickets_backfilled:
+            self.out(
+                f"      from an older release: indexes added {', '.join(resources.indexes_added) or 'none'}, "
+                f"tickets given their open_for key {resources.tickets_backfilled}"
+            )
 
         summary = ""
         data = None

@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from infra.tables import table_properties
+from local.bootstrap import add_missing_indexes
 from vkyc.repositories.tables import (
     ALL_MODELS,
     NEW_AND_OLD_IMAGES,
@@ -44,7 +45,7 @@ EXPECTED_GSIS = {
     User: {"by_unit"},
     WebhookSubscription: {"by_unit"},
     WebhookDelivery: {"by_webhook"},
-    Ticket: {"by_unit", "open", "by_customer"},
+    Ticket: {"by_unit", "open", "open_for", "by_customer"},
 }
 
 
@@ -97,6 +98,19 @@ def test_gsi_projections_are_not_full_copies(tables, client):
         described = client.describe_table(TableName=model.Meta.table_name)["Table"]
         for index in described["GlobalSecondaryIndexes"]:
             assert index["Projection"]["ProjectionType"] in {"KEYS_ONLY", "INCLUDE"}
+
+
+def test_a_table_kept_from_an_older_release_gets_the_index_it_lacks(tables, client):
+    """A local stack keeps its tables across restarts: the bootstrap adds an index a newer release
+    declares (here the tickets' ``open_for``, dropped as a release before it would not have it)."""
+    name = Ticket.Meta.table_name
+    client.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "open_for"}}])
+    described = client.describe_table(TableName=name)["Table"]
+    assert "open_for" not in {i["IndexName"] for i in described["GlobalSecondaryIndexes"]}
+    assert add_missing_indexes(client, Ticket, described) == ["tickets.open_for"]
+    described = client.describe_table(TableName=name)["Table"]
+    assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == EXPECTED_GSIS[Ticket]
+    assert add_missing_indexes(client, Ticket, described) == []  # nothing missing: nothing asked
 
 
 def test_create_all_is_idempotent(tables):

@@ -16,8 +16,10 @@ import pytest
 
 from vkyc.domain.settings import CallSettings, MissedTicketMerge
 from vkyc.domain.webhooks import EventType, events_of
+from vkyc.protocol import v1
 from vkyc.repositories.tables import Agent, Call, Group, Queue, QueueGroup, Ticket
 from vkyc.repositories.tickets import TicketRepository
+from vkyc.services import ticket_index, ticket_reads
 from vkyc.services.integrator_auth import Integrator
 from vkyc.services.ticket_reads import TicketReads
 from vkyc.services.tickets import TicketService
@@ -84,6 +86,14 @@ class World:
             last_request_id="r",
             **attrs,
         )
+
+    def agent(self, groups: set[str]) -> str:
+        """A new agent of the unit, in ``groups``; its id."""
+        agent = Agent(f"a-{uuid.uuid4().hex[:6]}", unit_id=self.unit_id, group_ids=groups or None)
+        agent.state, agent.version, agent.last_request_id = "AVAILABLE", 1, "r"
+        agent.created_at = agent.updated_at = DAY
+        agent.save()
+        return agent.agent_id
 
     def missed(self, call: Call, before: str = "N") -> list[str]:
         old = {**image(call), "state": before, "ended_at": None}
@@ -276,17 +286,134 @@ def test_an_agent_sees_the_tickets_of_their_groups_and_their_own(tables):
     world = World(MissedTicketMerge.PER_QUEUE_AND_OUTBOUND)
     (for_a,) = world.missed(world.call(DAY, queue="q1"))
     (for_b,) = world.missed(world.call(DAY + timedelta(minutes=1), queue="q2"))
-    agent = Agent(f"a-{uuid.uuid4().hex[:6]}", unit_id=world.unit_id, group_ids={world.group_a})
-    agent.state, agent.version, agent.last_request_id = "AVAILABLE", 1, "r"
-    agent.created_at = agent.updated_at = DAY
-    agent.save()
+    agent = world.agent({world.group_a})
     reads = TicketReads()
-    assert [t.ticket_id for t in reads.for_agent(agent.agent_id).tickets] == [for_a]
-    ticket_b = TicketRepository().get(for_b)
-    ticket_b.assignee_agent_id = agent.agent_id
-    ticket_b.save()
-    assert [t.ticket_id for t in reads.for_agent(agent.agent_id).tickets] == [for_a, for_b]
+    assert [t.ticket_id for t in reads.for_agent(agent).tickets] == [for_a]
+    world.service.patch(world.unit_id, for_b, v1.TicketPatch(assignee=v1.Assignee(agent_id=agent)), "test")
+    assert [t.ticket_id for t in reads.for_agent(agent).tickets] == [for_a, for_b]
+    # Given back to group b: the agent's list drops it, as the index key follows every change.
+    world.service.patch(
+        world.unit_id, for_b, v1.TicketPatch(assignee=v1.Assignee(group_id=world.group_b)), "test"
+    )
+    assert [t.ticket_id for t in reads.for_agent(agent).tickets] == [for_a]
     assert reads.for_agent("nobody").tickets == []
+
+
+BACKLOG = 120  # more than the agent list's bound (``AGENT_LIST_MAX``)
+
+
+def test_an_agent_sees_their_tickets_behind_a_backlog_of_other_groups(tables, dynamodb_reads):
+    """A unit with more open tickets of another group than the list's bound, all older: the agent still
+    sees every ticket of their group, the one assigned to them by name and the one for anyone, oldest
+    first, and what the list reads does not grow with the backlog."""
+    world = World(MissedTicketMerge.ONE_PER_CALL)
+    agent = world.agent({world.group_a})
+    for n in range(BACKLOG):
+        world.missed(world.call(DAY + timedelta(seconds=n), queue="q2", subscriber=f"8490200{n:04d}"))
+    later = DAY + timedelta(hours=2)
+    (for_a,) = world.missed(world.call(later, queue="q1"))
+    (for_anyone,) = world.missed(  # a failed call-back of an agent of no group: anyone's
+        world.call(later + timedelta(minutes=1), queue=None, direction="out", state="T", agent_id="ghost")
+    )
+    (for_me,) = world.missed(world.call(later + timedelta(minutes=2), queue="q2"))
+    world.service.patch(world.unit_id, for_me, v1.TicketPatch(assignee=v1.Assignee(agent_id=agent)), "test")
+    (for_someone_else,) = world.missed(world.call(later + timedelta(minutes=3), queue="q1"))
+    other = world.agent({world.group_a})
+    world.service.patch(
+        world.unit_id, for_someone_else, v1.TicketPatch(assignee=v1.Assignee(agent_id=other)), "test"
+    )
+    (closed,) = world.missed(world.call(later + timedelta(minutes=4), queue="q1"))
+    world.service.patch(world.unit_id, closed, v1.TicketPatch(state="done"), "test")
+    dynamodb_reads.clear()
+    listed = [t.ticket_id for t in TicketReads().for_agent(agent).tickets]
+    assert listed == [for_a, for_anyone, for_me]
+    # The agent, the index entries of its keys (the agent, group a, anyone: the tickets it lists), then
+    # those tickets whole: nothing of the backlog.
+    assert sum(items for _operation, items in dynamodb_reads) == 1 + 2 * len(listed)
+    assert sorted(operation for operation, _items in dynamodb_reads) == sorted(
+        ["GetItem", "Query", "Query", "Query", "BatchGetItem"]
+    )
+
+
+def test_the_bound_keeps_the_agents_own_tickets_and_fills_up_with_the_oldest(tables, monkeypatch):
+    """Bound 3: the agent's own ticket, newest of all, is kept; the two oldest of the group's and
+    anyone's make up the rest (merged across both keys by age); the list is oldest first."""
+    monkeypatch.setattr(ticket_reads, "AGENT_LIST_MAX", 3)
+    world = World(MissedTicketMerge.ONE_PER_CALL)
+    agent = world.agent({world.group_a})
+    group_tickets = [world.missed(world.call(DAY + timedelta(minutes=m), queue="q1"))[0] for m in (0, 2, 3)]
+    (for_anyone,) = world.missed(
+        world.call(DAY + timedelta(minutes=1), queue=None, direction="out", state="T", agent_id="ghost")
+    )
+    (for_me,) = world.missed(world.call(DAY + timedelta(minutes=9), queue="q2"))
+    world.service.patch(world.unit_id, for_me, v1.TicketPatch(assignee=v1.Assignee(agent_id=agent)), "test")
+    listed = [t.ticket_id for t in TicketReads().for_agent(agent).tickets]
+    assert listed == [group_tickets[0], for_anyone, for_me]
+
+
+def test_a_tickets_open_for_key_follows_its_assignee_and_state_through_every_change(tables):
+    world = World(MissedTicketMerge.ALL_IN_ONE)
+    unit = world.unit_id
+    (tid,) = world.missed(world.call(DAY))
+    assert TicketRepository().get(tid).open_for == f"group#{unit}#{world.group_a}"
+    callback = world.call(DAY + timedelta(hours=1), queue=None, direction="out", state="N", agent_id="a-1")
+    callback.ended_at = None
+    world.service.call_changed(None, image(callback))  # the call-back starts it, assigned to a-1
+    assert TicketRepository().get(tid).open_for == f"agent#{unit}#a-1"
+    world.service.patch(unit, tid, v1.TicketPatch(state="open", assignee=v1.Assignee()), "test")
+    assert TicketRepository().get(tid).open_for == f"unit#{unit}"
+    world.missed(world.call(DAY + timedelta(hours=2)))  # a note (another call) keeps it
+    assert TicketRepository().get(tid).open_for == f"unit#{unit}"
+    world.service.patch(unit, tid, v1.TicketPatch(state="done"), "test")
+    done = TicketRepository().get(tid)
+    assert (done.open_for, done.open_in) == (None, None)
+
+
+# -- tickets stored before the open_for key existed ----------------------------------------------------
+
+
+def stored_by_an_older_release(tid: str) -> Ticket:
+    """The ticket as a release before ``open_for`` left it: the same, without the key."""
+    Ticket(tid).update(actions=[Ticket.open_for.remove()])
+    ticket = TicketRepository().get(tid)
+    assert ticket.open_for is None
+    return ticket
+
+
+def test_the_backfill_gives_old_tickets_their_key_once_and_sends_no_webhook(tables):
+    world = World(MissedTicketMerge.ONE_PER_CALL)
+    agent = world.agent({world.group_a})
+    old_ids = [world.missed(world.call(DAY + timedelta(minutes=m)))[0] for m in range(3)]
+    (closed,) = world.missed(world.call(DAY + timedelta(minutes=5)))
+    world.service.patch(world.unit_id, closed, v1.TicketPatch(state="done"), "test")
+    before = {tid: stored_by_an_older_release(tid) for tid in old_ids}
+    assert TicketReads().for_agent(agent).tickets == []  # no key, not in the index: nobody sees them
+    assert [t.ticket_id for t in ticket_index.lacking([world.unit_id])] == old_ids
+    assert ticket_index.main(["check", "--unit", world.unit_id]) == 1
+
+    assert ticket_index.backfill([world.unit_id]) == 3
+    assert [t.ticket_id for t in TicketReads().for_agent(agent).tickets] == old_ids
+    for tid, old in before.items():
+        now = TicketRepository().get(tid)
+        assert (now.version, now.open_for) == (old.version, f"group#{world.unit_id}#{world.group_a}")
+        assert events_of("tickets", image(old), image(now)) == []  # unversioned: no ticket.* webhook
+    assert TicketRepository().get(closed).open_for is None  # done: waits for nobody
+    assert ticket_index.backfill([world.unit_id]) == 0  # run again: nothing left to write
+    assert ticket_index.main(["check", "--unit", world.unit_id]) == 0
+
+
+def test_an_old_ticket_that_changes_gets_its_key_from_the_change_and_the_backfill_leaves_it(tables):
+    world = World(MissedTicketMerge.ALL_IN_ONE)
+    (tid,) = world.missed(world.call(DAY))
+    read_by_the_backfill = stored_by_an_older_release(tid)
+    world.missed(world.call(DAY + timedelta(minutes=1)))  # a note: the change writes the key it lacked
+    assert TicketRepository().get(tid).open_for == f"group#{world.unit_id}#{world.group_a}"
+    agent = world.agent(set())
+    world.service.patch(world.unit_id, tid, v1.TicketPatch(assignee=v1.Assignee(agent_id=agent)), "test")
+    # The backfill read it before these changes: its write is refused, the change's key stays.
+    assert TicketRepository().fill_open_for(read_by_the_backfill) is False
+    assert TicketRepository().get(tid).open_for == f"agent#{world.unit_id}#{agent}"
+    assert [t.ticket_id for t in TicketReads().for_agent(agent).tickets] == [tid]
 
 
 # -- webhooks ------------------------------------------------------------------------------------------

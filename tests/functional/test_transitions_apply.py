@@ -560,3 +560,16 @@ def test_a_calls_open_index_key_follows_its_state_through_every_transition(table
     stored = Call.get(call.call_id, consistent_read=True)
     assert stored.state == "E" and stored.open_in is None and call.open_in is None
     assert list(Call.open_calls.query(unit)) == []
+
+
+def test_a_note_writes_only_the_derived_attributes_it_moves(tables):
+    """``plan_note``: a note that moves nothing a derived attribute follows writes none (a live call's
+    ``open_in`` is already right); one whose item as read lacks its derived value writes it."""
+    unit = f"u{rid()[:6]}"
+    call = Call(call_id=f"c-{rid()}", direction="in", unit_id=unit, serving_unit_id=unit)
+    transitions.commit(transitions.plan_create(call, CALL, actor="t"), request_id=rid())
+    note = transitions.plan_note(call, event="note", actor="t", attrs={"subscriber": "84901000001"})
+    assert dict(note.attrs) == {"subscriber": "84901000001"}
+    call.open_in = None  # as a release before the index would have stored it
+    note = transitions.plan_note(call, event="note", actor="t", attrs={"subscriber": "84901000001"})
+    assert dict(note.attrs) == {"open_in": unit, "subscriber": "84901000001"}

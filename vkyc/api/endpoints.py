@@ -205,9 +205,11 @@ AGENT_TICKETS = Endpoint(
     path="/tickets",
     summary="The tickets for missed calls an agent may work on (call the customer back from one)",
     description="Not done, of the agent's serving unit, assigned to the agent, to one of the agent's "
-    "groups, or to anyone; oldest first, at most 100. A supervisor gets an empty list. Start the "
-    "call-back with `callback.start` and the ticket's `dossier_id` (docs/protocol.md): the ticket goes "
-    "`in_progress`, and `done` once the call-back is answered and the dossier decided (docs/tickets.md).",
+    "groups, or to anyone; oldest first, at most 100: every ticket assigned to the agent by name (the "
+    "100 oldest), then the oldest of their groups' and anyone's to make up 100. A supervisor gets an "
+    "empty list. Start the call-back with `callback.start` and the ticket's `dossier_id` "
+    "(docs/protocol.md): the ticket goes `in_progress`, and `done` once the call-back is answered and "
+    "the dossier decided (docs/tickets.md).",
     response=v1.AgentTickets,
     roles=STAFF,
     tags=("reads",),

@@ -136,7 +136,7 @@ TICKET_FIELDS = (
 
 def _ticket_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[Event]:
     if old is not None and old.get("version") == new.get("version"):
-        return []  # an unversioned write (none today): nothing an integrator sees changed
+        return []  # an unversioned write (the ``open_for`` backfill): nothing an integrator sees changed
     state = str(new.get("state"))
     if old is None:
         kind = EventType.TICKET_CREATED

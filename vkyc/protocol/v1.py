@@ -444,6 +444,7 @@ class TicketsPage(_Body):
 
 class AgentTickets(_Body):
     """The tickets an agent may work on: not done, of the agent's serving unit, assigned to the agent,
-    to one of the agent's groups, or to anyone; oldest first."""
+    to one of the agent's groups, or to anyone; oldest first, at most 100 (those assigned to the agent
+    by name first in the choice, docs/tickets.md)."""
 
     tickets: list[TicketV1]

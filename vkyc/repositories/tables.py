@@ -20,6 +20,7 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 from pynamodb.attributes import (
@@ -36,7 +37,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_AND_OLD_IMAGE
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from vkyc import env
@@ -104,9 +105,11 @@ class StatefulModel(VkycModel):
     updated_at = UTCDateTimeAttribute()
     last_request_id = UnicodeAttribute()
 
-    def derived(self, state: str) -> dict[str, Any]:
-        """Attributes that follow from the item's state (e.g. a sparse index's key), written by every
-        transition into ``state`` so that no code path can forget them. None removes one."""
+    def derived(self, state: str, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Attributes that follow from the item's state and attributes (e.g. a sparse index's key), as
+        they will be once a change writes ``state`` and ``changes`` (attribute name -> new value, None
+        removes it; the item's own values for the rest). Written by every transition, creation and note
+        (``vkyc.repositories.transitions``) so that no code path can forget them. None removes one."""
         return {}
 
 
@@ -658,7 +661,7 @@ class Agent(StatefulModel):
 
     by_unit = AgentsByUnit()
 
-    def derived(self, state: str) -> dict[str, Any]:
+    def derived(self, state: str, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {} if state == "WRAP_UP" else {"after_call_work": None}
 
 
@@ -853,7 +856,7 @@ class Call(StatefulModel):
     # Set (to the caller's unit) while the call is in a state its machine can leave, by ``derived``.
     open_in = UnicodeAttribute(null=True)
 
-    def derived(self, state: str) -> dict[str, Any]:
+    def derived(self, state: str, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {"open_in": self.unit_id if is_live_call(self.direction, state) else None}
 
 
@@ -926,6 +929,31 @@ class TicketsOpen(GlobalSecondaryIndex["Ticket"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class TicketsOpenFor(GlobalSecondaryIndex["Ticket"]):
+    """The tickets not done that wait for one assignee (``open_for_key``), oldest first (sparse): what an
+    agent's list reads, one Query per key, whatever the rest of the unit's backlog. Keys only (the age
+    to merge several keys' lists by is the range key): the list reads the tickets it keeps back whole,
+    and a ticket's writes touch the index only when its assignee or state moves."""
+
+    class Meta:
+        index_name = "open_for"
+        projection = KeysOnlyProjection()
+
+    open_for = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+def open_for_key(serving_unit_id: str, group_id: str | None, agent_id: str | None) -> str:
+    """Who a ticket not done waits for, as the ``open_for`` index's key: the agent when one is assigned
+    (whatever the group: only that agent works it), else the group, else anyone of the serving unit.
+    The serving unit is part of every key: an agent works the tickets of their own unit only."""
+    if agent_id:
+        return f"agent#{serving_unit_id}#{agent_id}"
+    if group_id:
+        return f"group#{serving_unit_id}#{group_id}"
+    return f"unit#{serving_unit_id}"
+
+
 class TicketsByCustomer(GlobalSecondaryIndex["Ticket"]):
     """One customer's tickets (``customer_key`` = serving unit + customer): the ones a call-back starts
     or closes."""
@@ -970,15 +998,25 @@ class Ticket(StatefulModel):
     assignee_agent_id = UnicodeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)
-    # Set (to the serving unit) while the ticket is not done, by ``derived``.
+    # Set while the ticket is not done, by ``derived``: ``open_in`` to the serving unit (the unit's whole
+    # open list, which the ``open_for`` backfill walks), ``open_for`` to its assignee's key (what agents
+    # read, ``open_for_key``). A ticket stored before ``open_for`` existed gets it from its next change,
+    # or from ``python -m vkyc.services.ticket_index backfill`` (docs/tickets.md).
     open_in = UnicodeAttribute(null=True)
+    open_for = UnicodeAttribute(null=True)
 
     by_unit = TicketsByUnit()
     open_tickets = TicketsOpen()
+    open_for_assignee = TicketsOpenFor()
     by_customer = TicketsByCustomer()
 
-    def derived(self, state: str) -> dict[str, Any]:
-        return {"open_in": None if state == "done" else self.serving_unit_id}
+    def derived(self, state: str, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        if state == "done":
+            return {"open_in": None, "open_for": None}
+        after = changes or {}
+        group = after.get("assignee_group_id", self.assignee_group_id)
+        agent = after.get("assignee_agent_id", self.assignee_agent_id)
+        return {"open_in": self.serving_unit_id, "open_for": open_for_key(self.serving_unit_id, group, agent)}
 
 
 class DeviceRegistration(VkycModel):

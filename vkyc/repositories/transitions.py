@@ -129,7 +129,8 @@ class Touch:
     """An unversioned update of ``attrs`` on an existing item, inside a transaction: no state move, no
     version, no log entry. ``condition`` (a PynamoDB condition, or None) must hold, and the item must
     exist, or the whole transaction fails with ``TouchRejected(name)``. ``on_commit`` runs once the
-    transaction committed (e.g. to note that a message's ``seq`` was accepted with it)."""
+    transaction committed (e.g. to note that a message's ``seq`` was accepted with it). Derived
+    attributes are not recomputed: touch none that one derives from (or write the derived ones too)."""
 
     item: StatefulModel
     attrs: Mapping[str, Any]
@@ -186,7 +187,7 @@ def plan(
         event=str(event.value),
         actor=actor,
         reason=reason,
-        attrs={**item.derived(str(target.value)), **(attrs or {})},
+        attrs={**item.derived(str(target.value), attrs or {}), **(attrs or {})},
     )
 
 
@@ -199,7 +200,14 @@ def plan_note(
     attrs: Mapping[str, Any] | None = None,
 ) -> Change:
     """Plan a versioned, logged change of attributes that moves no state (e.g. the decision recorded on a
-    call already FINISHED). Conditioned, like a transition, on the item's state and version."""
+    call already FINISHED). Conditioned, like a transition, on the item's state and version. Derived
+    attributes (``StatefulModel.derived``) that the change moves, or that the item as read lacks, are
+    written with it (e.g. a ticket's ``open_for`` when its assignee changes)."""
+    derived = {
+        name: value
+        for name, value in item.derived(item.state, attrs or {}).items()
+        if getattr(item, name) != (None if _is_empty(value) else value)
+    }
     return Change(
         item=item,
         prior_state=item.state,
@@ -208,7 +216,7 @@ def plan_note(
         event=event,
         actor=actor,
         reason=reason,
-        attrs=dict(attrs or {}),
+        attrs={**derived, **(attrs or {})},
     )
 
 

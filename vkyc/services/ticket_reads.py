@@ -4,11 +4,13 @@ agent's work list (``GET /tickets``). Nothing here writes; the writes are ``vkyc
 from __future__ import annotations
 
 import hashlib
+import heapq
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from vkyc.protocol import v1
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.tables import Ticket
+from vkyc.repositories.tables import Ticket, open_for_key
 from vkyc.repositories.tickets import TicketRepository
 from vkyc.services.integrator_reads import EPOCH, MAX_QUERIES_PER_PAGE, decode_cursor, encode_cursor, iso
 from vkyc.services.ports import Clock, utc_now
@@ -63,24 +65,36 @@ class TicketReads:
         )
 
     def for_agent(self, agent_id: str) -> v1.AgentTickets:
-        """The tickets ``agent_id`` may work on (see ``v1.AgentTickets``); none for an unknown agent."""
+        """The tickets ``agent_id`` may work on (see ``v1.AgentTickets``); none for an unknown agent.
+
+        At most ``AGENT_LIST_MAX``, chosen as: every ticket assigned to the agent by name (the oldest
+        ``AGENT_LIST_MAX`` of them), then the oldest of their groups' and of anyone's to make up
+        ``AGENT_LIST_MAX``; listed oldest first. Served by the ``open_for`` index, one Query per key (the
+        agent, each of their groups, anyone of the unit), each of at most what is left to fill: what it
+        reads depends on the agent's tickets, never on the rest of the unit's backlog."""
         agent = self.agents.find(agent_id, consistent=False)
         if agent is None:
             return v1.AgentTickets(tickets=[])
-        groups = set(agent.group_ids or ())
-        mine = [
-            t.ticket_id
-            for t in self.tickets.open_in(agent.unit_id, limit=AGENT_LIST_MAX)
-            if _assigned_to(t, agent_id, groups)
-        ]
-        tickets = sorted(self.tickets.many(mine), key=lambda t: t.created_at)
-        return v1.AgentTickets(tickets=[ticket_view(t) for t in tickets if t.state != "done"])
+        unit = agent.unit_id
+        mine = open_for_key(unit, None, agent_id)
+        shared_keys = [open_for_key(unit, group, None) for group in sorted(agent.group_ids or ())]
+        shared_keys.append(open_for_key(unit, None, None))
+        own = self.tickets.open_for(mine, AGENT_LIST_MAX)
+        room = AGENT_LIST_MAX - len(own)
+        shared: list[Ticket] = []
+        if room > 0:
+            lists = [self.tickets.open_for(key, room) for key in shared_keys]
+            shared = list(islice(heapq.merge(*lists, key=_age), room))
+        chosen = sorted(own + shared, key=_age)
+        # The index is eventually consistent: a ticket done or given to someone else a moment ago may
+        # still be listed; the stored ticket says whom it waits for now.
+        wanted = {mine, *shared_keys}
+        tickets = [t for t in self.tickets.many([t.ticket_id for t in chosen]) if t.open_for in wanted]
+        return v1.AgentTickets(tickets=[ticket_view(t) for t in tickets])
 
 
-def _assigned_to(ticket: Ticket, agent_id: str, groups: set[str]) -> bool:
-    if ticket.assignee_agent_id is not None:
-        return ticket.assignee_agent_id == agent_id
-    return ticket.assignee_group_id is None or ticket.assignee_group_id in groups
+def _age(ticket: Ticket) -> tuple[datetime, str]:
+    return ticket.created_at, ticket.ticket_id
 
 
 def _matches(ticket: Ticket, unit_id: str, query: v1.TicketsQuery) -> bool:
