@@ -8,7 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-PAGE = b"<!doctype html><title>CRM</title><p id=customer>customer</p>"
+PAGE = (
+    b"<!doctype html><title>CRM</title><body style='font:16px sans-serif;background:#eef4ff'>"
+    b"<h2>CRM</h2><p id=customer>customer</p></body>"
+)
 
 
 class Crm:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import expect_console_errors
+from tests.browser.conftest import expect_console_errors, screenshot
 from tests.browser.helpers import go_available, login, wait_phase
 from tests.crm import Crm
 from tests.integration.test_calls import caller, new_dossier, unit_settings
@@ -109,6 +109,8 @@ def test_a_panel_of_an_allowed_crm_origin_shows_the_crm_page_beside_the_call(ope
         assert allowed_crm.queries == [{"c": [call_id], "u": ["tdv1.kv1"]}]
         # Loaded: the page's own wait (LOAD_TIMEOUT_MS) is off, and no error was shown.
         assert page.locator("#errors [data-code=REQUEST_ANSWER_URL_ERROR]").count() == 0
+        page.locator("#answer-panel").scroll_into_view_if_needed()
+        screenshot(page, "agent-answer-panel")
         mobile.close()
 
 
