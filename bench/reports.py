@@ -311,7 +311,7 @@ def write_aggregates(counters: Counters) -> None:
         sums.setdefault(cell, {}).update(row)
     items = [
         {
-            "counter_key": {"S": aggregates.counter_key(cell.family, cell.owner)},
+            "counter_key": {"S": aggregates.counter_key(cell.family, cell.owner, cell.dims)},
             "bucket": {"S": cell.bucket},
             **{name: {"N": str(value)} for name, value in row.items() if value},
         }
