@@ -3,7 +3,8 @@
 Seeds 1,000 historical calls of a serving unit and the two units it serves over 31 days (call items,
 their logs, the agents' logs, and the aggregates computed from them by the same functions the stream
 consumer and the rebuild use), and apart from them 100,000 calls the same way, then measures both,
-taking turns:
+taking turns. The two sets have the same shape (3 units, their queue and group, 10 agents and the same
+31 days of the agents' logs; checked before measuring, and printed) and differ only in their calls:
 
 - a 31-day summary (day buckets), a 31-day agents report, the first page of the call list (50 rows):
   DynamoDB items read (counted from every response: Query/Scan ``Count``, GetItem, BatchGetItem) and
@@ -311,7 +312,7 @@ def write_aggregates(counters: Counters) -> None:
         sums.setdefault(cell, {}).update(row)
     items = [
         {
-            "counter_key": {"S": aggregates.counter_key(cell.family, cell.owner)},
+            "counter_key": {"S": aggregates.counter_key(cell.family, cell.owner, cell.dims)},
             "bucket": {"S": cell.bucket},
             **{name: {"N": str(value)} for name, value in row.items() if value},
         }
@@ -366,15 +367,45 @@ def measure_all(
     }
 
 
+SHAPE = (tables.Unit, tables.Queue, tables.Group, tables.Agent, tables.AgentLog)
+
+
+def shape() -> dict[str, int]:
+    """The items of the bound set's configuration and agents' days: two sets compared must hold the
+    same (and differ only in their calls)."""
+    client: Any = tables.connection().client
+    found: dict[str, int] = {}
+    for model in SHAPE:
+        count, start = 0, None
+        while True:
+            page = client.scan(
+                TableName=model.Meta.table_name,
+                Select="COUNT",
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            count, start = count + int(page["Count"]), page.get("LastEvaluatedKey")
+            if not start:
+                break
+        found[model.TABLE] = count
+    return found
+
+
 def measure_child(url: str, prefixes: list[str], samples: int) -> None:
     """``--measure``: the reports read from the moto at ``url``, each table set in turn, then the CSV of
     the last set; one JSON line of results."""
     ensure_fake_credentials()
     tables.bind(url, env.region(), prefixes[0])
+    shapes = []
+    for prefix in prefixes:
+        use_prefix(prefix)
+        shapes.append(shape())
+    if any(found != shapes[0] for found in shapes):
+        raise SystemExit(f"the table sets differ in more than their calls: {shapes}")
     _install_read_counter()
     units = tuple(UnitView(u, f"Đơn vị {u}", SERVING, u == SERVING) for u in SERVED)
     caller = ReportCaller("gs.bench", SERVING, units)
     result: dict[str, Any] = dict(measure_all(caller, prefixes, samples))
+    result["shape"] = {**shapes[0], "days": DAYS}
     use_prefix(prefixes[-1])
     last = (FIRST + timedelta(days=DAYS - 1)).isoformat()
     result["csv"] = csv_memory(caller, {"from": FIRST.isoformat(), "to": last})
@@ -405,7 +436,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
-    parser.add_argument("--samples", type=int, default=15)
+    parser.add_argument("--samples", type=int, default=25)
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--prefixes", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -440,6 +471,7 @@ def main() -> None:
         line[f"{name}_items_100k"], line[f"{name}_p50_ms_100k"] = items_l, p50_l
     print(f"CSV of {rows} rows, {size_bytes / 2**20:.1f} MB: resident memory +{growth} MB")
     line["ratio_100k_1k"] = ratios
+    line["shape"] = results["shape"]  # the same in both sets, checked
     line.update({"csv_rows": rows, "csv_mb": round(size_bytes / 2**20, 1), "csv_rss_growth_mb": growth})
     print(json.dumps(line))
 

@@ -46,18 +46,26 @@ that replaces or reaches into moto's internals.
    long (plus the items equal to the start key). moto's own code then sorts, filters, pages and
    projects them as before, so the answer is the one it gave.
 
+7. **Reads leave nothing behind.** moto records every model object it makes in its class's
+   ``instances_tracked`` list, for its ``/moto-api/data.json`` dashboard, and never lets go: for
+   DynamoDB that is every item ever written or replaced, and the copy of each item a Query returns
+   (moto deep-copies its results). The server's memory grew with every read (an 11-Query agents report
+   left ~0.35 MB, a 100,000-row CSV export of ``bench/reports.py`` ~1.3 GB), and the full garbage
+   collections with it (5-16 s pauses measured in that bench's process). DynamoDB items are no longer
+   recorded: the tables hold those that exist; the dashboard, which vkyc does not use, lists none.
+
 ``apply()`` is idempotent and process-wide; ``MotoServer.start()`` calls it. ``use_stock_transactions``
 puts moto's own transactions back for ``bench/moto_transactions.py``'s side-by-side measure.
 
 What it replaces (``DynamoHandler.call_action``, ``DynamoDBBackend.update_item`` and
 ``transact_write_items``, ``BaseJSONSerializer._serialize_type_structure``, SQS's
 ``Queue.wait_for_messages`` and ``messages``, ``SQSBackend.is_message_valid_based_on_retention_period``,
-``Table.query`` and the write actions of ``DynamoHandler``)
+``Table.query`` and the write actions of ``DynamoHandler``, ``Item.__new__``)
 and relies on (``Item.attrs`` as a ``LimitedSizeDict``, ``Table.items``, ``stream_shard``,
 ``get_filter_expression``; a queue's ``_messages``, ``_messages_lock`` and ``message_retention_period``,
-a message's ``visible_at``, ``delayed_until`` and ``sent_timestamp``) are moto internals of one
-release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing this module with any other
-moto raises ``UnsupportedMoto``.
+a message's ``visible_at``, ``delayed_until`` and ``sent_timestamp``, ``instances_tracked``) are moto
+internals of one release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing this module
+with any other moto raises ``UnsupportedMoto``.
 """
 
 # ruff: noqa: E402  (moto is imported after its version is checked)
@@ -152,7 +160,14 @@ def apply() -> None:
         Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
         SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
         _apply_partition_queries()
+        Item.__new__ = _untracked  # type: ignore[assignment,method-assign]
+        Item.instances_tracked.clear()  # type: ignore[attr-defined]
         _applied = True
+
+
+def _untracked(cls: type[Item], *args: Any, **kwargs: Any) -> Item:
+    """A DynamoDB item, not recorded in ``Item.instances_tracked`` (see the module docstring, 7)."""
+    return object.__new__(cls)
 
 
 _ITEM_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})

@@ -282,3 +282,51 @@ def test_a_put_on_attribute_not_exists_is_refused_when_the_item_exists(ddb):
     ]
     assert client.get_item(TableName=table, Key={"pk": {"S": "log-1"}})["Item"]["v"] == {"N": "1"}
     assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "log-2"}})
+
+
+def test_reads_leave_nothing_behind_in_the_servers_memory():
+    """moto recorded every item it made (for its dashboard), the copies each read returns included:
+    the server grew with every Query (~1.3 GB per 100,000-row CSV export of ``bench/reports.py``)."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from local.moto_server import MotoServer
+
+    server = MotoServer(port=0, in_process=True)  # its handlers run here: their objects are this process's
+    server.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="ap-southeast-1")
+        table = f"mem-{uuid.uuid4().hex[:8]}"
+        client.create_table(
+            TableName=table,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for n in range(20):
+            item = {"pk": {"S": "p"}, "sk": {"S": f"{n:02d}"}, "v": {"N": "1"}}
+            client.put_item(TableName=table, Item=item)
+
+        def live_items() -> int:
+            gc.collect()
+            return sum(1 for o in gc.get_objects() if isinstance(o, Item))
+
+        before = live_items()
+        for _ in range(30):
+            found = client.query(
+                TableName=table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "p"}},
+            )
+            assert found["Count"] == 20
+            client.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": "00"}})
+        assert live_items() <= before  # 30 Queries of 20 items: 600 copies held before
+    finally:
+        server.stop()

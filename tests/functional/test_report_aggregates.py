@@ -87,11 +87,11 @@ def test_the_counters_say_what_the_workload_did(played):
     owner = owner_of_queue(world.unit_id, world.queue_id)
     sums = Sums()
     for row in aggregates.read(Family.QUEUE_DAY, owner, first.isoformat(), last.isoformat()).values():
-        sums.add_item(row, "")
+        sums.add_item(row)
     for row in aggregates.read(
         Family.QUEUE_DAY, owner_of_queue(world.unit_id, None), first.isoformat(), last.isoformat()
     ).values():
-        sums.add_item(row, "")  # the call-backs: they wait in no queue
+        sums.add_item(row)  # the call-backs: they wait in no queue
     for name, count in sorted(workload.truth.items()):
         assert sums[name] == count, f"{name}: counted {sums[name]}, the workload did {count}"
     assert workload.truth["queued"] > 30 and workload.truth["cb_placed"] > 3
@@ -101,7 +101,7 @@ def test_the_counters_say_what_the_workload_did(played):
         for row in aggregates.read(
             Family.QUEUE_15, owner_of_queue(world.unit_id, queue), "2025", "2026"
         ).values():
-            quarters.add_item(row, "")
+            quarters.add_item(row)
     assert quarters.counts == sums.counts and quarters.ends == sums.ends
 
 

@@ -127,6 +127,10 @@ def test_agent_time_adds_up_to_the_range_so_far(played):
     by_agent = summary(played, agent_id=one.agent_id)
     assert by_agent.scope == "agents" and by_agent.totals.answered == one.answered
     assert by_agent.totals.queued == 0  # a queue's figures are nobody's
+    # Narrowed to inbound calls: the calls of that slice, and still all of the agent's time.
+    inbound = summary(played, agent_id=one.agent_id, direction="in").totals
+    assert inbound.answered == one.answered and inbound.callbacks_placed == 0
+    assert inbound.agent_time_s == by_agent.totals.agent_time_s and inbound.agent_time_s.IN_CALL > 0
 
 
 def test_dimensions_narrow_the_calls(played):

@@ -98,13 +98,12 @@ def total(contributions, cell_family: Family = Family.QUEUE_DAY) -> dict[str, in
     merge(sums, contributions, maxima)
     out: dict[str, int] = {}
     for cell, row in {**sums}.items():
-        if cell.family is cell_family:
+        if cell.family is cell_family and cell.dims == "":
             for name, value in row.items():
-                if "|" not in name:
-                    out[name] = out.get(name, 0) + value
+                out[name] = out.get(name, 0) + value
     for cell, row in maxima.items():
-        if cell.family is cell_family:
-            out.update({k: v for k, v in row.items() if "|" not in k})
+        if cell.family is cell_family and cell.dims == "":
+            out.update(row)
     return out
 
 
@@ -174,6 +173,24 @@ def test_a_long_stint_is_cut_into_marked_transactions_and_offline_is_not_stored(
     assert stint_contributions("a1", "1", "OFFLINE", at(0), at(60), 5, HANOI) == []
     wrap = stint_contributions("a1", "1", "WRAP_UP", at(0), at(30), 6, HANOI)
     assert total(wrap, Family.AGENT_DAY) == {"t:WRAP_UP": 30_000, "wrapups": 1}
+
+
+def test_each_slice_is_a_cell_of_its_own_holding_the_counters_of_its_calls_only():
+    contributions = contributions_of(history())
+    sums: dict = {}
+    maxima: dict = {}
+    merge(sums, contributions, maxima)
+    days = {cell: row for cell, row in sums.items() if cell.family is Family.QUEUE_DAY}
+    assert {cell.dims for cell in days} == {
+        "", "|dir=in", "|st=ZP", "|ct=KHCN", "|ch=-", "|dir=in|st=ZP", "|dir=in|ct=KHCN", "|dir=in|ch=-",
+    }  # fmt: skip
+    whole = next(row for cell, row in days.items() if cell.dims == "")
+    # One call: each of its slices counts exactly what all calls count, under the same names.
+    assert all(row == whole for row in days.values())
+    longest = [row for cell, row in maxima.items() if cell.family is Family.QUEUE_DAY]
+    assert len(longest) == len(days) and all(row == {"max_wait_ms": 40_000} for row in longest)
+    agent_slices = {cell.dims for cell in sums if cell.family is Family.AGENT_DAY}
+    assert agent_slices == {"", "|dir=in"}
 
 
 def test_filters_pick_one_kept_combination_of_dimensions():

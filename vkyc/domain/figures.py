@@ -11,7 +11,7 @@ from vkyc.domain.metrics import AGENT_STATES, CALL_COUNTERS, DECISIONS, END_PREF
 
 @dataclass
 class Sums:
-    """Counters summed over cells, for one filter (the attributes of one dimension suffix)."""
+    """Counters summed over cells (of one slice: ``Cell.dims``)."""
 
     counts: dict[str, int] = field(default_factory=dict)
     max_wait_ms: int | None = None
@@ -19,23 +19,19 @@ class Sums:
     wrapups: int = 0
     ends: dict[str, int] = field(default_factory=dict)
 
-    def add_item(
-        self, item: Mapping[str, int], suffix: str, *, calls: bool = True, states: bool = True
-    ) -> None:
-        """Add one stored cell's attributes (those of ``suffix`` for the call counters)."""
+    def add_item(self, item: Mapping[str, int], *, calls: bool = True, states: bool = True) -> None:
+        """Add one stored cell's call counters (``calls``) and agent state times (``states``)."""
         if calls:
             for name in CALL_COUNTERS:
-                value = item.get(name + suffix)
+                value = item.get(name)
                 if value:
                     self.counts[name] = self.counts.get(name, 0) + int(value)
-            longest = item.get("max_wait_ms" + suffix)
+            longest = item.get("max_wait_ms")
             if longest is not None:
                 self.max_wait_ms = max(self.max_wait_ms or 0, int(longest))
             for key, value in item.items():
-                if not key.startswith(END_PREFIX) or not key.endswith(suffix):
-                    continue
-                end = key[len(END_PREFIX) : len(key) - len(suffix)]
-                if "|" not in end:  # not another suffix's attribute
+                if key.startswith(END_PREFIX):
+                    end = key[len(END_PREFIX) :]
                     self.ends[end] = self.ends.get(end, 0) + int(value)
         if states:
             for state in AGENT_STATES:

@@ -1,21 +1,24 @@
 """The reports' counters (``report_counters``) and the marks that make each effect count once
 (``report_marks``). The only code that knows their keys.
 
-A cell (``vkyc.domain.metrics.Cell``) is one item: ``counter_key = "<family>#<owner>"``, ``bucket`` =
-the 15-minute or day key; its counters are numeric attributes named by the domain.
+A cell (``vkyc.domain.metrics.Cell``) is one item: ``counter_key = "<family>#<owner><dims>"`` (``dims``:
+the slice of the calls it counts, ``|st=ZP``, or nothing for every call), ``bucket`` = the 15-minute or
+day key; its counters are numeric attributes named by the domain (``answered``, ``t:IN_CALL``). Each
+slice being a partition of its own, a report Queries exactly the slice it shows.
 
 ``apply(contributions)`` — exactly once, in any order:
 
-1. the maxima first, each raised only if greater (``max_wait_ms``): one GetItem of the cell, then one
-   conditional UpdateItem if something must rise. Idempotent and order-free, so doing it before the
-   counters means a crash in between is repaired by the redelivery;
+1. the maxima first, each raised only if greater (``max_wait_ms``): one BatchGetItem of the cells
+   (up to 100), then one conditional UpdateItem per cell where something must rise. Idempotent and
+   order-free, so doing it before the counters means a crash in between is repaired by the redelivery;
 2. then every ``ADD`` in a transaction with a Put of each contribution's mark conditioned on
    ``attribute_not_exists``: a mark already there (a record delivered again) cancels the
    transaction; the contributions whose marks failed are dropped and the rest is sent again. Several
    contributions share one transaction (up to 100 items, the cells merged), so a stream batch costs a
    few requests, not one per record.
 
-Reading: ``read`` Queries one owner's cells between two buckets (one request per 1 MB page).
+Reading: ``read`` Queries one owner's cells of one slice between two buckets (one request per 1 MB
+page).
 Rebuilding: ``replace`` overwrites an owner's cells of a range with recomputed ones (and deletes
 those that should not exist), ``put_marks`` records milestones as applied.
 """
@@ -40,11 +43,14 @@ MARK_TTL = timedelta(days=3)
 MAX_TRANSACTION_ITEMS = 100
 MAX_ATTRIBUTES_PER_UPDATE = 64
 MAX_BATCH_WRITE = 25
+MAX_BATCH_GET = 100
 CONFLICT_RETRIES = 5
 
 
-def counter_key(family: Family, owner: str) -> str:
-    return f"{family.value}#{owner}"
+def counter_key(family: Family, owner: str, dims: str = "") -> str:
+    """The partition of ``owner``'s cells of ``family`` in slice ``dims``. Unambiguous: owners are ids
+    (and ``unit|queue``) without ``=``, and every part of a slice holds one."""
+    return f"{family.value}#{owner}{dims}"
 
 
 def _client() -> Any:
@@ -60,7 +66,8 @@ def _marks_table() -> str:
 
 
 def _key(cell: Cell) -> dict[str, Any]:
-    return {"counter_key": {"S": counter_key(cell.family, cell.owner)}, "bucket": {"S": cell.bucket}}
+    key = counter_key(cell.family, cell.owner, cell.dims)
+    return {"counter_key": {"S": key}, "bucket": {"S": cell.bucket}}
 
 
 def _numbers(item: Mapping[str, Any]) -> dict[str, int]:
@@ -88,9 +95,13 @@ def apply(contributions: Sequence[Contribution], *, now: datetime | None = None)
         if contribution.adds or contribution.maxima:
             unique.setdefault(contribution.mark, contribution)
     pending = list(unique.values())
+    maxima: dict[Cell, dict[str, int]] = {}
     for contribution in pending:
         for cell, row in contribution.maxima.items():
-            raise_maxima(cell, row)
+            target = maxima.setdefault(cell, {})
+            for name, value in row.items():
+                target[name] = max(target.get(name, value), value)
+    raise_all(maxima)
     counted, repeated = 0, len(contributions) - len(pending)
     for group in _groups([c for c in pending if c.adds]):
         done, again = _apply_group(group, expires)
@@ -173,6 +184,52 @@ def _apply_group(group: list[Contribution], expires: int) -> tuple[int, int]:
     return 0, repeated
 
 
+def raise_all(maxima: Mapping[Cell, Mapping[str, int]]) -> None:
+    """``raise_maxima`` of every cell, reading them together: one consistent BatchGetItem per 100 cells
+    (a milestone's maxima go to each slice of its two grains), then an update of the cells where
+    something must rise."""
+    cells = sorted(maxima)
+    for start in range(0, len(cells), MAX_BATCH_GET):
+        chunk = cells[start : start + MAX_BATCH_GET]
+        stored = _batch_get(chunk, sorted({name for cell in chunk for name in maxima[cell]}))
+        for cell in chunk:
+            row = maxima[cell]
+            current = _numbers(stored.get(_identity(_key(cell)), {}))
+            rising = {n: v for n, v in row.items() if n not in current or current[n] < v}
+            if rising and not _raise(cell, rising):
+                raise_maxima(cell, row)  # someone raised one meanwhile: read it again
+
+
+def _identity(key: Mapping[str, Any]) -> tuple[str, str]:
+    return key["counter_key"]["S"], key["bucket"]["S"]
+
+
+def _batch_get(cells: Sequence[Cell], names: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The ``names`` (and keys) of the stored ``cells``, read consistently, by key."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    request: dict[str, Any] = {
+        _counters_table(): {
+            "Keys": [_key(cell) for cell in cells],
+            "ConsistentRead": True,
+            "ProjectionExpression": ", ".join(["#k", "#b", *(f"#m{i}" for i in range(len(names)))]),
+            "ExpressionAttributeNames": {
+                "#k": "counter_key",
+                "#b": "bucket",
+                **{f"#m{i}": name for i, name in enumerate(names)},
+            },
+        }
+    }
+    for attempt in range(8):
+        answer = _client().batch_get_item(RequestItems=request)
+        for item in answer.get("Responses", {}).get(_counters_table(), []):
+            found[_identity(item)] = item
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(0.05 * 2**attempt)
+    raise RepositoryError("report counters: batch read left keys unprocessed")
+
+
 def raise_maxima(cell: Cell, row: Mapping[str, int]) -> None:
     """Raise each attribute of ``row`` on ``cell`` to its value if that is greater (or it is absent)."""
     for _ in range(CONFLICT_RETRIES):
@@ -189,38 +246,42 @@ def raise_maxima(cell: Cell, row: Mapping[str, int]) -> None:
         )
         current = _numbers(stored)
         rising = {name: value for name, value in row.items() if name not in current or current[name] < value}
-        if not rising:
+        if not rising or _raise(cell, rising):
             return
-        names = {f"#m{i}": name for i, name in enumerate(rising)}
-        values = {f":m{i}": {"N": str(value)} for i, value in enumerate(rising.values())}
-        condition = " AND ".join(
-            f"(attribute_not_exists(#m{i}) OR #m{i} < :m{i})" for i in range(len(rising))
-        )
-        try:
-            _client().update_item(
-                TableName=_counters_table(),
-                Key=_key(cell),
-                UpdateExpression="SET " + ", ".join(f"#m{i} = :m{i}" for i in range(len(rising))),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-            return
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise RepositoryError(f"raising report maxima: {exc}") from exc
-            # Someone raised one meanwhile: read again and raise what is still lower.
+        # Someone raised one meanwhile: read again and raise what is still lower.
     raise RepositoryError(f"raising report maxima of {cell}: kept losing races")
+
+
+def _raise(cell: Cell, rising: Mapping[str, int]) -> bool:
+    """Set ``rising`` on ``cell`` on condition that each is absent or lower; False when one no longer
+    is (another writer raised it)."""
+    names = {f"#m{i}": name for i, name in enumerate(rising)}
+    values = {f":m{i}": {"N": str(value)} for i, value in enumerate(rising.values())}
+    condition = " AND ".join(f"(attribute_not_exists(#m{i}) OR #m{i} < :m{i})" for i in range(len(rising)))
+    try:
+        _client().update_item(
+            TableName=_counters_table(),
+            Key=_key(cell),
+            UpdateExpression="SET " + ", ".join(f"#m{i} = :m{i}" for i in range(len(rising))),
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise RepositoryError(f"raising report maxima: {exc}") from exc
+        return False
 
 
 # -- reading --------------------------------------------------------------------------------------------
 
 
-def read(family: Family, owner: str, first: str, last: str) -> dict[str, dict[str, int]]:
-    """The cells of ``owner`` in ``family`` whose bucket is between ``first`` and ``last`` (inclusive),
-    by bucket. One Query per 1 MB."""
+def read(family: Family, owner: str, first: str, last: str, dims: str = "") -> dict[str, dict[str, int]]:
+    """The cells of ``owner`` in ``family`` and slice ``dims`` whose bucket is between ``first`` and
+    ``last`` (inclusive), by bucket. One Query per 1 MB."""
     found: dict[str, dict[str, int]] = {}
-    for item in _query(counter_key(family, owner), first, last):
+    for item in _query(counter_key(family, owner, dims), first, last):
         bucket = item.pop("bucket")["S"]
         item.pop("counter_key", None)
         found[bucket] = _numbers(item)
@@ -251,10 +312,18 @@ def _query(key: str, first: str, last: str, keys_only: bool = False) -> Iterator
 # -- rebuilding -----------------------------------------------------------------------------------------
 
 
-def replace(family: Family, owner: str, first: str, last: str, rows: Mapping[str, Mapping[str, int]]) -> int:
-    """Make ``owner``'s cells between ``first`` and ``last`` exactly ``rows`` (bucket → counters): put
-    them whole and delete the others of the range. Returns the number of items written or deleted."""
-    key = counter_key(family, owner)
+def replace(
+    family: Family,
+    owner: str,
+    first: str,
+    last: str,
+    rows: Mapping[str, Mapping[str, int]],
+    dims: str = "",
+) -> int:
+    """Make ``owner``'s cells of slice ``dims`` between ``first`` and ``last`` exactly ``rows`` (bucket →
+    counters): put them whole and delete the others of the range. Returns the number of items written
+    or deleted."""
+    key = counter_key(family, owner, dims)
     stale = [item["bucket"]["S"] for item in _query(key, first, last, keys_only=True)]
     requests: list[dict[str, Any]] = []
     for bucket in stale:

@@ -1302,10 +1302,11 @@ class RevokedToken(VkycModel):
 
 class ReportCounter(VkycModel):
     """One cell of the reports' aggregates (``vkyc.repositories.aggregates``): the counters of one owner
-    (a unit and queue, a unit, an agent) over one bucket (15 minutes, or a local day).
+    (a unit and queue, a unit, an agent) and one slice of its calls (all, or those of one SUB_TYPE…:
+    part of ``counter_key``) over one bucket (15 minutes, or a local day).
 
-    Only the keys are declared: the counters are numeric attributes named by metric and dimension
-    (``answered|st=ZP``), added to with ``ADD`` by the stream consumer and read back raw. Only
+    Only the keys are declared: the counters are numeric attributes named by metric (``answered``,
+    ``t:IN_CALL``), added to with ``ADD`` by the stream consumer and read back raw. Only
     ``vkyc.repositories.aggregates`` reads and writes this table.
     """
 

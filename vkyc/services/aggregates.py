@@ -11,12 +11,16 @@ tables and their logs on demand.
   record still in the stream does not count again). Both are ``python -m vkyc.services.aggregates``.
 
 A rebuild is meant for closed ranges: a record applied while a rebuild of its cell runs may be
-overwritten (``check`` then shows it, and a second rebuild repairs it).
+overwritten (``check`` then shows it, and a second rebuild repairs it). Each owner's cells of every
+call are visited, and its cells of each slice (``Cell.dims``: a SUB_TYPE, a channel…) that a call of
+the range counts in: slices are open-ended (a dealer channel is any name), and a slice no call of the
+range carries could only hold cells of calls since deleted (vkyc deletes none).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import logging
 import sys
@@ -157,6 +161,7 @@ class Owner:
     owner: str
     first: str  # first bucket of the range, inclusive
     last: str
+    dims: str = ""  # the slice (``Cell.dims``)
 
 
 @dataclass
@@ -250,11 +255,13 @@ def recompute(
     by_key = {(o.family, o.owner): o for o in owners}
     for source in (sums, maxima):
         for cell, row in source.items():
-            owner_range = by_key.get((cell.family, cell.owner))
-            if owner_range is None or not owner_range.first <= cell.bucket <= owner_range.last:
+            whole = by_key.get((cell.family, cell.owner))
+            if whole is None:
                 continue
-            target = expected.rows[owner_range].setdefault(cell.bucket, {})
-            target.update({k: v for k, v in row.items() if v})
+            owner_range = dataclasses.replace(whole, dims=cell.dims)
+            rows = expected.rows.setdefault(owner_range, {})
+            if owner_range.first <= cell.bucket <= owner_range.last:
+                rows.setdefault(cell.bucket, {}).update({k: v for k, v in row.items() if v})
     cutoff = when - MARK_TTL
     expected.marks = [c.mark for at, c in recent if at >= cutoff]
     return expected
@@ -263,7 +270,7 @@ def recompute(
 @dataclass(frozen=True)
 class Difference:
     family: str
-    owner: str
+    owner: str  # and its slice, if any: "1|q|st=ZP"
     bucket: str
     attribute: str
     stored: int | None
@@ -278,14 +285,19 @@ def check(expected: Expected) -> list[Difference]:
     """Every counter whose stored value differs from the recomputation (absent = 0)."""
     found: list[Difference] = []
     for owner, rows in expected.rows.items():
-        stored = aggregates.read(owner.family, owner.owner, owner.first, owner.last)
+        stored = aggregates.read(owner.family, owner.owner, owner.first, owner.last, owner.dims)
         for bucket in sorted(set(stored) | set(rows)):
             have, want = stored.get(bucket, {}), rows.get(bucket, {})
             for name in sorted(set(have) | set(want)):
                 if have.get(name, 0) != want.get(name, 0):
                     found.append(
                         Difference(
-                            owner.family.value, owner.owner, bucket, name, have.get(name), want.get(name)
+                            owner.family.value,
+                            owner.owner + owner.dims,
+                            bucket,
+                            name,
+                            have.get(name),
+                            want.get(name),
                         )
                     )
     return found
@@ -295,7 +307,7 @@ def rebuild(expected: Expected) -> int:
     """Write the recomputation over the stored cells of its range; returns the items written."""
     written = 0
     for owner, rows in expected.rows.items():
-        written += aggregates.replace(owner.family, owner.owner, owner.first, owner.last, rows)
+        written += aggregates.replace(owner.family, owner.owner, owner.first, owner.last, rows, owner.dims)
     aggregates.put_marks(expected.marks)
     return written
 

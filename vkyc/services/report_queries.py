@@ -1,6 +1,7 @@
 """The summary, agents and errors reports, read from the aggregates (``vkyc.services.aggregates``): a
 report reads the cells of its range (one Query per owner: a unit's queue, an agent, a unit's staff),
-so what it costs depends on the range and the owners, never on the number of calls.
+of the slice its filters name (``Scope.suffix``), so what it costs depends on the range and the owners,
+never on the number of calls nor on the dimension values they carried.
 
 - ``summary``: the figures of ``docs/reports.md`` in total and per bucket (15 minutes, hour: from the
   15-minute cells; day, week, month: from the day cells). For units, every call of the units; with
@@ -133,25 +134,28 @@ class ReportQueries:
         fine = buckets.fine
         sums = [Sums() for _ in buckets.starts]
 
-        def add(rows: dict[str, dict[str, int]], *, calls: bool, states: bool) -> None:
-            for key, row in rows.items():
+        def add(family: Family, owner: str, dims: str, *, calls: bool, states: bool) -> None:
+            for key, row in aggregates.read(family, owner, first_key, last_key, dims).items():
                 n = buckets.index_of(key)
                 if n is not None:
-                    sums[n].add_item(row, suffix, calls=calls, states=states)
+                    sums[n].add_item(row, calls=calls, states=states)
 
         if scope.by_agents:
             family = Family.AGENT_15 if fine else Family.AGENT_DAY
             for agent in scope.agents:
-                add(aggregates.read(family, agent.id, first_key, last_key), calls=True, states=True)
+                # State time is the agent's, not a slice's: kept in its cells of every call.
+                add(family, agent.id, suffix, calls=True, states=not suffix)
+                if suffix:
+                    add(family, agent.id, "", calls=False, states=True)
         else:
             family = Family.QUEUE_15 if fine else Family.QUEUE_DAY
             for unit in scope.units:
                 for queue_id in scope.queues.get(unit.unit_id, []):
                     owner = owner_of_queue(unit.unit_id, queue_id)
-                    add(aggregates.read(family, owner, first_key, last_key), calls=True, states=False)
+                    add(family, owner, suffix, calls=True, states=False)
             staff = Family.STAFF_15 if fine else Family.STAFF_DAY
             for unit_id in scope.staff_units:
-                add(aggregates.read(staff, unit_id, first_key, last_key), calls=False, states=True)
+                add(staff, unit_id, "", calls=False, states=True)
         now = self.clock()
         for quarter, day, state, amount in self._ongoing(scope, now):
             n = buckets.index_of(quarter if fine else day)
@@ -234,7 +238,7 @@ class ReportQueries:
         for agent in sorted(scope.agents, key=lambda a: (a.unit_id, a.name)):
             sums = Sums()
             for row in aggregates.read(Family.AGENT_DAY, agent.id, first, last).values():
-                sums.add_item(row, "")
+                sums.add_item(row)
             current = live.get(agent.id)
             if current is not None and agent.id in now_in:
                 sums.state_ms[current.state] = sums.state_ms.get(current.state, 0) + now_in[agent.id]
@@ -292,9 +296,9 @@ class ReportQueries:
             for queue_id in scope.queues.get(unit.unit_id, []):
                 owner = owner_of_queue(unit.unit_id, queue_id)
                 for row in aggregates.read(
-                    Family.QUEUE_DAY, owner, scope.first.isoformat(), scope.last.isoformat()
+                    Family.QUEUE_DAY, owner, scope.first.isoformat(), scope.last.isoformat(), suffix
                 ).values():
-                    sums.add_item(row, suffix, states=False)
+                    sums.add_item(row, states=False)
         counted = {end: n for end, n in sums.ends.items() if n and end.split(":", 1)[1] in ERROR_REASONS}
         ids = self._error_ids(scope, {end.split(":", 1)[1] for end in counted}, query.direction)
         groups = [

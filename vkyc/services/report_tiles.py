@@ -48,7 +48,7 @@ def tiles(
         for queue_id in queues:
             owner = owner_of_queue(unit.unit_id, queue_id)
             for row in aggregates.read(Family.QUEUE_DAY, owner, today, today).values():
-                sums.add_item(row, "", states=False)
+                sums.add_item(row, states=False)
     figure = figures(sums)
     waiting = calls.waiting(serving_unit_id)
     oldest = min((c.created_at for c in waiting), default=None)
