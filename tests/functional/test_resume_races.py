@@ -55,6 +55,18 @@ def between_read_and_write(
     monkeypatch.setattr(repository, "find", find)
 
 
+def resumes_in_between(
+    world: World, monkeypatch: pytest.MonkeyPatch, resume: str, connection_id: str
+) -> None:
+    """A socket ``connection_id`` presents ``resume`` between the next read of the session and its write."""
+    sessions = world.graph.sessions
+    between_read_and_write(
+        world,
+        monkeypatch,
+        lambda: world.graph.run(sessions.connect(connection_id, token=None, resume=resume)),
+    )
+
+
 def supervisor(world: World) -> tuple[WsConnection, str]:
     connection = new_session("supervisor", "gs.race", unit_id="*")
     return connection, hello(world, connection.connection_id)
@@ -85,9 +97,7 @@ def test_a_drop_that_crosses_the_resume_leaves_the_resumed_socket_alone(
 ) -> None:
     old, resume = supervisor(world)
     sessions = world.graph.sessions
-    between_read_and_write(
-        world, monkeypatch, lambda: world.graph.run(sessions.connect("conn-new", token=None, resume=resume))
-    )
+    resumes_in_between(world, monkeypatch, resume, "conn-new")
 
     effects = sessions.disconnect(old.connection_id)  # read the session on the old socket, then lost the race
 
@@ -102,9 +112,7 @@ def test_two_sockets_presenting_one_token_together_open_one(
 ) -> None:
     old, resume = supervisor(world)
     sessions = world.graph.sessions
-    between_read_and_write(
-        world, monkeypatch, lambda: world.graph.run(sessions.connect("conn-first", token=None, resume=resume))
-    )
+    resumes_in_between(world, monkeypatch, resume, "conn-first")
 
     with pytest.raises(ProtocolError) as refused:
         sessions.connect("conn-second", token=None, resume=resume)
