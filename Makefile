@@ -81,6 +81,7 @@ bench: install
 	$(PY) -m bench.call_setup
 	$(PY) -m bench.timers_load --rounds 5
 	$(PY) bench/webhooks.py
+	$(PY) bench/media_call.py
 
 # -rP: the scenario's round times and timer lateness figures are printed when it passes too.
 load: install

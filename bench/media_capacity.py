@@ -51,6 +51,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRecorder, MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from bench.media_peers import store_on_moto
 from media_node.clip import AUDIO_FRAME_SAMPLES, ClipCursor, EncodedClip, encode_clip
 from media_node.control import ControlClient, serve_stdio
 from sdk.media import FaceVideo, MediaPeer, SyntheticVideo, Tone
@@ -415,16 +416,7 @@ async def soak(args: argparse.Namespace, clips: tuple[EncodedClip, EncodedClip])
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    from local.moto_server import MotoServer, ensure_fake_credentials
-    from media_node.storage import S3Store
-
-    ensure_fake_credentials()
-    moto = MotoServer(port=0)
-    moto.start()
-    os.environ["AWS_ENDPOINT_URL"] = moto.url
-    os.environ["VKYC_BUCKET"] = f"bench-media-{uuid.uuid4().hex[:6]}"
-    S3Store.from_env().ensure_bucket()
-    try:
+    with store_on_moto("bench-media"):
         log("encoding the load's clips ...")
         clips = await asyncio.get_running_loop().run_in_executor(None, make_clips)
         if args.soak:
@@ -435,8 +427,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         ours = await ramp("ours", ours_argv, args, clips)
         log("ramp: aiortc stock pipeline (MediaRelay + re-encoding + MediaRecorder .mp4)")
         stock = await ramp("stock", stock_argv, args, clips)
-    finally:
-        moto.stop()
     best = ours.level(ours.max_calls)
     return {
         "max_calls_at_14fps": ours.max_calls,

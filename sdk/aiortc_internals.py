@@ -9,6 +9,8 @@ functions below, and through nothing else of aiortc's that is private. What they
   ``__nack_generator`` (its ``missing`` and ``max_seq``), ``__remote_bitrate_estimator`` and
   ``__rtcp_ssrc``; its methods ``_send_rtcp``, ``_send_rtcp_nack`` and ``_send_rtcp_pli``;
 * ``RTCRtpSender``'s ``_ssrc`` and ``_handle_rtcp_packet`` (replaced per instance, never on the class);
+* ``RTCIceTransport``'s ``_send`` and ``_recv`` (aioice's datagram I/O under DTLS), replaced per
+  instance by the benchmarks' impaired link (``bench.impairment``);
 * ``aiortc.jitterbuffer.JitterBuffer`` with the arguments aiortc gives a video receiver's.
 
 Written against one aiortc release, ``WRITTEN_FOR``, which ``pyproject.toml`` pins exactly: importing
@@ -161,3 +163,21 @@ def replace_sender_rtcp_handler(sender: RTCRtpSender, handler: RtcpHandler) -> N
     """Route the RTCP that reaches ``sender`` to ``handler``, for this instance only (never the class)."""
     _require(sender, "_handle_rtcp_packet")
     setattr(sender, "_handle_rtcp_packet", handler)  # noqa: B010  (mypy: aiortc types it as a method)
+
+
+DatagramSend = Callable[[bytes], Awaitable[None]]
+DatagramRecv = Callable[[], Awaitable[bytes]]
+
+
+def ice_datagram_io(transport: Any) -> tuple[DatagramSend, DatagramRecv]:
+    """``transport``'s (an ``RTCIceTransport``) datagram send and receive, under its DTLS layer."""
+    return _require(transport, "_send"), _require(transport, "_recv")
+
+
+def replace_ice_datagram_io(transport: Any, send: DatagramSend, recv: DatagramRecv) -> None:
+    """Route every datagram ``transport`` sends and receives through ``send``/``recv``, this
+    instance only."""
+    _require(transport, "_send")
+    _require(transport, "_recv")
+    setattr(transport, "_send", send)  # noqa: B010  (mypy: aiortc types them as methods)
+    setattr(transport, "_recv", recv)  # noqa: B010

@@ -30,12 +30,12 @@ from typing import Any
 
 import pytest
 
+from bench.media_peers import FrameLog, mobile_peer
 from local.media_node_process import MediaNodeProcess
 from sdk import VkycClient, mobile_token
 from sdk.media import BlankVideo, MediaPeer, VideoSource, connect_media
 from tests.browser.conftest import LoopThread, screenshot
 from tests.browser.helpers import decide, dossier_with_images, go_available, login, wait_phase
-from tests.integration.media.helpers import FrameLog, mobile_peer
 from tests.integration.test_signaling import API_KEY_UNIT_1
 from vkyc.repositories.calls import CallRepository
 from vkyc.repositories.dossiers import DossierRepository

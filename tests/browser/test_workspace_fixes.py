@@ -132,7 +132,8 @@ def test_a_ring_out_says_the_call_went_back_to_the_queue_and_a_reject_rings_agai
             arg=first_offer,
             timeout=20_000,
         )
-        assert first and page.is_visible("#offer")
+        # The second offer's push is counted before the page draws it: wait for the drawing.
+        assert first and page.wait_for_selector("#offer", state="visible", timeout=20_000)
         page.click("#accept")
         wait_phase(page, "incall")
         assert page.evaluate("window.vkyc.call.call_id") == call_id

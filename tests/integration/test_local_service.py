@@ -217,9 +217,9 @@ def test_a_killed_moto_server_comes_back_with_every_record_and_a_call_works(up):
 
 
 def test_a_killed_media_node_is_replaced_and_the_next_calls_media_connects(up):
+    from bench.media_peers import agent_peer, mobile_peer
     from sdk import VkycClient, login, mobile_token
     from sdk.media import connect_media
-    from tests.integration.media.helpers import agent_peer, mobile_peer
 
     kill_and_wait_until_back(up, "media-local-1", r"Media node +media-local-1")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bench.media_peers import agent_peer
 from local.demo.by_hand import mobile_commands
 from local.demo.schema import load_demo_file
 from local.media_node_process import MediaNodeProcess
@@ -32,7 +33,6 @@ from sdk.cli import build_parser
 from sdk.media import connect_media
 from tests.browser.helpers import dossier_with_images
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
-from tests.integration.media.helpers import agent_peer
 from vkyc import env
 from vkyc.protocol.messages import CallOffer
 from vkyc.repositories import tables

@@ -162,6 +162,27 @@ def test_a_replaced_rtcp_handler_is_this_senders_only():
     _with_transceiver("video", check)
 
 
+def test_the_ice_transports_datagram_io_is_reached_and_replaced_on_that_transport_only():
+    def check(receiver, sender):
+        ice = sender.transport.transport
+        send, recv = aiortc_internals.ice_datagram_io(ice)
+        assert callable(send) and callable(recv)
+
+        async def shaped_send(data: bytes) -> None:
+            await send(data)
+
+        async def shaped_recv() -> bytes:
+            return await recv()
+
+        aiortc_internals.replace_ice_datagram_io(ice, shaped_send, shaped_recv)
+        assert aiortc_internals.ice_datagram_io(ice) == (shaped_send, shaped_recv)
+        other = type(ice).__new__(type(ice))
+        with pytest.raises(RuntimeError, match="has no _send"):
+            aiortc_internals.ice_datagram_io(other)  # never set on the class
+
+    _with_transceiver("video", check)
+
+
 def test_an_attribute_that_moved_is_named():
     with pytest.raises(RuntimeError, match="object has no _RTCRtpReceiver__rtcp_ssrc"):
         aiortc_internals.rtcp_ssrc(object())  # type: ignore[arg-type]

@@ -1,6 +1,10 @@
 """One call through the media node, start to finish, with real aiortc peers: waiting media while it
 rings, the agent's media after the answer, both ways, the decision snapshot, the recording and the
-evidence bundle. The call runs once (module fixture); each test checks one promise of issue #5."""
+evidence bundle. The call runs once (module fixture); each test checks one promise of issue #5.
+
+The scenario waits on what each step needs (so many frames, so many audio packets), never on the
+clock, and the tests check what arrived, not how fast: the frame rates, the switch from waiting media
+to the agent's and the snapshot's time are figures of ``bench/media_call.py``."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.media_peers import FrameLog, agent_peer, connect, mobile_peer, until, within
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine
 from media_node.evidence import Bundle, DecisionFacts, EvidenceFile, build_bundle, verify_bundle
@@ -28,7 +33,6 @@ from media_node.recorder import RecordingInfo
 from media_node.snapshot import SnapshotResult, read_jpeg_comment, stamp_text
 from media_node.storage import S3Store
 from sdk.media import MediaPeer
-from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer, until
 from tests.unit.media_node.stamp_check import VIETNAM, assert_stamped_with
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,12 +51,9 @@ class Observed:
     mobile: MediaPeer
     agent: MediaPeer
     mobile_audio_while_ringing: int
-    mobile_audio_total: int
-    agent_audio_total: int
-    agent_video_fps: float
-    mobile_video_fps: float
+    in_call_media_flowed: bool
+    agent_video_frames: int
     snapshot: SnapshotResult
-    snapshot_seconds: float
     snapshot_jpeg: bytes
     closed_at: float
     close_returned_at: float
@@ -80,12 +81,20 @@ async def run_call(store: S3Store) -> Observed:
         await until(lambda: len(mobile_log.classes(since=answered_at)) >= 5)
         await connect(engine, CALL, "agent", agent)
         agent_attached_at = time.monotonic()
-        await asyncio.sleep(2.5)  # the scenario: in call a while, the rates measured over its last 2 s
-        agent_fps, mobile_fps = agent.received["video"].fps(2.0), mobile.received["video"].fps(2.0)
-        started = time.perf_counter()
+        # In call: 2 s of video each way at 15 fps, and over 2 s of voice each way (50 packets a second).
+        flowed = await within(
+            lambda: (
+                len(agent_log.classes(since=agent_attached_at)) >= IN_CALL_FRAMES
+                and len(mobile_log.classes(since=agent_attached_at)) >= IN_CALL_FRAMES
+                and agent.received["audio"].frames >= IN_CALL_AUDIO
+                and mobile.received["audio"].frames - audio_while_ringing >= IN_CALL_AUDIO
+            ),
+            timeout=60,
+        )
         shot = await engine.snapshot(CALL)
-        snapshot_seconds = time.perf_counter() - started
-        await asyncio.sleep(0.5)  # the scenario: the call goes on a moment after the snapshot
+        # The call goes on a moment after the snapshot: half a second of the caller's video.
+        frames = agent.received["video"].frames
+        await until(lambda: agent.received["video"].frames >= frames + 8, timeout=60)
         closed_at = time.monotonic()
         recording = await engine.close_call(CALL, "hangup")
         close_returned_at = time.monotonic()
@@ -121,12 +130,9 @@ async def run_call(store: S3Store) -> Observed:
             mobile,
             agent,
             audio_while_ringing,
-            mobile.received["audio"].frames,
-            agent.received["audio"].frames,
-            agent_fps,
-            mobile_fps,
+            flowed is not None,
+            agent.received["video"].frames,
             shot,
-            snapshot_seconds,
             store.get(shot.key),
             closed_at,
             close_returned_at,
@@ -141,6 +147,8 @@ async def run_call(store: S3Store) -> Observed:
 
 
 SENT_SIZES = {(640, 480), (320, 240)}  # EncodedVideoTrack's size and low_size
+IN_CALL_FRAMES = 30
+IN_CALL_AUDIO = 100
 
 
 @pytest.fixture(scope="module")
@@ -159,19 +167,18 @@ def test_waiting_media_goes_on_until_the_agents_media_replaces_it(call: Observed
     # Answered but the agent's page not yet connected: the caller still gets the waiting media.
     assert set(call.mobile_log.classes(call.answered_at, call.agent_attached_at)) == {"waiting"}
     switched = call.mobile_log.first("agent", since=call.answered_at)
-    assert switched is not None and switched - call.agent_attached_at < 1.5
-    after = call.mobile_log.classes(since=switched)
-    assert len(after) >= 30 and set(after) == {"agent"}  # it stopped for good
+    assert switched is not None and call.agent_attached_at < switched < call.closed_at
+    assert set(call.mobile_log.classes(since=switched)) == {"agent"}  # it stopped for good
 
 
 def test_media_flows_both_ways(call: Observed) -> None:
-    assert call.mobile_video_fps >= 12 and call.agent_video_fps >= 12
+    # Within a minute of the agent's link (generous: media only stalls that long when it is broken),
+    # 2 s of video and of voice arrived each way.
+    assert call.in_call_media_flowed
     # The sender drops to 320x240 when the node's estimate of the link falls, which a busy machine's
     # delays can cause even on loopback; either picture size is the caller's full picture.
     assert call.agent.received["video"].size in SENT_SIZES
     assert set(call.agent_log.classes()) == {"customer"}  # the agent sees the caller's face
-    assert call.agent_audio_total >= 100  # over 3 s of the caller's voice
-    assert call.mobile_audio_total - call.mobile_audio_while_ringing >= 100
 
 
 def test_the_snapshot_finds_the_face_and_carries_the_burned_in_time(call: Observed) -> None:
@@ -179,7 +186,6 @@ def test_the_snapshot_finds_the_face_and_carries_the_burned_in_time(call: Observ
     assert shot.face_found and shot.face_box is not None
     assert (shot.width, shot.height) in SENT_SIZES and shot.sharpness > 10
     assert shot.key == f"calls/{CALL}/snapshots/{shot.snapshot_id}.jpg"
-    assert call.snapshot_seconds < 1.5
     assert abs((datetime.now(UTC) - shot.taken_at).total_seconds()) < 120
     text = stamp_text(CALL, shot.taken_at, VIETNAM)
     comment = read_jpeg_comment(call.snapshot_jpeg)
@@ -198,7 +204,8 @@ def test_the_recording_opens_and_lasts_as_long_as_the_call(call: Observed) -> No
         assert len(container.streams.video) == 2 and len(container.streams.audio) == 2
         duration = (container.duration or 0) / 1e6
         titles = sorted(s.metadata.get("title", "") for s in container.streams)
-        frames = sum(1 for _ in container.decode(video=0))
+        caller_video = next(s for s in container.streams.video if s.metadata.get("title") == "mobile_video")
+        frames = sum(1 for _ in container.decode(caller_video))
     assert titles == ["agent_audio", "agent_video", "mobile_audio", "mobile_video"]
     # The media flowed from the caller's link up to the hang-up at least, and within the node's call
     # at most (a busy machine stretches the moments around those: connecting, closing).
@@ -208,7 +215,9 @@ def test_the_recording_opens_and_lasts_as_long_as_the_call(call: Observed) -> No
         call_seconds,
     )
     assert abs(info.duration_s - duration) < 0.2
-    assert frames >= 12 * call_seconds * 0.8
+    # The caller's video the node relayed to the agent, it also recorded, from further back (the
+    # caller's link came up before the agent's).
+    assert frames >= call.agent_video_frames
 
 
 def test_the_evidence_bundle_verifies_then_fails_after_one_changed_byte(call: Observed) -> None:

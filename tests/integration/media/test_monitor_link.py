@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bench.media_peers import FrameLog, agent_peer, connect, mobile_peer, until
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine, MediaEvent
 from media_node.errors import BadParty, CallNotFound
 from media_node.storage import S3Store
 from sdk.media import BlankVideo, EncodedVideoTrack, MediaPeer
-from tests.integration.media.helpers import FrameLog, agent_peer, connect, mobile_peer, until
 
 CALL = "IT-MONITOR-1"
 

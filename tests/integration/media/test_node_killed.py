@@ -19,11 +19,11 @@ from pathlib import Path
 import av
 import pytest
 
+from bench.media_peers import agent_peer, mobile_peer
 from media_node.control import ControlClient
 from media_node.errors import RecordingStillActive
 from media_node.recorder import RecordingInfo, recover_recording
 from media_node.storage import S3Store
-from tests.integration.media.helpers import agent_peer, mobile_peer
 
 ROOT = Path(__file__).resolve().parents[3]
 CALL = "IT-KILL-1"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.media_peers import FrameLog, agent_peer, mobile_peer, until
 from local.media_node_process import MediaNodeProcess
 from local.stack import Stack
 from media_node.storage import S3Store
@@ -25,7 +26,6 @@ from sdk.media import MediaPeer, connect_media
 from tests.binding import assert_bound_to
 from tests.integration.admin_http import AdminHttp
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
-from tests.integration.media.helpers import FrameLog, agent_peer, mobile_peer, until
 from tests.integration.media.test_wired_calls import UNIT, call_item, ringing_call
 from tests.polling import wait_until
 from vkyc.domain.roles import UserRole

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.media_peers import blank_mobile_peer, connect
 from media_node.config import NodeConfig
 from media_node.engine import MediaEngine
 from media_node.snapshot import SnapshotResult
 from media_node.storage import S3Store
-from tests.integration.media.helpers import blank_mobile_peer, connect
 
 
 def test_a_blank_video_gives_a_snapshot_without_a_face(media_store: S3Store) -> None:

@@ -17,6 +17,10 @@ Each scenario runs once (module fixtures) and each test checks one promise:
 
 Two node processes start together; the first carries every call (routing's tie rule), the second is
 the spare that recovers the recording of the third scenario.
+
+The scenarios wait on conditions (frames, states), and the tests check what happened, not how fast:
+frame rates, the switch to the agent's media and the snapshot's time are ``bench/media_call.py``'s.
+The reconnect and the agent's release are held to the reconnect grace, the protocol's own bound.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.media_peers import FrameLog, agent_peer, mobile_peer, until, within
 from local.media_node_process import MediaNodeProcess
 from local.stack import Stack
 from media_node.evidence import verify_bundle
@@ -48,8 +53,8 @@ from sdk.errors import ServerError
 from sdk.media import BlankVideo, MediaPeer, connect_media
 from tests.binding import assert_bound_to
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
-from tests.integration.media.helpers import FrameLog, agent_peer, mobile_peer, until
 from tests.polling import wait_until
+from vkyc.domain.settings import CallSettings
 from vkyc.protocol.messages import CallEnded, CallOffer, CallRinging
 from vkyc.repositories import call_media, media_nodes
 from vkyc.repositories.agents import AgentRepository
@@ -175,16 +180,13 @@ class WholeCall:
     mobile_linked_at: float
     answered_at: float
     agent_linked_at: float
-    accept_to_connected_s: float
-    agent_fps: float
-    mobile_fps: float
+    in_call_media_flowed: bool
     agent_video_size: tuple[int, int] | None
     agent_classes: list[str]
     reconnect_s: float
     agent_state_during_reconnect: set[str]
     agent_frames_after_reconnect: int
     snapshot: Any
-    snapshot_seconds: float
     hung_up_at: float
     recording_closed_seen_at: float
     ended: CallEnded
@@ -230,11 +232,13 @@ async def whole_call(stack: Stack, unit: LoadUnit, store: S3Store, node: MediaNo
         await connect_media(agent, call_id, agent_media)
         agent_linked_at = time.monotonic()
         await until(lambda: call_item(call_id).state == "CONNECTED", interval=0.02)
-        accept_to_connected_s = time.monotonic() - answered_at
-        await asyncio.sleep(2.5)  # the scenario: in call a while, the rates measured over its last 2 s
-        agent_fps, mobile_fps = (
-            agent_media.received["video"].fps(2.0),
-            mobile_media.received["video"].fps(2.0),
+        # In call: 2 s of video each way at 15 fps (generous: media only stalls a minute when broken).
+        flowed = await within(
+            lambda: (
+                len(agent_log.classes(since=agent_linked_at)) >= 30
+                and len(mobile_log.classes(since=agent_linked_at)) >= 30
+            ),
+            timeout=60,
         )
 
         # The caller's network drops: its socket resumes within the grace and it offers a fresh peer
@@ -253,10 +257,10 @@ async def whole_call(stack: Stack, unit: LoadUnit, store: S3Store, node: MediaNo
         agent_states.add(agent_media.connection_state)
         await until(lambda: call_item(call_id).state == "CONNECTED")
 
-        started = time.monotonic()
         shot = await agent.media_snapshot(call_id)
-        snapshot_seconds = time.monotonic() - started
-        await asyncio.sleep(0.5)  # the scenario: the call goes on a moment after the snapshot
+        # The call goes on a moment after the snapshot: half a second of the caller's video.
+        frames = agent_media.received["video"].frames
+        await until(lambda: agent_media.received["video"].frames >= frames + 8, timeout=60)
         hung_up_at = time.monotonic()
         ended = await agent.request("call.hangup", call_id=call_id)
         assert isinstance(ended, CallEnded)
@@ -287,16 +291,13 @@ async def whole_call(stack: Stack, unit: LoadUnit, store: S3Store, node: MediaNo
             mobile_linked_at=mobile_linked_at,
             answered_at=answered_at,
             agent_linked_at=agent_linked_at,
-            accept_to_connected_s=accept_to_connected_s,
-            agent_fps=agent_fps,
-            mobile_fps=mobile_fps,
+            in_call_media_flowed=flowed is not None,
             agent_video_size=agent_media.received["video"].size,
             agent_classes=agent_log.classes(),
             reconnect_s=reconnect_s,
             agent_state_during_reconnect=agent_states,
             agent_frames_after_reconnect=agent_media.received["video"].frames - frames_before,
             snapshot=shot,
-            snapshot_seconds=snapshot_seconds,
             hung_up_at=hung_up_at,
             recording_closed_seen_at=recording_closed_seen_at,
             ended=ended,
@@ -320,6 +321,7 @@ def call(stack: Stack, unit: LoadUnit, store: S3Store, node: MediaNodeProcess) -
 
 
 SENT_SIZES = {(640, 480), (320, 240)}
+RECONNECT_GRACE_S = CallSettings().reconnect_grace_s  # the unit's settings are the defaults
 
 
 def test_the_call_gets_the_least_loaded_live_node(call: WholeCall) -> None:
@@ -333,16 +335,15 @@ def test_the_caller_sees_waiting_media_while_it_rings_until_the_agents_media_rep
     assert len(ringing) >= 20 and set(ringing) == {"waiting"}
     assert set(call.mobile_log.classes(call.answered_at, call.agent_linked_at)) == {"waiting"}
     switched = call.mobile_log.first("agent", since=call.answered_at)
-    assert switched is not None and switched - call.agent_linked_at < 2.0
+    assert switched is not None and call.agent_linked_at < switched < call.hung_up_at
     # The waiting media never comes back, reconnect included (the node sends the agent's media).
     assert "waiting" not in call.mobile_log.classes(since=switched)
 
 
 def test_media_flows_both_ways_and_the_call_is_connected_once_both_links_are_up(call: WholeCall) -> None:
-    assert call.agent_fps >= 10 and call.mobile_fps >= 10
+    assert call.in_call_media_flowed  # the call was CONNECTED first: the scenario waited for it
     assert call.agent_video_size in SENT_SIZES
     assert set(call.agent_classes) == {"customer"}
-    assert call.accept_to_connected_s < 10  # measured: see the report; typically well under 2 s
 
 
 def test_bad_offers_are_refused_with_stable_codes(call: WholeCall) -> None:
@@ -354,7 +355,7 @@ def test_bad_offers_are_refused_with_stable_codes(call: WholeCall) -> None:
 
 
 def test_the_mobile_reconnects_within_the_grace_to_the_same_node(call: WholeCall) -> None:
-    assert call.reconnect_s < 10
+    assert call.reconnect_s < RECONNECT_GRACE_S
     assert call.agent_state_during_reconnect == {"connected"}  # the agent's connection was not renegotiated
     assert call.agent_frames_after_reconnect >= 20
 
@@ -364,7 +365,6 @@ def test_the_snapshot_finds_the_face(call: WholeCall) -> None:
     assert shot.face_found and shot.face_box is not None and len(shot.face_box) == 4
     assert (shot.width, shot.height) in SENT_SIZES and shot.sharpness > 10
     assert shot.taken_at.endswith("Z") and shot.snapshot_id.startswith("snap-")
-    assert call.snapshot_seconds < 5
     assert call.final.snapshot_keys == {f"calls/{call.call_id}/snapshots/{shot.snapshot_id}.jpg"}
 
 
@@ -534,11 +534,11 @@ def _idle(node_id: str) -> bool:
 def test_a_killed_node_ends_its_call_with_a_reason_for_both_parties(killed: Killed) -> None:
     for push in killed.ended.values():
         assert (push.state, push.reason, push.ended_by) == ("FINISHED", "media_node_lost", "system")
-    assert killed.ended_after_s < 15  # within the reconnect grace
+    assert killed.ended_after_s < RECONNECT_GRACE_S
 
 
 def test_the_agent_is_freed_within_the_grace(killed: Killed) -> None:
-    assert killed.agent_state == "WRAP_UP" and killed.agent_freed_after_s < 15
+    assert killed.agent_state == "WRAP_UP" and killed.agent_freed_after_s < RECONNECT_GRACE_S
 
 
 def test_the_partial_recording_is_recovered_playable_and_marked_incomplete(killed: Killed) -> None:

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tests.integration.media.impairment import Shaper
+from bench.impairment import Shaper
 from tests.virtual_time import run_virtual
 
 RATE_BPS = 400_000  # 50 kB/s

@@ -1,16 +1,21 @@
-"""What the integration tests need to drive a call: peers for each party, and telling frames apart."""
+"""What the media tests and benchmarks need to drive a call: peers for each party, waiting on a
+condition, and telling the frames apart (the node's waiting media, the agent's camera, the caller's face)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import av
 
 from media_node.engine import MediaEngine
+from media_node.storage import S3Store
 from sdk.media import (
     BlankVideo,
     EncodedAudioTrack,
@@ -25,17 +30,25 @@ from sdk.media import (
 T = TypeVar("T")
 
 
-async def until(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
-    """The first truthy value of ``predicate``, polled without blocking the loop; AssertionError after
-    ``timeout`` s (generous: a loaded machine delays media by seconds)."""
+async def within(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T | None:
+    """The first truthy value of ``predicate``, polled without blocking the loop; None after ``timeout``
+    s (generous: a loaded machine delays media by seconds)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not met within {timeout} s")
+            return None
         await asyncio.sleep(interval)
+
+
+async def until(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """``within``, or AssertionError when ``predicate`` was not met in ``timeout`` s."""
+    value = await within(predicate, timeout, interval)
+    if value is None:
+        raise AssertionError(f"not met within {timeout} s")
+    return value
 
 
 def classify(frame: av.VideoFrame) -> str:
@@ -87,3 +100,22 @@ async def connect(engine: MediaEngine, call_id: str, party: str, peer: MediaPeer
     answer = await engine.attach(call_id, party, await peer.offer())
     await peer.accept(answer)
     await peer.wait_connected(30)
+
+
+@contextmanager
+def store_on_moto(bucket_prefix: str) -> Iterator[S3Store]:
+    """A moto server in this process and a fresh bucket on it, named in the environment
+    (``AWS_ENDPOINT_URL``, ``VKYC_BUCKET``) for the node processes a benchmark starts."""
+    from local.moto_server import MotoServer, ensure_fake_credentials
+
+    ensure_fake_credentials()
+    moto = MotoServer(port=0)
+    moto.start()
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = moto.url
+        os.environ["VKYC_BUCKET"] = f"{bucket_prefix}-{uuid.uuid4().hex[:6]}"
+        store = S3Store.from_env()
+        store.ensure_bucket()
+        yield store
+    finally:
+        moto.stop()

@@ -3,7 +3,7 @@
 This machine's kernel has ``tbf`` but no ``netem`` (and no packet classifiers), so the loss has to be
 injected in user space anyway; doing the rate here too keeps the test free of network namespaces
 and root-only setup. ``impair(pc, ...)`` wraps the datagram transport under a peer connection's DTLS
-layer (aioice's ``send``/``recv``, which aiortc's ``RTCIceTransport`` exposes as ``_send``/``_recv``):
+layer (aioice's ``send``/``recv``, reached through ``sdk.aiortc_internals``):
 every SRTP/SRTCP datagram in either direction goes through a ``Shaper``, as through a real link.
 
 ``Shaper``: each datagram is dropped with probability ``loss``; the rest wait in a FIFO drained at
@@ -19,9 +19,13 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiortc import RTCPeerConnection
+
+from bench.media_peers import connect
+from media_node.engine import MediaEngine
+from sdk.aiortc_internals import ice_datagram_io, replace_ice_datagram_io
+from sdk.media import MediaPeer
 
 
 @dataclass
@@ -117,8 +121,8 @@ def impair(pc: RTCPeerConnection, *, rate_bps: int, loss: float, seed: int = 5) 
     transports = {t.sender.transport.transport for t in pc.getTransceivers()}
     if len(transports) != 1:
         raise RuntimeError(f"expected one bundled ICE transport, found {len(transports)}")
-    ice: Any = transports.pop()
-    send, recv = ice._send, ice._recv
+    ice = transports.pop()
+    send, recv = ice_datagram_io(ice)
     rng = random.Random(seed)
     inbound: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
 
@@ -147,6 +151,22 @@ def impair(pc: RTCPeerConnection, *, rate_bps: int, loss: float, seed: int = 5) 
         return item
 
     task = asyncio.get_running_loop().create_task(pull())
-    ice._send = shaped_send
-    ice._recv = shaped_recv
+    replace_ice_datagram_io(ice, shaped_send, shaped_recv)
     return Impairment(uplink, downlink, task)
+
+
+RATE_BPS = 300_000
+LOSS = 0.10
+
+
+async def call_on_a_slow_link(
+    engine: MediaEngine, call_id: str, mobile: MediaPeer, agent: MediaPeer
+) -> Impairment:
+    """Open ``call_id`` on ``engine``, link the caller, put it behind a bad mobile link (``RATE_BPS``
+    each way, ``LOSS`` at random), answer and link the agent. The caller closes the returned link."""
+    await engine.open_call(call_id)
+    await connect(engine, call_id, "mobile", mobile)
+    link = impair(mobile.pc, rate_bps=RATE_BPS, loss=LOSS)
+    await engine.answered(call_id)
+    await connect(engine, call_id, "agent", agent)
+    return link
