@@ -33,7 +33,8 @@ Idempotency, two cases of a retried request (same ``request_id``) whose change w
 
 Request ids must therefore be unique per mutation: two different mutations of one item must not share one.
 
-Side effects (notify, enqueue timers) belong after ``commit()`` returns, never before.
+Side effects (notify, enqueue timers) belong after ``commit()`` returns, never before. A caller that
+must read again and plan again after a ``TransitionConflict`` uses ``conflicts.retry_on_conflict``.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from vkyc.repositories import call_media
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.batch import get_many
 from vkyc.repositories.calls import CallRepository
+from vkyc.repositories.conflicts import LOST_OR_STALE, Commit, Settled, retry_on_conflict
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_touch
@@ -100,8 +101,9 @@ class CallLifecycle:
         Raises CALL_NOT_FOUND (not the party's call), ILLEGAL_TRANSITION (not answered: the hint says
         what ends it instead, by direction)."""
         ended_by = EndedBy.AGENT if connection.role == Role.AGENT.value else EndedBy.MOBILE
-        for attempt in range(ATTEMPTS):
-            call, agent = self.party_call(connection, call_id)
+
+        def end(party: tuple[Call, Agent | None]) -> Commit[Done[CallEnded]]:
+            call, agent = party
             rules = rules_of(call.direction)
             if not rules.is_answered(call.state):
                 raise ProtocolError(
@@ -109,7 +111,8 @@ class CallLifecycle:
                     f"The call is {call.state}: {NOT_ANSWERED_HINT[rules.direction]}.",
                     call_id=call.call_id,
                 )
-            try:
+
+            def write() -> Done[CallEnded]:
                 effects = self.finish(
                     call,
                     agent,
@@ -119,19 +122,19 @@ class CallLifecycle:
                     asked_by=connection.session_id,
                     extra=session_touch(connection.session_id, seq),
                 )
-            except TransitionConflict:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue  # the media came up (A → CONNECTED) or a party moved at that moment: look again
-            break
-        reply = CallEnded(
-            request_id=request_id,
-            call_id=call.call_id,
-            state=call.state,
-            reason=EndReason.COMPLETED.value,
-            ended_by=ended_by.value,
-        )
-        return Done(reply, effects)
+                reply = CallEnded(
+                    request_id=request_id,
+                    call_id=call.call_id,
+                    state=call.state,
+                    reason=EndReason.COMPLETED.value,
+                    ended_by=ended_by.value,
+                )
+                return Done(reply, effects)
+
+            return Commit(write)
+
+        # A conflict: the media came up (A → CONNECTED) or a party moved at that moment: look again.
+        return retry_on_conflict(lambda: self.party_call(connection, call_id), end, attempts=ATTEMPTS)
 
     def decide(
         self,
@@ -269,25 +272,32 @@ class CallLifecycle:
     def end_for_media(self, call: Call, reason: str) -> Done[bool]:
         """End an answered call whose media broke (``reason``, e.g. ``media_node_lost``): the agent to
         WRAP_UP, both parties told. False when it was no longer answered."""
-        found: Call | None = call
-        for attempt in range(ATTEMPTS):
+
+        def end(found: Call | None) -> Commit[Done[bool]] | Settled[Done[bool]]:
             if found is None or not rules_of(found.direction).is_answered(found.state):
-                return Done(False)
-            try:
-                effects = self.finish(
-                    found,
-                    self.agents.find(found.agent_id or ""),
-                    reason,
-                    EndedBy.SYSTEM,
-                    request_id=f"media:{reason}:{found.call_id}",
+                return Settled(Done(False))
+            return Commit(
+                lambda: Done(
+                    True,
+                    self.finish(
+                        found,
+                        self.agents.find(found.agent_id or ""),
+                        reason,
+                        EndedBy.SYSTEM,
+                        request_id=f"media:{reason}:{found.call_id}",
+                    ),
                 )
-            except (TransitionConflict, IllegalTransition):
-                if attempt == ATTEMPTS - 1:
-                    raise
-                found = self.calls.find(call.call_id)  # moved at that moment: look again
-                continue
-            return Done(True, effects)
-        return Done(False)
+            )
+
+        # A conflict: the call moved at that moment: look again.
+        as_read: Call | None = call
+        return retry_on_conflict(
+            lambda: self.calls.find(call.call_id),
+            end,
+            attempts=ATTEMPTS,
+            conflicts=LOST_OR_STALE,
+            first=as_read,
+        )
 
     def no_call_timeout(self, call_id: str) -> Done[bool]:
         """The no-call timer: an answered call whose media never came up within ``no_call_arrived_s``
@@ -295,21 +305,23 @@ class CallLifecycle:
         WRAP_UP (D may still be decided). Sent with each ring timer: while the call rings it looks again
         after ``no_call_arrived_s``; once answered, a timer that fires early sets itself again for the
         rest. True if it ended the call."""
-        for attempt in range(ATTEMPTS):
-            call = self.calls.find(call_id)
+
+        def end(call: Call | None) -> Commit[Done[bool]] | Settled[Done[bool]]:
             if call is None:
-                return Done(False)
+                return Settled(Done(False))
             rules = rules_of(call.direction)
             limit = self.settings(call.serving_unit_id or call.unit_id).no_call_arrived_s
             timer = NoCallArrived(call_id=call_id)
             if call.state in rules.ringing:
-                return Done(False, Effects().timer(timer.after(limit)))
+                return Settled(Done(False, Effects().timer(timer.after(limit))))
             if call.media_connected_at is not None or not rules.can(call.state, rules.no_call):
-                return Done(False)  # waiting again (the next offer sets its own), connected, or ended
+                # Waiting again (the next offer sets its own), connected, or ended.
+                return Settled(Done(False))
             now = self.clock()
             due = as_utc(call.answered_at) + timedelta(seconds=limit)
             if now < due - timedelta(seconds=1):
-                return Done(False, Effects().timer(timer.after(math.ceil((due - now).total_seconds()))))
+                again = timer.after(math.ceil((due - now).total_seconds()))
+                return Settled(Done(False, Effects().timer(again)))
             changes = [
                 plan(
                     call,
@@ -324,15 +336,18 @@ class CallLifecycle:
             if holds(agent, call):
                 assert agent is not None
                 changes.append(agent_move(agent, AgentEvent.CALL_ENDED, NO_CALL_ARRIVED, now))
-            try:
+
+            def write() -> Done[bool]:
                 commit(*changes, request_id=f"no-call:{call_id}", at=now)
-            except (TransitionConflict, IllegalTransition):
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue  # the media came up or a party moved at that moment: look again
-            effects = Effects().to_parties(call, ended_message(call, NO_CALL_ARRIVED, EndedBy.SYSTEM))
-            return Done(True, effects.event(CallEndedEvent(call, NO_CALL_ARRIVED)))
-        return Done(False)
+                effects = Effects().to_parties(call, ended_message(call, NO_CALL_ARRIVED, EndedBy.SYSTEM))
+                return Done(True, effects.event(CallEndedEvent(call, NO_CALL_ARRIVED)))
+
+            return Commit(write)
+
+        # A conflict: the media came up or a party moved at that moment: look again.
+        return retry_on_conflict(
+            lambda: self.calls.find(call_id), end, attempts=ATTEMPTS, conflicts=LOST_OR_STALE
+        )
 
     def media_up(self, call: Call) -> Done[bool]:
         """The node reports both parties' media up: the fact a decision to let the subscriber in rests

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NoReturn
 
 from vkyc.domain.direction import rules_of
 from vkyc.protocol.errors import ProtocolError
@@ -44,9 +45,9 @@ from vkyc.protocol.messages import (
 from vkyc.repositories import media_nodes
 from vkyc.repositories.admin_store import AuditRecord
 from vkyc.repositories.calls import CallRepository
-from vkyc.repositories.errors import TransitionConflict
+from vkyc.repositories.conflicts import Commit, Settled, retry_on_conflict
 from vkyc.repositories.tables import Call, WsConnection
-from vkyc.repositories.transitions import Append, already_applied, commit, plan_note
+from vkyc.repositories.transitions import Append, already_applied, plan_note
 from vkyc.repositories.units import UnitView, list_units
 from vkyc.services.effects import Done, Effects
 from vkyc.services.ports import Clock, Notifier, utc_now
@@ -54,7 +55,7 @@ from vkyc.services.reports_monitor import reach
 
 log = logging.getLogger("vkyc.media")
 
-NOTE_ATTEMPTS = 3
+NOTE_ATTEMPTS = 3  # a note that lost a race to a change of the call reads it again
 MONITORING_KIND = "call_monitoring"  # the admin audit log's kind of these entries
 AUDIT_ACTIONS = {"monitor_started": "start", "monitor_stopped": "stop"}
 
@@ -130,32 +131,41 @@ class CallMonitor:
         the call does meanwhile (re-read and retried on a concurrent change; idempotent by
         ``request_id``)."""
         supervisor = connection.principal_id
-        for _ in range(NOTE_ATTEMPTS):
-            if already_applied(call, request_id):
-                return
+
+        def note(current: Call | None) -> Commit[None] | Settled[None]:
+            if current is None:
+                kept_changing()
+            if already_applied(current, request_id):
+                return Settled(None)
             at = self.clock()
             entry = AuditRecord(
                 actor=supervisor,
-                unit_id=call.unit_id,
+                unit_id=current.unit_id,
                 kind=MONITORING_KIND,
-                object_id=call.call_id,
+                object_id=current.call_id,
                 action=AUDIT_ACTIONS[event],
                 after={
-                    "serving_unit": call.serving_unit_id or call.unit_id,
-                    "agent": call.agent_id,
-                    "call_state": call.state,
+                    "serving_unit": current.serving_unit_id or current.unit_id,
+                    "agent": current.agent_id,
+                    "call_state": current.state,
                 },
                 at=at,
             )
-            note = plan_note(
-                call, event=event, actor=supervisor, reason=f"silent monitoring by supervisor {supervisor}"
+            change = plan_note(
+                current, event=event, actor=supervisor, reason=f"silent monitoring by supervisor {supervisor}"
             )
-            try:
-                commit(note, Append(entry.item()), request_id=request_id, at=at)
-                return
-            except TransitionConflict:
-                found = self.calls.find(call.call_id)
-                if found is None:
-                    break
-                call = found
-        raise ProtocolError("STATE_CONFLICT", "The call changed meanwhile; try again.", call_id=call.call_id)
+            return Commit.of(change, Append(entry.item()), request_id=request_id, at=at, result=None)
+
+        def kept_changing(_: Exception | None = None) -> NoReturn:
+            raise ProtocolError(
+                "STATE_CONFLICT", "The call changed meanwhile; try again.", call_id=call.call_id
+            )
+
+        as_read: Call | None = call
+        retry_on_conflict(
+            lambda: self.calls.find(call.call_id),
+            note,
+            attempts=NOTE_ATTEMPTS,
+            lost=kept_changing,
+            first=as_read,
+        )

@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from vkyc.domain.direction import is_live_call
 from vkyc.domain.dossier import DossierState
@@ -41,10 +41,11 @@ from vkyc.domain.images import (
 from vkyc.protocol import v1
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories.calls import CallRepository
+from vkyc.repositories.conflicts import Commit, Settled, retry_on_conflict
 from vkyc.repositories.dossiers import DossierRepository
-from vkyc.repositories.errors import AlreadyExists, TransitionConflict
+from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.tables import CustomerInfo, Dossier, DossierImageChecks, DossierImages, ImageCheck
-from vkyc.repositories.transitions import commit, plan_note
+from vkyc.repositories.transitions import plan_note
 from vkyc.services.integrator_auth import Integrator
 from vkyc.services.ports import Clock, utc_now
 
@@ -155,16 +156,14 @@ class DossierIntakeService:
         """Create the dossier (state N, its images tracked and missing) or update its fields (see the
         module docstring and ``vkyc.api.integrator_endpoints.DOSSIER_PUT``); the dossier as stored."""
         wanted = _comparable(_attributes(intake))
-        for _ in range(ATTEMPTS):
-            dossier = self.dossiers.find(dossier_id)
+
+        def put(dossier: Dossier | None) -> Commit[Dossier] | Settled[Dossier]:
             if dossier is None:
-                try:
-                    return self._create(integrator, dossier_id, intake)
-                except AlreadyExists:
-                    continue  # created meanwhile (a concurrent PUT): update it instead
+                # A conflict (AlreadyExists): created meanwhile by a concurrent PUT: update it instead.
+                return Commit(lambda: self._create(integrator, dossier_id, intake))
             self.own(integrator, dossier)
             if _stored(dossier) == wanted:
-                return dossier
+                return Settled(dossier)
             self._refuse_changes(dossier)
             change = plan_note(
                 dossier,
@@ -173,12 +172,14 @@ class DossierIntakeService:
                 reason="updated through the integrator API",
                 attrs=_attributes(intake),
             )
-            try:
-                commit(change, request_id=uuid.uuid4().hex, at=self.clock())
-            except TransitionConflict:
-                continue
-            return dossier
-        raise ProtocolError("STATE_CONFLICT", f"Dossier {dossier_id} kept changing: retry.")
+            return Commit.of(change, request_id=uuid.uuid4().hex, at=self.clock(), result=dossier)
+
+        def kept_changing(_: Exception) -> NoReturn:
+            raise ProtocolError("STATE_CONFLICT", f"Dossier {dossier_id} kept changing: retry.")
+
+        return retry_on_conflict(
+            lambda: self.dossiers.find(dossier_id), put, attempts=ATTEMPTS, lost=kept_changing
+        )
 
     def _create(self, integrator: Integrator, dossier_id: str, intake: v1.DossierIntake) -> Dossier:
         missing = DossierImageChecks(
@@ -328,10 +329,10 @@ class DossierIntakeService:
     ) -> bool:
         """Change the image checks of an open dossier by one versioned, logged write; False when the
         dossier does not exist or is no longer N or W."""
-        for _ in range(ATTEMPTS):
-            dossier = self.dossiers.find(dossier_id)
+
+        def note(dossier: Dossier | None) -> Commit[bool] | Settled[bool]:
             if dossier is None or dossier.state not in OPEN_STATES:
-                return False
+                return Settled(False)
             checks = copied_checks(dossier)
             change(dossier, checks)
             attrs: dict[str, Any] = {"image_checks": checks}
@@ -339,16 +340,15 @@ class DossierIntakeService:
                 images = DossierImages(**(dossier.images.attribute_values if dossier.images else {}))
                 setattr(images, f"{images_role.value}_key", image_key)
                 attrs["images"] = images
-            try:
-                commit(
-                    plan_note(dossier, event=event, actor="image-check", reason=reason, attrs=attrs),
-                    request_id=uuid.uuid4().hex,
-                    at=self.clock(),
-                )
-            except TransitionConflict:
-                continue
-            return True
-        raise TransitionConflict("dossier", dossier_id, None, 0)
+            planned = plan_note(dossier, event=event, actor="image-check", reason=reason, attrs=attrs)
+            return Commit.of(planned, request_id=uuid.uuid4().hex, at=self.clock(), result=True)
+
+        def kept_changing(_: Exception) -> NoReturn:
+            raise TransitionConflict("dossier", dossier_id, None, 0)
+
+        return retry_on_conflict(
+            lambda: self.dossiers.find(dossier_id), note, attempts=ATTEMPTS, lost=kept_changing
+        )
 
 
 class _Superseded(Exception):

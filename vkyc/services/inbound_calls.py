@@ -20,10 +20,10 @@ from typing import Protocol
 from vkyc.domain.call import CALL, CallEvent, EndedBy, EndReason
 from vkyc.domain.direction import INBOUND, Direction, rules_of
 from vkyc.domain.eligibility import NotEligible
-from vkyc.domain.machine import IllegalTransition
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import CallEnded, CallQueued, CallRinging
 from vkyc.repositories.calls import CallRepository
+from vkyc.repositories.conflicts import LOST_OR_STALE, Commit, Settled, retry_on_conflict
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SeqTicket, SessionRepository, session_touch
@@ -190,11 +190,12 @@ class InboundCalls:
     def queue_timeout(self, call_id: str) -> Done[bool]:
         """No agent took the call in time: it ends with NO_AGENT (a ringing offer is withdrawn); the
         caller is told ``NO_AGENT_AVAILABLE`` and ``call.ended``."""
-        for attempt in range(ATTEMPTS):
-            call = self.calls.find(call_id)
+
+        def end(call: Call | None) -> Commit[Done[bool]] | Settled[Done[bool]]:
             if call is None or call.state not in INBOUND.waiting:
-                return Done(False)
-            try:
+                return Settled(Done(False))
+
+            def write() -> Done[bool]:
                 effects = self._end_unanswered(
                     call,
                     CallEvent.NO_AGENT,
@@ -203,16 +204,18 @@ class InboundCalls:
                     end_reason=EndReason.NO_AGENT.value,
                     request_id=f"queue-timeout:{call_id}",
                 )
-            except (TransitionConflict, IllegalTransition):
-                # Offered, answered or cancelled at that very moment: look again.
-                if attempt == ATTEMPTS - 1:
-                    raise  # SQS retries the timer
-                continue
-            no_agent = ProtocolError("NO_AGENT_AVAILABLE", call_id=call.call_id)
-            effects.to_mobile(call, error_message(no_agent))
-            effects.to_mobile(call, ended_message(call, EndReason.NO_AGENT.value, EndedBy.SYSTEM))
-            return Done(True, effects)
-        return Done(False)
+                no_agent = ProtocolError("NO_AGENT_AVAILABLE", call_id=call.call_id)
+                effects.to_mobile(call, error_message(no_agent))
+                effects.to_mobile(call, ended_message(call, EndReason.NO_AGENT.value, EndedBy.SYSTEM))
+                return Done(True, effects)
+
+            return Commit(write)
+
+        # A conflict: offered, answered or cancelled at that very moment: look again; after the last
+        # look the conflict is raised and SQS retries the timer.
+        return retry_on_conflict(
+            lambda: self.calls.find(call_id), end, attempts=ATTEMPTS, conflicts=LOST_OR_STALE
+        )
 
     def dispatch(self, serving_unit_id: str) -> Done[int]:
         """Offer the unit's waiting calls, oldest first, while agents are free. Returns calls offered;
@@ -245,28 +248,32 @@ class InboundCalls:
         a reject or ring-out and the re-offer that follows commit between this read and this write, so a
         lost race reads the call again and ends it from its new state (withdrawing a new offer). The
         re-offer, conditioned on the version it read, then finds the call gone and rings nobody."""
-        for attempt in range(ATTEMPTS):
-            if call.state not in INBOUND.waiting:
+
+        def end(current: Call) -> Commit[Done[Call]]:
+            if current.state not in INBOUND.waiting:
                 raise ProtocolError(
-                    "ILLEGAL_TRANSITION", f"The call is {call.state}: hang up instead.", call_id=call.call_id
+                    "ILLEGAL_TRANSITION",
+                    f"The call is {current.state}: hang up instead.",
+                    call_id=current.call_id,
                 )
-            try:
-                effects = self._end_unanswered(
-                    call,
-                    CallEvent.CALLER_HANGUP,
-                    actor=actor,
-                    ended_by=EndedBy.MOBILE,
-                    end_reason=end_reason,
-                    request_id=request_id,
-                    extra=extra,
+            return Commit(
+                lambda: Done(
+                    current,
+                    self._end_unanswered(
+                        current,
+                        CallEvent.CALLER_HANGUP,
+                        actor=actor,
+                        ended_by=EndedBy.MOBILE,
+                        end_reason=end_reason,
+                        request_id=request_id,
+                        extra=extra,
+                    ),
                 )
-            except (TransitionConflict, IllegalTransition):
-                if attempt == ATTEMPTS - 1:
-                    raise
-                call = self.calls.get(call.call_id)
-                continue
-            return Done(call, effects)
-        raise AssertionError("unreachable")
+            )
+
+        return retry_on_conflict(
+            lambda: self.calls.get(call.call_id), end, attempts=ATTEMPTS, conflicts=LOST_OR_STALE, first=call
+        )
 
     def _end_unanswered(
         self,

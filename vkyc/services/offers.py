@@ -20,14 +20,13 @@ from typing import Any
 
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
 from vkyc.domain.call import CALL, CallEvent, CallState
-from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.offer import OFFER, OfferEvent, OfferState
 from vkyc.protocol.errors import ProtocolError
 from vkyc.protocol.messages import Ack, CallConnected, CallQueued
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.batch import get_many
 from vkyc.repositories.calls import CallRepository
-from vkyc.repositories.errors import TransitionConflict
+from vkyc.repositories.conflicts import LOST_OR_STALE, Commit, Settled, retry_on_conflict
 from vkyc.repositories.offers import OfferRepository, call_of_offer
 from vkyc.repositories.sessions import SeqTicket, session_touch
 from vkyc.repositories.settings_cache import cached_settings
@@ -106,26 +105,29 @@ class Offers:
     def ring_timeout(self, offer_id: str) -> Done[bool]:
         """The offer rang out (M): the agent goes UNAVAILABLE, the call to the next agent. False when the
         offer was answered, rejected or withdrawn in time."""
-        for attempt in range(TIMER_ATTEMPTS):
-            offer = self.offers.find(offer_id)
+
+        def end(offer: Offer | None) -> Commit[Done[bool]] | Settled[Done[bool]]:
             if offer is None or offer.state != OfferState.PENDING:
-                return Done(False)
-            try:
-                effects = self.end_offer(
-                    offer,
-                    OfferEvent.RING_TIMEOUT,
-                    CallEvent.RING_TIMEOUT,
-                    AgentEvent.RING_TIMEOUT,
-                    request_id=f"ring-timeout:{offer_id}",
+                return Settled(Done(False))
+            return Commit(
+                lambda: Done(
+                    True,
+                    self.end_offer(
+                        offer,
+                        OfferEvent.RING_TIMEOUT,
+                        CallEvent.RING_TIMEOUT,
+                        AgentEvent.RING_TIMEOUT,
+                        request_id=f"ring-timeout:{offer_id}",
+                    ),
                 )
-            except (TransitionConflict, IllegalTransition):
-                # Answered, rejected or cancelled at that moment (the call may already have moved when
-                # it was read): look again; the winner usually settled everything.
-                if attempt == TIMER_ATTEMPTS - 1:
-                    raise  # still pending after several looks: SQS retries the timer
-                continue
-            return Done(True, effects)
-        return Done(False)
+            )
+
+        # A conflict: answered, rejected or cancelled at that moment (the call may already have moved
+        # when it was read): look again; the winner usually settled everything. Still pending after
+        # several looks: the conflict is raised and SQS retries the timer.
+        return retry_on_conflict(
+            lambda: self.offers.find(offer_id), end, attempts=TIMER_ATTEMPTS, conflicts=LOST_OR_STALE
+        )
 
     def end_offer(
         self,

@@ -15,7 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from vkyc import env
 from vkyc.domain.agent import AGENT, AgentEvent, AgentState
@@ -32,6 +32,7 @@ from vkyc.repositories import sessions as connections
 from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.auth_events import record_auth_event
 from vkyc.repositories.calls import CallRepository
+from vkyc.repositories.conflicts import Commit, Settled, retry_on_conflict
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings_cache import cached_settings
@@ -184,8 +185,8 @@ class SessionService:
         # The transition is conditioned on the session's version. A conflict is only a refusal when the
         # token is gone: the old socket's $disconnect (DROP) often commits between our read and our
         # write, and refusing then would end a session whose owner did everything right.
-        for _ in range(RESUME_ATTEMPTS):
-            session = self.sessions.find(session_id)
+
+        def consume(session: Session | None) -> Commit[tuple[Session, str | None, bool]]:
             if session is None or not _same_digest(session.resume_digest, resume_token):
                 raise ProtocolError("TOKEN_INVALID", "unknown resume token")
             if session.state == SessionState.ENDED:
@@ -199,13 +200,16 @@ class SessionService:
                 actor=session.principal_id,
                 attrs={"connection_id": connection_id, "detached_at": None, "resume_digest": None},
             )
-            try:
-                commit(change, request_id=f"resume:{connection_id}", at=now)
-                break
-            except TransitionConflict:
-                continue  # read again: consumed by another socket (refused above) or moved on (retry)
-        else:
+            resumed = (session, previous, was_detached)
+            return Commit.of(change, request_id=f"resume:{connection_id}", at=now, result=resumed)
+
+        def kept_changing(_: Exception) -> NoReturn:
             raise ProtocolError("TOKEN_INVALID", "the session kept changing; resume again")
+
+        # A conflict: read again: consumed by another socket (refused above) or moved on (retry).
+        session, previous, was_detached = retry_on_conflict(
+            lambda: self.sessions.find(session_id), consume, attempts=RESUME_ATTEMPTS, lost=kept_changing
+        )
         connections.put_connection(
             connections.new_connection(
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
@@ -290,12 +294,12 @@ class SessionService:
         longer carries an ACTIVE session. The drop races the page's resume on a new socket: on a
         conflict, read again and decide again."""
         now = self.clock()
-        for attempt in range(RESUME_ATTEMPTS):
-            session = self.sessions.find(connection.session_id)
+
+        def drop(session: Session | None) -> Commit[Session] | Settled[None]:
             if session is None or session.state != SessionState.ACTIVE:
-                return None
+                return Settled(None)
             if session.connection_id != connection.connection_id:
-                return None
+                return Settled(None)
             change = plan(
                 session,
                 SESSION,
@@ -304,13 +308,11 @@ class SessionService:
                 reason="socket closed",
                 attrs={"connection_id": None, "detached_at": now, "generation": session.generation + 1},
             )
-            try:
-                commit(change, request_id=f"drop:{connection.connection_id}", at=now)
-                return session
-            except TransitionConflict:
-                if attempt == RESUME_ATTEMPTS - 1:
-                    raise
-        return None
+            return Commit.of(change, request_id=f"drop:{connection.connection_id}", at=now, result=session)
+
+        return retry_on_conflict(
+            lambda: self.sessions.find(connection.session_id), drop, attempts=RESUME_ATTEMPTS
+        )
 
     def grace_expired(self, session_id: str, generation: int) -> Done[bool]:
         """The grace timer of drop ``generation`` fired: end the session if it is still detached from

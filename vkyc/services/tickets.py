@@ -50,7 +50,8 @@ from vkyc.domain.webhooks import parse_time
 from vkyc.protocol import v1
 from vkyc.protocol.errors import ProtocolError
 from vkyc.repositories.agents import AgentRepository
-from vkyc.repositories.errors import AlreadyExists, TransitionConflict
+from vkyc.repositories.conflicts import Commit, Settled, retry_on_conflict
+from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.queues import find_queue
 from vkyc.repositories.settings_cache import cached_settings
 from vkyc.repositories.tables import Group, Queue, Ticket
@@ -129,10 +130,7 @@ class TicketService:
         name = bucket(settings.missed_ticket_merge, direction, queue.queue_id if queue else None, call_id)
         for generation in range(1, MAX_GENERATIONS + 1):
             tid = ticket_id(serving, customer, day, name, generation)
-            for _ in range(CONFLICT_RETRIES):
-                outcome = self._into(tid, call, serving, customer, day.isoformat(), name, queue, when)
-                if outcome != "retry":
-                    break
+            outcome = self._into(tid, call, serving, customer, day.isoformat(), name, queue, when)
             if outcome == "full":
                 continue
             return tid
@@ -151,52 +149,49 @@ class TicketService:
         when: datetime,
     ) -> str:
         """Add ``call`` to ticket ``tid``, creating it: ``"done"`` (it holds the call now), ``"full"``
-        (the ticket is closed: try the next generation) or ``"retry"`` (someone wrote it meanwhile)."""
+        (the ticket is closed: try the next generation) or ``"lost"`` (others wrote it meanwhile, at each
+        of ``CONFLICT_RETRIES`` reads)."""
         call_id, direction = str(call["call_id"]), str(call.get("direction") or "in")
         request_id = f"ticket:{call_id}"
-        ticket = self.tickets.find(tid)
-        if ticket is None:
-            ticket = Ticket(
-                tid,
-                unit_id=str(call["unit_id"]),
-                serving_unit_id=serving,
-                customer_key=customer_key(serving, customer),
-                subscriber=call.get("subscriber"),
-                dossier_id=call.get("dossier_id"),
-                day=day,
-                bucket=name,
-                call_ids=[call_id],
-                directions={direction},
-                queue_ids={queue.queue_id} if queue is not None else None,
-                created_at=when,
-            )
-            ticket.assignee_group_id, ticket.assignee_agent_id = self._assignee(call, queue)
-            try:
-                commit(
-                    plan_create(ticket, TICKET, actor=SYSTEM, reason=f"missed call {call_id}"),
-                    request_id=request_id,
-                    at=when,
+
+        def add(ticket: Ticket | None) -> Commit[str] | Settled[str]:
+            if ticket is None:
+                ticket = Ticket(
+                    tid,
+                    unit_id=str(call["unit_id"]),
+                    serving_unit_id=serving,
+                    customer_key=customer_key(serving, customer),
+                    subscriber=call.get("subscriber"),
+                    dossier_id=call.get("dossier_id"),
+                    day=day,
+                    bucket=name,
+                    call_ids=[call_id],
+                    directions={direction},
+                    queue_ids={queue.queue_id} if queue is not None else None,
+                    created_at=when,
                 )
-            except AlreadyExists:
-                return "retry"
-            return "done"
-        if call_id in (ticket.call_ids or []):
-            return "done"
-        if ticket.state == TicketState.DONE:
-            return "full"
-        attrs: dict[str, Any] = {
-            "call_ids": [*(ticket.call_ids or []), call_id],
-            "directions": set(ticket.directions or ()) | {direction},
-            "dossier_id": call.get("dossier_id") or ticket.dossier_id,
-        }
-        if queue is not None:
-            attrs["queue_ids"] = set(ticket.queue_ids or ()) | {queue.queue_id}
-        change = plan_note(ticket, event=ADD_CALL, actor=SYSTEM, reason=f"missed call {call_id}", attrs=attrs)
-        try:
-            commit(change, request_id=f"{request_id}:{tid}", at=self.clock())
-        except TransitionConflict:
-            return "retry"
-        return "done"
+                ticket.assignee_group_id, ticket.assignee_agent_id = self._assignee(call, queue)
+                created = plan_create(ticket, TICKET, actor=SYSTEM, reason=f"missed call {call_id}")
+                return Commit.of(created, request_id=request_id, at=when, result="done")
+            if call_id in (ticket.call_ids or []):
+                return Settled("done")
+            if ticket.state == TicketState.DONE:
+                return Settled("full")
+            attrs: dict[str, Any] = {
+                "call_ids": [*(ticket.call_ids or []), call_id],
+                "directions": set(ticket.directions or ()) | {direction},
+                "dossier_id": call.get("dossier_id") or ticket.dossier_id,
+            }
+            if queue is not None:
+                attrs["queue_ids"] = set(ticket.queue_ids or ()) | {queue.queue_id}
+            change = plan_note(
+                ticket, event=ADD_CALL, actor=SYSTEM, reason=f"missed call {call_id}", attrs=attrs
+            )
+            return Commit.of(change, request_id=f"{request_id}:{tid}", at=self.clock(), result="done")
+
+        return retry_on_conflict(
+            lambda: self.tickets.find(tid), add, attempts=CONFLICT_RETRIES, lost=lambda _: "lost"
+        )
 
     def _assignee(self, call: Mapping[str, Any], queue: Queue | None) -> tuple[str | None, str | None]:
         """Who follows a new ticket up: the queue's first group (an inbound call); the calling agent's
