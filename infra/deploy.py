@@ -56,7 +56,8 @@ def parameters(pairs: list[str]) -> list[dict[str, str]]:
 
 def core_parameters(pairs: list[str]) -> list[dict[str, str]]:
     """The core stack's ``Name=Value`` parameters, checked: ``FrameOrigins`` (comma or space separated)
-    must be https origins (``local.web_policy.frame_origin``); raises ``DeployError`` with the code."""
+    must be https origins (``vkyc.domain.frame_origins.frame_origin``); raises ``DeployError`` with the
+    code."""
     answer = parameters(pairs)
     for parameter in answer:
         if parameter["ParameterKey"] == "FrameOrigins":

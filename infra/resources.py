@@ -34,7 +34,7 @@ WS_ORIGIN = "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 REST_ORIGIN = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 MEDIA_ORIGIN = "https://s3.${AWS::Region}.${AWS::URLSuffix}"
 # A deployment's pages are https: they frame https origins only, comma separated (``infra.deploy``
-# checks each with ``local.web_policy.frame_origin`` first and says what is wrong, with its code).
+# checks each with ``vkyc.domain.frame_origins.frame_origin`` first and says what is wrong, with its code).
 _HTTPS_ORIGIN = r"https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?"
 FRAME_ORIGINS_PATTERN = f"^$|^{_HTTPS_ORIGIN}(,{_HTTPS_ORIGIN})*$"
 

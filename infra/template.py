@@ -41,6 +41,7 @@ from vkyc.api.endpoints import ALL as ENDPOINTS
 from vkyc.config import (
     BUCKET,
     EVIDENCE_RETENTION_DAYS,
+    FRAME_ORIGINS,
     FUNCTIONS,
     ICE_SERVERS,
     QUEUES,
@@ -70,6 +71,7 @@ VALUES: dict[str, Any] = {
     ICE_SERVERS.name: ref("IceServers"),
     EVIDENCE_RETENTION_DAYS.name: ref("EvidenceRetentionDays"),
     WEB_ORIGIN.name: sub(WEB_URL_VALUE),
+    FRAME_ORIGINS.name: ref("FrameOrigins"),  # the pages' frame-src too (infra.resources)
     **{q.variable.name: get_att(queue_logical_id(q), "QueueName") for q in QUEUES},
 }
 """What each variable of ``vkyc.config`` is set to, as CloudFormation values."""

@@ -4,7 +4,8 @@ and the media bucket, which tells the queue that ``receives_uploads`` of each up
 API's forms (the deployment's templates are made from the same declarations, ``infra/``).
 Idempotent: what exists is left alone, but for what an older release did not have: an index a table
 lacks is added to it (a local stack's tables are kept across restarts, ``local/moto_state.py``), and
-tickets stored before their ``open_for`` key existed get it (``vkyc.services.ticket_index``).
+tickets stored before their ``open_for`` key existed get it (``vkyc.services.ticket_index``: a full
+read of the open tickets until one pass completes, then one read of its mark).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def create_resources(endpoint_url: str, prefix: str | None = None) -> Resources:
         arn = described.get("LatestStreamArn")
         if arn:
             resources.stream_arns[model.TABLE] = arn
-    resources.tickets_backfilled = ticket_index.backfill()
+    resources.tickets_backfilled = ticket_index.backfill().written
 
     sqs = _client("sqs", endpoint_url)
     for spec in QUEUES:

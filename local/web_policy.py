@@ -13,42 +13,30 @@ headers policy; README "Security of the pages").
 Why an explicit list rather than the origins of the units' answer-URL settings: the settings change at
 run time through the admin API, the headers are fixed when the pages are served (CloudFront's policy
 at deploy time), and an admin must not be able to widen the pages' policy. The operator who gives a
-unit a panel URL adds its origin here.
+unit a panel URL adds its origin here; until then the admin API warns of it with the setting
+(``ANSWER_URL_NOT_FRAMEABLE``, ``vkyc.domain.frame_origins``, which reads and checks the list).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# The admin API reads the operator's list too (to warn of a panel URL the policy would refuse): one
+# definition of a frame origin, in the domain.
+from vkyc.domain.frame_origins import FRAME_ORIGINS as FRAME_ORIGINS
+from vkyc.domain.frame_origins import FrameOriginError as FrameOriginError
+from vkyc.domain.frame_origins import frame_origin as frame_origin
+from vkyc.domain.frame_origins import frame_origins as frame_origins
+
 SCHEMES = ("http", "https", "ws", "wss")
-FRAME_ORIGINS = "VKYC_FRAME_ORIGINS"
-"""The environment variable of the CRM origins the pages may frame (comma or space separated)."""
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
-_SCHEME_ONLY = re.compile(r"^[a-z][a-z0-9+.-]*:$")
 
 
 class WebConfigError(ValueError):
     pass
-
-
-class FrameOriginError(WebConfigError):
-    """A frame origin the pages' policy will not take. ``code`` is stable (docs/security.md):
-    ``FRAME_ORIGIN_INVALID`` (not a bare origin: a path, a query, credentials, a keyword such as
-    ``'self'``, another scheme), ``FRAME_ORIGIN_WILDCARD`` (``*`` anywhere, or a scheme alone such as
-    ``https:``), ``FRAME_ORIGIN_NOT_HTTPS`` (``http://`` to anything but the loopback of a local stack).
-    The message starts with the code, then names the setting and the entry."""
-
-    def __init__(self, code: str, source: str, entry: str, why: str) -> None:
-        self.code = code
-        self.entry = entry
-        super().__init__(f"{code}: {source} entry {entry!r} {why}")
 
 
 def origin(url: str) -> str:
@@ -97,46 +85,6 @@ def load_web_config(path: Path) -> WebConfig:
     except ValueError as exc:
         raise WebConfigError(f"{path}: {exc}") from None
     return config
-
-
-def frame_origin(entry: str, *, local: bool, source: str = FRAME_ORIGINS) -> str:
-    """``entry`` as the origin ``scheme://host[:port]`` (host lower-case, a trailing ``/`` dropped), or
-    ``FrameOriginError``. ``local``: ``http://`` is allowed to the loopback (``make up``, the tests);
-    a deployment's pages are https and frame https only."""
-
-    def refuse(code: str, why: str) -> FrameOriginError:
-        return FrameOriginError(code, source, entry, why)
-
-    if "*" in entry or _SCHEME_ONLY.match(entry.lower()):
-        raise refuse("FRAME_ORIGIN_WILDCARD", "allows more than one site: name each CRM origin")
-    try:
-        parts = urlsplit(entry)
-        port = parts.port
-    except ValueError as exc:
-        raise refuse("FRAME_ORIGIN_INVALID", f"is not an origin ({exc})") from None
-    host = parts.hostname or ""
-    bare = parts.path in ("", "/") and not (parts.query or parts.fragment or "?" in entry or "#" in entry)
-    if parts.scheme not in ("http", "https") or not host or not bare:
-        raise refuse("FRAME_ORIGIN_INVALID", "is not an origin: write https://host[:port], nothing after")
-    if parts.username is not None or parts.password is not None:
-        raise refuse("FRAME_ORIGIN_INVALID", "is not an origin: no user name or password")
-    if not _HOST_NAME.match(host):
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise refuse("FRAME_ORIGIN_INVALID", f"is not an origin: {host!r} is not a host name") from None
-    if parts.scheme == "http" and not (local and host in LOOPBACK_NAMES):
-        where = "the loopback of a local stack" if local else "nothing in a deployment (its pages are https)"
-        raise refuse("FRAME_ORIGIN_NOT_HTTPS", f"is not https: http:// is allowed to {where}")
-    netloc = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{netloc}" + (f":{port}" if port is not None else "")
-
-
-def frame_origins(text: str, *, local: bool, source: str = FRAME_ORIGINS) -> tuple[str, ...]:
-    """The origins of ``text`` (comma or space separated; empty: none), each checked by
-    ``frame_origin``, in order, each once. Raises ``FrameOriginError`` on the first bad entry."""
-    entries = [e for e in re.split(r"[\s,]+", text.strip()) if e]
-    return tuple(_unique(frame_origin(e, local=local, source=source) for e in entries))
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -80,6 +80,12 @@ WEB_ORIGIN = Variable(
     "the web pages' origin (https://...), allowed to call the REST API; empty: the pages' own origin only",
     default="",
 )
+FRAME_ORIGINS = Variable(
+    "VKYC_FRAME_ORIGINS",
+    "the CRM origins the agent page's answer-URL panel may frame (the pages' frame-src), comma or space "
+    "separated: the admin API warns of a panel URL of another origin; empty: none",
+    default="",
+)
 TOKEN_SECRET = Variable(
     "VKYC_TOKEN_SECRET", "signs every token (HMAC-SHA256)", secret=True, min_length=32
 )  # the length is vkyc.security.tokens.MIN_SECRET_LENGTH
@@ -103,6 +109,7 @@ VARIABLES: tuple[Variable, ...] = (
     ICE_SERVERS,
     EVIDENCE_RETENTION_DAYS,
     WEB_ORIGIN,
+    FRAME_ORIGINS,
     TOKEN_SECRET,
     NODE_MASTER_KEY,
 )
@@ -193,7 +200,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         # (pushes; ending a call may set timers); media files uploaded through its pre-signed forms.
         FunctionSpec(
             "admin",
-            (*_WHERE, *_PUSH, WEB_ORIGIN, TOKEN_SECRET),
+            (*_WHERE, *_PUSH, WEB_ORIGIN, FRAME_ORIGINS, TOKEN_SECRET),
             Uses(tables="write", bucket="write", sends_to=(TIMER_QUEUE,), pushes=True),
         ),
     )

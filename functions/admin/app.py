@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from vkyc.repositories.tables import User
     from vkyc.services.admin import AdminService
     from vkyc.services.admin_people import PeopleService
-    from vkyc.services.admin_settings import MediaUploads, SettingsAdmin
+    from vkyc.services.admin_settings import MediaUploads, ScopeSettings, SettingsAdmin
     from vkyc.services.auth import AuthService
     from vkyc.wiring import SignalingGraph
 
@@ -82,11 +82,17 @@ def cut_off(user: User, reason: str, by: str) -> int:
 def services() -> tuple[AdminService, PeopleService, SettingsAdmin, MediaUploads]:
     """The admin services, built once per container at the first request or schedule."""
     from vkyc.adapters.media_files import MediaFiles
+    from vkyc.config import FRAME_ORIGINS
+    from vkyc.domain.frame_origins import frame_origins
     from vkyc.services.admin import AdminService
     from vkyc.services.admin_people import PeopleService
     from vkyc.services.admin_settings import MediaUploads, SettingsAdmin
 
-    return AdminService(), PeopleService(cut_off=cut_off), SettingsAdmin(), MediaUploads(MediaFiles())
+    # As the pages' frame-src lists them; checked before they were given (make up, make deploy), so
+    # the loopback's http (a local stack's) is taken here too.
+    frames = frame_origins(config[FRAME_ORIGINS], local=True, source=FRAME_ORIGINS.name)
+    settings = SettingsAdmin(frame_origins=frames)
+    return AdminService(), PeopleService(cut_off=cut_off), settings, MediaUploads(MediaFiles())
 
 
 @once
@@ -279,19 +285,24 @@ def rest_api() -> RestApi:
     def _unit(call: Context) -> int | None:
         return call.query_as(a.ScopeQuery).unit
 
+    def _settings_view(call: Context, scope: ScopeSettings) -> a.SettingsView:
+        return a.SettingsView(
+            etag=tagged(call, scope.rev),
+            unit=scope.unit,
+            stored=scope.stored,
+            effective=scope.effective,
+            warnings=scope.warnings,
+        )
+
     @api.route(ep.SETTINGS_GET)
     def settings_get(call: Context) -> a.SettingsView:
-        scope = settings.settings(caller(call), _unit(call))
-        return a.SettingsView(
-            etag=tagged(call, scope.rev), unit=scope.unit, stored=scope.stored, effective=scope.effective
-        )
+        return _settings_view(call, settings.settings(caller(call), _unit(call)))
 
     @api.route(ep.SETTINGS_PATCH)
     def settings_patch(call: Context) -> a.SettingsView:
         body = call.body_as(a.SettingsPatch)
-        scope = settings.patch(caller(call), _unit(call), body.set, body.clear, if_match(call))
-        return a.SettingsView(
-            etag=tagged(call, scope.rev), unit=scope.unit, stored=scope.stored, effective=scope.effective
+        return _settings_view(
+            call, settings.patch(caller(call), _unit(call), body.set, body.clear, if_match(call))
         )
 
     def _blacklist(call: Context) -> a.BlacklistView:

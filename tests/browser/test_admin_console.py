@@ -1,7 +1,8 @@
 """The admin console (``web/admin.html``) in Chromium against the stack: a group and an agent created in
 the console, the agent logged in on a second page; the ring timeout changed in the console, and the next
 offer's countdown uses it; a validation error of the server shown beside its field; a blacklist CSV with
-one bad line imported, its report per line; an API key's secret shown once with a copy button."""
+one bad line imported, its report per line; an API key's secret shown once with a copy button; a panel URL
+of an origin the pages may not frame saved with its warning under the setting."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def section(page: Any, name: str, ready: str) -> None:
     settled(page)
     page.click(f"#kinds [data-section={name}]")
     page.wait_for_selector(f'#work[data-section="{name}"] {ready}')
+    settled(page)
+
+
+def scoped_section(page: Any, name: str, ready: str, unit: int) -> None:
+    """``section``, on the scope of ``unit``."""
+    section(page, name, ready)
+    page.select_option("#scope", str(unit))
+    page.wait_for_selector(f'#work[data-scope="{unit}"] {ready}')
     settled(page)
 
 
@@ -105,10 +114,7 @@ def test_a_group_and_an_agent_made_in_the_console_take_a_call_with_the_ring_time
     go_available(agent)
 
     # Unit 1's ring timeout set to 9 s in the console.
-    section(admin, "settings", "#settings-form")
-    admin.select_option("#scope", "1")
-    admin.wait_for_selector('#work[data-scope="1"] #settings-form')
-    settled(admin)
+    scoped_section(admin, "settings", "#settings-form", 1)
     admin.fill("#settings-form [name=ring_timeout_s]", "9")
     admin.click("#save")
     admin.wait_for_selector('tr[data-setting=ring_timeout_s] .source[data-source="unit"]')
@@ -132,10 +138,7 @@ def test_a_group_and_an_agent_made_in_the_console_take_a_call_with_the_ring_time
 def test_a_blacklist_csv_with_a_bad_line_is_imported_with_a_report_per_line(open_page):
     admin = open_page("/admin.html", "admin")
     admin_login(admin)
-    section(admin, "blacklist", "#import-form")
-    admin.select_option("#scope", "9")
-    admin.wait_for_selector('#work[data-scope="9"] #import-form')
-    settled(admin)
+    scoped_section(admin, "blacklist", "#import-form", 9)
     admin.fill("#csv", "number\n0933333333\nnot a number\n0944444444\n")
     admin.click("#import")
     admin.wait_for_selector("#import-result")
@@ -166,6 +169,40 @@ def test_a_new_api_keys_secret_is_shown_once_with_a_copy_button_and_the_change_i
     admin.wait_for_selector("#rows tbody tr")
     assert "api_keys" in admin.inner_text("#rows")
     screenshot(admin, "admin-audit")
+
+
+def test_a_panel_url_the_pages_may_not_frame_is_saved_and_the_console_warns_under_it(
+    open_page, stack, framed_crm
+):
+    admin = open_page("/admin.html", "admin")
+    admin_login(admin)
+    scoped_section(admin, "settings", "#settings-form", 5)
+    elsewhere = "https://crm.elsewhere.example"
+    warning = 'tr[data-setting=popup_answer_url] .field-warning[data-code="ANSWER_URL_NOT_FRAMEABLE"]'
+    try:
+        admin.fill("#settings-form [name=popup_answer_url]", f"{elsewhere}/answer?c={{callId}}")
+        admin.fill("#settings-form [name=popup_answer_target]", "panel")
+        admin.click("#save")
+        admin.wait_for_selector(warning)
+        shown = admin.inner_text(warning)
+        # The sentence in Vietnamese, and the server's detail naming the origin and what may be framed.
+        assert "không hiển thị được" in shown and elsewhere in shown and framed_crm.url in shown
+        assert admin.locator(".field-warning").count() == 1
+        saved = admin.get_attribute("tr[data-setting=popup_answer_url] .source", "data-source")
+        assert saved == "unit"
+        screenshot(admin, "admin-settings-warning")
+        admin.click("#lang")  # English
+        settled(admin)
+        assert "will not be able to show this URL in its panel" in admin.inner_text(warning)
+
+        # The origin the deployment lets the pages frame (VKYC_FRAME_ORIGINS of the stack): no warning.
+        admin.fill("#settings-form [name=popup_answer_url]", f"{framed_crm.url}/answer")
+        admin.click("#save")
+        admin.wait_for_selector(f'tr[data-setting=popup_answer_url] td:has-text("{framed_crm.url}/answer")')
+        settled(admin)
+        assert admin.locator(".field-warning").count() == 0
+    finally:
+        AdminHttp(stack.http_url).clear(5, "popup_answer_url", "popup_answer_target")
 
 
 def test_a_search_typed_just_before_leaving_a_list_does_not_redraw_the_next_section(open_page):

@@ -429,6 +429,58 @@ def test_settings_show_each_effective_value_and_where_it_comes_from(admin):
     assert unit3["effective"]["approve_requires_face"]["source"] in ("global", "default")
 
 
+CRM = "https://crm.example.vn"
+
+
+@pytest.fixture
+def frames_the_crm(app, monkeypatch):
+    """The deployment lets the pages frame ``CRM`` only (``VKYC_FRAME_ORIGINS``, read when the app's
+    services are built: the browser tests run it from the environment)."""
+    monkeypatch.setattr(app.services()[2], "frame_origins", (CRM,))
+
+
+def set_settings(admin: Client, unit: int, values: dict[str, Any]) -> Answer:
+    answer = admin("admin_settings_patch", {"set": values}, unit=unit)
+    assert answer.status == 200, answer.body
+    return answer
+
+
+def test_a_panel_url_the_pages_may_not_frame_is_saved_with_a_warning_naming_its_origin(admin, frames_the_crm):
+    url = "https://other.example.com/kyc?call={callId}"
+    answer = set_settings(admin, 5, {"popup_answer_url": url, "popup_answer_target": "panel"})
+    (warning,) = answer.body["warnings"]
+    assert (warning["code"], warning["setting"]) == ("ANSWER_URL_NOT_FRAMEABLE", "popup_answer_url")
+    assert "https://other.example.com" in warning["detail"] and CRM in warning["detail"]
+    assert effective_settings("5").popup_answer_url == url  # saved all the same
+    assert admin("admin_settings_get", unit=5).body["warnings"] == [warning]  # and read again
+    assert admin("admin_settings_get", unit=6).body["warnings"] == []  # another unit's is not this one's
+    # The incoming / call-out iframe URLs are shown in the panel whatever the target.
+    answer = set_settings(
+        admin, 5, {"popup_answer_target": "tab", "incoming_iframe_url": "https://x.example.vn/i"}
+    )
+    assert [(w["code"], w["setting"]) for w in answer.body["warnings"]] == [
+        ("ANSWER_URL_NOT_FRAMEABLE", "incoming_iframe_url")
+    ]
+    admin(
+        "admin_settings_patch",
+        {"clear": ["popup_answer_url", "popup_answer_target", "incoming_iframe_url"]},
+        unit=5,
+    )
+    assert admin("admin_settings_get", unit=5).body["warnings"] == []
+
+
+def test_no_warning_for_a_panel_url_of_a_listed_origin_or_a_url_opened_in_a_new_tab(admin, frames_the_crm):
+    listed = "https://CRM.example.vn:443/answer?c={callId}"  # the same origin, as the browser compares it
+    answer = set_settings(admin, 8, {"popup_answer_url": listed, "popup_answer_target": "panel"})
+    assert answer.body["warnings"] == []
+    assert effective_settings("8").popup_answer_url == listed
+    elsewhere = "https://other.example.com/kyc"
+    answer = set_settings(admin, 8, {"popup_answer_url": elsewhere, "popup_answer_target": "tab"})
+    assert answer.body["warnings"] == []  # a new tab is not under the page's policy
+    assert effective_settings("8").popup_answer_url == elsewhere
+    admin("admin_settings_patch", {"clear": ["popup_answer_url", "popup_answer_target"]}, unit=8)
+
+
 def test_the_blacklist_imports_a_csv_reporting_bad_and_duplicate_lines_and_exports(admin):
     unit = 8
     csv = "number\n0911111111\nnot-a-number\n+84 911 111 111\n0922222222\n"

@@ -391,14 +391,14 @@ def test_the_backfill_gives_old_tickets_their_key_once_and_sends_no_webhook(tabl
     assert [t.ticket_id for t in ticket_index.lacking([world.unit_id])] == old_ids
     assert ticket_index.main(["check", "--unit", world.unit_id]) == 1
 
-    assert ticket_index.backfill([world.unit_id]) == 3
+    assert ticket_index.backfill([world.unit_id]).written == 3
     assert [t.ticket_id for t in TicketReads().for_agent(agent).tickets] == old_ids
     for tid, old in before.items():
         now = TicketRepository().get(tid)
         assert (now.version, now.open_for) == (old.version, f"group#{world.unit_id}#{world.group_a}")
         assert events_of("tickets", image(old), image(now)) == []  # unversioned: no ticket.* webhook
     assert TicketRepository().get(closed).open_for is None  # done: waits for nobody
-    assert ticket_index.backfill([world.unit_id]) == 0  # run again: nothing left to write
+    assert ticket_index.backfill([world.unit_id]).written == 0  # run again: nothing left to write
     assert ticket_index.main(["check", "--unit", world.unit_id]) == 0
 
 

@@ -1,5 +1,6 @@
-"""The web client's texts (``web/js/i18n.js``), read without a browser: every error code a page can meet
-has a sentence in Vietnamese and English, and every text key the pages name exists in both languages."""
+"""The web client's texts (``web/js/i18n.js``), read without a browser: every error and warning code a
+page can meet has a sentence in Vietnamese and English, and every text key the pages name exists in both
+languages."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from media_node.errors import CODES as MEDIA_CODES
-from vkyc.protocol.errors import CATALOGUE
+from vkyc.protocol.errors import CATALOGUE, WARNINGS
 from vkyc.protocol.schema import SEED_003_CODES
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -37,7 +38,9 @@ ERRORS = error_entries()
 KEYS = text_keys()
 
 
-@pytest.mark.parametrize("code", sorted(set(CATALOGUE) | set(MEDIA_CODES) | set(SEED_003_CODES)))
+@pytest.mark.parametrize(
+    "code", sorted(set(CATALOGUE) | set(WARNINGS) | set(MEDIA_CODES) | set(SEED_003_CODES))
+)
 def test_every_error_code_is_a_sentence_in_both_languages(code):
     entry = ERRORS.get(code, {})
     assert entry.get("vi") and entry.get("en"), f"{code}: add it to ERRORS in web/js/i18n.js"

@@ -328,7 +328,8 @@ SETTINGS_GET = admin(
     "A scope's settings: what it stores, every effective value and its source",
     tags=_SETTINGS,
     description="A change reaches every running handler within 30 s (each container keeps what "
-    "it read for that long).",
+    "it read for that long). `warnings`: effective values that will not work as meant, e.g. "
+    "`ANSWER_URL_NOT_FRAMEABLE` (a panel URL of an origin the pages may not frame).",
     query=a.ScopeQuery,
     response=a.SettingsView,
     etag=True,
@@ -341,7 +342,10 @@ SETTINGS_PATCH = admin(
     tags=_SETTINGS,
     description="Fields and values are `CallSettings`'; a bad one answers `BAD_MESSAGE` naming it "
     "in `fields` (`set.<name>`). The global scope needs a system-wide admin. Takes effect "
-    "within 30 s.",
+    "within 30 s. A valid value that will not work as meant is saved all the same, and the answer "
+    "warns of it in `warnings`: `ANSWER_URL_NOT_FRAMEABLE` for a URL the agent page shows in its "
+    "panel from an origin the deployment does not let the pages frame (`VKYC_FRAME_ORIGINS`, "
+    "`FrameOrigins`).",
     query=a.ScopeQuery,
     body=a.SettingsPatch,
     response=a.SettingsView,

@@ -199,13 +199,30 @@ class SettingValue(_Model):
     """``default``, ``global`` or ``unit`` (where the effective value comes from)."""
 
 
+class SettingWarning(_Model):
+    """Something an effective setting will not do as its admin probably expects; it is saved all the
+    same (``vkyc.protocol.errors.WARNINGS``, docs/errors.md "Warnings")."""
+
+    code: str = Field(
+        description="A code of the warnings' catalogue (docs/errors.md, Warnings): "
+        "`ANSWER_URL_NOT_FRAMEABLE`, the agent page cannot show this URL in its panel."
+    )
+    setting: str = Field(description="The setting it is about, e.g. `popup_answer_url`.")
+    detail: str = Field(
+        description="For people, in English: e.g. the URL's origin and the origins the pages may frame."
+    )
+
+
 class SettingsView(_Model):
-    """One scope's stored fields, and every field's effective value with its source."""
+    """One scope's stored fields, every effective value with its source, and their warnings.
+
+    ``warnings`` is about the effective values (empty: none); a value with a warning is saved."""
 
     etag: str
     unit: UnitId | None = None
     stored: dict[str, Any]
     effective: dict[str, SettingValue]
+    warnings: list[SettingWarning] = Field(default_factory=list)
 
 
 class SettingsPatch(_Model):

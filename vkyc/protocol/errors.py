@@ -1,4 +1,5 @@
-"""The error catalogue: every code a client can receive, with what it means and what to do.
+"""The error catalogue: every code a client can receive, with what it means and what to do; and the
+warnings' (``WARNINGS``), which a successful answer may carry.
 
 Codes are stable: clients switch on them. ``docs/errors.md`` is generated from this catalogue
 (``python -m vkyc.protocol.schema``) and a test fails when it is stale. Seed 003's codes are kept
@@ -1060,6 +1061,41 @@ _CATALOGUE = [
 
 CATALOGUE: dict[str, ErrorInfo] = {e.code: e for e in _CATALOGUE}
 assert len(CATALOGUE) == len(_CATALOGUE), "duplicate error code"
+
+
+@dataclass(frozen=True)
+class WarningInfo:
+    """A warning a successful answer may carry in its ``warnings`` list (``{code, detail, ...}``): what
+    was asked is done, but something will not work as the caller probably expects. Never an error:
+    no status, nothing refused. Codes are stable, and none is also an error code."""
+
+    code: str
+    area: Area
+    message: str  # shown to the user, in English (the web client translates by code)
+    when: str
+    what_to_do: str
+
+
+_WARNINGS = [
+    WarningInfo(
+        "ANSWER_URL_NOT_FRAMEABLE",
+        Area.ADMIN,
+        "The agent page cannot show this URL in its panel.",
+        "A settings answer of the admin API (`GET` / `PATCH /admin/v1/settings`): a URL the agent page "
+        "shows in its answer panel (`popup_answer_url` with `popup_answer_target` `panel`, "
+        "`incoming_iframe_url`, `callout_iframe_url`), in effect for the scope, is of an origin the "
+        "pages may not frame: the deployment lists those (`VKYC_FRAME_ORIGINS`, the stack parameter "
+        "`FrameOrigins`: docs/security.md), and the browser refuses any other. The detail names the "
+        "setting, its origin and the origins listed. The setting is saved: at call time the agent "
+        "would meet `REQUEST_ANSWER_URL_ERROR`.",
+        "Have the operator add the origin to the deployment's frame origins, or set "
+        "`popup_answer_target` to `tab` (a new tab is not under the page's policy), or use a URL of a "
+        "listed origin.",
+    ),
+]
+WARNINGS: dict[str, WarningInfo] = {w.code: w for w in _WARNINGS}
+assert len(WARNINGS) == len(_WARNINGS), "duplicate warning code"
+assert not set(WARNINGS) & set(CATALOGUE), "a code is a warning or an error, never both"
 
 
 class ProtocolError(Exception):

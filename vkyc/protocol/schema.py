@@ -6,7 +6,8 @@
   on each action, the roles that may send it (``x-roles``) and whether it must be signed
   (``x-signed``);
 - ``docs/protocol/server-messages.schema.json``: JSON Schema of ``ServerMessage``;
-- ``docs/errors.md``: the error catalogue (``vkyc.protocol.errors.CATALOGUE``) by area.
+- ``docs/errors.md``: the error catalogue (``vkyc.protocol.errors.CATALOGUE``) by area, then the
+  warnings (``WARNINGS``).
 
 ``python -m vkyc.protocol.schema --check`` writes nothing and exits 1, naming the stale files, when a
 checked-in file differs from what the code generates (the unit tests run the same ``check()``).
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from vkyc.protocol import PROTOCOL_VERSION
-from vkyc.protocol.errors import CATALOGUE, Area, ErrorInfo
+from vkyc.protocol.errors import CATALOGUE, WARNINGS, Area, ErrorInfo, WarningInfo
 from vkyc.protocol.messages import CLIENT_ACTIONS, CLIENT_MESSAGE, SERVER_MESSAGE, Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,11 +138,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _entry(info: ErrorInfo) -> list[str]:
+def _entry(info: ErrorInfo | WarningInfo) -> list[str]:
+    status = f"HTTP {info.http_status}" if isinstance(info, ErrorInfo) else "Warning (the answer succeeds)"
     return [
         f"### `{info.code}`",
         "",
-        f"HTTP {info.http_status} · “{info.message}”",
+        f"{status} · “{info.message}”",
         "",
         f"- **When:** {info.when}",
         f"- **What to do:** {info.what_to_do}",
@@ -186,6 +188,10 @@ def errors_markdown() -> str:
             lines.append(
                 f"| [`{info.code}`](#{info.code.lower()}) | {area_title(area)} | {info.http_status} |"
             )
+    for warning in WARNINGS.values():
+        lines.append(
+            f"| [`{warning.code}`](#{warning.code.lower()}) | {area_title(warning.area)} | warning |"
+        )
     lines.append("")
     for area, infos in by_area.items():
         if not infos:
@@ -193,6 +199,17 @@ def errors_markdown() -> str:
         lines += [f"## {area_title(area)}", ""]
         for info in infos:
             lines += _entry(info)
+    lines += [
+        "## Warnings",
+        "",
+        "Not errors: what was asked is done, but something will not work as the caller probably expects. "
+        'An answer that has some carries them in a list `warnings` of `{"code", "detail", ...}` (the '
+        "endpoint documents which, and any other field: docs/openapi.json); `detail` is English text "
+        "for people. Switch on `code`.",
+        "",
+    ]
+    for warning in WARNINGS.values():
+        lines += _entry(warning)
     if seed_to_come:
         lines += [
             "## Still to come",

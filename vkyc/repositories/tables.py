@@ -236,7 +236,8 @@ class Setting(VkycModel):
     ``value`` is an explicit null: in a unit scope it turns an optional global setting off for that
     unit (e.g. no daily cap), which an absent item (= inherit the global value) could not say.
     PynamoDB stores None as a missing attribute, so that is how the null looks in a stream image too.
-    Only ``vkyc.repositories.settings`` reads and writes this table; no other scope is allowed.
+    ``vkyc.repositories.settings`` reads and writes these scopes. One more scope, ``jobs``, holds the
+    marks of one-off jobs that finished (``vkyc.repositories.job_marks``, its only reader and writer).
     """
 
     TABLE = "settings"

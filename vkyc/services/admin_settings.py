@@ -9,6 +9,12 @@ How long a change takes to reach running handlers: each container keeps the sett
 ``vkyc.repositories.settings_cache.CONFIG_TTL_S`` (30 s); routing's copy of queues, groups and hotlines
 likewise (``vkyc.repositories.routing.CONFIG_TTL_S``).
 
+A scope's settings (``settings``, and ``patch``'s answer) come with warnings of effective values that
+will not work as meant although they are valid (``vkyc.protocol.errors.WARNINGS``): a URL the agent
+page shows in its panel whose origin the pages may not frame (``ANSWER_URL_NOT_FRAMEABLE``,
+``vkyc.domain.frame_origins``). Such a value is saved all the same: the frame origins are the
+deployment's, which an admin cannot change.
+
 The blacklist is the ``blacklist`` setting of a scope, kept normalized (``84…``): add, remove, import a
 CSV with a report per bad, duplicate or already listed line, export.
 """
@@ -18,16 +24,17 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from vkyc.domain.frame_origins import Unframeable, unframeable
 from vkyc.domain.media import NODE_DEAD_AFTER
 from vkyc.domain.media_uploads import MIN_BYTES, PURPOSES, UPLOAD_TTL_S, sniff
 from vkyc.domain.settings import CallSettings, merge_settings, normalize_msisdn
-from vkyc.protocol.admin import ImportLine, MediaNodeView, SettingValue
-from vkyc.protocol.errors import FieldErrors, ProtocolError
+from vkyc.protocol.admin import ImportLine, MediaNodeView, SettingValue, SettingWarning
+from vkyc.protocol.errors import WARNINGS, FieldErrors, ProtocolError
 from vkyc.repositories import admin_store, media_nodes, tables
 from vkyc.repositories.admin_store import Patch, Put
 from vkyc.repositories.settings import REV_NAME, scope_of, stored_settings
@@ -45,6 +52,7 @@ class ScopeSettings:
     rev: int
     stored: dict[str, Any]
     effective: dict[str, SettingValue]
+    warnings: list[SettingWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,12 @@ class Imported:
     report: list[ImportLine]
 
 
+@dataclass
 class SettingsAdmin(AdminCore):
+    frame_origins: tuple[str, ...] = ()
+    """The origins the agent page may frame (``VKYC_FRAME_ORIGINS``, ``vkyc.domain.frame_origins``): a
+    panel URL of another origin is saved with the warning ``ANSWER_URL_NOT_FRAMEABLE``."""
+
     # -- settings ----------------------------------------------------------------------------------------
 
     def _scope_check(self, caller: AdminCaller, unit: int | None, *, write: bool) -> str | None:
@@ -89,7 +102,17 @@ class SettingsAdmin(AdminCore):
             for name, value in values.items()
         }
         stored = unit_stored if unit_id is not None else global_stored
-        return ScopeSettings(unit, admin_store.rev(self._rev_item(unit_id)), stored, effective)
+        warnings = [self._not_frameable(found) for found in unframeable(effective_model, self.frame_origins)]
+        return ScopeSettings(unit, admin_store.rev(self._rev_item(unit_id)), stored, effective, warnings)
+
+    def _not_frameable(self, found: Unframeable) -> SettingWarning:
+        listed = ", ".join(self.frame_origins) if self.frame_origins else "none"
+        return SettingWarning(
+            code=WARNINGS["ANSWER_URL_NOT_FRAMEABLE"].code,
+            setting=found.setting,
+            detail=f"{found.setting} is shown in the agent page's panel, but its origin {found.origin} is "
+            f"not one the pages may frame (the deployment's frame origins: {listed}).",
+        )
 
     def patch(
         self,

@@ -2,12 +2,13 @@
 // docs/openapi.json). One section per kind: a table with search and paging, a form whose server-side
 // validation errors ("fields" of the error body) are shown beside each field, and the changes sent
 // with the object's ETag (If-Match): someone else's change meanwhile answers PRECONDITION_FAILED.
-// Settings show every effective value and its source; the blacklist imports a CSV with a report per
-// line; a new API key's secret is shown once, with a copy button; the audit log reads every change.
+// Settings show every effective value and its source, and the answer's warnings under their setting
+// (e.g. ANSWER_URL_NOT_FRAMEABLE); the blacklist imports a CSV with a report per line; a new API key's
+// secret is shown once, with a copy button; the audit log reads every change.
 //
 // The bearer token is kept in sessionStorage ("vkyc.admin"), so a reload keeps the admin logged in.
 
-import { applyTranslations, has, onLangChange, t } from "./i18n.js";
+import { applyTranslations, errorText, has, onLangChange, t } from "./i18n.js";
 import { apiBase } from "./session.js";
 import { $, Banners, clear, copyable, dateTime, ErrorList, h, warnIgnoredApi, wireLanguageButton } from "./ui.js";
 
@@ -515,10 +516,24 @@ function scopeSelect(onChange) {
   return select;
 }
 
+function settingWarning(warning) {
+  return h(
+    "div.field-warning",
+    { role: "status", dataset: { warning: warning.setting, code: warning.code } },
+    h("strong", {}, `${t("adm.warning")}: `),
+    errorText(warning.code, warning.detail),
+    h("span.muted", {}, ` (${warning.detail})`),
+  );
+}
+
 async function renderSettings(work) {
   const view = await call("GET", "/settings", { query: { unit: S.unit } });
   const form = h("form.edit.settings", { id: "settings-form", novalidate: true });
   const body = h("tbody");
+  // Valid values that will not work as meant (e.g. a panel URL the agent page may not frame): saved,
+  // and shown under their setting until they change (docs/errors.md "Warnings").
+  const warned = {};
+  for (const warning of view.warnings || []) (warned[warning.setting] ||= []).push(warning);
   for (const [name, { value, source }] of Object.entries(view.effective)) {
     if (name === "blacklist") continue; // its own section
     const stored = name in view.stored;
@@ -536,7 +551,7 @@ async function renderSettings(work) {
         { dataset: { setting: name } },
         h("td", {}, h("code", {}, name)),
         h("td", {}, show(value), " ", h("span.source", { dataset: { source } }, t(`adm.source.${source}`))),
-        h("td", {}, input, h("div.field-error", { dataset: { error: name } })),
+        h("td", {}, input, h("div.field-error", { dataset: { error: name } }), ...(warned[name] || []).map(settingWarning)),
       ),
     );
   }

@@ -2,8 +2,8 @@
 //
 // - TEXTS: interface texts, key -> [vi, en]; "{name}" placeholders are filled by t(key, {name: ...}).
 // - ERRORS: every error code a page can meet (the server's catalogue, docs/errors.md; the media node's
-//   codes; GET_USER_MEDIA_ERROR and REQUEST_ANSWER_URL_ERROR of seed 003) as a sentence for people with
-//   what to do. tests/unit/test_web_i18n.py checks that every code of the catalogue is here in both
+//   codes; GET_USER_MEDIA_ERROR and REQUEST_ANSWER_URL_ERROR of seed 003), and every warning code of the
+//   server's (docs/errors.md "Warnings"), as a sentence for people with what to do. tests/unit/test_web_i18n.py checks that every code of the catalogue is here in both
 //   languages. Keep the layout "  CODE: {" / "    vi: ..." / "    en: ..." that the test reads.
 //
 // The language is kept in localStorage ("vkyc.lang"); setLang() re-renders every [data-i18n] element.
@@ -536,6 +536,7 @@ const TEXTS = {
   "adm.setting": ["Thiết lập", "Setting"],
   "adm.effective": ["Giá trị đang áp dụng", "Effective value"],
   "adm.override": ["Giá trị của phạm vi này", "This scope's value"],
+  "adm.warning": ["Cảnh báo", "Warning"],
   "adm.settings_hint": ["Để trống = kế thừa; có hiệu lực trong tối đa 30 giây.", "Empty = inherit; takes effect within 30 s."],
   "adm.remove": ["Bỏ", "Remove"],
   "adm.add": ["Thêm", "Add"],
@@ -1061,6 +1062,10 @@ export const ERRORS = {
   REQUEST_ANSWER_URL_ERROR: {
     vi: "Không mở được trang thông tin khách hàng khi nhận cuộc gọi.",
     en: "The customer page opened on answer could not be reached.",
+  },
+  ANSWER_URL_NOT_FRAMEABLE: {
+    vi: "Trang điện thoại viên sẽ không hiển thị được địa chỉ này trong khung: hệ thống không cho phép nhúng trang từ nguồn (origin) này. Thiết lập vẫn được lưu. Nhờ người vận hành thêm nguồn này vào danh sách được nhúng, hoặc mở ở thẻ mới (tab).",
+    en: "The agent page will not be able to show this URL in its panel: the deployment does not let the pages frame its origin. The setting is saved. Ask the operator to add the origin to the frame origins, or open it in a new tab.",
   },
   MEDIA_NODE_UNAVAILABLE: {
     vi: "Hiện không có máy chủ hình ảnh nào nhận được cuộc gọi. Đợi vài giây; trang sẽ thử lại khi kết nối lại. Nếu vẫn lỗi, báo quản trị.",
