@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.chalice_build import ROOT
-from local.web_policy import FrameOriginError, frame_origins
+from vkyc.domain.frame_origins import FrameOriginError, frame_origins
 
 TEMPLATE_MAX_INLINE = 51_200
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]

@@ -20,8 +20,9 @@ from typing import Any
 
 from infra import tables as table_resources
 from infra.cfn import get_att, pascal, ref, sub
-from local.web_policy import FRAME_ORIGINS, content_security_policy
+from local.web_policy import content_security_policy
 from vkyc.config import QUEUES, VARIABLES, QueueSpec, Variable
+from vkyc.domain.frame_origins import FRAME_ORIGINS
 from vkyc.domain.images import UPLOAD_PREFIX
 from vkyc.repositories.tables import ALL_MODELS
 

@@ -57,7 +57,8 @@ def _ws(args: argparse.Namespace) -> int:
 def _csp(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from local.web_policy import WebConfigError, frame_origins, load_web_config, security_headers
+    from local.web_policy import WebConfigError, load_web_config, security_headers
+    from vkyc.domain.frame_origins import frame_origins
 
     try:
         config = load_web_config(Path(args.config))

@@ -130,7 +130,7 @@ class Stack:
     def start(self, demo_file: Path | None) -> str:
         """Start everything; returns the demo summary text ('' without demo data). Raises
         ``FrameOriginError`` (its code first) for a bad ``VKYC_FRAME_ORIGINS`` before starting anything."""
-        from local.web_policy import FRAME_ORIGINS, frame_origins
+        from vkyc.domain.frame_origins import FRAME_ORIGINS, frame_origins
 
         self.frame_origins = frame_origins(os.environ.get(FRAME_ORIGINS, ""), local=True)
         a = self.addresses

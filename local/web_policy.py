@@ -25,13 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-# The admin API reads the operator's list too (to warn of a panel URL the policy would refuse): one
-# definition of a frame origin, in the domain.
-from vkyc.domain.frame_origins import FRAME_ORIGINS as FRAME_ORIGINS
-from vkyc.domain.frame_origins import FrameOriginError as FrameOriginError
-from vkyc.domain.frame_origins import frame_origin as frame_origin
-from vkyc.domain.frame_origins import frame_origins as frame_origins
-
 SCHEMES = ("http", "https", "ws", "wss")
 
 

@@ -166,7 +166,7 @@ def test_cloudformation_refuses_what_the_deploy_command_refuses():
     import pytest
 
     from infra.resources import FRAME_ORIGINS_PATTERN
-    from local.web_policy import FrameOriginError, frame_origins
+    from vkyc.domain.frame_origins import FrameOriginError, frame_origins
 
     good = ["", "https://crm.example.vn", "https://crm.example.vn,https://crm-2.example.vn:8443"]
     for value in good:

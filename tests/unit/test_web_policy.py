@@ -13,15 +13,14 @@ import pytest
 
 from local.__main__ import main
 from local.web_policy import (
-    FrameOriginError,
     WebConfig,
     WebConfigError,
     content_security_policy,
-    frame_origins,
     load_web_config,
     origin,
     security_headers,
 )
+from vkyc.domain.frame_origins import FrameOriginError, frame_origins
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 
