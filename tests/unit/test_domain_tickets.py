@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from vkyc.domain.direction import Direction
 from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.settings import MissedTicketMerge
 from vkyc.domain.tickets import (
@@ -67,9 +68,9 @@ def test_call_backs_start_and_close_tickets():
 def test_the_buckets_of_the_four_modes():
     def of(mode: MissedTicketMerge) -> list[str]:
         return [
-            bucket(mode, "in", "q1", "c1"),
-            bucket(mode, "in", "q2", "c2"),
-            bucket(mode, "out", None, "c3"),
+            bucket(mode, Direction.INBOUND, "q1", "c1"),
+            bucket(mode, Direction.INBOUND, "q2", "c2"),
+            bucket(mode, Direction.OUTBOUND, None, "c3"),
         ]
 
     assert of(MissedTicketMerge.ALL_IN_ONE) == ["all", "all", "all"]

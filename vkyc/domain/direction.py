@@ -146,6 +146,13 @@ def rules_of(direction: str) -> CallRules:
     return _RULES[Direction(direction)]
 
 
+def direction_of(stored: object) -> Direction:
+    """The direction a stored call (an item, or a stream image's ``direction``) carries; calls written
+    before call-backs existed carry none and were inbound. ``ValueError`` for a value that is no
+    direction."""
+    return Direction(str(stored)) if stored else Direction.INBOUND
+
+
 def direction_of_id(call_id: str | None) -> Direction:
     """The direction a call id names, by its form (no read): call-backs' ids start with ``cb-``."""
     return Direction.OUTBOUND if call_id and str(call_id).startswith(CALLBACK_PREFIX) else Direction.INBOUND

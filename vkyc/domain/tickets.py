@@ -36,6 +36,7 @@ from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
+from vkyc.domain.direction import Direction, direction_of
 from vkyc.domain.machine import StateMachine
 from vkyc.domain.settings import MissedTicketMerge
 
@@ -95,7 +96,7 @@ def missed_call(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """Whether this change of a call (its images before and after) is the moment it became missed."""
     state = str(new.get("state"))
     before = None if old is None else str(old.get("state"))
-    if new.get("direction") == "out":
+    if direction_of(new.get("direction")) is Direction.OUTBOUND:
         return state in _MISSED_CALLBACK and before not in _MISSED_CALLBACK
     if state not in _FINAL_INBOUND or before in _FINAL_INBOUND:
         return False
@@ -104,13 +105,15 @@ def missed_call(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
 
 def callback_started(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """Whether this change is a call-back being placed (its customer's tickets are being worked on)."""
-    return old is None and new.get("direction") == "out" and new.get("state") == "N"
+    outbound = direction_of(new.get("direction")) is Direction.OUTBOUND
+    return old is None and outbound and new.get("state") == "N"
 
 
 def answered_and_decided(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
     """Whether this change is a call-back, answered, whose dossier was just decided through it: the
     customer's tickets are done."""
-    if new.get("direction") != "out" or not new.get("answered_at") or not new.get("decision"):
+    outbound = direction_of(new.get("direction")) is Direction.OUTBOUND
+    if not outbound or not new.get("answered_at") or not new.get("decision"):
         return False
     return old is None or not old.get("decision")
 
@@ -124,15 +127,15 @@ def customer_of(call: Mapping[str, Any]) -> str | None:
     return None
 
 
-def bucket(mode: MissedTicketMerge, direction: str, queue_id: str | None, call_id: str) -> str:
+def bucket(mode: MissedTicketMerge, direction: Direction, queue_id: str | None, call_id: str) -> str:
     """The merge bucket of a missed call under ``mode`` (see the module docstring)."""
-    outbound = direction == "out"
+    outbound = direction is Direction.OUTBOUND
     if mode is MissedTicketMerge.ALL_IN_ONE:
         return "all"
     if mode is MissedTicketMerge.ONE_PER_CALL:
         return f"call:{call_id}"
     if mode is MissedTicketMerge.INBOUND_AND_OUTBOUND or outbound:
-        return "out" if outbound else "in"
+        return direction.value  # "in" or "out"
     return f"in:{queue_id or '-'}"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vkyc.domain.answer_url import answer_fields, render
+from vkyc.domain.direction import Direction, direction_of
 from vkyc.domain.settings import CallSettings
 from vkyc.protocol import rest
 from vkyc.protocol.errors import ProtocolError
@@ -46,7 +47,7 @@ class AnswerUrls:
         if call is None or call.agent_id != agent_id or call.answered_at is None:
             raise ProtocolError("CALL_NOT_FOUND", f"No answered call {call_id!r} of yours.", call_id=call_id)
         settings = self.settings(call.serving_unit_id or call.unit_id)
-        outbound = call.direction == "out"
+        outbound = direction_of(call.direction) is Direction.OUTBOUND
         fields = answer_fields(
             user_id=agent_id,
             hotline=hotline_of(call),

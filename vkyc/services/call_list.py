@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vkyc.domain.buckets import ms
+from vkyc.domain.direction import Direction, direction_of
 from vkyc.domain.settings import normalize_msisdn
 from vkyc.protocol import report_rest as r
 from vkyc.protocol.errors import ProtocolError
@@ -147,7 +148,8 @@ class CallList:
                 named = directory.agents_of(unit).get(call.agent_id)
                 if named is not None:
                     agent_name = named.name
-        waited_to = call.answered_at or (call.ended_at if call.direction == "in" else None)
+        inbound = direction_of(call.direction) is Direction.INBOUND
+        waited_to = call.answered_at or (call.ended_at if inbound else None)
         return r.CallRow(
             call_id=call.call_id,
             created_at=call.created_at.astimezone(scope.zone).isoformat(),

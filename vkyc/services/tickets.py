@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from vkyc.domain.direction import Direction, direction_of
 from vkyc.domain.machine import IllegalTransition
 from vkyc.domain.settings import CallSettings
 from vkyc.domain.tickets import (
@@ -118,12 +119,12 @@ class TicketService:
         call_id = str(call["call_id"])
         serving = str(call.get("serving_unit_id") or call["unit_id"])
         settings = self.settings(serving)
-        direction = str(call.get("direction") or "in")
+        direction = direction_of(call.get("direction"))
         customer = customer_of(call)
         if not settings.auto_ticket or customer is None:
             return None
         queue = self.queues(str(call["queue_id"])) if call.get("queue_id") else None
-        if direction == "in" and (queue is None or not queue.auto_ticket):
+        if direction is Direction.INBOUND and (queue is None or not queue.auto_ticket):
             return None
         when = parse_time(call.get("ended_at") or call.get("updated_at")) or self.clock()
         day = local_day(when, settings.zone())
@@ -151,7 +152,7 @@ class TicketService:
         """Add ``call`` to ticket ``tid``, creating it: ``"done"`` (it holds the call now), ``"full"``
         (the ticket is closed: try the next generation) or ``"lost"`` (others wrote it meanwhile, at each
         of ``CONFLICT_RETRIES`` reads)."""
-        call_id, direction = str(call["call_id"]), str(call.get("direction") or "in")
+        call_id, direction = str(call["call_id"]), direction_of(call.get("direction")).value
         request_id = f"ticket:{call_id}"
 
         def add(ticket: Ticket | None) -> Commit[str] | Settled[str]:
