@@ -8,17 +8,21 @@ side's read and its conditional write.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.functional.test_media_service import World, build_world, new_session
+from tests.functional.test_media_service import World, build_world, new_session, stamped
+from vkyc.domain.agent import AgentState
 from vkyc.domain.session import SessionState
 from vkyc.protocol.errors import ProtocolError
-from vkyc.protocol.messages import Hello
+from vkyc.protocol.messages import Hello, Role
+from vkyc.repositories.agents import AgentRepository
 from vkyc.repositories.sessions import SessionRepository, find_connection
-from vkyc.repositories.tables import Session, WsConnection
+from vkyc.repositories.tables import Agent, Session, WsConnection
+from vkyc.services.auth import Principal
 
 
 @pytest.fixture
@@ -120,3 +124,40 @@ def test_two_sockets_presenting_one_token_together_open_one(
     assert refused.value.code == "TOKEN_INVALID"
     session = SessionRepository().get(old.session_id)
     assert (session.state, session.connection_id) == (SessionState.ACTIVE.value, "conn-first")
+
+
+def test_a_login_that_crosses_the_old_sessions_end_brings_the_agent_online(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An agent's page logs in again (a reload, another tab) while the previous session ends (its bye,
+    # its grace timer): the old end takes the agent OFFLINE between the new login's read of the agent
+    # (still online: "keep the state, move the socket") and its read of the agent's live sessions
+    # (the old one already gone: nothing to replace). The login must not leave a live session on an
+    # OFFLINE agent, whom no status change can then bring back ("ready" is illegal from OFFLINE).
+    principal = "tdv.race"
+    agent_id = f"a-{uuid.uuid4().hex[:6]}"
+    stamped(Agent(agent_id, unit_id="1"), AgentState.UNAVAILABLE.value)
+    old = new_session("agent", principal, agent_id=agent_id)
+    sessions = world.graph.sessions
+    monkeypatch.setattr(
+        sessions.auth,
+        "principal_of",
+        lambda token: Principal(Role.AGENT, principal, "1", agent_id=agent_id, username=principal),
+    )
+    repository = sessions.sessions
+    real_live = repository.live_of_principal
+    ended: list[bool] = []
+
+    def live_of_principal(principal_id: str) -> Any:
+        if not ended:
+            ended.append(True)
+            world.graph.dispatcher.run(sessions.bye(old))
+        return real_live(principal_id)
+
+    monkeypatch.setattr(repository, "live_of_principal", live_of_principal)
+
+    world.graph.run(sessions.connect("conn-again", token="a-login-token", resume=None))
+
+    agent = AgentRepository().get(agent_id)
+    assert (agent.state, agent.connection_id) == (AgentState.UNAVAILABLE.value, "conn-again")
+    assert SessionRepository().get(old.session_id).state == SessionState.ENDED.value

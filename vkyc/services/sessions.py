@@ -36,8 +36,8 @@ from vkyc.repositories.conflicts import Commit, Settled, retry_on_conflict
 from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.sessions import SessionRepository
 from vkyc.repositories.settings_cache import cached_settings
-from vkyc.repositories.tables import Session, WsConnection
-from vkyc.repositories.transitions import Change, commit, plan, plan_create
+from vkyc.repositories.tables import Agent, Session, WsConnection
+from vkyc.repositories.transitions import Op, commit, plan, plan_create
 from vkyc.security import tokens
 from vkyc.services.auth import BUSY_AGENT_STATES, AuthService, Principal, refuse_login_elsewhere
 from vkyc.services.effects import Done, Effects, SessionDropped, SessionLeft, SessionResumed
@@ -52,6 +52,7 @@ SESSION_TTL = timedelta(days=2)
 TAKEN_OVER = "taken_over"  # ``session.ended`` reason: another device took the account over during a call
 GRACE_TIMER = SessionGrace.KIND
 RESUME_ATTEMPTS = 4  # a resume races at most the old socket's drop and a grace timer
+OPEN_ATTEMPTS = 4  # a login races the end of the agent's other sessions (bye, drop, grace timer)
 
 
 @dataclass(frozen=True)
@@ -95,48 +96,11 @@ class SessionService:
         return self._open(connection_id, self.auth.principal_of(token))
 
     def _open(self, connection_id: str, principal: Principal) -> Done[ConnectResult]:
+        """A new session on ``connection_id``; for an agent, one transaction that also ends their other
+        live sessions (REPLACE) and logs them in when OFFLINE, or else is conditioned on their state
+        (they keep it and their socket moves). A lost race reads again: at most ``OPEN_ATTEMPTS``."""
         now = self.clock()
-        replaced: list[Session] = []
-        changes: list[Change] = []
-        move_agent_connection: str | None = None  # an online agent's new socket (takeover)
         taken_over = Effects()
-        if principal.role is Role.AGENT:
-            assert principal.agent_id is not None
-            agent = self.agents.get(principal.agent_id)
-            live = self.sessions.live_of_principal(principal.principal_id)
-            busy = agent.state in BUSY_AGENT_STATES
-            policy = self.auth.settings(principal.unit_id).login_policy
-            refuse_login_elsewhere(policy, busy=busy, live=lambda: bool(live))
-            if live and busy:  # ``take_over`` during a call: the other device's call ends with it
-                taken_over = self.revoke(principal.principal_id, TAKEN_OVER).effects
-                agent = self.agents.get(principal.agent_id)
-                live = []
-            for stale in live:
-                current = self.sessions.find(stale.session_id)
-                if current is not None and current.state != SessionState.ENDED:
-                    replaced.append(current)
-                    changes.append(
-                        plan(
-                            current,
-                            SESSION,
-                            SessionEvent.REPLACE,
-                            actor=principal.principal_id,
-                            reason="logged in on another device",
-                            attrs={"ended_reason": "replaced", "connection_id": None},
-                        )
-                    )
-            if agent.state == AgentState.OFFLINE:
-                changes.append(
-                    plan(
-                        agent,
-                        AGENT,
-                        AgentEvent.LOGIN,
-                        actor=principal.principal_id,
-                        attrs={"connection_id": connection_id},
-                    )
-                )
-            else:
-                move_agent_connection = principal.agent_id
         session_key = b64url(secrets.token_bytes(32))
         session = Session(
             session_id=str(uuid.uuid4()),
@@ -156,18 +120,72 @@ class SessionService:
             token_id=principal.token_id or None,
             token_expires_at=principal.token_expires_at,
         )
-        changes.append(plan_create(session, SESSION, actor=principal.principal_id, reason="connected"))
-        if move_agent_connection:
-            self.agents.set_connection(move_agent_connection, connection_id)
-        old_connections = [old.connection_id for old in replaced]  # the commit clears them on the items
-        commit(*changes, request_id=f"connect:{connection_id}", at=now)
+
+        def read() -> _Login:
+            """The agent and the live sessions the login ends (none for other roles). Under the
+            ``take_over`` policy a device's call ends here, before the login's own transaction."""
+            nonlocal taken_over
+            if principal.role is not Role.AGENT:
+                return _Login(None, [])
+            assert principal.agent_id is not None
+            agent = self.agents.get(principal.agent_id)
+            live = self.sessions.live_of_principal(principal.principal_id)
+            busy = agent.state in BUSY_AGENT_STATES
+            policy = self.auth.settings(principal.unit_id).login_policy
+            refuse_login_elsewhere(policy, busy=busy, live=lambda: bool(live))
+            if live and busy:  # ``take_over`` during a call: the other device's call ends with it
+                taken_over += self.revoke(principal.principal_id, TAKEN_OVER).effects
+                agent = self.agents.get(principal.agent_id)
+                live = []
+            current = (self.sessions.find(stale.session_id) for stale in live)
+            return _Login(agent, [c for c in current if c is not None and c.state != SessionState.ENDED])
+
+        def login(seen: _Login) -> Commit[_Opened]:
+            changes: list[Op] = [
+                plan(
+                    replaced,
+                    SESSION,
+                    SessionEvent.REPLACE,
+                    actor=principal.principal_id,
+                    reason="logged in on another device",
+                    attrs={"ended_reason": "replaced", "connection_id": None},
+                )
+                for replaced in seen.replaced
+            ]
+            agent = seen.agent
+            if agent is not None and agent.state == AgentState.OFFLINE:
+                changes.append(
+                    plan(
+                        agent,
+                        AGENT,
+                        AgentEvent.LOGIN,
+                        actor=principal.principal_id,
+                        attrs={"connection_id": connection_id},
+                    )
+                )
+            elif agent is not None:
+                # The agent keeps their state and gets the new socket, only if that state still holds
+                # at the commit: a session of theirs that ends meanwhile (a bye, a grace timer) may
+                # take them OFFLINE after our read, leaving this login on an agent no status can move.
+                changes.append(AgentRepository.guard(agent))
+            changes.append(plan_create(session, SESSION, actor=principal.principal_id, reason="connected"))
+            # Taken before the commit, which clears them on the items.
+            old_connections = [old.connection_id for old in seen.replaced if old.connection_id]
+            moved = agent is not None and agent.state != AgentState.OFFLINE
+            opened = _Opened(moved, old_connections)
+            return Commit.of(*changes, request_id=f"connect:{connection_id}", at=now, result=opened)
+
+        # A lost race (the agent moved, a replaced session ended meanwhile) reads again and decides again.
+        opened = retry_on_conflict(read, login, attempts=OPEN_ATTEMPTS)
+        if opened.agent_moved and principal.agent_id:
+            self.agents.set_connection(principal.agent_id, connection_id)
         connections.put_connection(
             connections.new_connection(
                 connection_id, session, connected_at=now, expires_at=now + CONNECTION_TTL
             )
         )
         effects = taken_over
-        for old_connection in old_connections:  # after the commit: tell the old device, hang up on it
+        for old_connection in opened.old_connections:  # after the commit: tell the old device, hang up
             replaced_message = {
                 "action": "session.replaced",
                 "code": "SESSION_REPLACED",
@@ -444,6 +462,23 @@ class SessionService:
         if peer is not None and peer.connection_id and peer.state == SessionState.ACTIVE:
             return Effects().to_connection(peer.connection_id, message)
         return Effects()
+
+
+@dataclass(frozen=True)
+class _Login:
+    """What a login read: the agent (None for other roles) and the sessions of theirs it replaces."""
+
+    agent: Agent | None
+    replaced: list[Session]
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """What a login committed: whether the agent kept their state (their socket moves after the
+    commit) and the sockets of the sessions it replaced (told, then closed)."""
+
+    agent_moved: bool
+    old_connections: list[str]
 
 
 def _same_digest(stored: str | None, token: str) -> bool:
