@@ -95,8 +95,8 @@ class TimerWatch:
 
     @classmethod
     def of_app(cls, app: Chalice, handler: str = "timers") -> TimerWatch:
-        """The watch of ``app``'s SQS handler ``handler`` (its module holds the ``graph`` whose ``fire`` it
-        calls) and its queue."""
+        """The watch of ``app``'s SQS handler ``handler`` (its module's ``graph()`` gives the graph whose
+        ``fire`` it calls) and its queue."""
         wrapped = app.handler_map[handler]
         module = sys.modules[getattr(wrapped, "func", wrapped).__module__]
         sources = [c for c in app.event_sources if isinstance(c, SQSEventConfig) and c.name == handler]
@@ -107,7 +107,7 @@ class TimerWatch:
         if self._original_call is not None:
             raise RuntimeError("TimerWatch already installed")
         original_call = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 (private)
-        original_fire = self.module.graph.fire
+        original_fire = self._graph().fire
         watch = self
 
         def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
@@ -152,14 +152,19 @@ class TimerWatch:
 
         self._original_call, self._original_fire = original_call, original_fire
         setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)  # noqa: B010 (private)
-        self.module.graph.fire = fire
+        self._graph().fire = fire
         return self
+
+    def _graph(self) -> Any:
+        """The app's service graph: its module builds it lazily, through the ``graph()`` accessor (the
+        function's cold start), and returns the same object on every call."""
+        return self.module.graph()
 
     def uninstall(self) -> None:
         if self._original_call is None:
             return
         setattr(botocore.client.BaseClient, "_make_api_call", self._original_call)  # noqa: B010
-        self.module.graph.fire = self._original_fire
+        self._graph().fire = self._original_fire
         self._original_call = self._original_fire = None
 
     def _seen(self, operation: str, params: dict[str, Any], response: dict[str, Any], at: float) -> None:

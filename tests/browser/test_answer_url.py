@@ -99,10 +99,21 @@ def test_a_panel_of_an_allowed_crm_origin_shows_the_crm_page_beside_the_call(ope
         go_available(page)
         call_id, mobile = answer_a_call(page, stack)
         page.wait_for_selector("#answer-panel:not(.hidden) iframe")
-        crm_frame = wait_until(
-            lambda: next((f for f in page.frames if f.url.startswith(allowed_crm.url + "/answer?")), None),
-            timeout=60,  # a condition, not a figure: generous for a machine running other suites
-        )
+        answer_page = allowed_crm.url + "/answer?"
+        try:
+            crm_frame = wait_until(
+                lambda: next((f for f in page.frames if f.url.startswith(answer_page)), None),
+                timeout=60,  # a condition, not a figure: generous for a machine running other suites
+            )
+        except AssertionError as exc:
+            # Seen twice when two suites ran at once, never alone: say what the page had instead.
+            seen = {
+                "frames": [f.url for f in page.frames],
+                "panel": page.inner_html("#answer-body"),
+                "errors": page.inner_text("#errors"),
+                "crm_queries": allowed_crm.queries,
+            }
+            raise AssertionError(f"{exc}: {seen}") from None
         crm_frame.wait_for_selector("#customer")  # the CRM's own page, loaded in the panel
         assert "customer" in crm_frame.inner_text("body")
         wait_until(lambda: allowed_crm.queries, timeout=10)
