@@ -107,7 +107,8 @@ def rest_api() -> RestApi:
     from vkyc.api.routes import Context, RestApi
     from vkyc.protocol import admin as a
     from vkyc.repositories import tables
-    from vkyc.services.admin import KINDS, AdminCaller, Listed, admin_caller, etag
+    from vkyc.repositories.admin_kinds import KINDS
+    from vkyc.services.admin import AdminCaller, Listed, admin_caller, etag
 
     configuration, people, settings, media = services()
     api = RestApi(authenticate=auth().bearer)

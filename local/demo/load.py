@@ -41,9 +41,10 @@ from vkyc.domain.roles import UserRole
 from vkyc.domain.switchboard import UnitConfig, UserConfig
 from vkyc.protocol.admin import UserUpdate
 from vkyc.repositories import tables
+from vkyc.repositories.admin_kinds import GROUPS, HOTLINES, POLICY, QUEUES, UNITS
 from vkyc.repositories.dossiers import DossierRepository
 from vkyc.security.passwords import MalformedHashError, verify
-from vkyc.services.admin import GROUPS, HOTLINES, POLICY, QUEUES, UNITS, AdminCaller, AdminService
+from vkyc.services.admin import AdminCaller, AdminService
 from vkyc.services.admin_people import PeopleService
 from vkyc.services.admin_settings import SettingsAdmin
 

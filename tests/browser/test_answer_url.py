@@ -98,23 +98,12 @@ def test_a_panel_of_an_allowed_crm_origin_shows_the_crm_page_beside_the_call(ope
         login(page, "tdv1.kv1", "#work")
         go_available(page)
         call_id, mobile = answer_a_call(page, stack)
-        page.wait_for_selector("#answer-panel:not(.hidden) iframe")
-        answer_page = allowed_crm.url + "/answer?"
-        try:
-            crm_frame = wait_until(
-                lambda: next((f for f in page.frames if f.url.startswith(answer_page)), None),
-                timeout=60,  # a condition, not a figure: generous for a machine running other suites
-            )
-        except AssertionError as exc:
-            # Seen twice when two suites ran at once, never alone: say what the page had instead.
-            seen = {
-                "frames": [f.url for f in page.frames],
-                "panel": page.inner_html("#answer-body"),
-                "errors": page.inner_text("#errors"),
-                "crm_queries": allowed_crm.queries,
-            }
-            raise AssertionError(f"{exc}: {seen}") from None
-        crm_frame.wait_for_selector("#customer")  # the CRM's own page, loaded in the panel
+        # The CRM's own page, loaded in the panel. Playwright's waits, not a loop over ``page.frames``:
+        # the sync API updates its frames only inside a Playwright call, so a loop that sleeps between
+        # reads never sees a frame that navigated after the loop began (it failed so on a busy machine).
+        page.frame_locator("#answer-panel:not(.hidden) iframe").locator("#customer").wait_for()
+        crm_frame = page.locator("#answer-panel iframe").element_handle().content_frame()
+        assert crm_frame.url.startswith(allowed_crm.url + "/answer?")
         assert "customer" in crm_frame.inner_text("body")
         wait_until(lambda: allowed_crm.queries, timeout=10)
         assert allowed_crm.queries == [{"c": [call_id], "u": ["tdv1.kv1"]}]

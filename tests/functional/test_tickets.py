@@ -17,12 +17,13 @@ import pytest
 from vkyc.domain.settings import CallSettings, MissedTicketMerge
 from vkyc.domain.webhooks import EventType, events_of
 from vkyc.protocol import v1
+from vkyc.repositories.errors import TransitionConflict
 from vkyc.repositories.tables import Agent, Call, Group, Queue, QueueGroup, Ticket
 from vkyc.repositories.tickets import TicketRepository
 from vkyc.services import ticket_index, ticket_reads
 from vkyc.services.integrator_auth import Integrator
 from vkyc.services.ticket_reads import TicketReads
-from vkyc.services.tickets import TicketService
+from vkyc.services.tickets import CONFLICT_RETRIES, TicketService
 from vkyc.services.webhook_fanout import plain_image
 
 # 2026-03-10 in Vietnam (UTC+7): local midnight is 17:00 UTC.
@@ -251,6 +252,36 @@ def test_the_same_miss_delivered_twice_at_once_lands_once(tables):
     (ticket,) = world.tickets()
     assert sorted(ticket.call_ids[1:]) == sorted(c.call_id for c in calls) and len(ticket.call_ids) == 3
     assert ticket.version == 3  # created, then one note per call
+
+
+def test_a_miss_that_loses_every_race_fails_its_batch_and_lands_when_delivered_again(tables, monkeypatch):
+    # Somebody else writes the ticket between each read and its commit: after the last try the miss is
+    # not in the ticket, so the batch must fail (the stream delivers it again), not report it ticketed.
+    world = World(MissedTicketMerge.ALL_IN_ONE)
+    world.missed(world.call(DAY))
+    late = world.call(DAY + timedelta(minutes=1))
+    repository = world.service.tickets
+    read = repository.find
+    reads = []
+
+    def read_then_another_writer(ticket_id: str) -> Ticket | None:
+        ticket = read(ticket_id)
+        if ticket is not None:
+            reads.append(ticket_id)
+            Ticket.get(ticket_id).update(actions=[Ticket.version.set(ticket.version + 1)])
+        return ticket
+
+    monkeypatch.setattr(repository, "find", read_then_another_writer)
+    with pytest.raises(TransitionConflict):
+        world.service.records([record(late)])
+    assert len(reads) == CONFLICT_RETRIES
+    (ticket,) = world.tickets()
+    assert late.call_id not in ticket.call_ids
+
+    monkeypatch.setattr(repository, "find", read)
+    world.service.records([record(late)])  # the stream's next delivery
+    (ticket,) = world.tickets()
+    assert ticket.call_ids[1:] == [late.call_id]
 
 
 # -- the ticket's life ---------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def admin(
 class KindRoutes:
     """The five endpoints of one configuration kind."""
 
-    kind: str  # vkyc.services.admin.KINDS key
+    kind: str  # vkyc.repositories.admin_kinds.KINDS key
     path: str
     param: str
     label: str

@@ -149,9 +149,10 @@ class TicketService:
         queue: Queue | None,
         when: datetime,
     ) -> str:
-        """Add ``call`` to ticket ``tid``, creating it: ``"done"`` (it holds the call now), ``"full"``
-        (the ticket is closed: try the next generation) or ``"lost"`` (others wrote it meanwhile, at each
-        of ``CONFLICT_RETRIES`` reads)."""
+        """Add ``call`` to ticket ``tid``, creating it: ``"done"`` (it holds the call now) or ``"full"``
+        (the ticket is closed: try the next generation). When others wrote it meanwhile at each of
+        ``CONFLICT_RETRIES`` reads, ``TransitionConflict`` fails the stream's batch, which is delivered
+        again (idempotent: a call the ticket holds is not added twice)."""
         call_id, direction = str(call["call_id"]), direction_of(call.get("direction")).value
         request_id = f"ticket:{call_id}"
 
@@ -190,9 +191,7 @@ class TicketService:
             )
             return Commit.of(change, request_id=f"{request_id}:{tid}", at=self.clock(), result="done")
 
-        return retry_on_conflict(
-            lambda: self.tickets.find(tid), add, attempts=CONFLICT_RETRIES, lost=lambda _: "lost"
-        )
+        return retry_on_conflict(lambda: self.tickets.find(tid), add, attempts=CONFLICT_RETRIES)
 
     def _assignee(self, call: Mapping[str, Any], queue: Queue | None) -> tuple[str | None, str | None]:
         """Who follows a new ticket up: the queue's first group (an inbound call); the calling agent's
