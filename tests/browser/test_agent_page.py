@@ -97,6 +97,38 @@ def test_own_socket_drop_shows_reconnecting_then_resumes(open_page):
     go_available(page)  # the resumed session signs and numbers its messages on
 
 
+def test_a_status_read_answered_after_the_agents_own_change_does_not_undo_it(open_page):
+    # After a resume the page reads the agent's status again (GET /me). On a busy machine that answer
+    # can come after the agent has set themselves available over the socket: it is the older word and
+    # must not put the badge back (ci36: the badge stayed on the status of before, while the server
+    # had the agent AVAILABLE, to be rung).
+    page = open_page("/agent.html", "tdv3.kv1")
+    login(page, "tdv3.kv1", "#work")
+    held: list[tuple[Any, Any]] = []
+
+    def hold_the_first_read(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # the server's answer now, given to the page later
+
+    page.route(re.compile(r"/me$"), hold_the_first_read)
+    reads = page.evaluate("window.vkyc.statusReads")
+    page.evaluate("window.vkyc.drop()")
+    page.wait_for_selector(".banner[data-key=restored]", state="visible")
+    for _ in range(600):  # route handlers run inside Playwright calls: wait with one
+        if held:
+            break
+        page.wait_for_timeout(50)
+    (route, stale), *_ = held
+    assert json.loads(stale.text())["agent"]["status"] != "AVAILABLE"
+    go_available(page)
+    route.fulfill(response=stale)
+    page.wait_for_function("n => window.vkyc.statusReads > n", arg=reads)
+    assert page.get_attribute("#status-badge", "data-status") == "AVAILABLE"
+    assert page.evaluate("window.vkyc.status") == "AVAILABLE"
+
+
 def test_errors_are_sentences_with_the_call_id_and_switch_language(open_page):
     page = open_page("/agent.html", "tdv1.kv1")
     login(page, "tdv1.kv1", "#work")

@@ -31,6 +31,8 @@ const S = {
   settings: {},
   status: "OFFLINE",
   statusSince: Date.now(),
+  statusChanges: 0, // how many times the status was set: a read of it sent before may be older
+  statusReads: 0, // reads of the status over REST answered (window.vkyc, for the tests)
   phase: "login", // login | idle | ringing | callback | incall | wrapup
   offer: null,
   call: null,
@@ -209,12 +211,7 @@ function onConnState({ state, deadline }) {
 
 async function afterReconnect() {
   // Replies owed on the old socket are lost: re-read where the agent stands, and renegotiate media.
-  try {
-    const me = await api("/me", { token: S.token });
-    if (me.agent) setStatus(me.agent.status, me.agent.since_ms);
-  } catch (exc) {
-    errors.fromException(exc);
-  }
+  await readStatus();
   if (S.phase === "incall" && S.call) startMedia();
 }
 
@@ -270,6 +267,12 @@ async function syncWithServer(stored) {
 function setStatus(status, sinceMs) {
   S.status = status;
   S.statusSince = sinceMs ? sinceMs - (S.session ? S.session.clockOffsetMs : 0) : Date.now();
+  S.statusChanges += 1;
+  renderStatus();
+}
+
+function renderStatus() {
+  const status = S.status;
   const badge = $("#status-badge");
   badge.dataset.status = status;
   badge.textContent = t(`status.${status}`);
@@ -557,11 +560,21 @@ function endReasonText(reason) {
 }
 
 async function refreshStatus() {
+  await readStatus();
+}
+
+/** Read the agent's status over REST (``/me``) and show it, unless a status came meanwhile: the socket
+ * (the reply to the agent's own change, a push, what follows from them) delivers in order, and what it
+ * said after this read was sent is the newer word. The read itself may be answered later than that. */
+async function readStatus() {
+  const changes = S.statusChanges;
   try {
     const me = await api("/me", { token: S.token });
-    if (me.agent) setStatus(me.agent.status, me.agent.since_ms);
+    if (me.agent && S.statusChanges === changes) setStatus(me.agent.status, me.agent.since_ms);
   } catch (exc) {
     errors.fromException(exc);
+  } finally {
+    S.statusReads += 1;
   }
 }
 
@@ -1158,7 +1171,7 @@ async function main() {
   await warnIgnoredApi(banners); // before a resume: the working screen then takes the banner away
   wireLanguageButton($("#lang"));
   onLangChange(() => {
-    setStatus(S.status, null);
+    renderStatus(); // the status and its start are unchanged
     renderDossier();
     render();
     renderConfirm();
@@ -1238,6 +1251,9 @@ window.vkyc = {
   },
   get status() {
     return S.status;
+  },
+  get statusReads() {
+    return S.statusReads;
   },
   get call() {
     return S.call;
