@@ -37,6 +37,9 @@ for _name, _value in {
     "VKYC_LIMIT_CONNECT_FAILURES": "100000,1000",
 }.items():
     os.environ.setdefault(_name, _value)
+# The environment before any fixture: the session's moto server and stack keep theirs until the session
+# ends, and the unit tier runs without them whichever tier ran first (tests/unit/conftest.py).
+SESSION_START_ENVIRONMENT = dict(os.environ)
 
 # Each test's tier, from its directory (the most specific first): one marker per test, never forgotten.
 TIERS = (
