@@ -114,6 +114,17 @@ Incoming: TypeAlias = ServerMessage | UnknownMessage
 ReplyT = TypeVar("ReplyT")
 
 
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set, at most ``timeout`` seconds; whether it was set. Through
+    ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 ``wait_for`` swallows a cancellation
+    that comes as the event is set (a push arriving as the user presses Ctrl-C), and the task then goes
+    on waiting as if never cancelled."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    return event.is_set()
+
+
 def action_of(message: Incoming) -> str:
     """The ``action`` of a received message."""
     return message.action if isinstance(message, UnknownMessage) else str(message.action)
@@ -501,8 +512,7 @@ class VkycClient:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"no {action or 'push'} within {timeout:g} s")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await wait_event(changed, remaining)
 
     def drain_pushes(self) -> list[Incoming]:
         """Every queued push, oldest first, removing them from the queue."""
@@ -844,8 +854,7 @@ class VkycClient:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+            await wait_event(changed, remaining)
 
     async def _close_link(self, link: _Link) -> None:
         link.resume_on_loss = False

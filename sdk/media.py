@@ -501,7 +501,8 @@ class MediaPeer:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: it may swallow a cancel (sdk.client.wait_event)
+            await self._connected.wait()
 
     async def wait_frames(self, kind: str, count: int, timeout: float = 10.0) -> None:
         """Until ``count`` frames of ``kind`` arrived in total; TimeoutError otherwise."""

@@ -537,3 +537,36 @@ def test_on_message_sees_every_message_in_order():
         assert seen == ["session.welcome", "pong", "peer.left", "ack"]
 
     run(scenario)
+
+
+def test_a_cancel_that_comes_as_the_awaited_push_arrives_is_not_swallowed():
+    # ci39: `python -m sdk mobile` did not stop on Ctrl-C. A push arrived as the main task was
+    # cancelled, and Python 3.11's wait_for returned the push instead of raising: the command went on
+    # waiting for the next call-back. This is that interleaving, made certain.
+    from sdk.client import wait_event
+
+    async def scenario() -> str:
+        event = asyncio.Event()
+        waiting = asyncio.create_task(wait_event(event, 10))
+        await asyncio.sleep(0)  # it waits on the event
+        event.set()  # the push...
+        waiting.cancel()  # ...and Ctrl-C, in the same turn of the loop
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "swallowed"
+
+    assert asyncio.run(scenario()) == "cancelled"
+
+
+def test_wait_event_says_whether_the_event_came_within_the_timeout():
+    from sdk.client import wait_event
+
+    async def scenario() -> tuple[bool, bool]:
+        event = asyncio.Event()
+        missed = await wait_event(event, 0.01)
+        event.set()
+        return missed, await wait_event(event, 10)
+
+    assert asyncio.run(scenario()) == (False, True)
