@@ -240,8 +240,15 @@ def test_frame_over_32kb_closes_with_1009_and_disconnect_runs(app, emulator):
 
 def test_message_over_128kb_in_small_frames_closes_with_1009(emulator):
     with connect(emulator.url) as ws:
-        ws.send(["y" * 30 * 1024] * 5)  # 150 KB in 30 KB fragments: every frame is fine, the message is not
-        assert closed_code(ws) == 1009
+        # 150 KB in 30 KB fragments: every frame is fine, the message is not.
+        try:
+            ws.send(["y" * 30 * 1024] * 5)
+        except ConnectionClosed as exc:
+            # The emulator closed as soon as the message passed 128 KB, while the last fragment was still
+            # being sent (ci43): the send itself then reports the close.
+            assert exc.rcvd is not None and exc.rcvd.code == 1009
+        else:
+            assert closed_code(ws) == 1009
 
 
 def test_fragmented_message_under_the_limits_is_delivered_whole(emulator):
