@@ -166,7 +166,10 @@ class ControlClient:
             limit=1 << 22,
         )
         assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        # asyncio.timeout rather than wait_for throughout: on Python 3.11 wait_for swallows a
+        # cancellation that comes as the awaited result does, and the caller's shutdown would hang.
+        async with asyncio.timeout(timeout):
+            line = await self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"node process exited before ready (code {await self.process.wait()})")
         self.ready = json.loads(line)
@@ -200,7 +203,8 @@ class ControlClient:
         self._waiting[rid] = future
         self.process.stdin.write(json.dumps({"id": rid, "op": op, "args": args}).encode() + b"\n")
         await self.process.stdin.drain()
-        reply = await asyncio.wait_for(future, timeout)
+        async with asyncio.timeout(timeout):
+            reply = await future
         if not reply["ok"]:
             raise ControlError(reply["code"], reply["message"])
         return reply["result"]
@@ -210,7 +214,8 @@ class ControlClient:
         assert self.process is not None
         if self.process.stdin is not None and not self.process.stdin.is_closing():
             self.process.stdin.close()
-        code = await asyncio.wait_for(self.process.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            code = await self.process.wait()
         if self._reader is not None:
             await self._reader
         return code

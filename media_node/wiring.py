@@ -30,7 +30,6 @@ collide with its own (same part numbers).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -47,7 +46,7 @@ from media_node.errors import CallStateError, MediaError, RecordingNotFound
 from media_node.recorder import RecordingInfo, recover_recording
 from media_node.states import CallMediaState, LinkState
 from sdk.auth import node_token
-from sdk.client import VkycClient
+from sdk.client import VkycClient, wait_event
 from sdk.errors import SdkError, SessionLost
 from vkyc.protocol.messages import (
     MediaAttach,
@@ -391,9 +390,7 @@ class NodeWiring:
         for _ in range(3):
             client = self.client
             if client is None or client.ended is not None:
-                try:
-                    await asyncio.wait_for(self.connected.wait(), 30)
-                except TimeoutError:
+                if not await wait_event(self.connected, 30):
                     break
                 continue
             try:
@@ -462,5 +459,6 @@ def _reply(reply_to: ReplyTo) -> dict[str, str]:
 
 
 async def _wait(stop: asyncio.Event, delay: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), delay)
+    # wait_event, not asyncio.wait_for: on Python 3.11 wait_for swallows a cancellation that comes as
+    # ``stop`` is set, and the node's shutdown would then wait for the next reconnection attempt.
+    await wait_event(stop, delay)

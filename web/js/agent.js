@@ -542,7 +542,7 @@ function onCallEnded(message) {
     banners.flash("ended", "info", () => t("call.ended", { reason: endReasonText(message.reason) }));
     S.call = null;
     S.phase = "idle";
-    refreshStatus();
+    readStatus();
     save();
     render();
     return;
@@ -557,10 +557,6 @@ function endReasonText(reason) {
   const key = `call.reason.end.${reason}`;
   const text = t(key);
   return text === key ? reason : text;
-}
-
-async function refreshStatus() {
-  await readStatus();
 }
 
 /** Read the agent's status over REST (``/me``) and show it, unless a status came meanwhile: the socket
@@ -767,7 +763,7 @@ async function sendDecision(call, letter, reason) {
     const withSnapshot = () => (fields.snapshot_id ? ` (${t("decide.with_snapshot", { id: fields.snapshot_id })})` : "");
     banners.flash("decided", "ok", () => t("decide.done", { dossier: reply.dossier_id, state: reply.dossier_state }) + withSnapshot(), 15000);
     finishCall();
-    refreshStatus();
+    readStatus();
   } catch (exc) {
     // DECISION_NOT_ALLOWED included: the server changed nothing, the agent chooses again.
     decideErrors.fromException(exc, { callId: call.call_id });

@@ -72,3 +72,38 @@ def test_every_media_node_code_is_a_catalogue_code_with_the_same_message() -> No
     for code, info in CODES.items():
         assert code in CATALOGUE, code
         assert CATALOGUE[code].message == info.message, code
+
+
+def test_a_stop_that_comes_with_the_cancel_of_a_reconnection_wait_does_not_swallow_the_cancel() -> None:
+    # The node waits between reconnection attempts until its stop event or a delay. On Python 3.11,
+    # asyncio.wait_for returned (instead of raising) when the task was cancelled in the same turn as
+    # the event was set, and the node's shutdown then went on as if never cancelled (ci39, in the SDK).
+    from media_node.wiring import _wait
+
+    async def scenario() -> str:
+        stop = asyncio.Event()
+        waiting = asyncio.create_task(_wait(stop, 10))
+        await asyncio.sleep(0)  # it waits on the event
+        stop.set()
+        waiting.cancel()  # in the same turn of the loop
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "swallowed"
+
+    assert asyncio.run(scenario()) == "cancelled"
+
+
+def test_the_reconnection_wait_ends_on_stop_or_after_its_delay() -> None:
+    from media_node.wiring import _wait
+
+    async def scenario() -> tuple[bool, bool]:
+        stop = asyncio.Event()
+        await _wait(stop, 0.01)  # the delay passes: no error
+        after_delay = stop.is_set()
+        stop.set()
+        await _wait(stop, 3600)  # already stopped: returns at once
+        return after_delay, stop.is_set()
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == (False, True)
