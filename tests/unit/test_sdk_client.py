@@ -25,6 +25,7 @@ from sdk import (
     UnknownMessage,
     VkycClient,
 )
+from tests.cancellation import cancel_as_it_completes
 from tests.unit.test_sdk_fake import FakeServer, fake_server
 from vkyc.protocol.messages import (
     AgentStatus,
@@ -546,16 +547,8 @@ def test_a_cancel_that_comes_as_the_awaited_push_arrives_is_not_swallowed():
     from sdk.client import wait_event
 
     async def scenario() -> str:
-        event = asyncio.Event()
-        waiting = asyncio.create_task(wait_event(event, 10))
-        await asyncio.sleep(0)  # it waits on the event
-        event.set()  # the push...
-        waiting.cancel()  # ...and Ctrl-C, in the same turn of the loop
-        try:
-            await waiting
-        except asyncio.CancelledError:
-            return "cancelled"
-        return "swallowed"
+        event = asyncio.Event()  # the push, as Ctrl-C cancels the task
+        return await cancel_as_it_completes(wait_event(event, 10), lambda: True, event.set)
 
     assert asyncio.run(scenario()) == "cancelled"
 

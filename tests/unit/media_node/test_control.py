@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from media_node.control import ControlClient
+from tests.cancellation import cancel_as_it_completes
 
 
 class FakeStdin:
@@ -38,16 +39,11 @@ def test_a_cancel_that_comes_with_the_reply_is_not_swallowed() -> None:
     # as the result arrives: a test or benchmark cancelling its run would go on as if not cancelled.
     async def scenario() -> str:
         client = client_with_fake_process()
-        asking = asyncio.create_task(client.request("stats"))
-        while not client._waiting:
-            await asyncio.sleep(0)
-        client._waiting[1].set_result({"ok": True, "result": {}})  # the reply...
-        asking.cancel()  # ...and the cancel, in one turn of the loop
-        try:
-            await asking
-        except asyncio.CancelledError:
-            return "cancelled"
-        return "swallowed"
+        return await cancel_as_it_completes(
+            client.request("stats"),
+            lambda: bool(client._waiting),
+            lambda: client._waiting[1].set_result({"ok": True, "result": {}}),
+        )
 
     assert asyncio.run(scenario()) == "cancelled"
 

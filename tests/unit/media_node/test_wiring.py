@@ -13,6 +13,7 @@ from media_node.errors import CODES
 from media_node.recorder import encode_part_header
 from media_node.storage import MemoryStore
 from media_node.wiring import NodeWiring, WiringConfig
+from tests.cancellation import cancel_as_it_completes
 from vkyc.protocol.errors import CATALOGUE
 from vkyc.protocol.messages import MediaAttach, ReplyTo
 
@@ -82,15 +83,7 @@ def test_a_stop_that_comes_with_the_cancel_of_a_reconnection_wait_does_not_swall
 
     async def scenario() -> str:
         stop = asyncio.Event()
-        waiting = asyncio.create_task(_wait(stop, 10))
-        await asyncio.sleep(0)  # it waits on the event
-        stop.set()
-        waiting.cancel()  # in the same turn of the loop
-        try:
-            await waiting
-        except asyncio.CancelledError:
-            return "cancelled"
-        return "swallowed"
+        return await cancel_as_it_completes(_wait(stop, 10), lambda: True, stop.set)
 
     assert asyncio.run(scenario()) == "cancelled"
 
