@@ -67,9 +67,9 @@ class Command:
 
     def __init__(self, args: list[str]) -> None:
         self.process = subprocess.Popen(
-            # faulthandler: a command that does not stop on Ctrl-C is aborted, and prints where each of
-            # its threads was (seen once in a full run, ci39: not yet explained).
-            [sys.executable, "-X", "faulthandler", "-m", "sdk", *args],
+            # sdk_watched: Ctrl-C as from a terminal, even when this suite runs with SIGINT ignored; and
+            # with faulthandler, a command that does not stop prints where its tasks and threads were.
+            [sys.executable, "-X", "faulthandler", "-m", "tests.integration.sdk_watched", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -77,12 +77,20 @@ class Command:
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
+        self.stderr: list[str] = []  # read as it comes, so that a full pipe never blocks the command
         threading.Thread(target=self._read, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.put(json.loads(line))
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line)
 
     def until(
         self, key: str, value: str, after: int = 0, timeout: float = 40.0, stop: Callable[[], bool] = bool
@@ -108,15 +116,23 @@ class Command:
         try:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # sdk_watched prints every asyncio task's awaits
+            time.sleep(2)  # a diagnosis of a failure already certain: the dump's time to be written
             self.process.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            assert self.process.stderr is not None
-            where = self.process.stderr.read()[-6000:]
-            raise AssertionError(f"no exit within 20 s of Ctrl-C; where its threads were:\n{where}") from None
+            self._stderr_reader.join(timeout=10)
+            while not self.lines.empty():
+                self.seen.append(self.lines.get())
+            raise AssertionError(
+                "no exit within 20 s of Ctrl-C; its last lines:\n"
+                + "\n".join(json.dumps(line) for line in self.seen[-12:])
+                + "\nwhere its tasks and threads were:\n"
+                + "".join(self.stderr)[-12000:]
+            ) from None
 
 
 async def scripted_agent(stack: Any, unit: LoadUnit, command: Command) -> None:
@@ -193,7 +209,7 @@ def test_the_mobile_command_places_a_whole_call_and_answers_a_call_back(stack, u
         agent.join(timeout=60)
         status = command.stop()
     assert not failures, failures
-    assert status == 0, command.process.stderr.read() if command.process.stderr else ""
+    assert status == 0, "".join(command.stderr)
 
 
 def test_the_commands_make_up_prints_are_ones_the_command_line_takes():
