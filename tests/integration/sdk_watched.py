@@ -19,6 +19,8 @@ from typing import Any
 
 from sdk.cli import main
 
+DUMP_END = "tasks: end of dump"  # the last line of a dump: the test waits for it, not for a time
+
 
 def await_chain(awaitable: Any) -> list[str]:
     """Where a suspended coroutine waits: each frame down its ``await`` chain, then what it awaits."""
@@ -38,12 +40,13 @@ def dump_tasks(signum: int, frame: FrameType | None) -> None:
     try:
         tasks = asyncio.all_tasks(asyncio.get_running_loop())
     except RuntimeError:
-        print("tasks: no running loop", file=sys.stderr, flush=True)
+        print(f"tasks: no running loop\n{DUMP_END}", file=sys.stderr, flush=True)
         return
     lines = [f"tasks: {len(tasks)}"]
     for task in tasks:
         lines.append(f"task {task.get_name()} cancelling={task.cancelling()}")
         lines += await_chain(task.get_coro())
+    lines.append(DUMP_END)
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 

@@ -33,6 +33,8 @@ from sdk.cli import build_parser
 from sdk.media import connect_media
 from tests.browser.helpers import dossier_with_images
 from tests.integration.call_drivers import PASSWORD, LoadUnit, create_unit, invalidate_routing
+from tests.integration.sdk_watched import DUMP_END
+from tests.polling import wait_until
 from vkyc import env
 from vkyc.protocol.messages import CallOffer
 from vkyc.repositories import tables
@@ -117,7 +119,8 @@ class Command:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGUSR1)  # sdk_watched prints every asyncio task's awaits
-            time.sleep(2)  # a diagnosis of a failure already certain: the dump's time to be written
+            with contextlib.suppress(AssertionError):  # no dump (a loop stuck in C): the threads' stacks
+                wait_until(lambda: any(DUMP_END in line for line in self.stderr), timeout=10)
             self.process.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack
             try:
                 self.process.wait(timeout=10)
